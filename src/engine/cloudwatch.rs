@@ -1,0 +1,279 @@
+//! The CloudWatch metric alarm state machine.
+//!
+//! Input is one breach classification per period (`Breach`), on a regular grid of datapoint
+//! timestamps (period starts). The alarm is evaluated once per datapoint and each evaluation is
+//! stamped with the newest datapoint's timestamp; over complete history this is what the real
+//! once-a-minute evaluation sees. The rules, which reproduce every row of AWS's published
+//! missing-data examples (see the tests), are:
+//!
+//! 1. Look at the evaluation range: the newest `R` periods (`R` = `evaluation_range`, default N + 2).
+//! 2. No real datapoint in the range: `missing` → INSUFFICIENT_DATA, `ignore` → keep the state,
+//!    `breaching` → ALARM, `notBreaching` → OK.
+//! 3. At least N real datapoints in the range: the newest N real ones decide (ALARM when ≥ M breach);
+//!    TreatMissingData plays no part.
+//! 4. Fewer than N real datapoints: `breaching`/`notBreaching` fill the missing N − real slots as
+//!    breaching/good. `missing`/`ignore` first apply the premature-alarm rule — every real datapoint
+//!    in the range breaches, and the oldest of them lies within the newest N periods and is at least
+//!    M periods old — which gives ALARM (`missing`) or keeps the state (`ignore`); otherwise the real
+//!    datapoints alone decide (ALARM when ≥ M breach, else OK).
+//!
+//! Metrics in the `AWS/DynamoDB` namespace always behave as `ignore` (the caller passes that).
+//! With a wall-clock window the alarm is evaluated only at the end of each window of N periods
+//! aligned to the UTC epoch, and keeps its state in between.
+
+use std::fmt;
+use std::str::FromStr;
+
+use super::{EpisodeBuilder, Timeline, Transition};
+
+/// One datapoint's relation to the threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Breach {
+    Good = 0,
+    Breaching = 1,
+    Missing = 2,
+}
+
+/// CloudWatch alarm states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlarmState {
+    Ok,
+    Alarm,
+    InsufficientData,
+}
+
+impl AlarmState {
+    pub fn name(self) -> &'static str {
+        match self {
+            AlarmState::Ok => "OK",
+            AlarmState::Alarm => "ALARM",
+            AlarmState::InsufficientData => "INSUFFICIENT_DATA",
+        }
+    }
+}
+
+/// `TreatMissingData`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TreatMissingData {
+    #[default]
+    Missing,
+    Ignore,
+    Breaching,
+    NotBreaching,
+}
+
+impl TreatMissingData {
+    pub const NAMES: &'static [&'static str] = &["missing", "ignore", "breaching", "notBreaching"];
+}
+
+impl FromStr for TreatMissingData {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "missing" => Ok(TreatMissingData::Missing),
+            "ignore" => Ok(TreatMissingData::Ignore),
+            "breaching" => Ok(TreatMissingData::Breaching),
+            "notBreaching" => Ok(TreatMissingData::NotBreaching),
+            _ => Err(format!("`{s}` is not a TreatMissingData option; expected one of missing, ignore, breaching, notBreaching")),
+        }
+    }
+}
+
+impl fmt::Display for TreatMissingData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TreatMissingData::Missing => "missing",
+            TreatMissingData::Ignore => "ignore",
+            TreatMissingData::Breaching => "breaching",
+            TreatMissingData::NotBreaching => "notBreaching",
+        })
+    }
+}
+
+/// The evaluation settings of one alarm.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CloudWatchConfig {
+    /// `EvaluationPeriods` (N).
+    pub evaluation_periods: usize,
+    /// `DatapointsToAlarm` (M ≤ N).
+    pub datapoints_to_alarm: usize,
+    /// Evaluation range R ≥ N; AWS's examples use N + 2.
+    pub evaluation_range: usize,
+    pub treat_missing_data: TreatMissingData,
+    /// `EvaluationWindow: WallClockWindow`.
+    pub wall_clock: bool,
+}
+
+impl CloudWatchConfig {
+    pub fn new(n: usize, m: usize, treat_missing_data: TreatMissingData) -> CloudWatchConfig {
+        CloudWatchConfig { evaluation_periods: n, datapoints_to_alarm: m, evaluation_range: n + 2, treat_missing_data, wall_clock: false }
+    }
+}
+
+/// Decide the state from the evaluation range `window` (oldest first) — the rules in the module docs.
+/// `None` means "keep the current state".
+pub fn decide(window: &[Breach], cfg: &CloudWatchConfig) -> Option<AlarmState> {
+    let n = cfg.evaluation_periods;
+    let m = cfg.datapoints_to_alarm;
+    let verdict = |breaching: usize| Some(if breaching >= m { AlarmState::Alarm } else { AlarmState::Ok });
+    let (mut real, mut real_breaching, mut oldest_real) = (0usize, 0usize, None);
+    for (i, b) in window.iter().enumerate() {
+        if *b != Breach::Missing {
+            real += 1;
+            real_breaching += (*b == Breach::Breaching) as usize;
+            oldest_real.get_or_insert(i);
+        }
+    }
+    let Some(oldest_real) = oldest_real else {
+        return match cfg.treat_missing_data {
+            TreatMissingData::Missing => Some(AlarmState::InsufficientData),
+            TreatMissingData::Ignore => None,
+            TreatMissingData::Breaching => Some(AlarmState::Alarm),
+            TreatMissingData::NotBreaching => Some(AlarmState::Ok),
+        };
+    };
+    if real >= n {
+        let newest_n_breaching = window.iter().rev().filter(|b| **b != Breach::Missing).take(n).filter(|b| **b == Breach::Breaching).count();
+        return verdict(newest_n_breaching);
+    }
+    match cfg.treat_missing_data {
+        TreatMissingData::Breaching => verdict(real_breaching + (n - real)),
+        TreatMissingData::NotBreaching => verdict(real_breaching),
+        TreatMissingData::Missing | TreatMissingData::Ignore => {
+            let oldest_age = window.len() - oldest_real; // the newest period has age 1
+            let premature = real_breaching == real && oldest_age <= n && oldest_age >= m;
+            match (premature, cfg.treat_missing_data) {
+                (true, TreatMissingData::Missing) => Some(AlarmState::Alarm),
+                (true, _) => None,
+                (false, _) => verdict(real_breaching),
+            }
+        }
+    }
+}
+
+/// Run the alarm over `breach` (one entry per period, the first at `start_ms`).
+///
+/// Rolling counts of missing datapoints in the range and of breaching ones in the newest N keep the
+/// common case (no gap in the range) at O(1) per evaluation; ranges with gaps go through [`decide`].
+pub fn evaluate(breach: &[Breach], start_ms: i64, period_ms: i64, cfg: &CloudWatchConfig) -> Timeline {
+    let mut timeline = Timeline { step_ms: period_ms, ..Timeline::default() };
+    if breach.is_empty() {
+        return timeline;
+    }
+    let n = cfg.evaluation_periods.max(1);
+    let r = cfg.evaluation_range.max(n);
+    // The range before the first datapoint is padded with missing periods.
+    let mut padded = vec![Breach::Missing; r - 1];
+    padded.extend_from_slice(breach);
+    let mut missing_in_range = r - 1;
+    let mut breaching_in_n = 0usize;
+    let mut state = AlarmState::InsufficientData;
+    let mut episodes = EpisodeBuilder::default();
+    let window_ms = n as i64 * period_ms;
+    for i in 0..breach.len() {
+        let newest = padded[i + r - 1];
+        missing_in_range += (newest == Breach::Missing) as usize;
+        breaching_in_n += (newest == Breach::Breaching) as usize;
+        if i > 0 {
+            missing_in_range -= (padded[i - 1] == Breach::Missing) as usize;
+        }
+        if i + r > n {
+            breaching_in_n -= (padded[i + r - n - 1] == Breach::Breaching) as usize;
+        }
+        let at = start_ms + i as i64 * period_ms;
+        if cfg.wall_clock && (at + period_ms).rem_euclid(window_ms) != 0 {
+            episodes.observe(at, state == AlarmState::Alarm);
+            continue;
+        }
+        let next = if missing_in_range == 0 {
+            Some(if breaching_in_n >= cfg.datapoints_to_alarm { AlarmState::Alarm } else { AlarmState::Ok })
+        } else {
+            decide(&padded[i..i + r], cfg)
+        };
+        if let Some(next) = next {
+            if next != state {
+                timeline.transitions.push(Transition { at, to: next.name() });
+                state = next;
+            }
+        }
+        episodes.observe(at, state == AlarmState::Alarm);
+    }
+    timeline.first_eval = Some(start_ms);
+    timeline.last_eval = Some(start_ms + (breach.len() as i64 - 1) * period_ms);
+    timeline.episodes = episodes.finish();
+    timeline
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Vec<Breach> {
+        text.split_whitespace()
+            .map(|c| match c {
+                "0" => Breach::Good,
+                "X" => Breach::Breaching,
+                "-" => Breach::Missing,
+                _ => panic!("bad cell {c}"),
+            })
+            .collect()
+    }
+
+    /// AWS's published examples: evaluation range 5, newest datapoint on the right, columns
+    /// missing / ignore / breaching / notBreaching; "keep" keeps the current state.
+    const AWS_TABLE: &[(usize, usize, &str, [&str; 4])] = &[
+        (3, 3, "0 - X - X", ["OK", "OK", "OK", "OK"]),
+        (3, 3, "0 - - - -", ["OK", "OK", "OK", "OK"]),
+        (3, 3, "- - - - -", ["INSUFFICIENT_DATA", "keep", "ALARM", "OK"]),
+        (3, 3, "0 X X - X", ["ALARM", "ALARM", "ALARM", "ALARM"]),
+        (3, 3, "- - X - -", ["ALARM", "keep", "ALARM", "OK"]),
+        (3, 2, "0 - X - X", ["ALARM", "ALARM", "ALARM", "ALARM"]),
+        (3, 2, "0 0 X 0 X", ["ALARM", "ALARM", "ALARM", "ALARM"]),
+        (3, 2, "0 - X - -", ["OK", "OK", "ALARM", "OK"]),
+        (3, 2, "- - - - 0", ["OK", "OK", "ALARM", "OK"]),
+        (3, 2, "- - - X -", ["ALARM", "keep", "ALARM", "OK"]),
+    ];
+
+    #[test]
+    fn every_row_of_the_aws_missing_data_table() {
+        let options = [TreatMissingData::Missing, TreatMissingData::Ignore, TreatMissingData::Breaching, TreatMissingData::NotBreaching];
+        for (n, m, data, expected) in AWS_TABLE {
+            for (option, want) in options.iter().zip(expected) {
+                let cfg = CloudWatchConfig::new(*n, *m, *option);
+                let got = decide(&parse(data), &cfg).map_or("keep", AlarmState::name);
+                assert_eq!(got, *want, "N={n} M={m} `{data}` {option}");
+            }
+        }
+    }
+
+    #[test]
+    fn m_of_n_counts_non_consecutive_breaches_in_the_last_n() {
+        let cfg = CloudWatchConfig::new(5, 3, TreatMissingData::Missing);
+        let t = evaluate(&parse("0 X 0 X 0 X 0 0 0 0"), 0, 60_000, &cfg);
+        // ALARM at index 5 (X 0 X 0 X in the last five), OK again at index 6 (0 X 0 X 0: two).
+        let to: Vec<(i64, &str)> = t.transitions.iter().map(|x| (x.at / 60_000, x.to)).collect();
+        assert_eq!(to, vec![(0, "OK"), (5, "ALARM"), (6, "OK")]);
+        assert_eq!(t.episodes.len(), 1);
+        assert_eq!(t.episodes[0].start, 5 * 60_000);
+        assert_eq!(t.episodes[0].end, Some(6 * 60_000));
+    }
+
+    #[test]
+    fn a_new_alarm_starts_in_insufficient_data_and_open_episodes_stay_open() {
+        let cfg = CloudWatchConfig::new(1, 1, TreatMissingData::Missing);
+        let t = evaluate(&parse("X X"), 0, 60_000, &cfg);
+        assert_eq!(t.transitions[0].to, "ALARM");
+        assert_eq!(t.episodes, vec![super::super::Episode { start: 0, end: None }]);
+    }
+
+    #[test]
+    fn wall_clock_window_evaluates_at_window_ends_only() {
+        let cfg = CloudWatchConfig { wall_clock: true, ..CloudWatchConfig::new(2, 2, TreatMissingData::Missing) };
+        // windows [0,1], [2,3], [4,5]; breaches at 1 and 2 straddle a boundary: never ALARM.
+        let t = evaluate(&parse("0 X X 0 0 0"), 0, 60_000, &cfg);
+        assert!(t.episodes.is_empty());
+        let sliding = evaluate(&parse("0 X X 0 0 0"), 0, 60_000, &CloudWatchConfig::new(2, 2, TreatMissingData::Missing));
+        assert_eq!(sliding.episodes.len(), 1);
+    }
+}

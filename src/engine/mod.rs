@@ -1,0 +1,88 @@
+//! Exact alarm state machines. Both engines take per-evaluation inputs on plain slices and return a
+//! [`Timeline`]: the state transitions and the alarm/firing episodes they imply.
+//!
+//! Conventions (so results from both engines compare): times are UTC epoch ms; an episode is the
+//! half-open interval `[start, end)` where `end` is the first evaluation that no longer alarms or
+//! fires, or `None` when the alarm is still on at the last evaluation.
+
+pub mod cloudwatch;
+pub mod prometheus;
+
+use serde::Serialize;
+
+/// One stay in ALARM (CloudWatch) or firing (Prometheus).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Episode {
+    pub start: i64,
+    pub end: Option<i64>,
+}
+
+impl Episode {
+    /// Duration in ms, counting an open episode up to `horizon`.
+    pub fn duration_ms(&self, horizon: i64) -> i64 {
+        self.end.unwrap_or(horizon) - self.start
+    }
+}
+
+/// A change of state at one evaluation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Transition {
+    pub at: i64,
+    /// State name exactly as the system spells it (`ALARM`, `OK`, `INSUFFICIENT_DATA`; `pending`,
+    /// `firing`, `inactive`).
+    pub to: &'static str,
+}
+
+/// What an engine produced for one series.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Timeline {
+    pub transitions: Vec<Transition>,
+    pub episodes: Vec<Episode>,
+    /// First and last evaluation times (the covered span), `None` when nothing was evaluated.
+    pub first_eval: Option<i64>,
+    pub last_eval: Option<i64>,
+    /// Evaluation spacing in ms (period or rule-group interval).
+    pub step_ms: i64,
+}
+
+impl Timeline {
+    /// Covered time: from the first evaluation to one step past the last.
+    pub fn covered_ms(&self) -> i64 {
+        match (self.first_eval, self.last_eval) {
+            (Some(a), Some(b)) => b - a + self.step_ms,
+            _ => 0,
+        }
+    }
+
+    /// The end of covered time, used to close open episodes for durations.
+    pub fn horizon(&self) -> i64 {
+        self.last_eval.map_or(0, |t| t + self.step_ms)
+    }
+}
+
+/// Collects episodes from a stream of "on"/"off" observations at evaluation times.
+#[derive(Default)]
+pub(crate) struct EpisodeBuilder {
+    episodes: Vec<Episode>,
+    open: Option<i64>,
+}
+
+impl EpisodeBuilder {
+    pub fn observe(&mut self, at: i64, on: bool) {
+        match (self.open, on) {
+            (None, true) => self.open = Some(at),
+            (Some(start), false) => {
+                self.episodes.push(Episode { start, end: Some(at) });
+                self.open = None;
+            }
+            _ => {}
+        }
+    }
+
+    pub fn finish(mut self) -> Vec<Episode> {
+        if let Some(start) = self.open {
+            self.episodes.push(Episode { start, end: None });
+        }
+        self.episodes
+    }
+}

@@ -1,0 +1,42 @@
+//! CSV loading through polars. Every cell is read as text and parsed here, so that a bad cell is
+//! reported with its line and column instead of silently turning a column into strings.
+
+use std::path::Path;
+
+use polars::prelude as pl;
+use polars::prelude::{SerReader, NullValues};
+
+use super::error::LoadError;
+use super::frame::{frame_to_series, RowNaming};
+use super::Series;
+
+pub fn load(path: &Path) -> Result<Vec<Series>, LoadError> {
+    let meta = std::fs::metadata(path).map_err(|source| LoadError::Io { path: path.to_path_buf(), source })?;
+    if meta.len() == 0 {
+        return Err(LoadError::Empty { path: path.to_path_buf() });
+    }
+    let separator = if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("tsv")) { b'\t' } else { b',' };
+    let parse = pl::CsvParseOptions::default()
+        .with_separator(separator)
+        .with_missing_is_null(true)
+        .with_null_values(Some(NullValues::AllColumnsSingle("".into())));
+    let df = pl::CsvReadOptions::default()
+        .with_has_header(true)
+        .with_infer_schema_length(Some(0))
+        .with_parse_options(parse)
+        .try_into_reader_with_file_path(Some(path.to_path_buf()))
+        .and_then(|r| r.finish())
+        .map_err(|e| LoadError::Csv { path: path.to_path_buf(), message: first_line(&e.to_string()) })?;
+    if df.width() == 0 || df.height() == 0 {
+        if df.width() <= 1 && df.height() == 0 {
+            return Err(LoadError::Empty { path: path.to_path_buf() });
+        }
+        return Err(LoadError::Csv { path: path.to_path_buf(), message: "a header but no data rows".into() });
+    }
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("series");
+    frame_to_series(path, &df, RowNaming::CsvLine, stem)
+}
+
+fn first_line(message: &str) -> String {
+    message.lines().next().unwrap_or(message).to_string()
+}

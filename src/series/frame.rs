@@ -1,0 +1,208 @@
+//! Turning a polars `DataFrame` (from CSV or Parquet) into series.
+//!
+//! Two layouts are accepted. **Long**: a `timestamp` column, a `value` column and optionally a
+//! `series` column plus any other text columns, which become labels; each distinct (series, labels)
+//! is one series. **Wide**: a `timestamp` column and one numeric column per series, named after it.
+//! A file with a `value` column is long; any other file is wide.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use polars::prelude as pl;
+use polars::prelude::{DataType, TimeUnit};
+
+use super::error::LoadError;
+use super::time::{epoch_number_to_ms, parse_timestamp};
+use super::Series;
+
+/// Header names accepted for the time column, in order of preference.
+pub const TIMESTAMP_COLUMNS: &[&str] = &["timestamp", "time", "ts", "date", "datetime"];
+/// Header names accepted for the series-name column of the long layout.
+pub const SERIES_COLUMNS: &[&str] = &["series", "name", "metric"];
+/// The value column of the long layout.
+pub const VALUE_COLUMN: &str = "value";
+
+/// How a data row is named in messages: CSV rows by file line, Parquet rows by row number.
+#[derive(Clone, Copy)]
+pub enum RowNaming {
+    /// Line = row index + 2 (the header is line 1).
+    CsvLine,
+    /// Row = row index + 1.
+    ParquetRow,
+}
+
+impl RowNaming {
+    fn name(self, row: usize) -> String {
+        match self {
+            RowNaming::CsvLine => format!("line {}", row + 2),
+            RowNaming::ParquetRow => format!("row {}", row + 1),
+        }
+    }
+}
+
+fn find_column<'a>(names: &'a [String], wanted: &[&str]) -> Option<&'a String> {
+    wanted.iter().find_map(|w| names.iter().find(|n| n.trim().eq_ignore_ascii_case(w)))
+}
+
+/// Build series from a frame; `default_name` names the series of a long file without a series column.
+pub fn frame_to_series(path: &Path, df: &pl::DataFrame, naming: RowNaming, default_name: &str) -> Result<Vec<Series>, LoadError> {
+    let names: Vec<String> = df.get_column_names().iter().map(|s| s.to_string()).collect();
+    let Some(ts_name) = find_column(&names, TIMESTAMP_COLUMNS) else {
+        if let Some(first) = names.first() {
+            if parse_timestamp(first).is_some() {
+                return Err(LoadError::Csv {
+                    path: path.to_path_buf(),
+                    message: format!("missing header: the first line starts with `{first}`, which is data\nhint: add a header such as `timestamp,value`"),
+                });
+            }
+        }
+        return Err(LoadError::MissingTimestampColumn { path: path.to_path_buf(), header: names.join(",") });
+    };
+    let timestamps = timestamp_column(path, df, ts_name, naming)?;
+    if let Some(value_name) = find_column(&names, &[VALUE_COLUMN]) {
+        let values = value_column(path, df, value_name, naming)?;
+        let series_col = find_column(&names, SERIES_COLUMNS);
+        let label_cols: Vec<&String> = names.iter().filter(|n| *n != ts_name && *n != value_name && Some(*n) != series_col).collect();
+        long_layout(path, df, &timestamps, &values, series_col, &label_cols, default_name)
+    } else {
+        let mut out = Vec::new();
+        for name in names.iter().filter(|n| *n != ts_name) {
+            let values = value_column(path, df, name, naming)?;
+            let rows = timestamps.iter().copied().zip(values).collect();
+            out.push(Series::from_rows(name.trim(), BTreeMap::new(), rows));
+        }
+        Ok(out)
+    }
+}
+
+fn polars_err(path: &Path, e: pl::PolarsError) -> LoadError {
+    LoadError::Csv { path: path.to_path_buf(), message: e.to_string() }
+}
+
+fn timestamp_column(path: &Path, df: &pl::DataFrame, name: &str, naming: RowNaming) -> Result<Vec<i64>, LoadError> {
+    let col = df.column(name).map_err(|e| polars_err(path, e))?;
+    let bad = |row: usize, value: String| LoadError::BadTimestamp { path: path.to_path_buf(), at: naming.name(row), column: name.to_string(), value };
+    match col.dtype() {
+        DataType::Datetime(unit, _) => {
+            let divisor = match unit {
+                TimeUnit::Nanoseconds => 1_000_000,
+                TimeUnit::Microseconds => 1_000,
+                TimeUnit::Milliseconds => 1,
+            };
+            let ints = col.cast(&DataType::Int64).map_err(|e| polars_err(path, e))?;
+            let ca = ints.i64().map_err(|e| polars_err(path, e))?;
+            ca.iter().enumerate().map(|(row, v)| v.map(|v| v.div_euclid(divisor)).ok_or_else(|| bad(row, String::new()))).collect()
+        }
+        dt if dt.is_primitive_numeric() => {
+            let floats = col.cast(&DataType::Float64).map_err(|e| polars_err(path, e))?;
+            let ca = floats.f64().map_err(|e| polars_err(path, e))?;
+            ca.iter()
+                .enumerate()
+                .map(|(row, v)| v.and_then(epoch_number_to_ms).ok_or_else(|| bad(row, v.map(|v| v.to_string()).unwrap_or_default())))
+                .collect()
+        }
+        _ => {
+            let strings = col.cast(&DataType::String).map_err(|e| polars_err(path, e))?;
+            let ca = strings.str().map_err(|e| polars_err(path, e))?;
+            let mut out = Vec::with_capacity(ca.len());
+            let mut last: Option<(&str, i64)> = None;
+            for (row, cell) in ca.iter().enumerate() {
+                let cell = cell.unwrap_or("");
+                let ms = match last {
+                    Some((text, ms)) if text == cell => ms,
+                    _ => parse_timestamp(cell).ok_or_else(|| bad(row, cell.to_string()))?,
+                };
+                last = Some((cell, ms));
+                out.push(ms);
+            }
+            Ok(out)
+        }
+    }
+}
+
+fn value_column(path: &Path, df: &pl::DataFrame, name: &str, naming: RowNaming) -> Result<Vec<f64>, LoadError> {
+    let col = df.column(name).map_err(|e| polars_err(path, e))?;
+    if col.dtype().is_primitive_numeric() || col.dtype() == &DataType::Null {
+        let floats = col.cast(&DataType::Float64).map_err(|e| polars_err(path, e))?;
+        let ca = floats.f64().map_err(|e| polars_err(path, e))?;
+        return Ok(ca.iter().map(|v| v.unwrap_or(f64::NAN)).collect());
+    }
+    let strings = col.cast(&DataType::String).map_err(|e| polars_err(path, e))?;
+    let ca = strings.str().map_err(|e| polars_err(path, e))?;
+    ca.iter()
+        .enumerate()
+        .map(|(row, cell)| match cell.map(str::trim) {
+            None | Some("") => Ok(f64::NAN),
+            Some(text) => text.parse::<f64>().map_err(|_| LoadError::BadValue {
+                path: path.to_path_buf(),
+                at: naming.name(row),
+                column: name.to_string(),
+                value: text.to_string(),
+            }),
+        })
+        .collect()
+}
+
+fn string_cells(path: &Path, df: &pl::DataFrame, name: &str) -> Result<Vec<Option<String>>, LoadError> {
+    let col = df.column(name).map_err(|e| polars_err(path, e))?;
+    let strings = col.cast(&DataType::String).map_err(|e| polars_err(path, e))?;
+    let ca = strings.str().map_err(|e| polars_err(path, e))?;
+    Ok(ca.iter().map(|c| c.map(str::to_string)).collect())
+}
+
+fn long_layout(
+    path: &Path,
+    df: &pl::DataFrame,
+    timestamps: &[i64],
+    values: &[f64],
+    series_col: Option<&String>,
+    label_cols: &[&String],
+    default_name: &str,
+) -> Result<Vec<Series>, LoadError> {
+    if series_col.is_none() && label_cols.is_empty() {
+        let rows = timestamps.iter().copied().zip(values.iter().copied()).collect();
+        return Ok(vec![Series::from_rows(default_name, BTreeMap::new(), rows)]);
+    }
+    // Key each row by its series name and labels; rows of one series are usually contiguous, so the
+    // previous row's key is checked before the hash map.
+    let series_cells = match series_col {
+        Some(name) => string_cells(path, df, name)?,
+        None => vec![None; timestamps.len()],
+    };
+    let label_cells: Vec<Vec<Option<String>>> = label_cols.iter().map(|c| string_cells(path, df, c)).collect::<Result<_, _>>()?;
+    let key_of = |row: usize| -> (String, Vec<Option<&str>>) {
+        (series_cells[row].clone().unwrap_or_default(), label_cells.iter().map(|c| c[row].as_deref()).collect())
+    };
+    let mut index: HashMap<(String, Vec<Option<&str>>), usize> = HashMap::new();
+    let mut groups: Vec<((String, Vec<Option<&str>>), Vec<(i64, f64)>)> = Vec::new();
+    let mut previous: Option<usize> = None;
+    for row in 0..timestamps.len() {
+        let same_as_previous = previous.is_some_and(|g| {
+            let key = &groups[g].0;
+            series_cells[row].as_deref().unwrap_or("") == key.0 && label_cells.iter().zip(&key.1).all(|(c, k)| c[row].as_deref() == *k)
+        });
+        let group = if same_as_previous {
+            previous.unwrap_or_default()
+        } else {
+            let key = key_of(row);
+            *index.entry(key.clone()).or_insert_with(|| {
+                groups.push((key, Vec::new()));
+                groups.len() - 1
+            })
+        };
+        groups[group].1.push((timestamps[row], values[row]));
+        previous = Some(group);
+    }
+    Ok(groups
+        .into_iter()
+        .map(|((name, label_values), rows)| {
+            let labels: BTreeMap<String, String> = label_cols
+                .iter()
+                .zip(label_values)
+                .filter_map(|(k, v)| v.map(|v| (k.trim().to_string(), v.to_string())))
+                .collect();
+            let name = if name.is_empty() { super::selector_name(default_name, &labels) } else { name };
+            Series::from_rows(name, labels, rows)
+        })
+        .collect())
+}

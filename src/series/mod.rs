@@ -1,0 +1,250 @@
+//! Metric series: the in-memory model, loaders for every input format, resampling and inspection.
+//!
+//! A [`Series`] is UTC epoch-millisecond timestamps plus `f64` values where NaN means "no datapoint
+//! at this time". Loaders normalise every format into that shape: rows sorted by time, duplicate
+//! timestamps merged by the rule in [`merge_duplicates`], and what was found on the way kept in a
+//! [`LoadStats`] so `alertlab inspect` can report it.
+
+mod cloudwatch_json;
+mod csv;
+mod error;
+mod frame;
+mod inspect;
+mod parquet;
+mod prometheus_json;
+mod resample;
+pub mod time;
+mod write;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+pub use error::LoadError;
+pub use inspect::{inspect, SeriesReport};
+pub use resample::{resample, Statistic};
+pub use write::{write_series, OutputLayout};
+
+/// One metric series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// Display name: the `series` column, a CloudWatch label or a PromQL selector.
+    pub name: String,
+    /// Labels or dimensions, sorted by key.
+    pub labels: BTreeMap<String, String>,
+    /// UTC epoch milliseconds, strictly increasing.
+    pub timestamps: Vec<i64>,
+    /// One value per timestamp; NaN means "no datapoint".
+    pub values: Vec<f64>,
+    /// What the loader saw before normalising.
+    pub stats: LoadStats,
+}
+
+/// Facts about the raw rows of one series, gathered while loading.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LoadStats {
+    /// Rows read for this series, including duplicates and empty cells.
+    pub rows: usize,
+    /// Timestamps that occurred more than once (each counted once per extra row).
+    pub duplicate_rows: usize,
+    /// Rows whose value cell was empty (kept as NaN).
+    pub empty_values: usize,
+    /// Whether the rows arrived out of time order (they are sorted on load).
+    pub unsorted: bool,
+}
+
+impl Series {
+    /// Build a series from rows in any order; sorts them and merges duplicate timestamps.
+    pub fn from_rows(name: impl Into<String>, labels: BTreeMap<String, String>, mut rows: Vec<(i64, f64)>) -> Series {
+        let raw_rows = rows.len();
+        let empty_values = rows.iter().filter(|(_, v)| v.is_nan()).count();
+        let unsorted = rows.windows(2).any(|w| w[1].0 < w[0].0);
+        if unsorted {
+            rows.sort_by_key(|&(t, _)| t);
+        }
+        let (timestamps, values, duplicate_rows) = merge_duplicates(&rows);
+        Series {
+            name: name.into(),
+            labels,
+            timestamps,
+            values,
+            stats: LoadStats { rows: raw_rows, duplicate_rows, empty_values, unsorted },
+        }
+    }
+
+    /// A series whose rows are known to be sorted and unique (synthetic data, resampling output).
+    pub fn from_sorted(name: impl Into<String>, timestamps: Vec<i64>, values: Vec<f64>) -> Series {
+        debug_assert_eq!(timestamps.len(), values.len());
+        debug_assert!(timestamps.windows(2).all(|w| w[0] < w[1]));
+        let rows = timestamps.len();
+        let empty_values = values.iter().filter(|v| v.is_nan()).count();
+        Series {
+            name: name.into(),
+            labels: BTreeMap::new(),
+            timestamps,
+            values,
+            stats: LoadStats { rows, empty_values, ..LoadStats::default() },
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.timestamps.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.timestamps.is_empty()
+    }
+
+    /// Number of real (non-NaN) datapoints.
+    pub fn points(&self) -> usize {
+        self.values.iter().filter(|v| !v.is_nan()).count()
+    }
+}
+
+/// Duplicate timestamps are merged into one datapoint whose value is the mean of the duplicates'
+/// real values (NaN when all are empty). A duplicate is most often the same sample written twice by
+/// an exporter retry, for which the mean is the sample itself; for genuinely different samples the
+/// mean is what CloudWatch's `Average` of that minute would report. `inspect` counts them.
+fn merge_duplicates(rows: &[(i64, f64)]) -> (Vec<i64>, Vec<f64>, usize) {
+    let mut timestamps = Vec::with_capacity(rows.len());
+    let mut values = Vec::with_capacity(rows.len());
+    let mut duplicates = 0;
+    let mut i = 0;
+    while i < rows.len() {
+        let t = rows[i].0;
+        let mut j = i + 1;
+        while j < rows.len() && rows[j].0 == t {
+            j += 1;
+        }
+        let value = if j - i == 1 {
+            rows[i].1
+        } else {
+            duplicates += j - i - 1;
+            let real: Vec<f64> = rows[i..j].iter().map(|r| r.1).filter(|v| !v.is_nan()).collect();
+            if real.is_empty() {
+                f64::NAN
+            } else {
+                real.iter().sum::<f64>() / real.len() as f64
+            }
+        };
+        timestamps.push(t);
+        values.push(value);
+        i = j;
+    }
+    (timestamps, values, duplicates)
+}
+
+/// Input formats alertlab reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Parquet,
+    /// `aws cloudwatch get-metric-data` or `get-metric-statistics` output.
+    CloudWatchJson,
+    /// Prometheus HTTP API `query_range` (or `query` matrix) output.
+    PrometheusJson,
+}
+
+impl Format {
+    pub const NAMES: &'static [&'static str] = &["csv", "parquet", "cloudwatch-json", "prometheus-json", "json"];
+
+    /// Parse a `--format` value; `json` means "detect which JSON from its content".
+    pub fn from_name(name: &str) -> Option<Option<Format>> {
+        match name {
+            "csv" => Some(Some(Format::Csv)),
+            "parquet" => Some(Some(Format::Parquet)),
+            "cloudwatch-json" | "cloudwatch" => Some(Some(Format::CloudWatchJson)),
+            "prometheus-json" | "prometheus" => Some(Some(Format::PrometheusJson)),
+            "json" => Some(None),
+            _ => None,
+        }
+    }
+}
+
+/// Load every series in `path`, detecting the format from the extension (and, for JSON, the content)
+/// unless `format` says otherwise.
+pub fn load(path: &Path, format: Option<Format>) -> Result<Vec<Series>, LoadError> {
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let format = match format {
+        Some(f) => f,
+        None => match ext.as_str() {
+            "csv" | "tsv" | "txt" => Format::Csv,
+            "parquet" | "pq" => Format::Parquet,
+            "json" => return load_json_detect(path),
+            _ => {
+                return Err(LoadError::UnknownFormat { path: path.to_path_buf(), extension: ext });
+            }
+        },
+    };
+    let series = match format {
+        Format::Csv => csv::load(path)?,
+        Format::Parquet => parquet::load(path)?,
+        Format::CloudWatchJson => cloudwatch_json::load(path, &read_text(path)?)?,
+        Format::PrometheusJson => prometheus_json::load(path, &read_text(path)?)?,
+    };
+    if series.is_empty() {
+        return Err(LoadError::NoSeries { path: path.to_path_buf() });
+    }
+    Ok(series)
+}
+
+fn load_json_detect(path: &Path) -> Result<Vec<Series>, LoadError> {
+    let text = read_text(path)?;
+    let head: String = text.chars().take(4096).collect();
+    let series = if head.contains("\"MetricDataResults\"") || head.contains("\"Datapoints\"") {
+        cloudwatch_json::load(path, &text)?
+    } else if head.contains("\"resultType\"") || head.contains("\"result\"") {
+        prometheus_json::load(path, &text)?
+    } else {
+        return Err(LoadError::JsonShape {
+            path: path.to_path_buf(),
+            line: 1,
+            expected: "CloudWatch `MetricDataResults`/`Datapoints` or Prometheus `data.result`".into(),
+        });
+    };
+    if series.is_empty() {
+        return Err(LoadError::NoSeries { path: path.to_path_buf() });
+    }
+    Ok(series)
+}
+
+fn read_text(path: &Path) -> Result<String, LoadError> {
+    let bytes = std::fs::read(path).map_err(|source| LoadError::Io { path: path.to_path_buf(), source })?;
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(LoadError::Empty { path: path.to_path_buf() });
+    }
+    String::from_utf8(bytes).map_err(|e| LoadError::JsonShape {
+        path: path.to_path_buf(),
+        line: 1,
+        expected: format!("UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()),
+    })
+}
+
+/// Canonical PromQL-style name of a label set: `name{a="1",b="2"}`.
+pub fn selector_name(name: &str, labels: &BTreeMap<String, String>) -> String {
+    if labels.is_empty() {
+        return name.to_string();
+    }
+    let inner: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+    format!("{name}{{{}}}", inner.join(","))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_are_sorted_and_duplicates_averaged() {
+        let s = Series::from_rows("s", BTreeMap::new(), vec![(3, 1.0), (1, 2.0), (3, 3.0), (2, f64::NAN)]);
+        assert_eq!(s.timestamps, vec![1, 2, 3]);
+        assert_eq!(s.values[0], 2.0);
+        assert!(s.values[1].is_nan());
+        assert_eq!(s.values[2], 2.0);
+        assert_eq!(s.stats, LoadStats { rows: 4, duplicate_rows: 1, empty_values: 1, unsorted: true });
+    }
+
+    #[test]
+    fn selector_names_are_promql() {
+        let labels = BTreeMap::from([("job".to_string(), "api".to_string()), ("env".to_string(), "dev".to_string())]);
+        assert_eq!(selector_name("up", &labels), r#"up{env="dev",job="api"}"#);
+    }
+}

@@ -1,0 +1,177 @@
+//! Resampling raw samples into CloudWatch periods.
+//!
+//! CloudWatch stamps a datapoint with the start of its period, and periods are aligned to multiples
+//! of the period since the epoch (a 300 s period starts at :00, :05, ...). A period with no samples
+//! has no datapoint: it stays NaN, it is never filled. This is a single pass over sorted slices;
+//! the hot loops never touch polars.
+
+use std::fmt;
+use std::str::FromStr;
+
+use super::Series;
+
+/// The statistic a CloudWatch alarm aggregates each period with.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Statistic {
+    Average,
+    Sum,
+    Minimum,
+    Maximum,
+    SampleCount,
+    /// `pNN` / `pNN.N`: the nearest-rank percentile (the smallest sample with at least NN% of the
+    /// period's samples at or below it).
+    Percentile(f64),
+}
+
+impl FromStr for Statistic {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        Ok(match text {
+            "Average" => Statistic::Average,
+            "Sum" => Statistic::Sum,
+            "Minimum" => Statistic::Minimum,
+            "Maximum" => Statistic::Maximum,
+            "SampleCount" => Statistic::SampleCount,
+            _ => {
+                let p = text
+                    .strip_prefix('p')
+                    .and_then(|n| n.parse::<f64>().ok())
+                    .filter(|p| (0.0..=100.0).contains(p))
+                    .ok_or_else(|| format!("`{text}` is not a statistic; expected Average, Sum, Minimum, Maximum, SampleCount or pNN (e.g. p99, p99.9)"))?;
+                Statistic::Percentile(p)
+            }
+        })
+    }
+}
+
+impl fmt::Display for Statistic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Statistic::Average => f.write_str("Average"),
+            Statistic::Sum => f.write_str("Sum"),
+            Statistic::Minimum => f.write_str("Minimum"),
+            Statistic::Maximum => f.write_str("Maximum"),
+            Statistic::SampleCount => f.write_str("SampleCount"),
+            Statistic::Percentile(p) => write!(f, "p{p}"),
+        }
+    }
+}
+
+impl Statistic {
+    /// Whether this is one of CloudWatch's plain statistics (`statistic`) rather than an extended one
+    /// (`extended_statistic`, the percentiles).
+    pub fn is_extended(&self) -> bool {
+        matches!(self, Statistic::Percentile(_))
+    }
+
+    fn aggregate(&self, samples: &mut [f64]) -> f64 {
+        if samples.is_empty() {
+            return f64::NAN;
+        }
+        match self {
+            Statistic::Average => samples.iter().sum::<f64>() / samples.len() as f64,
+            Statistic::Sum => samples.iter().sum(),
+            Statistic::Minimum => samples.iter().copied().fold(f64::INFINITY, f64::min),
+            Statistic::Maximum => samples.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            Statistic::SampleCount => samples.len() as f64,
+            Statistic::Percentile(p) => {
+                samples.sort_by(f64::total_cmp);
+                let rank = ((p / 100.0) * samples.len() as f64).ceil() as usize;
+                samples[rank.clamp(1, samples.len()) - 1]
+            }
+        }
+    }
+}
+
+/// Aggregate `series` into `period_ms` periods aligned to the epoch. The result covers every period
+/// from the first sample's to the last sample's; periods without samples are NaN.
+pub fn resample(series: &Series, period_ms: i64, stat: Statistic) -> Series {
+    assert!(period_ms > 0, "period must be positive");
+    let mut timestamps = Vec::new();
+    let mut values = Vec::new();
+    let real: Vec<(i64, f64)> = series.timestamps.iter().copied().zip(series.values.iter().copied()).filter(|(_, v)| !v.is_nan()).collect();
+    if let (Some(first), Some(last)) = (real.first(), real.last()) {
+        let start = first.0.div_euclid(period_ms) * period_ms;
+        let end = last.0.div_euclid(period_ms) * period_ms;
+        let n = ((end - start) / period_ms + 1) as usize;
+        timestamps.reserve(n);
+        values.reserve(n);
+        let mut bucket: Vec<f64> = Vec::new();
+        let mut i = 0;
+        for k in 0..n {
+            let bucket_start = start + k as i64 * period_ms;
+            let bucket_end = bucket_start + period_ms;
+            bucket.clear();
+            while i < real.len() && real[i].0 < bucket_end {
+                bucket.push(real[i].1);
+                i += 1;
+            }
+            timestamps.push(bucket_start);
+            values.push(stat.aggregate(&mut bucket));
+        }
+    }
+    let mut out = Series::from_sorted(series.name.clone(), timestamps, values);
+    out.labels = series.labels.clone();
+    out
+}
+
+/// The median spacing between consecutive rows (empty cells included: they are rows that exist), if
+/// there are at least two.
+pub fn median_step_ms(series: &Series) -> Option<i64> {
+    let mut steps: Vec<i64> = series.timestamps.windows(2).map(|w| w[1] - w[0]).collect();
+    if steps.is_empty() {
+        return None;
+    }
+    let mid = steps.len() / 2;
+    Some(*steps.select_nth_unstable(mid).1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn series(points: &[(i64, f64)]) -> Series {
+        Series::from_sorted("s", points.iter().map(|p| p.0).collect(), points.iter().map(|p| p.1).collect())
+    }
+
+    /// Samples at 0,10,20 s (period 0), none in period 60, 130 and 170 s (period 120), 200 s NaN.
+    fn sample() -> Series {
+        series(&[(0, 4.0), (10_000, 1.0), (20_000, 7.0), (130_000, 2.0), (170_000, 10.0), (200_000, f64::NAN)])
+    }
+
+    fn check(stat: Statistic, expected: [f64; 3]) {
+        let out = resample(&sample(), 60_000, stat);
+        assert_eq!(out.timestamps, vec![0, 60_000, 120_000], "{stat}");
+        assert_eq!(out.values[0], expected[0], "{stat}");
+        assert!(out.values[1].is_nan(), "{stat}: an empty period stays missing");
+        assert_eq!(out.values[2], expected[2], "{stat}");
+    }
+
+    #[test]
+    fn every_statistic_against_hand_computed_values() {
+        check(Statistic::Average, [4.0, f64::NAN, 6.0]);
+        check(Statistic::Sum, [12.0, f64::NAN, 12.0]);
+        check(Statistic::Minimum, [1.0, f64::NAN, 2.0]);
+        check(Statistic::Maximum, [7.0, f64::NAN, 10.0]);
+        check(Statistic::SampleCount, [3.0, f64::NAN, 2.0]);
+        // nearest rank: p50 of {1,4,7} is rank ceil(1.5)=2 -> 4; of {2,10} rank 1 -> 2.
+        check(Statistic::Percentile(50.0), [4.0, f64::NAN, 2.0]);
+        check(Statistic::Percentile(99.0), [7.0, f64::NAN, 10.0]);
+        check(Statistic::Percentile(0.0), [1.0, f64::NAN, 2.0]);
+    }
+
+    #[test]
+    fn periods_align_to_the_epoch_not_to_the_first_sample() {
+        let out = resample(&series(&[(290_000, 1.0), (310_000, 3.0)]), 300_000, Statistic::Sum);
+        assert_eq!(out.timestamps, vec![0, 300_000]);
+        assert_eq!(out.values, vec![1.0, 3.0]);
+    }
+
+    #[test]
+    fn statistic_names_parse() {
+        assert_eq!("p99.9".parse::<Statistic>(), Ok(Statistic::Percentile(99.9)));
+        assert_eq!("Maximum".parse::<Statistic>(), Ok(Statistic::Maximum));
+        assert!("max".parse::<Statistic>().is_err());
+        assert!("p101".parse::<Statistic>().is_err());
+    }
+}

@@ -1,0 +1,290 @@
+//! Timestamp parsing and formatting.
+//!
+//! Timestamps are UTC epoch milliseconds (`i64`) everywhere inside alertlab. Parsing is hand-written
+//! because it runs once per row on multi-million-row files and accepts exactly the spellings users
+//! have: RFC 3339 (`2024-01-01T00:05:00Z`, `+02:00` offsets, fractions), NAB's
+//! `YYYY-MM-DD HH:MM:SS[.ffffff]` (read as UTC), and epoch seconds or milliseconds.
+
+/// Milliseconds in one second, minute, hour and day.
+pub const SECOND_MS: i64 = 1_000;
+pub const MINUTE_MS: i64 = 60 * SECOND_MS;
+pub const HOUR_MS: i64 = 60 * MINUTE_MS;
+pub const DAY_MS: i64 = 24 * HOUR_MS;
+pub const WEEK_MS: i64 = 7 * DAY_MS;
+
+/// Numeric epochs above this magnitude are milliseconds, below it seconds.
+/// 1e11 s is the year 5138; 1e11 ms is March 1973, so the two ranges do not overlap in practice.
+const EPOCH_MS_THRESHOLD: f64 = 1e11;
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let m = month as i64;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + day as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// (year, month, day) of a day count since 1970-01-01 (inverse of [`days_from_civil`]).
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn digits(bytes: &[u8], at: usize, len: usize) -> Option<u32> {
+    let slice = bytes.get(at..at + len)?;
+    let mut n = 0u32;
+    for &b in slice {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + (b - b'0') as u32;
+    }
+    Some(n)
+}
+
+/// Parse one timestamp cell into UTC epoch milliseconds, or `None` when it is no timestamp we accept.
+pub fn parse_timestamp(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let bytes = text.as_bytes();
+    if bytes.len() >= 10 && bytes[4] == b'-' && bytes[7] == b'-' {
+        return parse_calendar(bytes);
+    }
+    let number: f64 = text.parse().ok()?;
+    epoch_number_to_ms(number)
+}
+
+/// Epoch seconds or milliseconds (see [`EPOCH_MS_THRESHOLD`]) to milliseconds.
+pub fn epoch_number_to_ms(number: f64) -> Option<i64> {
+    if !number.is_finite() {
+        return None;
+    }
+    if number.abs() >= EPOCH_MS_THRESHOLD {
+        Some(number.round() as i64)
+    } else {
+        Some((number * 1000.0).round() as i64)
+    }
+}
+
+fn parse_calendar(b: &[u8]) -> Option<i64> {
+    let year = digits(b, 0, 4)? as i64;
+    let month = digits(b, 5, 2)?;
+    let day = digits(b, 8, 2)?;
+    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+        return None;
+    }
+    let mut ms = days_from_civil(year, month, day) * DAY_MS;
+    if b.len() == 10 {
+        return Some(ms);
+    }
+    if b.len() < 16 || !(b[10] == b'T' || b[10] == b't' || b[10] == b' ') || b[13] != b':' {
+        return None;
+    }
+    let hour = digits(b, 11, 2)?;
+    let minute = digits(b, 14, 2)?;
+    let mut pos = 16;
+    let mut second = 0;
+    if b.get(pos) == Some(&b':') {
+        second = digits(b, pos + 1, 2)?;
+        pos += 3;
+    }
+    if hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    ms += hour as i64 * HOUR_MS + minute as i64 * MINUTE_MS + second as i64 * SECOND_MS;
+    if b.get(pos) == Some(&b'.') || b.get(pos) == Some(&b',') {
+        pos += 1;
+        let start = pos;
+        let mut frac_ms = 0i64;
+        while pos < b.len() && b[pos].is_ascii_digit() {
+            if pos - start < 3 {
+                frac_ms = frac_ms * 10 + (b[pos] - b'0') as i64;
+            }
+            pos += 1;
+        }
+        if pos == start {
+            return None;
+        }
+        for _ in (pos - start).min(3)..3 {
+            frac_ms *= 10;
+        }
+        ms += frac_ms;
+    }
+    match b.get(pos) {
+        None => Some(ms),
+        Some(b'Z') | Some(b'z') if pos + 1 == b.len() => Some(ms),
+        Some(&sign @ (b'+' | b'-')) => {
+            let oh = digits(b, pos + 1, 2)? as i64;
+            let rest = &b[pos + 3..];
+            let om = match rest {
+                [] => 0,
+                [b':', ..] if rest.len() == 3 => digits(b, pos + 4, 2)? as i64,
+                _ if rest.len() == 2 => digits(b, pos + 3, 2)? as i64,
+                _ => return None,
+            };
+            let offset = oh * HOUR_MS + om * MINUTE_MS;
+            Some(if sign == b'+' { ms - offset } else { ms + offset })
+        }
+        Some(b' ') if &b[pos..] == b" UTC" || &b[pos..] == b" +0000 UTC" => Some(ms),
+        _ => None,
+    }
+}
+
+fn days_in_month(year: i64, month: u32) -> u32 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        _ => 28,
+    }
+}
+
+/// RFC 3339 UTC with second precision (milliseconds only when present): `2024-01-01T00:05:00Z`.
+pub fn format_rfc3339(ms: i64) -> String {
+    let days = ms.div_euclid(DAY_MS);
+    let in_day = ms.rem_euclid(DAY_MS);
+    let (y, m, d) = civil_from_days(days);
+    let (h, rest) = (in_day / HOUR_MS, in_day % HOUR_MS);
+    let (mi, rest) = (rest / MINUTE_MS, rest % MINUTE_MS);
+    let (s, milli) = (rest / SECOND_MS, rest % SECOND_MS);
+    if milli == 0 {
+        format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+    } else {
+        format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}Z")
+    }
+}
+
+/// A duration in a short human form: `45s`, `5m`, `1h30m`, `2d4h`.
+pub fn format_duration(ms: i64) -> String {
+    if ms < 0 {
+        return format!("-{}", format_duration(-ms));
+    }
+    let s = ms / SECOND_MS;
+    if ms % SECOND_MS != 0 {
+        return format!("{}ms", ms);
+    }
+    let (d, h, m, sec) = (s / 86_400, (s / 3600) % 24, (s / 60) % 60, s % 60);
+    let mut out = String::new();
+    for (n, unit) in [(d, "d"), (h, "h"), (m, "m"), (sec, "s")] {
+        if n > 0 {
+            out.push_str(&format!("{n}{unit}"));
+        }
+    }
+    if out.is_empty() {
+        out.push_str("0s");
+    }
+    out
+}
+
+/// Parse a Prometheus-style duration (`90s`, `5m`, `1h30m`, `2d`, `1w`, `500ms`) into milliseconds.
+pub fn parse_duration(text: &str) -> Option<i64> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    if text == "0" {
+        return Some(0);
+    }
+    let bytes = text.as_bytes();
+    let mut total = 0i64;
+    let mut i = 0;
+    while i < bytes.len() {
+        let start = i;
+        while i < bytes.len() && bytes[i].is_ascii_digit() {
+            i += 1;
+        }
+        if start == i {
+            return None;
+        }
+        let n: i64 = text[start..i].parse().ok()?;
+        let unit_start = i;
+        while i < bytes.len() && bytes[i].is_ascii_alphabetic() {
+            i += 1;
+        }
+        let unit = match &text[unit_start..i] {
+            "ms" => 1,
+            "s" => SECOND_MS,
+            "m" => MINUTE_MS,
+            "h" => HOUR_MS,
+            "d" => DAY_MS,
+            "w" => WEEK_MS,
+            "y" => 365 * DAY_MS,
+            _ => return None,
+        };
+        total = total.checked_add(n.checked_mul(unit)?)?;
+    }
+    Some(total)
+}
+
+/// Prometheus duration spelling of milliseconds (`1h30m`, `0s`), as `promtool` accepts it.
+pub fn format_prometheus_duration(ms: i64) -> String {
+    if ms == 0 {
+        return "0s".into();
+    }
+    let mut rest = ms;
+    let mut out = String::new();
+    for (unit_ms, unit) in [(DAY_MS, "d"), (HOUR_MS, "h"), (MINUTE_MS, "m"), (SECOND_MS, "s"), (1, "ms")] {
+        if rest >= unit_ms {
+            out.push_str(&format!("{}{}", rest / unit_ms, unit));
+            rest %= unit_ms;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_spellings_users_have() {
+        let t = 1_392_388_200_000; // 2014-02-14 14:30:00 UTC
+        assert_eq!(parse_timestamp("2014-02-14 14:30:00"), Some(t));
+        assert_eq!(parse_timestamp("2014-02-14T14:30:00Z"), Some(t));
+        assert_eq!(parse_timestamp("2014-02-14T15:30:00+01:00"), Some(t));
+        assert_eq!(parse_timestamp("2014-02-14T13:30:00-0100"), Some(t));
+        assert_eq!(parse_timestamp("2014-02-14 14:30:00.000000"), Some(t));
+        assert_eq!(parse_timestamp("2014-02-14T14:30:00.250Z"), Some(t + 250));
+        assert_eq!(parse_timestamp("1392388200"), Some(t));
+        assert_eq!(parse_timestamp("1392388200000"), Some(t));
+        assert_eq!(parse_timestamp("1392388200.5"), Some(t + 500));
+        assert_eq!(parse_timestamp("2014-02-14"), Some(t - 14 * HOUR_MS - 30 * MINUTE_MS));
+    }
+
+    #[test]
+    fn rejects_what_is_no_timestamp() {
+        for bad in ["", "yesterday", "2014-13-01 00:00:00", "2014-02-30", "2014-02-14 25:00:00", "2014-02-14T14:30:00Q", "NaN"] {
+            assert_eq!(parse_timestamp(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn formats_round_trip() {
+        for ms in [0, 1_392_388_200_000, 1_392_388_200_250, 951_782_400_000, -86_400_000] {
+            assert_eq!(parse_timestamp(&format_rfc3339(ms)), Some(ms));
+        }
+        assert_eq!(format_rfc3339(1_392_388_200_000), "2014-02-14T14:30:00Z");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("1h30m"), Some(90 * MINUTE_MS));
+        assert_eq!(parse_duration("15m"), Some(15 * MINUTE_MS));
+        assert_eq!(parse_duration("0"), Some(0));
+        assert_eq!(parse_duration("-5m"), None);
+        assert_eq!(parse_duration("5 minutes"), None);
+        assert_eq!(format_prometheus_duration(90 * MINUTE_MS), "1h30m");
+        assert_eq!(format_prometheus_duration(0), "0s");
+        assert_eq!(format_duration(DAY_MS + 4 * HOUR_MS), "1d4h");
+    }
+}
