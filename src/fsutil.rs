@@ -20,6 +20,13 @@ where
         fill(&mut buffered)?;
         buffered.flush()?;
     }
+    #[cfg(unix)]
+    {
+        // tempfile creates 0600 files; outputs are ordinary files others may read (umask applies
+        // to nothing here, so use the conventional 0644).
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    }
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())

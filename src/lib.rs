@@ -14,3 +14,6 @@ pub mod rng;
 pub mod score;
 pub mod series;
 pub mod synth;
+pub mod backtest;
+pub mod spec;
+pub mod cli;

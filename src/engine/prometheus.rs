@@ -43,6 +43,11 @@ impl PrometheusConfig {
 /// The value an instant query sees at each of `eval_times` (NaN = absent): the newest real sample
 /// within the lookback. `timestamps` are sorted; NaN values are no samples.
 pub fn instant_values(timestamps: &[i64], values: &[f64], eval_times: &[i64], lookback_ms: i64) -> Vec<f64> {
+    instant_indices(timestamps, values, eval_times, lookback_ms).into_iter().map(|i| i.map_or(f64::NAN, |i| values[i])).collect()
+}
+
+/// Like [`instant_values`], but the index of the selected sample.
+pub fn instant_indices(timestamps: &[i64], values: &[f64], eval_times: &[i64], lookback_ms: i64) -> Vec<Option<usize>> {
     let mut out = Vec::with_capacity(eval_times.len());
     let mut j = 0; // samples[..j] have timestamp <= t
     let mut latest: Option<usize> = None; // newest real sample at or before t
@@ -53,10 +58,7 @@ pub fn instant_values(timestamps: &[i64], values: &[f64], eval_times: &[i64], lo
             }
             j += 1;
         }
-        out.push(match latest {
-            Some(k) if timestamps[k] >= t - lookback_ms => values[k],
-            _ => f64::NAN,
-        });
+        out.push(latest.filter(|&k| timestamps[k] >= t - lookback_ms));
     }
     out
 }

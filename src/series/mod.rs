@@ -21,8 +21,8 @@ use std::path::Path;
 
 pub use error::LoadError;
 pub use inspect::{inspect, SeriesReport};
-pub use resample::{resample, Statistic};
-pub use write::{write_series, OutputLayout};
+pub use resample::{median_step_ms, resample, Statistic};
+pub use write::{csv_field, format_value, write_series, OutputLayout};
 
 /// One metric series.
 #[derive(Debug, Clone, PartialEq)]

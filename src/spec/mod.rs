@@ -1,0 +1,162 @@
+//! Alert specs (`alerts/*.yaml`): reading, strict decoding by `apiVersion`, and resolution into the
+//! version-free [`model`] per environment.
+//!
+//! Reading goes header first (`apiVersion`, `kind`), then the matching strict decoder. JSON is YAML,
+//! so JSON specs load the same way. Every error names the file and line and, for unknown keys, the
+//! nearest valid key.
+
+pub mod model;
+mod resolve;
+pub mod v1;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+pub use model::*;
+
+/// The versions this build reads.
+pub const API_VERSIONS: &[&str] = &["alertlab/v1"];
+
+/// A spec that cannot be used, with where and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpecError {
+    pub path: PathBuf,
+    pub line: Option<usize>,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "`{}` line {line}: {}", self.path.display(), self.message)?,
+            None => write!(f, "`{}`: {}", self.path.display(), self.message)?,
+        }
+        if let Some(hint) = &self.hint {
+            write!(f, "\nhint: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for SpecError {}
+
+#[derive(Deserialize)]
+struct Header {
+    #[serde(rename = "apiVersion")]
+    api_version: Option<String>,
+    kind: Option<String>,
+}
+
+/// Load one spec file.
+pub fn load_file(path: &Path) -> Result<AlertSet, SpecError> {
+    let err = |line, message: String, hint: Option<String>| SpecError { path: path.to_path_buf(), line, message, hint };
+    let text = std::fs::read_to_string(path).map_err(|e| err(None, format!("cannot read the spec: {e}"), None))?;
+    if text.trim().is_empty() {
+        return Err(err(None, "the spec is empty".into(), Some("start from `alerts/lambda.yaml`".into())));
+    }
+    let header: Header = serde_yaml_ng::from_str(&text).map_err(|e| yaml_error(path, &e))?;
+    match header.api_version.as_deref() {
+        Some("alertlab/v1") => {}
+        Some(other) => {
+            return Err(err(
+                find_line(&text, &["apiVersion"]),
+                format!("unknown `apiVersion` `{other}`"),
+                Some(format!("this alertlab reads {}", API_VERSIONS.join(", "))),
+            ))
+        }
+        None => return Err(err(Some(1), "missing `apiVersion`".into(), Some("start the file with `apiVersion: alertlab/v1` and `kind: AlertSet`".into()))),
+    }
+    if header.kind.as_deref() != Some("AlertSet") {
+        return Err(err(find_line(&text, &["kind"]), format!("`kind` must be `AlertSet`, got `{}`", header.kind.unwrap_or_default()), None));
+    }
+    let raw: v1::AlertSetV1 = serde_yaml_ng::from_str(&text).map_err(|e| yaml_error(path, &e))?;
+    resolve::resolve(path, &text, raw)
+}
+
+/// Load a spec file, or every `*.yaml`/`*.yml`/`*.json` file in a folder (sorted by name).
+pub fn load_path(path: &Path) -> Result<Vec<AlertSet>, SpecError> {
+    if path.is_dir() {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+            .map_err(|e| SpecError { path: path.to_path_buf(), line: None, message: format!("cannot list the folder: {e}"), hint: None })?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e, "yaml" | "yml" | "json")))
+            .filter(|p| !p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.contains(".tuned.")))
+            .collect();
+        files.sort();
+        if files.is_empty() {
+            return Err(SpecError { path: path.to_path_buf(), line: None, message: "no spec files (*.yaml, *.yml, *.json) in this folder".into(), hint: None });
+        }
+        let sets = files.iter().map(|f| load_file(f)).collect::<Result<Vec<_>, _>>()?;
+        let mut names: Vec<(&str, &Path)> = Vec::new();
+        for set in &sets {
+            for alert in &set.alerts {
+                if let Some((_, other)) = names.iter().find(|(n, _)| *n == alert.name) {
+                    return Err(SpecError {
+                        path: set.source.clone(),
+                        line: None,
+                        message: format!("alert `{}` is also defined in `{}`", alert.name, other.display()),
+                        hint: Some("alert names must be unique across specs".into()),
+                    });
+                }
+                names.push((&alert.name, &set.source));
+            }
+        }
+        Ok(sets)
+    } else {
+        Ok(vec![load_file(path)?])
+    }
+}
+
+/// Turn a serde_yaml_ng error into a [`SpecError`] with its line and, for unknown keys, the nearest
+/// valid one.
+fn yaml_error(path: &Path, e: &serde_yaml_ng::Error) -> SpecError {
+    let line = e.location().map(|l| l.line());
+    let mut message = e.to_string();
+    if let Some(at) = message.rfind(" at line ") {
+        message.truncate(at);
+    }
+    let hint = unknown_key_hint(&message);
+    SpecError { path: path.to_path_buf(), line, message, hint }
+}
+
+/// For "unknown field `x`, expected one of `a`, `b`": "did you mean `a`?" (or the valid list).
+fn unknown_key_hint(message: &str) -> Option<String> {
+    let rest = message.split("unknown field `").nth(1)?;
+    let (unknown, expected) = rest.split_once('`')?;
+    let valid: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    let nearest = valid.iter().min_by_key(|v| strsim::damerau_levenshtein(unknown, v))?;
+    if strsim::damerau_levenshtein(unknown, nearest) <= unknown.len().max(3) / 2 + 1 {
+        Some(format!("did you mean `{nearest}`?"))
+    } else {
+        Some(format!("valid keys here: {}", valid.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ")))
+    }
+}
+
+/// The line of the first key in `path` found in order (each searched after the previous), e.g.
+/// `["name: my-alert", "evaluation", "datapoints_to_alarm"]`; `None` if not found.
+pub(crate) fn find_line(text: &str, path: &[&str]) -> Option<usize> {
+    let mut from = 0;
+    let mut found = None;
+    for key in path {
+        let lines: Vec<&str> = text.lines().collect();
+        let idx = lines.iter().enumerate().skip(from).find(|(_, l)| line_has_key(l, key)).map(|(i, _)| i)?;
+        from = idx + 1;
+        found = Some(idx + 1);
+    }
+    found
+}
+
+fn line_has_key(line: &str, key: &str) -> bool {
+    let t = line.trim_start().trim_start_matches("- ").trim_start_matches('{').trim_start();
+    if let Some((k, v)) = key.split_once(": ") {
+        // `name: value` — match both YAML and JSON spellings.
+        return (t.starts_with(k) || t.starts_with(&format!("\"{k}\""))) && t.contains(v);
+    }
+    t.starts_with(&format!("{key}:")) || t.starts_with(&format!("\"{key}\"")) || line.contains(&format!(" {key}:")) || line.contains(&format!("{{{key}:"))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,115 @@
+//! The version-free alert model the engines, backtests and generators use: every default applied,
+//! every value validated, one [`ResolvedAlert`] per (alert, environment).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::band::percentile::PercentileModel;
+use crate::band::seasonal::SeasonalModel;
+use crate::band::{Comparison, Direction};
+use crate::engine::cloudwatch::CloudWatchConfig;
+use crate::engine::prometheus::PrometheusConfig;
+use crate::notify::{AlertmanagerConfig, CloudWatchActions};
+use crate::series::{Format, Statistic};
+
+#[derive(Debug, Clone)]
+pub struct AlertSet {
+    pub name: String,
+    /// The spec file this came from (named in generated headers).
+    pub source: PathBuf,
+    pub environments: BTreeMap<String, Environment>,
+    pub notifications: Notifications,
+    pub alerts: Vec<Alert>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Environment {
+    pub name: String,
+    pub account: String,
+    pub region: String,
+    pub cluster: Option<String>,
+    /// Whether this env creates the resources shared by every env in its account.
+    pub owns_shared: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Notifications {
+    pub sns_topic: Option<String>,
+    pub slack: Option<(String, String)>,
+}
+
+/// One alert of the spec, resolved for each environment it is enabled in.
+#[derive(Debug, Clone)]
+pub struct Alert {
+    pub name: String,
+    pub per_env: BTreeMap<String, ResolvedAlert>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ResolvedAlert {
+    pub name: String,
+    pub env: String,
+    pub summary: String,
+    pub description: Option<String>,
+    pub severity: String,
+    pub runbook_url: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    pub cloudwatch: Option<CloudWatchMetric>,
+    pub prometheus: Option<PrometheusMetric>,
+    pub condition: Condition,
+    pub cw: CloudWatchConfig,
+    pub prom: PrometheusConfig,
+    pub actions: CloudWatchActions,
+    pub alertmanager: AlertmanagerConfig,
+    pub backtest: Option<BacktestSource>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CloudWatchMetric {
+    pub namespace: String,
+    pub metric_name: String,
+    pub stat: Statistic,
+    pub period_s: i64,
+    pub dimensions: BTreeMap<String, String>,
+}
+
+impl CloudWatchMetric {
+    /// Metrics in `AWS/DynamoDB` always treat missing data as `ignore`.
+    pub fn forces_ignore(&self) -> bool {
+        self.namespace == "AWS/DynamoDB"
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrometheusMetric {
+    pub expr: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Condition {
+    Threshold { op: Comparison, value: f64 },
+    Percentile { op: Comparison, model: PercentileModel },
+    Anomaly { model: AnomalyModel, k: f64, direction: Direction },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum AnomalyModel {
+    Seasonal(SeasonalModel),
+}
+
+impl AnomalyModel {
+    pub fn name(&self) -> &'static str {
+        match self {
+            AnomalyModel::Seasonal(_) => "seasonal",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BacktestSource {
+    pub data: PathBuf,
+    pub format: Option<Format>,
+    pub series: Option<String>,
+    pub incidents: Option<PathBuf>,
+    pub lead_ms: i64,
+}
