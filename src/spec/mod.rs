@@ -128,7 +128,7 @@ fn unknown_key_hint(message: &str) -> Option<String> {
     let (unknown, expected) = rest.split_once('`')?;
     let valid: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
     let nearest = valid.iter().min_by_key(|v| strsim::damerau_levenshtein(unknown, v))?;
-    if strsim::damerau_levenshtein(unknown, nearest) <= unknown.len().max(3) / 2 + 1 {
+    if strsim::damerau_levenshtein(unknown, nearest) <= unknown.len().max(3).div_ceil(2) + 1 {
         Some(format!("did you mean `{nearest}`?"))
     } else {
         Some(format!("valid keys here: {}", valid.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ")))

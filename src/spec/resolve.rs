@@ -192,7 +192,7 @@ fn resolve_alert(ctx: &Ctx, a: &v1::AlertV1, over: Option<&v1::OverrideV1>, env_
             let namespace = m.namespace.clone().ok_or_else(|| ctx.err(Some(name), oe, "cloudwatch", "`metric.cloudwatch.namespace` is required".into(), None))?;
             let metric_name = m.name.clone().ok_or_else(|| ctx.err(Some(name), oe, "cloudwatch", "`metric.cloudwatch.name` is required".into(), None))?;
             let stat_text = m.stat.clone().unwrap_or_else(|| "Average".into());
-            let stat: Statistic = stat_text.parse().map_err(|e: String| ctx.err(Some(name), oe, "stat", e, None))?;
+            let stat: Statistic = stat_text.parse().map_err(|e: String| ctx.err(Some(name), oe, "stat", format!("`stat`: {e}"), None))?;
             let period_s = m.period.unwrap_or(300);
             if !(period_s == 10 || period_s == 30 || (period_s >= 60 && period_s % 60 == 0)) {
                 return Err(ctx.err(Some(name), oe, "period", format!("`period` {period_s} is not 10, 30 or a multiple of 60 seconds"), None));
@@ -240,7 +240,7 @@ fn resolve_alert(ctx: &Ctx, a: &v1::AlertV1, over: Option<&v1::OverrideV1>, env_
     }
     let mut treat: TreatMissingData = match &evaluation.treat_missing_data {
         None => TreatMissingData::Missing,
-        Some(t) => t.parse().map_err(|e: String| ctx.err(Some(name), oe, "treat_missing_data", e, None))?,
+        Some(t) => t.parse().map_err(|e: String| ctx.err(Some(name), oe, "treat_missing_data", format!("`treat_missing_data`: {e}"), None))?,
     };
     if cloudwatch.as_ref().is_some_and(|c| c.forces_ignore()) {
         treat = TreatMissingData::Ignore;

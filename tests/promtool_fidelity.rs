@@ -1,0 +1,132 @@
+//! Fidelity of the Prometheus engine against the real `promtool test rules` (Prometheus 2.42 from
+//! Debian). Seeded random cases — series with gaps longer than the 5m lookback, thresholds of every
+//! comparison, `for`, `keep_firing_for` and evaluation intervals — are written as one rule file and
+//! one promtool test file whose expected alerts are what our engine says fires; promtool must agree.
+
+use std::fmt::Write as _;
+use std::process::Command;
+
+use alertlab::band::{self, Band, Comparison, Rule};
+use alertlab::engine::cloudwatch::Breach;
+use alertlab::engine::prometheus::{evaluate, instant_indices, PrometheusConfig};
+use alertlab::rng::Rng;
+use alertlab::series::time::{format_prometheus_duration, MINUTE_MS};
+
+const CASES: usize = 240;
+
+struct Case {
+    values: Vec<Option<i64>>,
+    op: Comparison,
+    threshold: i64,
+    cfg: PrometheusConfig,
+}
+
+fn random_case(rng: &mut Rng) -> Case {
+    let len = rng.int(30, 90) as usize;
+    let mut values = Vec::with_capacity(len);
+    let mut level = rng.int(0, 10);
+    while values.len() < len {
+        if rng.chance(0.08) {
+            // a gap: short ones stay within the 5m lookback, long ones make the series absent
+            let gap = *rng.pick(&[1, 2, 4, 5, 6, 8, 12]);
+            values.extend(std::iter::repeat_n(None, gap));
+        } else {
+            level = (level + rng.int(-3, 3)).clamp(0, 10);
+            values.push(Some(level));
+        }
+    }
+    values.truncate(len);
+    let cfg = PrometheusConfig {
+        interval_ms: *rng.pick(&[MINUTE_MS, MINUTE_MS, 2 * MINUTE_MS, 30_000]),
+        for_ms: *rng.pick(&[0, MINUTE_MS, 2 * MINUTE_MS, 3 * MINUTE_MS, 5 * MINUTE_MS]),
+        keep_firing_for_ms: *rng.pick(&[0, 0, MINUTE_MS, 3 * MINUTE_MS, 7 * MINUTE_MS]),
+        ..PrometheusConfig::default()
+    };
+    Case { values, op: *rng.pick(&[Comparison::Greater, Comparison::GreaterOrEqual, Comparison::Less, Comparison::LessOrEqual]), threshold: rng.int(2, 8), cfg }
+}
+
+/// Our engine's firing state at each evaluation time (1-minute samples from t = 0).
+fn simulate(case: &Case) -> (Vec<i64>, Vec<bool>) {
+    let timestamps: Vec<i64> = (0..case.values.len() as i64).map(|i| i * MINUTE_MS).collect();
+    let values: Vec<f64> = case.values.iter().map(|v| v.map_or(f64::NAN, |v| v as f64)).collect();
+    let band = Band::constant(values.len(), case.threshold as f64);
+    let rule = Rule { k: 0.0, direction: case.op.direction(), inclusive: case.op.inclusive(), floor: None };
+    let breach = band::breaches(&values, &band, &rule);
+    let last = *timestamps.last().unwrap() + 6 * MINUTE_MS; // past the end: the series goes stale
+    let eval_times = case.cfg.eval_times(0, last);
+    let selected = instant_indices(&timestamps, &values, &eval_times, case.cfg.lookback_ms);
+    let present: Vec<bool> = selected.iter().map(|s| s.is_some_and(|i| breach[i] == Breach::Breaching)).collect();
+    let timeline = evaluate(&present, &eval_times, &case.cfg);
+    let firing = eval_times.iter().map(|&t| timeline.episodes.iter().any(|e| e.start <= t && e.end.is_none_or(|end| t < end))).collect();
+    (eval_times, firing)
+}
+
+fn promtool_values(values: &[Option<i64>]) -> String {
+    values.iter().map(|v| v.map_or("_".to_string(), |v| v.to_string())).collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn prometheus_engine_agrees_with_promtool_on_generated_cases() {
+    if Command::new("promtool").arg("--version").output().is_err() {
+        panic!("promtool is required (Debian package `prometheus`); the README's test command installs it");
+    }
+    let mut rng = Rng::new(20_261_125);
+    let cases: Vec<Case> = (0..CASES).map(|_| random_case(&mut rng)).collect();
+    // promtool applies one evaluation interval per test file, and evaluates every rule of its rule
+    // files for every test, so cases go in small files of one interval each, run two at a time.
+    let dir = tempfile::tempdir().unwrap();
+    let mut batches: Vec<(i64, Vec<(usize, &Case)>)> = Vec::new();
+    for interval in [30_000, MINUTE_MS, 2 * MINUTE_MS] {
+        let chosen: Vec<(usize, &Case)> = cases.iter().enumerate().filter(|(_, c)| c.cfg.interval_ms == interval).collect();
+        for chunk in chosen.chunks(16) {
+            batches.push((interval, chunk.to_vec()));
+        }
+    }
+    let mut checked_evals = 0;
+    let mut firing_evals = 0;
+    let mut files = Vec::new();
+    for (b, (interval, chunk)) in batches.iter().enumerate() {
+        let mut rules = String::from("groups:\n  - name: fidelity\n    rules:\n");
+        let mut tests = format!("rule_files: [rules_{b}.yml]\nevaluation_interval: {}\ntests:\n", format_prometheus_duration(*interval));
+        for (i, case) in chunk {
+            writeln!(rules, "      - alert: case_{i}\n        expr: m{{case=\"{i}\"}} {} {}", case.op.symbol(), case.threshold).unwrap();
+            writeln!(rules, "        for: {}\n        keep_firing_for: {}", format_prometheus_duration(case.cfg.for_ms), format_prometheus_duration(case.cfg.keep_firing_for_ms)).unwrap();
+            let (eval_times, firing) = simulate(case);
+            writeln!(tests, "  - interval: 1m\n    input_series:\n      - series: 'm{{case=\"{i}\"}}'\n        values: '{}'\n    alert_rule_test:", promtool_values(&case.values)).unwrap();
+            for (t, f) in eval_times.iter().zip(&firing) {
+                let exp = if *f { format!("[{{exp_labels: {{case: \"{i}\"}}}}]") } else { "[]".into() };
+                writeln!(tests, "      - eval_time: {}\n        alertname: case_{i}\n        exp_alerts: {exp}", format_prometheus_duration(*t)).unwrap();
+                checked_evals += 1;
+                firing_evals += *f as usize;
+            }
+        }
+        std::fs::write(dir.path().join(format!("rules_{b}.yml")), rules).unwrap();
+        let test_file = dir.path().join(format!("test_{b}.yml"));
+        std::fs::write(&test_file, tests).unwrap();
+        files.push(test_file);
+    }
+    let failures: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = files
+            .chunks(files.len().div_ceil(2))
+            .map(|part| {
+                let cwd = dir.path();
+                scope.spawn(move || {
+                    let mut failed = Vec::new();
+                    for file in part {
+                        let out = Command::new("promtool").arg("test").arg("rules").arg(file).current_dir(cwd).output().unwrap();
+                        if !out.status.success() {
+                            let stdout = String::from_utf8_lossy(&out.stdout);
+                            failed.push(format!("{}:\n{}", file.display(), stdout.chars().take(3000).collect::<String>()));
+                        }
+                    }
+                    failed
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    });
+    assert!(failures.is_empty(), "promtool disagrees with the engine:\n{}", failures.join("\n"));
+    // The generated cases must exercise both outcomes substantially.
+    assert!(checked_evals > 10_000, "{checked_evals}");
+    assert!(firing_evals > 1_000 && firing_evals < checked_evals - 1_000, "{firing_evals} of {checked_evals} firing");
+}
