@@ -12,10 +12,10 @@
 //! 3. At least N real datapoints in the range: the newest N real ones decide (ALARM when ≥ M breach);
 //!    TreatMissingData plays no part.
 //! 4. Fewer than N real datapoints: `breaching`/`notBreaching` fill the missing N − real slots as
-//!    breaching/good. `missing`/`ignore` first apply the premature-alarm rule — every real datapoint
-//!    in the range breaches, and the oldest of them lies within the newest N periods and is at least
-//!    M periods old — which gives ALARM (`missing`) or keeps the state (`ignore`); otherwise the real
-//!    datapoints alone decide (ALARM when ≥ M breach, else OK).
+//!    breaching/good. Under `missing`/`ignore`, M breaching real datapoints give ALARM; with fewer,
+//!    the premature-alarm rule applies — every real datapoint in the range breaches, and the oldest
+//!    of them lies within the newest N periods and is at least M periods old — giving ALARM
+//!    (`missing`) or keeping the state (`ignore`); otherwise OK.
 //!
 //! Metrics in the `AWS/DynamoDB` namespace always behave as `ignore` (the caller passes that).
 //! With a wall-clock window the alarm is evaluated only at the end of each window of N periods
@@ -140,6 +140,7 @@ pub fn decide(window: &[Breach], cfg: &CloudWatchConfig) -> Option<AlarmState> {
     match cfg.treat_missing_data {
         TreatMissingData::Breaching => verdict(real_breaching + (n - real)),
         TreatMissingData::NotBreaching => verdict(real_breaching),
+        TreatMissingData::Missing | TreatMissingData::Ignore if real_breaching >= m => Some(AlarmState::Alarm),
         TreatMissingData::Missing | TreatMissingData::Ignore => {
             let oldest_age = window.len() - oldest_real; // the newest period has age 1
             let premature = real_breaching == real && oldest_age <= n && oldest_age >= m;
@@ -265,6 +266,16 @@ mod tests {
         let t = evaluate(&parse("X X"), 0, 60_000, &cfg);
         assert_eq!(t.transitions[0].to, "ALARM");
         assert_eq!(t.episodes, vec![super::super::Episode { start: 0, end: None }]);
+    }
+
+    /// Found by the property test "raising a threshold never adds alarm time": with fewer than N
+    /// datapoints, `ignore` kept the state through the premature-alarm rule even when M datapoints
+    /// already breached.
+    #[test]
+    fn ignore_with_m_breaching_datapoints_alarms_even_when_fewer_than_n_exist() {
+        let cfg = CloudWatchConfig { evaluation_range: 3, ..CloudWatchConfig::new(3, 1, TreatMissingData::Ignore) };
+        assert_eq!(decide(&parse("- X X"), &cfg), Some(AlarmState::Alarm));
+        assert_eq!(decide(&parse("- X 0"), &cfg), Some(AlarmState::Alarm));
     }
 
     #[test]

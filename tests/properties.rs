@@ -1,0 +1,104 @@
+//! Invariants that must hold for any input (proptest).
+
+use alertlab::band::percentile::{self, PercentileModel};
+use alertlab::band::seasonal::{self, SeasonalModel};
+use alertlab::band::{breaches, Band, Direction, Rule};
+use alertlab::engine::cloudwatch::{self, Breach, CloudWatchConfig, TreatMissingData};
+use alertlab::engine::prometheus::{self, PrometheusConfig};
+use alertlab::engine::Timeline;
+use alertlab::series::time::{HOUR_MS, MINUTE_MS};
+use proptest::prelude::*;
+
+fn in_alarm_ms(t: &Timeline) -> i64 {
+    t.episodes.iter().map(|e| e.duration_ms(t.horizon())).sum()
+}
+
+fn values_strategy() -> impl Strategy<Value = Vec<f64>> {
+    prop::collection::vec(prop_oneof![8 => (0u32..20).prop_map(f64::from), 1 => Just(f64::NAN)], 1..200)
+}
+
+fn treat_strategy() -> impl Strategy<Value = TreatMissingData> {
+    prop_oneof![Just(TreatMissingData::Missing), Just(TreatMissingData::Ignore), Just(TreatMissingData::Breaching), Just(TreatMissingData::NotBreaching)]
+}
+
+fn above(k: f64) -> Rule {
+    Rule { k, direction: Direction::Above, inclusive: false, floor: None }
+}
+
+fn cloudwatch_alarm_time(values: &[f64], threshold: f64, cfg: &CloudWatchConfig) -> i64 {
+    let breach = breaches(values, &Band::constant(values.len(), threshold), &above(0.0));
+    in_alarm_ms(&cloudwatch::evaluate(&breach, 0, MINUTE_MS, cfg))
+}
+
+fn prometheus_firing_time(values: &[f64], threshold: f64, cfg: &PrometheusConfig) -> i64 {
+    let ts: Vec<i64> = (0..values.len() as i64).map(|i| i * MINUTE_MS).collect();
+    let breach = breaches(values, &Band::constant(values.len(), threshold), &above(0.0));
+    let evals = cfg.eval_times(0, *ts.last().unwrap());
+    let present: Vec<bool> = prometheus::instant_indices(&ts, values, &evals, cfg.lookback_ms).iter().map(|s| s.is_some_and(|i| breach[i] == Breach::Breaching)).collect();
+    in_alarm_ms(&prometheus::evaluate(&present, &evals, cfg))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    #[test]
+    fn raising_a_greater_than_threshold_never_adds_cloudwatch_alarm_time(
+        values in values_strategy(), low in 0u32..20, raise in 0u32..10, n in 1usize..6, m_off in 0usize..6, extra in 0usize..4, treat in treat_strategy(),
+    ) {
+        let m = n - m_off.min(n - 1);
+        let cfg = CloudWatchConfig { evaluation_range: n + extra, ..CloudWatchConfig::new(n, m, treat) };
+        let low = low as f64;
+        prop_assert!(cloudwatch_alarm_time(&values, low + raise as f64, &cfg) <= cloudwatch_alarm_time(&values, low, &cfg));
+    }
+
+    #[test]
+    fn a_larger_m_never_fires_more(values in values_strategy(), threshold in 0u32..20, n in 2usize..7, m in 1usize..6, treat in treat_strategy()) {
+        let m = m.min(n - 1);
+        let cfg = |m| CloudWatchConfig::new(n, m, treat);
+        prop_assert!(cloudwatch_alarm_time(&values, threshold as f64, &cfg(m + 1)) <= cloudwatch_alarm_time(&values, threshold as f64, &cfg(m)));
+    }
+
+    #[test]
+    fn raising_a_greater_than_threshold_never_adds_prometheus_firing_time(
+        values in values_strategy(), low in 0u32..20, raise in 0u32..10, for_m in 0i64..6, keep_m in 0i64..6, interval_m in 1i64..3,
+    ) {
+        let cfg = PrometheusConfig { interval_ms: interval_m * MINUTE_MS, for_ms: for_m * MINUTE_MS, keep_firing_for_ms: keep_m * MINUTE_MS, ..PrometheusConfig::default() };
+        let low = low as f64;
+        prop_assert!(prometheus_firing_time(&values, low + raise as f64, &cfg) <= prometheus_firing_time(&values, low, &cfg));
+    }
+
+    #[test]
+    fn a_wider_band_never_adds_alarm_time(
+        values in prop::collection::vec(0.0f64..100.0, 300..600), k in 0.5f64..4.0, widen in 0.0f64..3.0,
+        n in 1usize..5, treat in treat_strategy(), direction in prop_oneof![Just(Direction::Above), Just(Direction::Below), Just(Direction::Both)],
+    ) {
+        let ts: Vec<i64> = (0..values.len() as i64).map(|i| i * 10 * MINUTE_MS).collect();
+        let seasonal = seasonal::band(&ts, &values, 10 * MINUTE_MS, &SeasonalModel { refit_ms: 6 * HOUR_MS, min_history_ms: 12 * HOUR_MS, ..SeasonalModel::default() }).band;
+        let pct = percentile::band(&ts, &values, &PercentileModel { percentile: 90.0, training_ms: 24 * HOUR_MS, refit_ms: HOUR_MS, factor: 1.0 });
+        let cfg = CloudWatchConfig::new(n, n, treat);
+        for band in [&seasonal, &pct] {
+            let time = |k| {
+                let rule = Rule { k, direction, inclusive: false, floor: Some(0.0) };
+                in_alarm_ms(&cloudwatch::evaluate(&breaches(&values, band, &rule), 0, 10 * MINUTE_MS, &cfg))
+            };
+            prop_assert!(time(k + widen) <= time(k));
+        }
+    }
+
+    #[test]
+    fn the_seasonal_band_at_t_never_depends_on_values_at_or_after_t(
+        values in prop::collection::vec(0.0f64..100.0, 400..600), cut in 0usize..400, scale in 0.0f64..10.0,
+    ) {
+        let ts: Vec<i64> = (0..values.len() as i64).map(|i| i * 10 * MINUTE_MS).collect();
+        let model = SeasonalModel { refit_ms: 3 * HOUR_MS, min_history_ms: 12 * HOUR_MS, ..SeasonalModel::default() };
+        let before = seasonal::band(&ts, &values, 10 * MINUTE_MS, &model).band;
+        let mut changed = values.clone();
+        for v in changed[cut..].iter_mut() {
+            *v = *v * scale + 7.0;
+        }
+        let after = seasonal::band(&ts, &changed, 10 * MINUTE_MS, &model).band;
+        for i in 0..=cut {
+            prop_assert!(before.center[i].total_cmp(&after.center[i]).is_eq() && before.spread[i].total_cmp(&after.spread[i]).is_eq(), "band changed at {}", i);
+        }
+    }
+}
