@@ -27,7 +27,10 @@ pub struct Engines {
 
 impl Default for Engines {
     fn default() -> Self {
-        Engines { cloudwatch: true, prometheus: true }
+        Engines {
+            cloudwatch: true,
+            prometheus: true,
+        }
     }
 }
 
@@ -47,12 +50,22 @@ pub struct BacktestOptions {
 
 #[derive(Debug, thiserror::Error)]
 pub enum BacktestError {
-    #[error("alert `{alert}`, env `{env}`: data file `{}`: {source}", path.display())]
-    Data { alert: String, env: String, path: PathBuf, source: LoadError },
+    #[error("alert `{alert}`, env `{env}`: {source}")]
+    Data {
+        alert: String,
+        env: String,
+        path: PathBuf,
+        source: Box<LoadError>,
+    },
     #[error("alert `{alert}`, env `{env}`: no backtest data\nhint: set `backtest: {{data: ...}}` in the spec or pass `--data FILE`")]
     NoData { alert: String, env: String },
     #[error("alert `{alert}`, env `{env}`: no series in `{}` matches `{filter}`", path.display())]
-    NoMatchingSeries { alert: String, env: String, path: PathBuf, filter: String },
+    NoMatchingSeries {
+        alert: String,
+        env: String,
+        path: PathBuf,
+        filter: String,
+    },
     #[error("nothing to backtest: no alert matches the chosen alerts and environments")]
     Nothing,
 }
@@ -101,14 +114,35 @@ pub struct TransitionOut {
 }
 
 impl BacktestResult {
-    fn new(alert: &ResolvedAlert, engine: &'static str, series: &str, timeline: Timeline, noise: NoiseScore, notifications: usize) -> BacktestResult {
+    fn new(
+        alert: &ResolvedAlert,
+        engine: &'static str,
+        series: &str,
+        timeline: Timeline,
+        noise: NoiseScore,
+        notifications: usize,
+    ) -> BacktestResult {
         BacktestResult {
             alert: alert.name.clone(),
             env: alert.env.clone(),
             engine,
             series: series.to_string(),
-            episodes: timeline.episodes.iter().map(|e| EpisodeOut { start: format_rfc3339(e.start), end: e.end.map(format_rfc3339) }).collect(),
-            transitions: timeline.transitions.iter().map(|t| TransitionOut { at: format_rfc3339(t.at), to: t.to }).collect(),
+            episodes: timeline
+                .episodes
+                .iter()
+                .map(|e| EpisodeOut {
+                    start: format_rfc3339(e.start),
+                    end: e.end.map(format_rfc3339),
+                })
+                .collect(),
+            transitions: timeline
+                .transitions
+                .iter()
+                .map(|t| TransitionOut {
+                    at: format_rfc3339(t.at),
+                    to: t.to,
+                })
+                .collect(),
             notifications,
             alerts_per_week: noise.alerts_per_week,
             time_in_alarm_s: noise.time_in_alarm_s,
@@ -131,8 +165,14 @@ impl BacktestResult {
 pub fn describe_condition(c: &Condition) -> String {
     match c {
         Condition::Threshold { op, value } => format!("{} {value}", op.symbol()),
-        Condition::Percentile { op, model } => format!("{} p{} × {}", op.symbol(), model.percentile, model.factor),
-        Condition::Anomaly { model, k, direction } => format!("{} k={k} {direction}", model.name()),
+        Condition::Percentile { op, model } => {
+            format!("{} p{} × {}", op.symbol(), model.percentile, model.factor)
+        }
+        Condition::Anomaly {
+            model,
+            k,
+            direction,
+        } => format!("{} k={k} {direction}", model.name()),
     }
 }
 
@@ -144,26 +184,50 @@ pub struct PreparedCondition {
 }
 
 /// Compute the band of `condition` over `(timestamps, values)` sampled every `step_ms`.
-pub fn prepare(condition: &Condition, timestamps: &[i64], values: &[f64], step_ms: i64) -> PreparedCondition {
+pub fn prepare(
+    condition: &Condition,
+    timestamps: &[i64],
+    values: &[f64],
+    step_ms: i64,
+) -> PreparedCondition {
     let non_negative = values.iter().all(|v| v.is_nan() || *v >= 0.0);
     match condition {
         Condition::Threshold { op, value } => PreparedCondition {
             band: Band::constant(values.len(), *value),
-            rule: Rule { k: 0.0, direction: op.direction(), inclusive: op.inclusive(), floor: None },
+            rule: Rule {
+                k: 0.0,
+                direction: op.direction(),
+                inclusive: op.inclusive(),
+                floor: None,
+            },
             seasonality: None,
         },
         Condition::Percentile { op, model } => PreparedCondition {
             band: band::percentile::band(timestamps, values, model),
-            rule: Rule { k: 0.0, direction: op.direction(), inclusive: op.inclusive(), floor: None },
+            rule: Rule {
+                k: 0.0,
+                direction: op.direction(),
+                inclusive: op.inclusive(),
+                floor: None,
+            },
             seasonality: None,
         },
-        Condition::Anomaly { model: AnomalyModel::Seasonal(m), k, direction } => {
+        Condition::Anomaly {
+            model: AnomalyModel::Seasonal(m),
+            k,
+            direction,
+        } => {
             let out = band::seasonal::band(timestamps, values, step_ms, m);
             PreparedCondition {
                 band: out.band,
                 // CloudWatch clamps a band to the metric's logical range; a never-negative metric
                 // cannot breach below zero.
-                rule: Rule { k: *k, direction: *direction, inclusive: false, floor: non_negative.then_some(0.0) },
+                rule: Rule {
+                    k: *k,
+                    direction: *direction,
+                    inclusive: false,
+                    floor: non_negative.then_some(0.0),
+                },
                 seasonality: out.seasonality.map(|s| s.to_string()),
             }
         }
@@ -177,10 +241,22 @@ pub fn run_cloudwatch(alert: &ResolvedAlert, raw: &Series) -> Option<BacktestRes
     let grid = resample(raw, period_ms, metric.stat);
     let prepared = prepare(&alert.condition, &grid.timestamps, &grid.values, period_ms);
     let breach = band::breaches(&grid.values, &prepared.band, &prepared.rule);
-    let timeline = cloudwatch::evaluate(&breach, grid.timestamps.first().copied().unwrap_or(0), period_ms, &alert.cw);
+    let timeline = cloudwatch::evaluate(
+        &breach,
+        grid.timestamps.first().copied().unwrap_or(0),
+        period_ms,
+        &alert.cw,
+    );
     let noise = score::noise(&timeline, &FlapRule::default());
     let notifications = notify::cloudwatch_notifications(&timeline.transitions, &alert.actions);
-    let mut result = BacktestResult::new(alert, "cloudwatch", &raw.name, timeline, noise, notifications);
+    let mut result = BacktestResult::new(
+        alert,
+        "cloudwatch",
+        &raw.name,
+        timeline,
+        noise,
+        notifications,
+    );
     result.evaluations = breach.len();
     result.warm_up_evaluations = prepared.band.warm_up_points();
     result.seasonality = prepared.seasonality;
@@ -205,12 +281,31 @@ pub fn run_prometheus(alert: &ResolvedAlert, raw: &Series) -> Option<BacktestRes
     let prepared = prepare(&alert.condition, &raw.timestamps, &raw.values, step);
     let breach = band::breaches(&raw.values, &prepared.band, &prepared.rule);
     let eval_times = alert.prom.eval_times(first, last);
-    let selected = prometheus::instant_indices(&raw.timestamps, &raw.values, &eval_times, alert.prom.lookback_ms);
-    let present: Vec<bool> = selected.iter().map(|s| s.is_some_and(|i| breach[i] == Breach::Breaching)).collect();
+    let selected = prometheus::instant_indices(
+        &raw.timestamps,
+        &raw.values,
+        &eval_times,
+        alert.prom.lookback_ms,
+    );
+    let present: Vec<bool> = selected
+        .iter()
+        .map(|s| s.is_some_and(|i| breach[i] == Breach::Breaching))
+        .collect();
     let timeline = prometheus::evaluate(&present, &eval_times, &alert.prom);
     let noise = score::noise(&timeline, &FlapRule::default());
-    let notifications = notify::alertmanager_notifications(&timeline.episodes, timeline.horizon(), &alert.alertmanager);
-    let mut result = BacktestResult::new(alert, "prometheus", &raw.name, timeline, noise, notifications);
+    let notifications = notify::alertmanager_notifications(
+        &timeline.episodes,
+        timeline.horizon(),
+        &alert.alertmanager,
+    );
+    let mut result = BacktestResult::new(
+        alert,
+        "prometheus",
+        &raw.name,
+        timeline,
+        noise,
+        notifications,
+    );
     result.evaluations = eval_times.len();
     let warm_until = raw.timestamps.get(prepared.band.warm_up_points()).copied();
     result.warm_up_evaluations = match warm_until {
@@ -237,12 +332,19 @@ pub struct Report {
 /// Loaded files, shared by alerts and envs that read the same data.
 type Cache = Mutex<BTreeMap<PathBuf, std::sync::Arc<Vec<Series>>>>;
 
-fn load_cached(cache: &Cache, path: &Path, format: Option<series::Format>) -> Result<std::sync::Arc<Vec<Series>>, LoadError> {
+fn load_cached(
+    cache: &Cache,
+    path: &Path,
+    format: Option<series::Format>,
+) -> Result<std::sync::Arc<Vec<Series>>, LoadError> {
     if let Some(s) = cache.lock().expect("cache lock").get(path) {
         return Ok(s.clone());
     }
     let loaded = std::sync::Arc::new(series::load(path, format)?);
-    cache.lock().expect("cache lock").insert(path.to_path_buf(), loaded.clone());
+    cache
+        .lock()
+        .expect("cache lock")
+        .insert(path.to_path_buf(), loaded.clone());
     Ok(loaded)
 }
 
@@ -260,28 +362,78 @@ pub fn run(sets: &[AlertSet], opts: &BacktestOptions) -> Result<Report, Backtest
     }
     let cache: Cache = Mutex::new(BTreeMap::new());
     let incidents_override = match &opts.incidents {
-        Some(p) => Some(score::load_incidents(p).map_err(|source| BacktestError::Data { alert: "*".into(), env: "*".into(), path: p.clone(), source })?),
+        Some(p) => Some(
+            score::load_incidents(p).map_err(|source| BacktestError::Data {
+                alert: "*".into(),
+                env: "*".into(),
+                path: p.clone(),
+                source: Box::new(source),
+            })?,
+        ),
         None => None,
     };
     // Load every input first (sequentially, so the first error is deterministic).
     let mut prepared = Vec::new();
     for alert in &jobs {
         let source = alert.backtest.as_ref();
-        let path = opts.data.clone().or_else(|| source.map(|b| b.data.clone())).ok_or_else(|| BacktestError::NoData { alert: alert.name.clone(), env: alert.env.clone() })?;
-        let format = if opts.data.is_some() { None } else { source.and_then(|b| b.format) };
-        let data_err = |source| BacktestError::Data { alert: alert.name.clone(), env: alert.env.clone(), path: path.clone(), source };
+        let path = opts
+            .data
+            .clone()
+            .or_else(|| source.map(|b| b.data.clone()))
+            .ok_or_else(|| BacktestError::NoData {
+                alert: alert.name.clone(),
+                env: alert.env.clone(),
+            })?;
+        let format = if opts.data.is_some() {
+            None
+        } else {
+            source.and_then(|b| b.format)
+        };
+        let data_err = |source| BacktestError::Data {
+            alert: alert.name.clone(),
+            env: alert.env.clone(),
+            path: path.clone(),
+            source: Box::new(source),
+        };
         let all = load_cached(&cache, &path, format).map_err(data_err)?;
         let filter = source.and_then(|b| b.series.clone());
-        let chosen: Vec<usize> = (0..all.len()).filter(|&i| filter.as_ref().is_none_or(|f| all[i].name.contains(f.as_str()))).collect();
+        let chosen: Vec<usize> = (0..all.len())
+            .filter(|&i| {
+                filter
+                    .as_ref()
+                    .is_none_or(|f| all[i].name.contains(f.as_str()))
+            })
+            .collect();
         if chosen.is_empty() {
-            return Err(BacktestError::NoMatchingSeries { alert: alert.name.clone(), env: alert.env.clone(), path, filter: filter.unwrap_or_default() });
+            return Err(BacktestError::NoMatchingSeries {
+                alert: alert.name.clone(),
+                env: alert.env.clone(),
+                path,
+                filter: filter.unwrap_or_default(),
+            });
         }
-        let incidents = match (&incidents_override, source.and_then(|b| b.incidents.clone())) {
+        let incidents = match (
+            &incidents_override,
+            source.and_then(|b| b.incidents.clone()),
+        ) {
             (Some(all), _) => Some(all.clone()),
-            (None, Some(p)) => Some(score::load_incidents(&p).map_err(|source| BacktestError::Data { alert: alert.name.clone(), env: alert.env.clone(), path: p.clone(), source })?),
+            (None, Some(p)) => {
+                Some(
+                    score::load_incidents(&p).map_err(|source| BacktestError::Data {
+                        alert: alert.name.clone(),
+                        env: alert.env.clone(),
+                        path: p.clone(),
+                        source: Box::new(source),
+                    })?,
+                )
+            }
             (None, None) => None,
         };
-        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("").to_string();
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("")
+            .to_string();
         for i in chosen {
             prepared.push((*alert, all.clone(), i, incidents.clone(), stem.clone()));
         }
@@ -301,13 +453,21 @@ pub fn run(sets: &[AlertSet], opts: &BacktestOptions) -> Result<Report, Backtest
                 let list: Vec<Incident> = score::incidents_for(all_incidents, &raw.name, stem);
                 let lead = alert.backtest.as_ref().map_or(0, |b| b.lead_ms);
                 for r in &mut out {
-                    r.incidents = Some(score::match_incidents(&r.timeline.episodes, &list, lead, r.timeline.horizon(), r.timeline.covered_ms()));
+                    r.incidents = Some(score::match_incidents(
+                        &r.timeline.episodes,
+                        &list,
+                        lead,
+                        r.timeline.horizon(),
+                        r.timeline.covered_ms(),
+                    ));
                 }
             }
             out
         })
         .collect();
-    results.sort_by(|a, b| (&a.alert, &a.env, a.engine, &a.series).cmp(&(&b.alert, &b.env, b.engine, &b.series)));
+    results.sort_by(|a, b| {
+        (&a.alert, &a.env, a.engine, &a.series).cmp(&(&b.alert, &b.env, b.engine, &b.series))
+    });
     Ok(Report { results })
 }
 

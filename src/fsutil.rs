@@ -14,7 +14,10 @@ where
         _ => Path::new("."),
     };
     std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::Builder::new().prefix(".alertlab-").suffix(".tmp").tempfile_in(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".alertlab-")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
     {
         let mut buffered = io::BufWriter::new(tmp.as_file_mut());
         fill(&mut buffered)?;
@@ -25,7 +28,8 @@ where
         // tempfile creates 0600 files; outputs are ordinary files others may read (umask applies
         // to nothing here, so use the conventional 0644).
         use std::os::unix::fs::PermissionsExt;
-        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644))?;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))?;
     }
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;

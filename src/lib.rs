@@ -6,14 +6,14 @@
 //! would have received → [`score`] measures noise and incident recall → [`backtest`] ties it
 //! together per (alert, env, engine, series) for the CLI.
 
+pub mod backtest;
 pub mod band;
+pub mod cli;
 pub mod engine;
 pub mod fsutil;
 pub mod notify;
 pub mod rng;
 pub mod score;
 pub mod series;
-pub mod synth;
-pub mod backtest;
 pub mod spec;
-pub mod cli;
+pub mod synth;

@@ -66,10 +66,15 @@ impl Profile {
     /// Expected value at `t_ms` without noise or bursts.
     fn baseline(&self, t_ms: i64, start_ms: i64) -> f64 {
         let hour = t_ms.rem_euclid(DAY_MS) as f64 / HOUR_MS as f64;
-        let daily = 1.0 + self.daily_amplitude * (std::f64::consts::TAU * (hour - self.peak_hour) / 24.0).cos();
+        let daily = 1.0
+            + self.daily_amplitude * (std::f64::consts::TAU * (hour - self.peak_hour) / 24.0).cos();
         // 1970-01-01 was a Thursday: day index 2 and 3 after Thursday are Saturday and Sunday.
         let weekday = (t_ms.div_euclid(DAY_MS) + 3).rem_euclid(7); // 0 = Monday
-        let weekly = if weekday >= 5 { self.weekend_factor } else { 1.0 };
+        let weekly = if weekday >= 5 {
+            self.weekend_factor
+        } else {
+            1.0
+        };
         let days = (t_ms - start_ms) as f64 / DAY_MS as f64;
         self.level * daily * weekly * (1.0 + self.trend_per_day * days)
     }
@@ -94,7 +99,8 @@ pub fn generate(opts: &SynthOptions) -> Vec<Series> {
                         burst_left = rng.int(1, (15 * 60 * 1000 / step_ms).max(1));
                         burst_height = profile.level * profile.burst_scale * rng.range(0.5, 2.0);
                     }
-                    let mut v = profile.baseline(t, opts.start_ms) * (1.0 + profile.noise * rng.normal());
+                    let mut v =
+                        profile.baseline(t, opts.start_ms) * (1.0 + profile.noise * rng.normal());
                     if burst_left > 0 {
                         v += burst_height;
                         burst_left -= 1;
@@ -117,15 +123,27 @@ mod tests {
 
     #[test]
     fn deterministic_for_a_seed() {
-        let opts = SynthOptions { series: 2, days: 1.0, ..SynthOptions::default() };
+        let opts = SynthOptions {
+            series: 2,
+            days: 1.0,
+            ..SynthOptions::default()
+        };
         assert_eq!(generate(&opts), generate(&opts));
-        let other = generate(&SynthOptions { seed: 2, ..opts.clone() });
+        let other = generate(&SynthOptions {
+            seed: 2,
+            ..opts.clone()
+        });
         assert_ne!(generate(&opts)[0].values, other[0].values);
     }
 
     #[test]
     fn has_a_daily_cycle_and_bursts() {
-        let opts = SynthOptions { series: 1, days: 7.0, bursts_per_day: 4.0, ..SynthOptions::default() };
+        let opts = SynthOptions {
+            series: 1,
+            days: 7.0,
+            bursts_per_day: 4.0,
+            ..SynthOptions::default()
+        };
         let s = &generate(&opts)[0];
         assert_eq!(s.len(), 7 * 1440);
         let median = {
@@ -134,7 +152,10 @@ mod tests {
             v[v.len() / 2]
         };
         let max = s.values.iter().copied().fold(0.0, f64::max);
-        assert!(max > 2.0 * median, "bursts stand out: max {max} median {median}");
+        assert!(
+            max > 2.0 * median,
+            "bursts stand out: max {max} median {median}"
+        );
         assert!(s.values.iter().all(|v| *v >= 0.0));
     }
 }

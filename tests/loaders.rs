@@ -7,7 +7,9 @@ use alertlab::series::{self, inspect, write_series, Format, OutputLayout};
 use alertlab::synth::{generate, SynthOptions};
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/data").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/data")
+        .join(name)
 }
 
 fn ts(text: &str) -> i64 {
@@ -20,7 +22,12 @@ fn cloudwatch_get_metric_data_pages_are_joined_and_sorted() {
     assert_eq!(s.len(), 2);
     assert_eq!(s[0].name, "ConcurrentExecutions");
     assert_eq!(s[0].labels["id"], "m1");
-    assert_eq!(s[0].timestamps, (0..5).map(|i| ts("2024-05-01T10:00:00Z") + i * 300_000).collect::<Vec<_>>());
+    assert_eq!(
+        s[0].timestamps,
+        (0..5)
+            .map(|i| ts("2024-05-01T10:00:00Z") + i * 300_000)
+            .collect::<Vec<_>>()
+    );
     assert_eq!(s[0].values, vec![10.0, 20.0, 30.0, 40.0, 50.0]);
     assert!(s[0].stats.unsorted, "CloudWatch returns newest first");
     assert_eq!(s[1].labels["id"], "ad1");
@@ -30,15 +37,29 @@ fn cloudwatch_get_metric_data_pages_are_joined_and_sorted() {
 fn cloudwatch_get_metric_statistics_gives_one_series_per_statistic() {
     let s = series::load(&fixture("cloudwatch_get_metric_statistics.json"), None).unwrap();
     let names: Vec<&str> = s.iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(names, vec!["CPUUtilization:Average", "CPUUtilization:Maximum"]);
+    assert_eq!(
+        names,
+        vec!["CPUUtilization:Average", "CPUUtilization:Maximum"]
+    );
     assert_eq!(s[1].values, vec![4.0, 9.0]);
 }
 
 #[test]
 fn prometheus_query_range_values_and_special_floats() {
     let s = series::load(&fixture("prometheus_query_range.json"), None).unwrap();
-    assert_eq!(s[0].name, r#"aws_lambda_concurrent_executions_maximum{env="dev"}"#);
-    assert_eq!(s[0].timestamps, vec![1_714_557_600_000, 1_714_557_660_500, 1_714_557_720_000, 1_714_557_780_000]);
+    assert_eq!(
+        s[0].name,
+        r#"aws_lambda_concurrent_executions_maximum{env="dev"}"#
+    );
+    assert_eq!(
+        s[0].timestamps,
+        vec![
+            1_714_557_600_000,
+            1_714_557_660_500,
+            1_714_557_720_000,
+            1_714_557_780_000
+        ]
+    );
     assert_eq!(s[0].values[0], 10.0);
     assert!(s[0].values[1].is_nan());
     assert_eq!(s[0].values[2], f64::INFINITY);
@@ -49,22 +70,44 @@ fn prometheus_query_range_values_and_special_floats() {
 #[test]
 fn csv_wide_long_and_epoch_layouts() {
     let wide = series::load(&fixture("wide.csv"), None).unwrap();
-    assert_eq!(wide.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), vec!["dev", "prod"]);
-    assert!(wide[0].values[1].is_nan(), "an empty cell is a missing datapoint");
+    assert_eq!(
+        wide.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+        vec!["dev", "prod"]
+    );
+    assert!(
+        wide[0].values[1].is_nan(),
+        "an empty cell is a missing datapoint"
+    );
     assert_eq!(wide[0].stats.empty_values, 1);
     let long = series::load(&fixture("long_labels.csv"), None).unwrap();
     assert_eq!(long.len(), 2, "one series per (series, region)");
-    let eu = long.iter().find(|s| s.labels["region"] == "eu-west-1").unwrap();
-    assert_eq!(eu.values, vec![2.0, 2.0], "sorted; the duplicate 10:00 rows averaged (1 and 3)");
+    let eu = long
+        .iter()
+        .find(|s| s.labels["region"] == "eu-west-1")
+        .unwrap();
+    assert_eq!(
+        eu.values,
+        vec![2.0, 2.0],
+        "sorted; the duplicate 10:00 rows averaged (1 and 3)"
+    );
     assert_eq!(eu.stats.duplicate_rows, 1);
     let epoch = series::load(&fixture("epoch_ms.csv"), None).unwrap();
-    assert_eq!(epoch[0].timestamps, vec![1_714_557_600_000, 1_714_557_660_000]);
+    assert_eq!(
+        epoch[0].timestamps,
+        vec![1_714_557_600_000, 1_714_557_660_000]
+    );
 }
 
 #[test]
 fn synth_csv_parquet_round_trip_is_lossless() {
     let dir = tempfile::tempdir().unwrap();
-    let original = generate(&SynthOptions { series: 3, days: 2.0, step_s: 60, missing_rate: 0.01, ..SynthOptions::default() });
+    let original = generate(&SynthOptions {
+        series: 3,
+        days: 2.0,
+        step_s: 60,
+        missing_rate: 0.01,
+        ..SynthOptions::default()
+    });
     let csv = dir.path().join("a.csv");
     write_series(&csv, &original, OutputLayout::Long).unwrap();
     let from_csv = series::load(&csv, None).unwrap();
@@ -81,7 +124,10 @@ fn synth_csv_parquet_round_trip_is_lossless() {
             assert_eq!(a.timestamps, b.timestamps);
             assert_eq!(a.values.len(), b.values.len());
             for (x, y) in a.values.iter().zip(&b.values) {
-                assert!(x.total_cmp(y).is_eq() || (x.is_nan() && y.is_nan()), "{x} vs {y}");
+                assert!(
+                    x.total_cmp(y).is_eq() || (x.is_nan() && y.is_nan()),
+                    "{x} vs {y}"
+                );
             }
         }
     }
@@ -100,10 +146,18 @@ fn every_nab_file_loads_and_inspect_finds_the_known_duplicates_and_gaps() {
         match stem {
             "ec2_disk_write_bytes_1ef3de" | "ec2_network_in_5abac7" => {
                 assert_eq!(r.duplicate_timestamps, 11, "{stem}");
-                assert!(r.largest_gap_s.unwrap() >= 3000.0 && r.largest_gap_s.unwrap() <= 4200.0, "{stem}: ~1 h gap, got {:?}", r.largest_gap_s);
+                assert!(
+                    r.largest_gap_s.unwrap() >= 3000.0 && r.largest_gap_s.unwrap() <= 4200.0,
+                    "{stem}: ~1 h gap, got {:?}",
+                    r.largest_gap_s
+                );
                 assert_eq!(r.rows, 4730);
             }
-            "ec2_cpu_utilization_825cc2" | "ec2_cpu_utilization_ac20cd" | "ec2_network_in_257a54" | "elb_request_count_8c0756" | "rds_cpu_utilization_cc0c53" => {
+            "ec2_cpu_utilization_825cc2"
+            | "ec2_cpu_utilization_ac20cd"
+            | "ec2_network_in_257a54"
+            | "elb_request_count_8c0756"
+            | "rds_cpu_utilization_cc0c53" => {
                 assert!(r.gaps >= 1, "{stem} has gaps");
                 assert!(r.largest_gap_s.unwrap() <= 1200.0, "{stem}: 10–20 min gaps");
                 assert_eq!(r.duplicate_timestamps, 0);
@@ -117,7 +171,9 @@ fn every_nab_file_loads_and_inspect_finds_the_known_duplicates_and_gaps() {
 }
 
 fn load_err(path: &Path, format: Option<Format>) -> String {
-    series::load(path, format).expect_err(&format!("{} must fail", path.display())).to_string()
+    series::load(path, format)
+        .expect_err(&format!("{} must fail", path.display()))
+        .to_string()
 }
 
 #[test]
@@ -125,8 +181,18 @@ fn bad_inputs_name_the_file_row_and_expectation() {
     let cases: &[(&str, &[&str])] = &[
         ("empty.csv", &["is empty"]),
         ("no_header.csv", &["missing header", "2024-05-01 10:00:00"]),
-        ("bad_timestamp.csv", &["line 3", "column `timestamp`", "`yesterday` is not a timestamp"]),
-        ("bad_value.csv", &["line 4", "column `value`", "`lots` is not a number"]),
+        (
+            "bad_timestamp.csv",
+            &[
+                "line 3",
+                "column `timestamp`",
+                "`yesterday` is not a timestamp",
+            ],
+        ),
+        (
+            "bad_value.csv",
+            &["line 4", "column `value`", "`lots` is not a number"],
+        ),
         ("unknown_format.xlsx", &["unknown format", "xlsx"]),
         ("wrong_shape.json", &["expected", "MetricDataResults"]),
         ("wrong_type.json", &["line 1", "expected"]),
@@ -146,7 +212,15 @@ fn bad_inputs_name_the_file_row_and_expectation() {
 fn a_parquet_file_cut_short_is_an_error_not_a_panic() {
     let dir = tempfile::tempdir().unwrap();
     let whole = dir.path().join("whole.parquet");
-    write_series(&whole, &generate(&SynthOptions { days: 1.0, ..SynthOptions::default() }), OutputLayout::Long).unwrap();
+    write_series(
+        &whole,
+        &generate(&SynthOptions {
+            days: 1.0,
+            ..SynthOptions::default()
+        }),
+        OutputLayout::Long,
+    )
+    .unwrap();
     let bytes = std::fs::read(&whole).unwrap();
     for cut in [bytes.len() / 2, bytes.len() - 3, 10] {
         let path = dir.path().join(format!("cut{cut}.parquet"));

@@ -42,27 +42,63 @@ fn random_case(rng: &mut Rng) -> Case {
         keep_firing_for_ms: *rng.pick(&[0, 0, MINUTE_MS, 3 * MINUTE_MS, 7 * MINUTE_MS]),
         ..PrometheusConfig::default()
     };
-    Case { values, op: *rng.pick(&[Comparison::Greater, Comparison::GreaterOrEqual, Comparison::Less, Comparison::LessOrEqual]), threshold: rng.int(2, 8), cfg }
+    Case {
+        values,
+        op: *rng.pick(&[
+            Comparison::Greater,
+            Comparison::GreaterOrEqual,
+            Comparison::Less,
+            Comparison::LessOrEqual,
+        ]),
+        threshold: rng.int(2, 8),
+        cfg,
+    }
 }
 
 /// Our engine's firing state at each evaluation time (1-minute samples from t = 0).
 fn simulate(case: &Case) -> (Vec<i64>, Vec<bool>) {
-    let timestamps: Vec<i64> = (0..case.values.len() as i64).map(|i| i * MINUTE_MS).collect();
-    let values: Vec<f64> = case.values.iter().map(|v| v.map_or(f64::NAN, |v| v as f64)).collect();
+    let timestamps: Vec<i64> = (0..case.values.len() as i64)
+        .map(|i| i * MINUTE_MS)
+        .collect();
+    let values: Vec<f64> = case
+        .values
+        .iter()
+        .map(|v| v.map_or(f64::NAN, |v| v as f64))
+        .collect();
     let band = Band::constant(values.len(), case.threshold as f64);
-    let rule = Rule { k: 0.0, direction: case.op.direction(), inclusive: case.op.inclusive(), floor: None };
+    let rule = Rule {
+        k: 0.0,
+        direction: case.op.direction(),
+        inclusive: case.op.inclusive(),
+        floor: None,
+    };
     let breach = band::breaches(&values, &band, &rule);
     let last = *timestamps.last().unwrap() + 6 * MINUTE_MS; // past the end: the series goes stale
     let eval_times = case.cfg.eval_times(0, last);
     let selected = instant_indices(&timestamps, &values, &eval_times, case.cfg.lookback_ms);
-    let present: Vec<bool> = selected.iter().map(|s| s.is_some_and(|i| breach[i] == Breach::Breaching)).collect();
+    let present: Vec<bool> = selected
+        .iter()
+        .map(|s| s.is_some_and(|i| breach[i] == Breach::Breaching))
+        .collect();
     let timeline = evaluate(&present, &eval_times, &case.cfg);
-    let firing = eval_times.iter().map(|&t| timeline.episodes.iter().any(|e| e.start <= t && e.end.is_none_or(|end| t < end))).collect();
+    let firing = eval_times
+        .iter()
+        .map(|&t| {
+            timeline
+                .episodes
+                .iter()
+                .any(|e| e.start <= t && e.end.is_none_or(|end| t < end))
+        })
+        .collect();
     (eval_times, firing)
 }
 
 fn promtool_values(values: &[Option<i64>]) -> String {
-    values.iter().map(|v| v.map_or("_".to_string(), |v| v.to_string())).collect::<Vec<_>>().join(" ")
+    values
+        .iter()
+        .map(|v| v.map_or("_".to_string(), |v| v.to_string()))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[test]
@@ -77,7 +113,11 @@ fn prometheus_engine_agrees_with_promtool_on_generated_cases() {
     let dir = tempfile::tempdir().unwrap();
     let mut batches: Vec<(i64, Vec<(usize, &Case)>)> = Vec::new();
     for interval in [30_000, MINUTE_MS, 2 * MINUTE_MS] {
-        let chosen: Vec<(usize, &Case)> = cases.iter().enumerate().filter(|(_, c)| c.cfg.interval_ms == interval).collect();
+        let chosen: Vec<(usize, &Case)> = cases
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.cfg.interval_ms == interval)
+            .collect();
         for chunk in chosen.chunks(16) {
             batches.push((interval, chunk.to_vec()));
         }
@@ -87,15 +127,39 @@ fn prometheus_engine_agrees_with_promtool_on_generated_cases() {
     let mut files = Vec::new();
     for (b, (interval, chunk)) in batches.iter().enumerate() {
         let mut rules = String::from("groups:\n  - name: fidelity\n    rules:\n");
-        let mut tests = format!("rule_files: [rules_{b}.yml]\nevaluation_interval: {}\ntests:\n", format_prometheus_duration(*interval));
+        let mut tests = format!(
+            "rule_files: [rules_{b}.yml]\nevaluation_interval: {}\ntests:\n",
+            format_prometheus_duration(*interval)
+        );
         for (i, case) in chunk {
-            writeln!(rules, "      - alert: case_{i}\n        expr: m{{case=\"{i}\"}} {} {}", case.op.symbol(), case.threshold).unwrap();
-            writeln!(rules, "        for: {}\n        keep_firing_for: {}", format_prometheus_duration(case.cfg.for_ms), format_prometheus_duration(case.cfg.keep_firing_for_ms)).unwrap();
+            writeln!(
+                rules,
+                "      - alert: case_{i}\n        expr: m{{case=\"{i}\"}} {} {}",
+                case.op.symbol(),
+                case.threshold
+            )
+            .unwrap();
+            writeln!(
+                rules,
+                "        for: {}\n        keep_firing_for: {}",
+                format_prometheus_duration(case.cfg.for_ms),
+                format_prometheus_duration(case.cfg.keep_firing_for_ms)
+            )
+            .unwrap();
             let (eval_times, firing) = simulate(case);
             writeln!(tests, "  - interval: 1m\n    input_series:\n      - series: 'm{{case=\"{i}\"}}'\n        values: '{}'\n    alert_rule_test:", promtool_values(&case.values)).unwrap();
             for (t, f) in eval_times.iter().zip(&firing) {
-                let exp = if *f { format!("[{{exp_labels: {{case: \"{i}\"}}}}]") } else { "[]".into() };
-                writeln!(tests, "      - eval_time: {}\n        alertname: case_{i}\n        exp_alerts: {exp}", format_prometheus_duration(*t)).unwrap();
+                let exp = if *f {
+                    format!("[{{exp_labels: {{case: \"{i}\"}}}}]")
+                } else {
+                    "[]".into()
+                };
+                writeln!(
+                    tests,
+                    "      - eval_time: {}\n        alertname: case_{i}\n        exp_alerts: {exp}",
+                    format_prometheus_duration(*t)
+                )
+                .unwrap();
                 checked_evals += 1;
                 firing_evals += *f as usize;
             }
@@ -113,20 +177,40 @@ fn prometheus_engine_agrees_with_promtool_on_generated_cases() {
                 scope.spawn(move || {
                     let mut failed = Vec::new();
                     for file in part {
-                        let out = Command::new("promtool").arg("test").arg("rules").arg(file).current_dir(cwd).output().unwrap();
+                        let out = Command::new("promtool")
+                            .arg("test")
+                            .arg("rules")
+                            .arg(file)
+                            .current_dir(cwd)
+                            .output()
+                            .unwrap();
                         if !out.status.success() {
                             let stdout = String::from_utf8_lossy(&out.stdout);
-                            failed.push(format!("{}:\n{}", file.display(), stdout.chars().take(3000).collect::<String>()));
+                            failed.push(format!(
+                                "{}:\n{}",
+                                file.display(),
+                                stdout.chars().take(3000).collect::<String>()
+                            ));
                         }
                     }
                     failed
                 })
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
     });
-    assert!(failures.is_empty(), "promtool disagrees with the engine:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "promtool disagrees with the engine:\n{}",
+        failures.join("\n")
+    );
     // The generated cases must exercise both outcomes substantially.
     assert!(checked_evals > 10_000, "{checked_evals}");
-    assert!(firing_evals > 1_000 && firing_evals < checked_evals - 1_000, "{firing_evals} of {checked_evals} firing");
+    assert!(
+        firing_evals > 1_000 && firing_evals < checked_evals - 1_000,
+        "{firing_evals} of {checked_evals} firing"
+    );
 }

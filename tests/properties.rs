@@ -14,27 +14,51 @@ fn in_alarm_ms(t: &Timeline) -> i64 {
 }
 
 fn values_strategy() -> impl Strategy<Value = Vec<f64>> {
-    prop::collection::vec(prop_oneof![8 => (0u32..20).prop_map(f64::from), 1 => Just(f64::NAN)], 1..200)
+    prop::collection::vec(
+        prop_oneof![8 => (0u32..20).prop_map(f64::from), 1 => Just(f64::NAN)],
+        1..200,
+    )
 }
 
 fn treat_strategy() -> impl Strategy<Value = TreatMissingData> {
-    prop_oneof![Just(TreatMissingData::Missing), Just(TreatMissingData::Ignore), Just(TreatMissingData::Breaching), Just(TreatMissingData::NotBreaching)]
+    prop_oneof![
+        Just(TreatMissingData::Missing),
+        Just(TreatMissingData::Ignore),
+        Just(TreatMissingData::Breaching),
+        Just(TreatMissingData::NotBreaching)
+    ]
 }
 
 fn above(k: f64) -> Rule {
-    Rule { k, direction: Direction::Above, inclusive: false, floor: None }
+    Rule {
+        k,
+        direction: Direction::Above,
+        inclusive: false,
+        floor: None,
+    }
 }
 
 fn cloudwatch_alarm_time(values: &[f64], threshold: f64, cfg: &CloudWatchConfig) -> i64 {
-    let breach = breaches(values, &Band::constant(values.len(), threshold), &above(0.0));
+    let breach = breaches(
+        values,
+        &Band::constant(values.len(), threshold),
+        &above(0.0),
+    );
     in_alarm_ms(&cloudwatch::evaluate(&breach, 0, MINUTE_MS, cfg))
 }
 
 fn prometheus_firing_time(values: &[f64], threshold: f64, cfg: &PrometheusConfig) -> i64 {
     let ts: Vec<i64> = (0..values.len() as i64).map(|i| i * MINUTE_MS).collect();
-    let breach = breaches(values, &Band::constant(values.len(), threshold), &above(0.0));
+    let breach = breaches(
+        values,
+        &Band::constant(values.len(), threshold),
+        &above(0.0),
+    );
     let evals = cfg.eval_times(0, *ts.last().unwrap());
-    let present: Vec<bool> = prometheus::instant_indices(&ts, values, &evals, cfg.lookback_ms).iter().map(|s| s.is_some_and(|i| breach[i] == Breach::Breaching)).collect();
+    let present: Vec<bool> = prometheus::instant_indices(&ts, values, &evals, cfg.lookback_ms)
+        .iter()
+        .map(|s| s.is_some_and(|i| breach[i] == Breach::Breaching))
+        .collect();
     in_alarm_ms(&prometheus::evaluate(&present, &evals, cfg))
 }
 

@@ -108,7 +108,10 @@ pub struct Band {
 impl Band {
     /// A constant band (static thresholds).
     pub fn constant(len: usize, value: f64) -> Band {
-        Band { center: vec![value; len], spread: vec![0.0; len] }
+        Band {
+            center: vec![value; len],
+            spread: vec![0.0; len],
+        }
     }
 
     /// Lower and upper bounds at width `k`.
@@ -153,8 +156,16 @@ pub fn breaches(values: &[f64], band: &Band, rule: &Rule) -> Vec<Breach> {
             if let Some(floor) = rule.floor {
                 lower = lower.max(floor);
             }
-            let above = if rule.inclusive { v >= upper } else { v > upper };
-            let below = if rule.inclusive { v <= lower } else { v < lower };
+            let above = if rule.inclusive {
+                v >= upper
+            } else {
+                v > upper
+            };
+            let below = if rule.inclusive {
+                v <= lower
+            } else {
+                v < lower
+            };
             let out = match rule.direction {
                 Direction::Above => above,
                 Direction::Below => below,
@@ -177,19 +188,54 @@ mod tests {
     fn static_threshold_strict_and_inclusive() {
         let band = Band::constant(3, 10.0);
         let values = [9.0, 10.0, f64::NAN];
-        let strict = breaches(&values, &band, &Rule { k: 0.0, direction: Direction::Above, inclusive: false, floor: None });
+        let strict = breaches(
+            &values,
+            &band,
+            &Rule {
+                k: 0.0,
+                direction: Direction::Above,
+                inclusive: false,
+                floor: None,
+            },
+        );
         assert_eq!(strict, vec![Breach::Good, Breach::Good, Breach::Missing]);
-        let incl = breaches(&values, &band, &Rule { k: 0.0, direction: Direction::Above, inclusive: true, floor: None });
+        let incl = breaches(
+            &values,
+            &band,
+            &Rule {
+                k: 0.0,
+                direction: Direction::Above,
+                inclusive: true,
+                floor: None,
+            },
+        );
         assert_eq!(incl[1], Breach::Breaching);
     }
 
     #[test]
     fn band_sides() {
-        let band = Band { center: vec![10.0, 10.0, f64::NAN], spread: vec![1.0, 1.0, 1.0] };
+        let band = Band {
+            center: vec![10.0, 10.0, f64::NAN],
+            spread: vec![1.0, 1.0, 1.0],
+        };
         let values = [13.0, 7.0, 100.0];
-        let rule = |direction| Rule { k: 2.0, direction, inclusive: false, floor: None };
-        assert_eq!(breaches(&values, &band, &rule(Direction::Above)), vec![Breach::Breaching, Breach::Good, Breach::Good]);
-        assert_eq!(breaches(&values, &band, &rule(Direction::Below)), vec![Breach::Good, Breach::Breaching, Breach::Good]);
-        assert_eq!(breaches(&values, &band, &rule(Direction::Both)), vec![Breach::Breaching, Breach::Breaching, Breach::Good]);
+        let rule = |direction| Rule {
+            k: 2.0,
+            direction,
+            inclusive: false,
+            floor: None,
+        };
+        assert_eq!(
+            breaches(&values, &band, &rule(Direction::Above)),
+            vec![Breach::Breaching, Breach::Good, Breach::Good]
+        );
+        assert_eq!(
+            breaches(&values, &band, &rule(Direction::Below)),
+            vec![Breach::Good, Breach::Breaching, Breach::Good]
+        );
+        assert_eq!(
+            breaches(&values, &band, &rule(Direction::Both)),
+            vec![Breach::Breaching, Breach::Breaching, Breach::Good]
+        );
     }
 }

@@ -35,7 +35,10 @@ pub fn band(timestamps: &[i64], values: &[f64], model: &PercentileModel) -> Band
             i += 1;
         }
     }
-    Band { spread: vec![0.0; values.len()], center }
+    Band {
+        spread: vec![0.0; values.len()],
+        center,
+    }
 }
 
 #[cfg(test)]
@@ -46,7 +49,16 @@ mod tests {
     fn uses_only_past_windows() {
         let ts: Vec<i64> = (0..10).collect();
         let vals: Vec<f64> = (0..10).map(|v| v as f64).collect();
-        let b = band(&ts, &vals, &PercentileModel { percentile: 100.0, training_ms: 4, refit_ms: 2, factor: 1.0 });
+        let b = band(
+            &ts,
+            &vals,
+            &PercentileModel {
+                percentile: 100.0,
+                training_ms: 4,
+                refit_ms: 2,
+                factor: 1.0,
+            },
+        );
         assert!(b.center[0].is_nan() && b.center[1].is_nan());
         assert_eq!(b.center[2], 1.0); // max of [0,1]
         assert_eq!(b.center[9], 7.0); // max of [4..8)

@@ -30,7 +30,12 @@ pub enum Seasonality {
 }
 
 impl Seasonality {
-    pub const ALL: [Seasonality; 4] = [Seasonality::None, Seasonality::Hourly, Seasonality::Daily, Seasonality::Weekly];
+    pub const ALL: [Seasonality; 4] = [
+        Seasonality::None,
+        Seasonality::Hourly,
+        Seasonality::Daily,
+        Seasonality::Weekly,
+    ];
 
     pub fn parse(s: &str) -> Option<Seasonality> {
         match s {
@@ -67,7 +72,11 @@ impl Seasonality {
             return 0;
         }
         // Weekly bins start on Monday 00:00 UTC (the epoch was a Thursday).
-        let shifted = if self == Seasonality::Weekly { t + 3 * DAY_MS } else { t };
+        let shifted = if self == Seasonality::Weekly {
+            t + 3 * DAY_MS
+        } else {
+            t
+        };
         (shifted.rem_euclid(cycle) as i128 * bins as i128 / cycle as i128) as usize
     }
 }
@@ -94,7 +103,12 @@ pub struct SeasonalModel {
 
 impl Default for SeasonalModel {
     fn default() -> Self {
-        SeasonalModel { training_ms: 14 * DAY_MS, refit_ms: DAY_MS, min_history_ms: DAY_MS, seasonality: None }
+        SeasonalModel {
+            training_ms: 14 * DAY_MS,
+            refit_ms: DAY_MS,
+            min_history_ms: DAY_MS,
+            seasonality: None,
+        }
     }
 }
 
@@ -116,12 +130,20 @@ struct Fit {
     spread: f64,
 }
 
-pub fn band(timestamps: &[i64], values: &[f64], period_ms: i64, model: &SeasonalModel) -> SeasonalBand {
+pub fn band(
+    timestamps: &[i64],
+    values: &[f64],
+    period_ms: i64,
+    model: &SeasonalModel,
+) -> SeasonalBand {
     let mut center = vec![f64::NAN; values.len()];
     let mut spread = vec![f64::NAN; values.len()];
     let mut chosen = None;
     let Some(&first) = timestamps.first() else {
-        return SeasonalBand { band: Band { center, spread }, seasonality: None };
+        return SeasonalBand {
+            band: Band { center, spread },
+            seasonality: None,
+        };
     };
     let mut work = Workspace::default();
     let mut i = 0;
@@ -132,11 +154,18 @@ pub fn band(timestamps: &[i64], values: &[f64], period_ms: i64, model: &Seasonal
         if boundary - first >= model.min_history_ms {
             let start = timestamps.partition_point(|&t| t < boundary - model.training_ms);
             let stop = timestamps.partition_point(|&t| t < boundary);
-            if let Some(fit) = fit(&timestamps[start..stop], &values[start..stop], period_ms, model, &mut work) {
+            if let Some(fit) = fit(
+                &timestamps[start..stop],
+                &values[start..stop],
+                period_ms,
+                model,
+                &mut work,
+            ) {
                 for j in i..end {
                     let t = timestamps[j];
                     let bin = fit.seasonality.bin_of(t, fit.bins);
-                    center[j] = fit.profile[bin] + fit.level + fit.slope_per_ms * (t - fit.anchor) as f64;
+                    center[j] =
+                        fit.profile[bin] + fit.level + fit.slope_per_ms * (t - fit.anchor) as f64;
                     spread[j] = fit.spread;
                 }
                 chosen = Some(fit.seasonality);
@@ -144,7 +173,10 @@ pub fn band(timestamps: &[i64], values: &[f64], period_ms: i64, model: &Seasonal
         }
         i = end;
     }
-    SeasonalBand { band: Band { center, spread }, seasonality: chosen }
+    SeasonalBand {
+        band: Band { center, spread },
+        seasonality: chosen,
+    }
 }
 
 /// Reused buffers, so refits allocate once per series.
@@ -167,7 +199,13 @@ fn median(values: &mut [f64]) -> f64 {
 }
 
 /// Per-bin medians (NaN-free input) for one seasonality, into `profile`; residuals into `work`.
-fn profile_for(season: Seasonality, ts: &[i64], vs: &[f64], period_ms: i64, work: &mut Workspace) -> (Vec<f64>, f64) {
+fn profile_for(
+    season: Seasonality,
+    ts: &[i64],
+    vs: &[f64],
+    period_ms: i64,
+    work: &mut Workspace,
+) -> (Vec<f64>, f64) {
     let bins = season.bins(period_ms);
     work.bins.clear();
     work.bins.extend(ts.iter().map(|&t| season.bin_of(t, bins)));
@@ -186,10 +224,12 @@ fn profile_for(season: Seasonality, ts: &[i64], vs: &[f64], period_ms: i64, work
         work.grouped[fill[b]] = v;
         fill[b] += 1;
     }
-    let mut profile = vec![f64::NAN; bins];
-    for b in 0..bins {
-        profile[b] = median(&mut work.grouped[work.counts[b]..work.counts[b + 1]]);
-    }
+    let profile: Vec<f64> = work
+        .counts
+        .windows(2)
+        .map(|w| median(&mut work.grouped[w[0]..w[1]]))
+        .collect();
+    let mut profile = profile;
     // Empty bins borrow the overall median so the profile never has holes.
     let overall = {
         work.scratch.clear();
@@ -200,7 +240,8 @@ fn profile_for(season: Seasonality, ts: &[i64], vs: &[f64], period_ms: i64, work
         *p = overall;
     }
     work.residuals.clear();
-    work.residuals.extend(work.bins.iter().zip(vs).map(|(&b, &v)| v - profile[b]));
+    work.residuals
+        .extend(work.bins.iter().zip(vs).map(|(&b, &v)| v - profile[b]));
     work.scratch.clear();
     work.scratch.extend_from_slice(&work.residuals);
     let level = median(&mut work.scratch);
@@ -217,19 +258,34 @@ fn robust_sigma(mad: f64, residuals: &[f64], level: f64) -> f64 {
     if mad > 0.0 {
         return 1.4826 * mad;
     }
-    let mean_abs = residuals.iter().map(|r| (r - level).abs()).sum::<f64>() / residuals.len().max(1) as f64;
+    let mean_abs =
+        residuals.iter().map(|r| (r - level).abs()).sum::<f64>() / residuals.len().max(1) as f64;
     1.2533 * mean_abs
 }
 
-fn fit(ts: &[i64], vs: &[f64], period_ms: i64, model: &SeasonalModel, work: &mut Workspace) -> Option<Fit> {
-    let (real_t, real_v): (Vec<i64>, Vec<f64>) = ts.iter().zip(vs).filter(|(_, v)| !v.is_nan()).map(|(t, v)| (*t, *v)).unzip();
+fn fit(
+    ts: &[i64],
+    vs: &[f64],
+    period_ms: i64,
+    model: &SeasonalModel,
+    work: &mut Workspace,
+) -> Option<Fit> {
+    let (real_t, real_v): (Vec<i64>, Vec<f64>) = ts
+        .iter()
+        .zip(vs)
+        .filter(|(_, v)| !v.is_nan())
+        .map(|(t, v)| (*t, *v))
+        .unzip();
     if real_t.len() < 10 {
         return None;
     }
     let span = real_t[real_t.len() - 1] - real_t[0] + period_ms;
     let candidates: Vec<Seasonality> = match model.seasonality {
         Some(s) => vec![s],
-        None => Seasonality::ALL.into_iter().filter(|s| *s == Seasonality::None || span >= 2 * s.cycle().0).collect(),
+        None => Seasonality::ALL
+            .into_iter()
+            .filter(|s| *s == Seasonality::None || span >= 2 * s.cycle().0)
+            .collect(),
     };
     let mut best: Option<(Seasonality, Vec<f64>, f64)> = None;
     for season in candidates {
@@ -244,7 +300,11 @@ fn fit(ts: &[i64], vs: &[f64], period_ms: i64, model: &SeasonalModel, work: &mut
     }
     let (seasonality, profile, spread) = best?;
     let bins = profile.len();
-    let residuals: Vec<f64> = real_t.iter().zip(&real_v).map(|(&t, &v)| v - profile[seasonality.bin_of(t, bins)]).collect();
+    let residuals: Vec<f64> = real_t
+        .iter()
+        .zip(&real_v)
+        .map(|(&t, &v)| v - profile[seasonality.bin_of(t, bins)])
+        .collect();
     let mut all = residuals.clone();
     let level = median(&mut all);
     let (mut slope_per_ms, mut anchor) = (0.0, real_t[real_t.len() - 1]);
@@ -258,7 +318,15 @@ fn fit(ts: &[i64], vs: &[f64], period_ms: i64, model: &SeasonalModel, work: &mut
         }
         anchor = (real_t[0] + real_t[real_t.len() - 1]) / 2;
     }
-    Some(Fit { seasonality, bins, profile, level, slope_per_ms, anchor, spread })
+    Some(Fit {
+        seasonality,
+        bins,
+        profile,
+        level,
+        slope_per_ms,
+        anchor,
+        spread,
+    })
 }
 
 #[cfg(test)]
@@ -270,8 +338,15 @@ mod tests {
     fn daily_series(sigma: f64, seed: u64) -> (Vec<i64>, Vec<f64>, Vec<f64>) {
         let step = 5 * MINUTE_MS;
         let mut rng = Rng::new(seed);
-        let ts: Vec<i64> = (0..21 * 288).map(|i| 1_767_571_200_000 + i * step).collect();
-        let truth: Vec<f64> = ts.iter().map(|&t| 100.0 + 30.0 * (std::f64::consts::TAU * (t % DAY_MS) as f64 / DAY_MS as f64).sin()).collect();
+        let ts: Vec<i64> = (0..21 * 288)
+            .map(|i| 1_767_571_200_000 + i * step)
+            .collect();
+        let truth: Vec<f64> = ts
+            .iter()
+            .map(|&t| {
+                100.0 + 30.0 * (std::f64::consts::TAU * (t % DAY_MS) as f64 / DAY_MS as f64).sin()
+            })
+            .collect();
         let vs = truth.iter().map(|m| m + sigma * rng.normal()).collect();
         (ts, vs, truth)
     }
@@ -283,11 +358,19 @@ mod tests {
         assert_eq!(out.seasonality, Some(Seasonality::Daily));
         assert_eq!(out.band.warm_up_points(), 288);
         let after: Vec<usize> = (7 * 288..ts.len()).collect();
-        let mean_err = after.iter().map(|&i| (out.band.center[i] - truth[i]).abs()).sum::<f64>() / after.len() as f64;
+        let mean_err = after
+            .iter()
+            .map(|&i| (out.band.center[i] - truth[i]).abs())
+            .sum::<f64>()
+            / after.len() as f64;
         // 30-minute bins on a sine of amplitude 30 carry a little shape error; noise is 3.
         assert!(mean_err < 2.0, "mean |center - truth| = {mean_err}");
-        let mean_spread = after.iter().map(|&i| out.band.spread[i]).sum::<f64>() / after.len() as f64;
-        assert!((mean_spread - 3.0).abs() < 1.2, "spread {mean_spread} vs noise 3");
+        let mean_spread =
+            after.iter().map(|&i| out.band.spread[i]).sum::<f64>() / after.len() as f64;
+        assert!(
+            (mean_spread - 3.0).abs() < 1.2,
+            "spread {mean_spread} vs noise 3"
+        );
     }
 
     #[test]
@@ -300,8 +383,18 @@ mod tests {
         }
         let after = band(&ts, &vs, 5 * MINUTE_MS, &SeasonalModel::default());
         for i in 0..=cut {
-            assert!(before.band.center[i].total_cmp(&after.band.center[i]).is_eq(), "center at {i}");
-            assert!(before.band.spread[i].total_cmp(&after.band.spread[i]).is_eq(), "spread at {i}");
+            assert!(
+                before.band.center[i]
+                    .total_cmp(&after.band.center[i])
+                    .is_eq(),
+                "center at {i}"
+            );
+            assert!(
+                before.band.spread[i]
+                    .total_cmp(&after.band.spread[i])
+                    .is_eq(),
+                "spread at {i}"
+            );
         }
     }
 

@@ -37,7 +37,21 @@ pub struct Args {
 }
 
 const HEADER: &[&str] = &[
-    "alert", "env", "engine", "series", "condition", "episodes", "alerts/wk", "notifications", "in_alarm", "in_alarm_%", "flaps", "longest", "recall", "precision", "false/wk",
+    "alert",
+    "env",
+    "engine",
+    "series",
+    "condition",
+    "episodes",
+    "alerts/wk",
+    "notifications",
+    "in_alarm",
+    "in_alarm_%",
+    "flaps",
+    "longest",
+    "recall",
+    "precision",
+    "false/wk",
     "median_delay",
 ];
 
@@ -56,30 +70,57 @@ fn row(r: &BacktestResult) -> Vec<String> {
         num(100.0 * r.time_in_alarm_ratio, 2),
         r.flaps.to_string(),
         format_duration((r.longest_episode_s * 1000.0) as i64),
-        inc.and_then(|i| i.recall).map(|v| num(v, 2)).unwrap_or_default(),
-        inc.and_then(|i| i.precision).map(|v| num(v, 2)).unwrap_or_default(),
-        inc.map(|i| num(i.false_alerts_per_week, 2)).unwrap_or_default(),
-        inc.and_then(|i| i.median_delay_s).map(|d| format_duration((d * 1000.0) as i64)).unwrap_or_default(),
+        inc.and_then(|i| i.recall)
+            .map(|v| num(v, 2))
+            .unwrap_or_default(),
+        inc.and_then(|i| i.precision)
+            .map(|v| num(v, 2))
+            .unwrap_or_default(),
+        inc.map(|i| num(i.false_alerts_per_week, 2))
+            .unwrap_or_default(),
+        inc.and_then(|i| i.median_delay_s)
+            .map(|d| format_duration((d * 1000.0) as i64))
+            .unwrap_or_default(),
     ]
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let engines = match args.engine.as_str() {
-        "cloudwatch" => Engines { cloudwatch: true, prometheus: false },
-        "prometheus" => Engines { cloudwatch: false, prometheus: true },
+        "cloudwatch" => Engines {
+            cloudwatch: true,
+            prometheus: false,
+        },
+        "prometheus" => Engines {
+            cloudwatch: false,
+            prometheus: true,
+        },
         _ => Engines::default(),
     };
     let sets = spec::load_path(&args.spec)?;
     for e in &args.env {
-        if !sets.iter().any(|s| s.environments.contains_key(e) || s.alerts.iter().any(|a| a.per_env.contains_key(e))) {
-            return Err(UsageError(format!("`--env {e}`: no spec defines this environment")).into());
+        if !sets.iter().any(|s| {
+            s.environments.contains_key(e) || s.alerts.iter().any(|a| a.per_env.contains_key(e))
+        }) {
+            return Err(
+                UsageError(format!("`--env {e}`: no spec defines this environment")).into(),
+            );
         }
     }
-    let opts = BacktestOptions { envs: args.env, alerts: args.alert, data: args.data, incidents: args.incidents, engines, ..BacktestOptions::default() };
+    let opts = BacktestOptions {
+        envs: args.env,
+        alerts: args.alert,
+        data: args.data,
+        incidents: args.incidents,
+        engines,
+        ..BacktestOptions::default()
+    };
     let report = backtest::run(&sets, &opts)?;
     for r in &report.results {
         for w in &r.warnings {
-            eprintln!("warning: alert `{}`, env `{}`, {} `{}`: {w}", r.alert, r.env, r.engine, r.series);
+            eprintln!(
+                "warning: alert `{}`, env `{}`, {} `{}`: {w}",
+                r.alert, r.env, r.engine, r.series
+            );
         }
     }
     let text = match args.format {
@@ -88,10 +129,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         OutputFormat::Table => {
             // Noisiest first: that is what a person reading this wants to fix.
             let mut sorted: Vec<&BacktestResult> = report.results.iter().collect();
-            sorted.sort_by(|a, b| b.alerts_per_week.total_cmp(&a.alerts_per_week).then(b.time_in_alarm_s.total_cmp(&a.time_in_alarm_s)));
+            sorted.sort_by(|a, b| {
+                b.alerts_per_week
+                    .total_cmp(&a.alerts_per_week)
+                    .then(b.time_in_alarm_s.total_cmp(&a.time_in_alarm_s))
+            });
             let rows: Vec<Vec<String>> = sorted.into_iter().map(row).collect();
             let mut text = table(HEADER, &rows);
-            if report.results.iter().any(|r| r.condition.starts_with("seasonal")) {
+            if report
+                .results
+                .iter()
+                .any(|r| r.condition.starts_with("seasonal"))
+            {
                 text.push_str("note: `seasonal` bands approximate CloudWatch anomaly detection (AWS's model is not public)\n");
             }
             text

@@ -50,20 +50,43 @@ fn time<T>(repeat: usize, mut f: impl FnMut() -> T) -> (f64, T) {
 }
 
 fn report(label: &str, secs: f64, baseline: f64, extra: &str) {
-    println!("{label:<44} {secs:>9.3} s   {:>8.1}× baseline   {extra}", secs / baseline.max(1e-9));
+    println!(
+        "{label:<44} {secs:>9.3} s   {:>8.1}× baseline   {extra}",
+        secs / baseline.max(1e-9)
+    );
 }
 
 fn count_above(series: &[Series], thresholds: &[f64]) -> usize {
-    series.par_iter().map(|s| thresholds.iter().map(|&t| s.values.iter().filter(|v| **v > t).count()).sum::<usize>()).sum()
+    series
+        .par_iter()
+        .map(|s| {
+            thresholds
+                .iter()
+                .map(|&t| s.values.iter().filter(|v| **v > t).count())
+                .sum::<usize>()
+        })
+        .sum()
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let cores = rayon::current_num_threads();
     let days = args.points as f64 / 1440.0;
-    eprintln!("generating {} series × {} points ...", args.series, args.points);
-    let data = generate(&SynthOptions { series: args.series, days, step_s: 60, seed: 42, ..SynthOptions::default() });
+    eprintln!(
+        "generating {} series × {} points ...",
+        args.series, args.points
+    );
+    let data = generate(&SynthOptions {
+        series: args.series,
+        days,
+        step_s: 60,
+        seed: 42,
+        ..SynthOptions::default()
+    });
     let total_points: usize = data.iter().map(|s| s.len()).sum();
-    println!("alertlab bench: {} series × {} points = {} points, {} threads", args.series, args.points, total_points, cores);
+    println!(
+        "alertlab bench: {} series × {} points = {} points, {} threads",
+        args.series, args.points, total_points, cores
+    );
     let all = args.what == "all";
     if all || args.what == "load" {
         bench_load(&data, args.repeat)?;
@@ -79,21 +102,37 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 fn bench_load(data: &[Series], repeat: usize) -> anyhow::Result<()> {
     let dir = tempfile::tempdir().context("creating a temporary folder")?;
-    for (name, layout) in [("long.parquet", OutputLayout::Long), ("wide.parquet", OutputLayout::Wide), ("long.csv", OutputLayout::Long)] {
+    for (name, layout) in [
+        ("long.parquet", OutputLayout::Long),
+        ("wide.parquet", OutputLayout::Wide),
+        ("long.csv", OutputLayout::Long),
+    ] {
         let path = dir.path().join(name);
         write_series(&path, data, layout).with_context(|| format!("writing {}", path.display()))?;
         let size = std::fs::metadata(&path)?.len();
-        let (baseline, _) = time(repeat, || std::fs::read(&path).map(|b| b.len()).unwrap_or(0));
+        let (baseline, _) = time(repeat, || {
+            std::fs::read(&path).map(|b| b.len()).unwrap_or(0)
+        });
         let (secs, loaded) = time(repeat, || series::load(Path::new(&path), None));
         let loaded = loaded?;
         let points: usize = loaded.iter().map(|s| s.len()).sum();
-        report(&format!("load {name} ({} MB)", size / 1_000_000), secs, baseline, &format!("{} series, {:.1} M points/s", loaded.len(), points as f64 / secs / 1e6));
+        report(
+            &format!("load {name} ({} MB)", size / 1_000_000),
+            secs,
+            baseline,
+            &format!(
+                "{} series, {:.1} M points/s",
+                loaded.len(),
+                points as f64 / secs / 1e6
+            ),
+        );
     }
     Ok(())
 }
 
 fn bench_spec(dir: &Path) -> anyhow::Result<crate::spec::AlertSet> {
-    let mut text = String::from("apiVersion: alertlab/v1\nkind: AlertSet\nmetadata: {name: bench}\nalerts:\n");
+    let mut text =
+        String::from("apiVersion: alertlab/v1\nkind: AlertSet\nmetadata: {name: bench}\nalerts:\n");
     for i in 0..10 {
         let threshold = 100 * (i + 1);
         text.push_str(&format!(
@@ -112,15 +151,27 @@ fn bench_backtest(data: &[Series], repeat: usize, cores: usize) -> anyhow::Resul
     let thresholds: Vec<f64> = (1..=10).map(|i| 100.0 * i as f64).collect();
     let (baseline, _) = time(repeat, || count_above(data, &thresholds));
     let points: usize = data.iter().map(|s| s.len()).sum();
-    for (label, cw, prom) in [("backtest cloudwatch (10 alerts/series)", true, false), ("backtest prometheus (10 alerts/series)", false, true), ("backtest both engines", true, true)] {
+    for (label, cw, prom) in [
+        ("backtest cloudwatch (10 alerts/series)", true, false),
+        ("backtest prometheus (10 alerts/series)", false, true),
+        ("backtest both engines", true, true),
+    ] {
         let (secs, episodes) = time(repeat, || {
             data.par_iter()
                 .map(|s| {
                     alerts
                         .iter()
                         .map(|a| {
-                            let c = if cw { run_cloudwatch(a, s).map_or(0, |r| r.episodes.len()) } else { 0 };
-                            let p = if prom { run_prometheus(a, s).map_or(0, |r| r.episodes.len()) } else { 0 };
+                            let c = if cw {
+                                run_cloudwatch(a, s).map_or(0, |r| r.episodes.len())
+                            } else {
+                                0
+                            };
+                            let p = if prom {
+                                run_prometheus(a, s).map_or(0, |r| r.episodes.len())
+                            } else {
+                                0
+                            };
                             c + p
                         })
                         .sum::<usize>()
@@ -129,7 +180,15 @@ fn bench_backtest(data: &[Series], repeat: usize, cores: usize) -> anyhow::Resul
         });
         let engines = cw as usize + prom as usize;
         let rate = (points * alerts.len() * engines) as f64 / secs / cores as f64;
-        report(label, secs, baseline, &format!("{:.1} M points×configs/s/core, {episodes} episodes", rate / 1e6));
+        report(
+            label,
+            secs,
+            baseline,
+            &format!(
+                "{:.1} M points×configs/s/core, {episodes} episodes",
+                rate / 1e6
+            ),
+        );
     }
     Ok(())
 }
@@ -137,11 +196,38 @@ fn bench_backtest(data: &[Series], repeat: usize, cores: usize) -> anyhow::Resul
 fn bench_band(data: &[Series], repeat: usize) {
     let (baseline, _) = time(repeat, || count_above(data, &[100.0]));
     let model = SeasonalModel::default();
-    let (secs, bands) = time(repeat, || data.par_iter().map(|s| band::seasonal::band(&s.timestamps, &s.values, 60_000, &model).band).collect::<Vec<_>>());
-    report("seasonal band (fit, 14-day training, daily refit)", secs, baseline, "");
-    let rule = Rule { k: 3.5, direction: Direction::Both, inclusive: false, floor: Some(0.0) };
-    let (secs, breaching) = time(repeat, || {
-        data.par_iter().zip(&bands).map(|(s, b)| band::breaches(&s.values, b, &rule).iter().filter(|x| **x == crate::engine::cloudwatch::Breach::Breaching).count()).sum::<usize>()
+    let (secs, bands) = time(repeat, || {
+        data.par_iter()
+            .map(|s| band::seasonal::band(&s.timestamps, &s.values, 60_000, &model).band)
+            .collect::<Vec<_>>()
     });
-    report("re-classify at a new k (no refit)", secs, baseline, &format!("{breaching} breaching points"));
+    report(
+        "seasonal band (fit, 14-day training, daily refit)",
+        secs,
+        baseline,
+        "",
+    );
+    let rule = Rule {
+        k: 3.5,
+        direction: Direction::Both,
+        inclusive: false,
+        floor: Some(0.0),
+    };
+    let (secs, breaching) = time(repeat, || {
+        data.par_iter()
+            .zip(&bands)
+            .map(|(s, b)| {
+                band::breaches(&s.values, b, &rule)
+                    .iter()
+                    .filter(|x| **x == crate::engine::cloudwatch::Breach::Breaching)
+                    .count()
+            })
+            .sum::<usize>()
+    });
+    report(
+        "re-classify at a new k (no refit)",
+        secs,
+        baseline,
+        &format!("{breaching} breaching points"),
+    );
 }

@@ -22,11 +22,33 @@ pub struct Args {
 pub fn parse_input_format(text: Option<&str>) -> anyhow::Result<Option<Format>> {
     match text {
         None => Ok(None),
-        Some(t) => Format::from_name(t).ok_or_else(|| UsageError(format!("`--input-format {t}`: expected one of {}", Format::NAMES.join(", "))).into()),
+        Some(t) => Format::from_name(t).ok_or_else(|| {
+            UsageError(format!(
+                "`--input-format {t}`: expected one of {}",
+                Format::NAMES.join(", ")
+            ))
+            .into()
+        }),
     }
 }
 
-const HEADER: &[&str] = &["file", "series", "rows", "points", "missing", "start", "end", "step_s", "gaps", "gap_periods", "largest_gap_s", "duplicates", "min", "median", "max"];
+const HEADER: &[&str] = &[
+    "file",
+    "series",
+    "rows",
+    "points",
+    "missing",
+    "start",
+    "end",
+    "step_s",
+    "gaps",
+    "gap_periods",
+    "largest_gap_s",
+    "duplicates",
+    "min",
+    "median",
+    "max",
+];
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let format = parse_input_format(args.input_format.as_deref())?;

@@ -12,7 +12,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser, Debug)]
-#[command(name = "alertlab", version, about = "Replay, tune and generate CloudWatch alarms and Prometheus alerting rules from metric history")]
+#[command(
+    name = "alertlab",
+    version,
+    about = "Replay, tune and generate CloudWatch alarms and Prometheus alerting rules from metric history"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -61,7 +65,10 @@ pub fn main() -> ExitCode {
 /// 2 for bad input or usage (anything the user can fix in their files or flags), 1 otherwise.
 pub fn exit_code(err: &anyhow::Error) -> u8 {
     let input = err.chain().any(|e| {
-        e.is::<crate::series::LoadError>() || e.is::<crate::spec::SpecError>() || e.is::<crate::backtest::BacktestError>() || e.is::<UsageError>()
+        e.is::<crate::series::LoadError>()
+            || e.is::<crate::spec::SpecError>()
+            || e.is::<crate::backtest::BacktestError>()
+            || e.is::<UsageError>()
     });
     if input {
         2

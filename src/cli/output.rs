@@ -22,13 +22,20 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
             widths[i] = widths[i].max(cell.chars().count());
         }
     }
-    let numeric = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit() || ".-%".contains(c));
+    let numeric =
+        |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit() || ".-%".contains(c));
     let mut out = String::new();
     let line = |cells: Vec<&str>, out: &mut String| {
         let parts: Vec<String> = cells
             .iter()
             .enumerate()
-            .map(|(i, c)| if numeric(c) { format!("{:>w$}", c, w = widths[i]) } else { format!("{:<w$}", c, w = widths[i]) })
+            .map(|(i, c)| {
+                if numeric(c) {
+                    format!("{:>w$}", c, w = widths[i])
+                } else {
+                    format!("{:<w$}", c, w = widths[i])
+                }
+            })
             .collect();
         out.push_str(parts.join("  ").trim_end());
         out.push('\n');
@@ -55,11 +62,15 @@ pub fn csv(header: &[&str], rows: &[Vec<String>]) -> String {
 /// Print to stdout, or write atomically to `out`.
 pub fn emit(text: &str, out: Option<&Path>) -> anyhow::Result<()> {
     match out {
-        Some(path) => crate::fsutil::write_bytes_atomic(path, text.as_bytes()).with_context(|| format!("writing `{}`", path.display())),
+        Some(path) => crate::fsutil::write_bytes_atomic(path, text.as_bytes())
+            .with_context(|| format!("writing `{}`", path.display())),
         None => {
             let mut stdout = std::io::stdout().lock();
             // A closed pipe (`| head`) is not an error worth reporting.
-            match stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush()) {
+            match stdout
+                .write_all(text.as_bytes())
+                .and_then(|_| stdout.flush())
+            {
                 Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
                 _ => Ok(()),
             }

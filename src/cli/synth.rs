@@ -52,7 +52,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let ext = args.out.extension().and_then(|e| e.to_str()).unwrap_or("");
     if !matches!(ext, "csv" | "parquet") {
-        return Err(UsageError(format!("`--out {}`: the file must end in .csv or .parquet", args.out.display())).into());
+        return Err(UsageError(format!(
+            "`--out {}`: the file must end in .csv or .parquet",
+            args.out.display()
+        ))
+        .into());
     }
     let mut opts = SynthOptions {
         series: args.series,
@@ -65,12 +69,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ..SynthOptions::default()
     };
     if let Some(start) = &args.start {
-        opts.start_ms = parse_timestamp(start).ok_or_else(|| UsageError(format!("`--start {start}` is not a timestamp")))?;
+        opts.start_ms = parse_timestamp(start)
+            .ok_or_else(|| UsageError(format!("`--start {start}` is not a timestamp")))?;
     }
     let series = generate(&opts);
-    let layout = if args.layout == "wide" { OutputLayout::Wide } else { OutputLayout::Long };
-    write_series(&args.out, &series, layout).with_context(|| format!("writing `{}`", args.out.display()))?;
+    let layout = if args.layout == "wide" {
+        OutputLayout::Wide
+    } else {
+        OutputLayout::Long
+    };
+    write_series(&args.out, &series, layout)
+        .with_context(|| format!("writing `{}`", args.out.display()))?;
     let points: usize = series.iter().map(|s| s.len()).sum();
-    eprintln!("wrote {} series, {} points to {}", series.len(), points, args.out.display());
+    eprintln!(
+        "wrote {} series, {} points to {}",
+        series.len(),
+        points,
+        args.out.display()
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -107,7 +107,13 @@ pub struct CloudWatchConfig {
 
 impl CloudWatchConfig {
     pub fn new(n: usize, m: usize, treat_missing_data: TreatMissingData) -> CloudWatchConfig {
-        CloudWatchConfig { evaluation_periods: n, datapoints_to_alarm: m, evaluation_range: n + 2, treat_missing_data, wall_clock: false }
+        CloudWatchConfig {
+            evaluation_periods: n,
+            datapoints_to_alarm: m,
+            evaluation_range: n + 2,
+            treat_missing_data,
+            wall_clock: false,
+        }
     }
 }
 
@@ -116,7 +122,13 @@ impl CloudWatchConfig {
 pub fn decide(window: &[Breach], cfg: &CloudWatchConfig) -> Option<AlarmState> {
     let n = cfg.evaluation_periods;
     let m = cfg.datapoints_to_alarm;
-    let verdict = |breaching: usize| Some(if breaching >= m { AlarmState::Alarm } else { AlarmState::Ok });
+    let verdict = |breaching: usize| {
+        Some(if breaching >= m {
+            AlarmState::Alarm
+        } else {
+            AlarmState::Ok
+        })
+    };
     let (mut real, mut real_breaching, mut oldest_real) = (0usize, 0usize, None);
     for (i, b) in window.iter().enumerate() {
         if *b != Breach::Missing {
@@ -134,13 +146,21 @@ pub fn decide(window: &[Breach], cfg: &CloudWatchConfig) -> Option<AlarmState> {
         };
     };
     if real >= n {
-        let newest_n_breaching = window.iter().rev().filter(|b| **b != Breach::Missing).take(n).filter(|b| **b == Breach::Breaching).count();
+        let newest_n_breaching = window
+            .iter()
+            .rev()
+            .filter(|b| **b != Breach::Missing)
+            .take(n)
+            .filter(|b| **b == Breach::Breaching)
+            .count();
         return verdict(newest_n_breaching);
     }
     match cfg.treat_missing_data {
         TreatMissingData::Breaching => verdict(real_breaching + (n - real)),
         TreatMissingData::NotBreaching => verdict(real_breaching),
-        TreatMissingData::Missing | TreatMissingData::Ignore if real_breaching >= m => Some(AlarmState::Alarm),
+        TreatMissingData::Missing | TreatMissingData::Ignore if real_breaching >= m => {
+            Some(AlarmState::Alarm)
+        }
         TreatMissingData::Missing | TreatMissingData::Ignore => {
             let oldest_age = window.len() - oldest_real; // the newest period has age 1
             let premature = real_breaching == real && oldest_age <= n && oldest_age >= m;
@@ -157,8 +177,16 @@ pub fn decide(window: &[Breach], cfg: &CloudWatchConfig) -> Option<AlarmState> {
 ///
 /// Rolling counts of missing datapoints in the range and of breaching ones in the newest N keep the
 /// common case (no gap in the range) at O(1) per evaluation; ranges with gaps go through [`decide`].
-pub fn evaluate(breach: &[Breach], start_ms: i64, period_ms: i64, cfg: &CloudWatchConfig) -> Timeline {
-    let mut timeline = Timeline { step_ms: period_ms, ..Timeline::default() };
+pub fn evaluate(
+    breach: &[Breach],
+    start_ms: i64,
+    period_ms: i64,
+    cfg: &CloudWatchConfig,
+) -> Timeline {
+    let mut timeline = Timeline {
+        step_ms: period_ms,
+        ..Timeline::default()
+    };
     if breach.is_empty() {
         return timeline;
     }
@@ -188,13 +216,20 @@ pub fn evaluate(breach: &[Breach], start_ms: i64, period_ms: i64, cfg: &CloudWat
             continue;
         }
         let next = if missing_in_range == 0 {
-            Some(if breaching_in_n >= cfg.datapoints_to_alarm { AlarmState::Alarm } else { AlarmState::Ok })
+            Some(if breaching_in_n >= cfg.datapoints_to_alarm {
+                AlarmState::Alarm
+            } else {
+                AlarmState::Ok
+            })
         } else {
             decide(&padded[i..i + r], cfg)
         };
         if let Some(next) = next {
             if next != state {
-                timeline.transitions.push(Transition { at, to: next.name() });
+                timeline.transitions.push(Transition {
+                    at,
+                    to: next.name(),
+                });
                 state = next;
             }
         }
@@ -226,7 +261,12 @@ mod tests {
     const AWS_TABLE: &[(usize, usize, &str, [&str; 4])] = &[
         (3, 3, "0 - X - X", ["OK", "OK", "OK", "OK"]),
         (3, 3, "0 - - - -", ["OK", "OK", "OK", "OK"]),
-        (3, 3, "- - - - -", ["INSUFFICIENT_DATA", "keep", "ALARM", "OK"]),
+        (
+            3,
+            3,
+            "- - - - -",
+            ["INSUFFICIENT_DATA", "keep", "ALARM", "OK"],
+        ),
         (3, 3, "0 X X - X", ["ALARM", "ALARM", "ALARM", "ALARM"]),
         (3, 3, "- - X - -", ["ALARM", "keep", "ALARM", "OK"]),
         (3, 2, "0 - X - X", ["ALARM", "ALARM", "ALARM", "ALARM"]),
@@ -238,7 +278,12 @@ mod tests {
 
     #[test]
     fn every_row_of_the_aws_missing_data_table() {
-        let options = [TreatMissingData::Missing, TreatMissingData::Ignore, TreatMissingData::Breaching, TreatMissingData::NotBreaching];
+        let options = [
+            TreatMissingData::Missing,
+            TreatMissingData::Ignore,
+            TreatMissingData::Breaching,
+            TreatMissingData::NotBreaching,
+        ];
         for (n, m, data, expected) in AWS_TABLE {
             for (option, want) in options.iter().zip(expected) {
                 let cfg = CloudWatchConfig::new(*n, *m, *option);
@@ -253,7 +298,11 @@ mod tests {
         let cfg = CloudWatchConfig::new(5, 3, TreatMissingData::Missing);
         let t = evaluate(&parse("0 X 0 X 0 X 0 0 0 0"), 0, 60_000, &cfg);
         // ALARM at index 5 (X 0 X 0 X in the last five), OK again at index 6 (0 X 0 X 0: two).
-        let to: Vec<(i64, &str)> = t.transitions.iter().map(|x| (x.at / 60_000, x.to)).collect();
+        let to: Vec<(i64, &str)> = t
+            .transitions
+            .iter()
+            .map(|x| (x.at / 60_000, x.to))
+            .collect();
         assert_eq!(to, vec![(0, "OK"), (5, "ALARM"), (6, "OK")]);
         assert_eq!(t.episodes.len(), 1);
         assert_eq!(t.episodes[0].start, 5 * 60_000);
@@ -265,7 +314,13 @@ mod tests {
         let cfg = CloudWatchConfig::new(1, 1, TreatMissingData::Missing);
         let t = evaluate(&parse("X X"), 0, 60_000, &cfg);
         assert_eq!(t.transitions[0].to, "ALARM");
-        assert_eq!(t.episodes, vec![super::super::Episode { start: 0, end: None }]);
+        assert_eq!(
+            t.episodes,
+            vec![super::super::Episode {
+                start: 0,
+                end: None
+            }]
+        );
     }
 
     /// Found by the property test "raising a threshold never adds alarm time": with fewer than N
@@ -273,18 +328,29 @@ mod tests {
     /// already breached.
     #[test]
     fn ignore_with_m_breaching_datapoints_alarms_even_when_fewer_than_n_exist() {
-        let cfg = CloudWatchConfig { evaluation_range: 3, ..CloudWatchConfig::new(3, 1, TreatMissingData::Ignore) };
+        let cfg = CloudWatchConfig {
+            evaluation_range: 3,
+            ..CloudWatchConfig::new(3, 1, TreatMissingData::Ignore)
+        };
         assert_eq!(decide(&parse("- X X"), &cfg), Some(AlarmState::Alarm));
         assert_eq!(decide(&parse("- X 0"), &cfg), Some(AlarmState::Alarm));
     }
 
     #[test]
     fn wall_clock_window_evaluates_at_window_ends_only() {
-        let cfg = CloudWatchConfig { wall_clock: true, ..CloudWatchConfig::new(2, 2, TreatMissingData::Missing) };
+        let cfg = CloudWatchConfig {
+            wall_clock: true,
+            ..CloudWatchConfig::new(2, 2, TreatMissingData::Missing)
+        };
         // windows [0,1], [2,3], [4,5]; breaches at 1 and 2 straddle a boundary: never ALARM.
         let t = evaluate(&parse("0 X X 0 0 0"), 0, 60_000, &cfg);
         assert!(t.episodes.is_empty());
-        let sliding = evaluate(&parse("0 X X 0 0 0"), 0, 60_000, &CloudWatchConfig::new(2, 2, TreatMissingData::Missing));
+        let sliding = evaluate(
+            &parse("0 X X 0 0 0"),
+            0,
+            60_000,
+            &CloudWatchConfig::new(2, 2, TreatMissingData::Missing),
+        );
         assert_eq!(sliding.episodes.len(), 1);
     }
 }

@@ -72,7 +72,10 @@ impl EpisodeBuilder {
         match (self.open, on) {
             (None, true) => self.open = Some(at),
             (Some(start), false) => {
-                self.episodes.push(Episode { start, end: Some(at) });
+                self.episodes.push(Episode {
+                    start,
+                    end: Some(at),
+                });
                 self.open = None;
             }
             _ => {}

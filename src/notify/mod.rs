@@ -19,7 +19,11 @@ pub struct CloudWatchActions {
 
 impl Default for CloudWatchActions {
     fn default() -> Self {
-        CloudWatchActions { alarm: true, ok: true, insufficient_data: false }
+        CloudWatchActions {
+            alarm: true,
+            ok: true,
+            insufficient_data: false,
+        }
     }
 }
 
@@ -47,7 +51,12 @@ pub struct AlertmanagerConfig {
 
 impl Default for AlertmanagerConfig {
     fn default() -> Self {
-        AlertmanagerConfig { group_wait_ms: 30 * SECOND_MS, group_interval_ms: 5 * MINUTE_MS, repeat_interval_ms: 4 * HOUR_MS, send_resolved: true }
+        AlertmanagerConfig {
+            group_wait_ms: 30 * SECOND_MS,
+            group_interval_ms: 5 * MINUTE_MS,
+            repeat_interval_ms: 4 * HOUR_MS,
+            send_resolved: true,
+        }
     }
 }
 
@@ -62,7 +71,11 @@ impl Default for AlertmanagerConfig {
 /// gets nothing). A flush that finds the alert resolved removes it, which deletes the group; an alert
 /// that resolves before its first flush is never notified, and one that resolves and fires again
 /// between two flushes is not notified again.
-pub fn alertmanager_notifications(episodes: &[Episode], horizon: i64, cfg: &AlertmanagerConfig) -> usize {
+pub fn alertmanager_notifications(
+    episodes: &[Episode],
+    horizon: i64,
+    cfg: &AlertmanagerConfig,
+) -> usize {
     let mut count = 0;
     let mut next_episode = 0;
     while next_episode < episodes.len() {
@@ -70,7 +83,9 @@ pub fn alertmanager_notifications(episodes: &[Episode], horizon: i64, cfg: &Aler
         let mut last_notified: Option<(i64, bool)> = None; // (time, alert was firing)
         while flush <= horizon {
             // Episodes are sorted: skip those over by now, then see whether one covers `flush`.
-            while next_episode < episodes.len() && episodes[next_episode].end.is_some_and(|end| end <= flush) {
+            while next_episode < episodes.len()
+                && episodes[next_episode].end.is_some_and(|end| end <= flush)
+            {
                 next_episode += 1;
             }
             let firing = episodes.get(next_episode).is_some_and(|e| e.start <= flush);
@@ -108,7 +123,10 @@ mod tests {
     const H: i64 = 100 * 24 * HOUR_MS;
 
     fn ep(start_m: i64, end_m: Option<i64>) -> Episode {
-        Episode { start: start_m * M, end: end_m.map(|e| e * M) }
+        Episode {
+            start: start_m * M,
+            end: end_m.map(|e| e * M),
+        }
     }
 
     #[test]
@@ -116,12 +134,25 @@ mod tests {
         let cfg = AlertmanagerConfig::default();
         // fires 0..20m: notified at 30s, resolved flush at 30s+5m*4 = 20m30s.
         assert_eq!(alertmanager_notifications(&[ep(0, Some(20))], H, &cfg), 2);
-        assert_eq!(alertmanager_notifications(&[ep(0, Some(20))], H, &AlertmanagerConfig { send_resolved: false, ..cfg }), 1);
+        assert_eq!(
+            alertmanager_notifications(
+                &[ep(0, Some(20))],
+                H,
+                &AlertmanagerConfig {
+                    send_resolved: false,
+                    ..cfg
+                }
+            ),
+            1
+        );
     }
 
     #[test]
     fn an_alert_resolved_before_group_wait_is_never_sent() {
-        let cfg = AlertmanagerConfig { group_wait_ms: 2 * M, ..AlertmanagerConfig::default() };
+        let cfg = AlertmanagerConfig {
+            group_wait_ms: 2 * M,
+            ..AlertmanagerConfig::default()
+        };
         assert_eq!(alertmanager_notifications(&[ep(0, Some(1))], H, &cfg), 0);
     }
 
@@ -136,22 +167,49 @@ mod tests {
     fn refiring_within_a_group_interval_is_not_a_new_notification() {
         let cfg = AlertmanagerConfig::default();
         // fires 0..2m and 3m..9m: flushes at 0:30 (notify), 5:30 (still firing, nothing), 10:30 (resolved).
-        assert_eq!(alertmanager_notifications(&[ep(0, Some(2)), ep(3, Some(9))], H, &cfg), 2);
+        assert_eq!(
+            alertmanager_notifications(&[ep(0, Some(2)), ep(3, Some(9))], H, &cfg),
+            2
+        );
     }
 
     #[test]
     fn an_open_episode_repeats_until_the_horizon_and_a_new_group_waits_again() {
         let cfg = AlertmanagerConfig::default();
-        assert_eq!(alertmanager_notifications(&[ep(0, None)], 5 * 60 * M, &cfg), 2);
+        assert_eq!(
+            alertmanager_notifications(&[ep(0, None)], 5 * 60 * M, &cfg),
+            2
+        );
         // two episodes far apart: two groups, each notified and resolved.
-        assert_eq!(alertmanager_notifications(&[ep(0, Some(10)), ep(120, Some(130))], H, &cfg), 4);
+        assert_eq!(
+            alertmanager_notifications(&[ep(0, Some(10)), ep(120, Some(130))], H, &cfg),
+            4
+        );
     }
 
     #[test]
     fn cloudwatch_counts_transitions_with_actions() {
         let t = |to| Transition { at: 0, to };
-        let transitions = [t("OK"), t("ALARM"), t("OK"), t("INSUFFICIENT_DATA"), t("ALARM")];
-        assert_eq!(cloudwatch_notifications(&transitions, &CloudWatchActions::default()), 4);
-        assert_eq!(cloudwatch_notifications(&transitions, &CloudWatchActions { ok: false, ..CloudWatchActions::default() }), 2);
+        let transitions = [
+            t("OK"),
+            t("ALARM"),
+            t("OK"),
+            t("INSUFFICIENT_DATA"),
+            t("ALARM"),
+        ];
+        assert_eq!(
+            cloudwatch_notifications(&transitions, &CloudWatchActions::default()),
+            4
+        );
+        assert_eq!(
+            cloudwatch_notifications(
+                &transitions,
+                &CloudWatchActions {
+                    ok: false,
+                    ..CloudWatchActions::default()
+                }
+            ),
+            2
+        );
     }
 }

@@ -30,14 +30,27 @@ pub struct IncidentScore {
     pub median_delay_s: Option<f64>,
 }
 
-pub fn match_incidents(episodes: &[Episode], incidents: &[Incident], lead_ms: i64, horizon: i64, covered_ms: i64) -> IncidentScore {
+pub fn match_incidents(
+    episodes: &[Episode],
+    incidents: &[Incident],
+    lead_ms: i64,
+    horizon: i64,
+    covered_ms: i64,
+) -> IncidentScore {
     let mut delays = Vec::new();
     for inc in incidents {
-        if let Some(first) = episodes.iter().find(|e| e.start >= inc.start - lead_ms && e.start <= inc.end) {
+        if let Some(first) = episodes
+            .iter()
+            .find(|e| e.start >= inc.start - lead_ms && e.start <= inc.end)
+        {
             delays.push(first.start - inc.start);
         }
     }
-    let touching = |e: &Episode| incidents.iter().any(|inc| e.start <= inc.end && e.end.unwrap_or(horizon) > inc.start - lead_ms);
+    let touching = |e: &Episode| {
+        incidents
+            .iter()
+            .any(|inc| e.start <= inc.end && e.end.unwrap_or(horizon) > inc.start - lead_ms)
+    };
     let true_alerts = episodes.iter().filter(|e| touching(e)).count();
     let false_alerts = episodes.len() - true_alerts;
     delays.sort_unstable();
@@ -54,7 +67,11 @@ pub fn match_incidents(episodes: &[Episode], incidents: &[Incident], lead_ms: i6
         recall: (!incidents.is_empty()).then(|| delays.len() as f64 / incidents.len() as f64),
         precision: (!episodes.is_empty()).then(|| true_alerts as f64 / episodes.len() as f64),
         false_alerts,
-        false_alerts_per_week: if covered_ms > 0 { false_alerts as f64 * WEEK_MS as f64 / covered_ms as f64 } else { 0.0 },
+        false_alerts_per_week: if covered_ms > 0 {
+            false_alerts as f64 * WEEK_MS as f64 / covered_ms as f64
+        } else {
+            0.0
+        },
         median_delay_s,
     }
 }
@@ -63,31 +80,68 @@ pub fn match_incidents(episodes: &[Episode], incidents: &[Incident], lead_ms: i6
 /// [[start, end], ...]}`; keys are matched by file name) and a CSV with `start,end` columns and an
 /// optional `series` column (rows without one apply to every series, under the key `*`).
 pub fn load_incidents(path: &Path) -> Result<BTreeMap<String, Vec<Incident>>, LoadError> {
-    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io { path: path.to_path_buf(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     if text.trim().is_empty() {
-        return Err(LoadError::Empty { path: path.to_path_buf() });
+        return Err(LoadError::Empty {
+            path: path.to_path_buf(),
+        });
     }
-    let bad = |line: usize, expected: String| LoadError::JsonShape { path: path.to_path_buf(), line, expected };
+    let bad = |line: usize, expected: String| LoadError::JsonShape {
+        path: path.to_path_buf(),
+        line,
+        expected,
+    };
     let mut out: BTreeMap<String, Vec<Incident>> = BTreeMap::new();
     if text.trim_start().starts_with('{') {
         let raw: BTreeMap<String, Vec<(String, String)>> =
-            serde_json::from_str(&text).map_err(|e| bad(e.line(), format!("an object of file name → [[start, end], ...] ({e})")))?;
+            serde_json::from_str(&text).map_err(|e| {
+                bad(
+                    e.line(),
+                    format!("an object of file name → [[start, end], ...] ({e})"),
+                )
+            })?;
         for (key, windows) in raw {
-            let name = key.rsplit('/').next().unwrap_or(&key).trim_end_matches(".csv").to_string();
+            let name = key
+                .rsplit('/')
+                .next()
+                .unwrap_or(&key)
+                .trim_end_matches(".csv")
+                .to_string();
             for (s, e) in windows {
                 let (Some(start), Some(end)) = (parse_timestamp(&s), parse_timestamp(&e)) else {
-                    return Err(bad(1, format!("timestamps in the windows of `{key}`, got `{s}`, `{e}`")));
+                    return Err(bad(
+                        1,
+                        format!("timestamps in the windows of `{key}`, got `{s}`, `{e}`"),
+                    ));
                 };
-                out.entry(name.clone()).or_default().push(Incident { start, end });
+                out.entry(name.clone())
+                    .or_default()
+                    .push(Incident { start, end });
             }
         }
         return Ok(out);
     }
     let mut lines = text.lines().enumerate();
-    let header: Vec<String> = lines.next().map(|(_, h)| h.split(',').map(|c| c.trim().to_ascii_lowercase()).collect()).unwrap_or_default();
+    let header: Vec<String> = lines
+        .next()
+        .map(|(_, h)| {
+            h.split(',')
+                .map(|c| c.trim().to_ascii_lowercase())
+                .collect()
+        })
+        .unwrap_or_default();
     let col = |name: &str| header.iter().position(|h| h == name);
     let (Some(si), Some(ei)) = (col("start"), col("end")) else {
-        return Err(LoadError::Csv { path: path.to_path_buf(), message: format!("expected a header with `start` and `end` columns, got `{}`", header.join(",")) });
+        return Err(LoadError::Csv {
+            path: path.to_path_buf(),
+            message: format!(
+                "expected a header with `start` and `end` columns, got `{}`",
+                header.join(",")
+            ),
+        });
     };
     let series_col = col("series");
     for (i, line) in lines {
@@ -98,17 +152,32 @@ pub fn load_incidents(path: &Path) -> Result<BTreeMap<String, Vec<Incident>>, Lo
         let at = format!("line {}", i + 1);
         let ts = |idx: usize, column: &str| {
             let cell = cells.get(idx).copied().unwrap_or("");
-            parse_timestamp(cell).ok_or_else(|| LoadError::BadTimestamp { path: path.to_path_buf(), at: at.clone(), column: column.into(), value: cell.into() })
+            parse_timestamp(cell).ok_or_else(|| LoadError::BadTimestamp {
+                path: path.to_path_buf(),
+                at: at.clone(),
+                column: column.into(),
+                value: cell.into(),
+            })
         };
-        let incident = Incident { start: ts(si, "start")?, end: ts(ei, "end")? };
-        let key = series_col.and_then(|c| cells.get(c)).filter(|s| !s.is_empty()).map_or("*".to_string(), |s| s.to_string());
+        let incident = Incident {
+            start: ts(si, "start")?,
+            end: ts(ei, "end")?,
+        };
+        let key = series_col
+            .and_then(|c| cells.get(c))
+            .filter(|s| !s.is_empty())
+            .map_or("*".to_string(), |s| s.to_string());
         out.entry(key).or_default().push(incident);
     }
     Ok(out)
 }
 
 /// The incidents that apply to a series: its own (by exact name or file stem) plus the `*` ones.
-pub fn incidents_for(all: &BTreeMap<String, Vec<Incident>>, series: &str, file_stem: &str) -> Vec<Incident> {
+pub fn incidents_for(
+    all: &BTreeMap<String, Vec<Incident>>,
+    series: &str,
+    file_stem: &str,
+) -> Vec<Incident> {
     let mut out: Vec<Incident> = Vec::new();
     for key in [series, file_stem, "*"] {
         if let Some(list) = all.get(key) {
@@ -130,8 +199,26 @@ mod tests {
     #[test]
     fn recall_precision_delay() {
         let m = 60_000;
-        let incidents = [Incident { start: 10 * m, end: 20 * m }, Incident { start: 100 * m, end: 110 * m }];
-        let episodes = [Episode { start: 12 * m, end: Some(15 * m) }, Episode { start: 50 * m, end: Some(51 * m) }];
+        let incidents = [
+            Incident {
+                start: 10 * m,
+                end: 20 * m,
+            },
+            Incident {
+                start: 100 * m,
+                end: 110 * m,
+            },
+        ];
+        let episodes = [
+            Episode {
+                start: 12 * m,
+                end: Some(15 * m),
+            },
+            Episode {
+                start: 50 * m,
+                end: Some(51 * m),
+            },
+        ];
         let s = match_incidents(&episodes, &incidents, 0, 200 * m, WEEK_MS);
         assert_eq!(s.caught, 1);
         assert_eq!(s.recall, Some(0.5));

@@ -19,7 +19,10 @@ pub struct FlapRule {
 
 impl Default for FlapRule {
     fn default() -> Self {
-        FlapRule { min_episode_evals: 3, reopen_evals: 3 }
+        FlapRule {
+            min_episode_evals: 3,
+            reopen_evals: 3,
+        }
     }
 }
 
@@ -39,20 +42,35 @@ pub struct NoiseScore {
 pub fn noise(timeline: &Timeline, flap: &FlapRule) -> NoiseScore {
     let horizon = timeline.horizon();
     let covered = timeline.covered_ms();
-    let durations: Vec<i64> = timeline.episodes.iter().map(|e| e.duration_ms(horizon)).collect();
+    let durations: Vec<i64> = timeline
+        .episodes
+        .iter()
+        .map(|e| e.duration_ms(horizon))
+        .collect();
     let in_alarm: i64 = durations.iter().sum();
     let step = timeline.step_ms.max(1);
     let mut flaps = 0;
     for (i, e) in timeline.episodes.iter().enumerate() {
         let short = e.end.is_some() && durations[i] < flap.min_episode_evals * step;
-        let reopened = i > 0 && timeline.episodes[i - 1].end.is_some_and(|end| e.start - end <= flap.reopen_evals * step);
+        let reopened = i > 0
+            && timeline.episodes[i - 1]
+                .end
+                .is_some_and(|end| e.start - end <= flap.reopen_evals * step);
         flaps += (short || reopened) as usize;
     }
     NoiseScore {
         episodes: timeline.episodes.len(),
-        alerts_per_week: if covered > 0 { timeline.episodes.len() as f64 * WEEK_MS as f64 / covered as f64 } else { 0.0 },
+        alerts_per_week: if covered > 0 {
+            timeline.episodes.len() as f64 * WEEK_MS as f64 / covered as f64
+        } else {
+            0.0
+        },
         time_in_alarm_s: in_alarm as f64 / 1000.0,
-        time_in_alarm_ratio: if covered > 0 { in_alarm as f64 / covered as f64 } else { 0.0 },
+        time_in_alarm_ratio: if covered > 0 {
+            in_alarm as f64 / covered as f64
+        } else {
+            0.0
+        },
         flaps,
         longest_episode_s: durations.iter().copied().max().unwrap_or(0) as f64 / 1000.0,
         covered_s: covered as f64 / 1000.0,
@@ -68,7 +86,20 @@ mod tests {
     fn counts_per_week_time_and_flaps() {
         let m = 60_000;
         let t = Timeline {
-            episodes: vec![Episode { start: 0, end: Some(m) }, Episode { start: 2 * m, end: Some(10 * m) }, Episode { start: 100 * m, end: None }],
+            episodes: vec![
+                Episode {
+                    start: 0,
+                    end: Some(m),
+                },
+                Episode {
+                    start: 2 * m,
+                    end: Some(10 * m),
+                },
+                Episode {
+                    start: 100 * m,
+                    end: None,
+                },
+            ],
             first_eval: Some(0),
             last_eval: Some(WEEK_MS - m),
             step_ms: m,

@@ -50,7 +50,11 @@ pub fn load(path: &Path, text: &str) -> Result<Vec<Series>, LoadError> {
     let mut by_name: BTreeMap<String, Pending> = BTreeMap::new();
     let pages = read_pages(path, text)?;
     for (page, start_line) in pages {
-        let shape_error = |expected: &str| LoadError::JsonShape { path: path.to_path_buf(), line: start_line, expected: expected.into() };
+        let shape_error = |expected: &str| LoadError::JsonShape {
+            path: path.to_path_buf(),
+            line: start_line,
+            expected: expected.into(),
+        };
         if let Some(results) = page.metric_data_results {
             for r in results {
                 if r.timestamps.len() != r.values.len() {
@@ -61,27 +65,51 @@ pub fn load(path: &Path, text: &str) -> Result<Vec<Series>, LoadError> {
                         r.values.len()
                     )));
                 }
-                let name = r.label.clone().filter(|l| !l.is_empty()).unwrap_or_else(|| r.id.clone());
+                let name = r
+                    .label
+                    .clone()
+                    .filter(|l| !l.is_empty())
+                    .unwrap_or_else(|| r.id.clone());
                 let mut labels = BTreeMap::from([("id".to_string(), r.id.clone())]);
                 if let Some(label) = &r.label {
                     labels.insert("label".into(), label.clone());
                 }
                 let entry = entry(&mut by_name, &mut order, name, labels);
                 for (ts, v) in r.timestamps.iter().zip(&r.values) {
-                    let ms = parse_timestamp(ts).ok_or_else(|| shape_error(&format!("an ISO 8601 timestamp in `Timestamps` of `{}`, got `{ts}`", r.id)))?;
+                    let ms = parse_timestamp(ts).ok_or_else(|| {
+                        shape_error(&format!(
+                            "an ISO 8601 timestamp in `Timestamps` of `{}`, got `{ts}`",
+                            r.id
+                        ))
+                    })?;
                     entry.push((ms, *v));
                 }
             }
         } else if let Some(points) = page.datapoints {
             let label = page.label.unwrap_or_else(|| "metric".into());
             for p in points {
-                let ms = parse_timestamp(&p.timestamp).ok_or_else(|| shape_error(&format!("an ISO 8601 `Timestamp`, got `{}`", p.timestamp)))?;
-                let stats = [("SampleCount", p.sample_count), ("Average", p.average), ("Sum", p.sum), ("Minimum", p.minimum), ("Maximum", p.maximum)];
-                let extended = p.extended_statistics.iter().map(|(k, v)| (k.as_str(), Some(*v)));
+                let ms = parse_timestamp(&p.timestamp).ok_or_else(|| {
+                    shape_error(&format!("an ISO 8601 `Timestamp`, got `{}`", p.timestamp))
+                })?;
+                let stats = [
+                    ("SampleCount", p.sample_count),
+                    ("Average", p.average),
+                    ("Sum", p.sum),
+                    ("Minimum", p.minimum),
+                    ("Maximum", p.maximum),
+                ];
+                let extended = p
+                    .extended_statistics
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), Some(*v)));
                 for (stat, value) in stats.into_iter().chain(extended) {
                     if let Some(v) = value {
-                        let labels = BTreeMap::from([("label".to_string(), label.clone()), ("stat".to_string(), stat.to_string())]);
-                        entry(&mut by_name, &mut order, format!("{label}:{stat}"), labels).push((ms, v));
+                        let labels = BTreeMap::from([
+                            ("label".to_string(), label.clone()),
+                            ("stat".to_string(), stat.to_string()),
+                        ]);
+                        entry(&mut by_name, &mut order, format!("{label}:{stat}"), labels)
+                            .push((ms, v));
                     }
                 }
             }
@@ -91,15 +119,27 @@ pub fn load(path: &Path, text: &str) -> Result<Vec<Series>, LoadError> {
     }
     Ok(order
         .into_iter()
-        .filter_map(|name| by_name.remove(&name).map(|(labels, rows)| Series::from_rows(name, labels, rows)))
+        .filter_map(|name| {
+            by_name
+                .remove(&name)
+                .map(|(labels, rows)| Series::from_rows(name, labels, rows))
+        })
         .collect())
 }
 
-fn entry<'a>(by_name: &'a mut BTreeMap<String, Pending>, order: &mut Vec<String>, name: String, labels: BTreeMap<String, String>) -> &'a mut Vec<(i64, f64)> {
+fn entry<'a>(
+    by_name: &'a mut BTreeMap<String, Pending>,
+    order: &mut Vec<String>,
+    name: String,
+    labels: BTreeMap<String, String>,
+) -> &'a mut Vec<(i64, f64)> {
     if !by_name.contains_key(&name) {
         order.push(name.clone());
     }
-    &mut by_name.entry(name).or_insert_with(|| (labels, Vec::new())).1
+    &mut by_name
+        .entry(name)
+        .or_insert_with(|| (labels, Vec::new()))
+        .1
 }
 
 /// Pages in file order with the line each starts on. A top-level array is a list of pages.

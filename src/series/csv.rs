@@ -4,18 +4,30 @@
 use std::path::Path;
 
 use polars::prelude as pl;
-use polars::prelude::{SerReader, NullValues};
+use polars::prelude::{NullValues, SerReader};
 
 use super::error::LoadError;
 use super::frame::{frame_to_series, RowNaming};
 use super::Series;
 
 pub fn load(path: &Path) -> Result<Vec<Series>, LoadError> {
-    let meta = std::fs::metadata(path).map_err(|source| LoadError::Io { path: path.to_path_buf(), source })?;
+    let meta = std::fs::metadata(path).map_err(|source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     if meta.len() == 0 {
-        return Err(LoadError::Empty { path: path.to_path_buf() });
+        return Err(LoadError::Empty {
+            path: path.to_path_buf(),
+        });
     }
-    let separator = if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("tsv")) { b'\t' } else { b',' };
+    let separator = if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("tsv"))
+    {
+        b'\t'
+    } else {
+        b','
+    };
     let parse = pl::CsvParseOptions::default()
         .with_separator(separator)
         .with_missing_is_null(true)
@@ -26,14 +38,25 @@ pub fn load(path: &Path) -> Result<Vec<Series>, LoadError> {
         .with_parse_options(parse)
         .try_into_reader_with_file_path(Some(path.to_path_buf()))
         .and_then(|r| r.finish())
-        .map_err(|e| LoadError::Csv { path: path.to_path_buf(), message: first_line(&e.to_string()) })?;
+        .map_err(|e| LoadError::Csv {
+            path: path.to_path_buf(),
+            message: first_line(&e.to_string()),
+        })?;
     if df.width() == 0 || df.height() == 0 {
         if df.width() <= 1 && df.height() == 0 {
-            return Err(LoadError::Empty { path: path.to_path_buf() });
+            return Err(LoadError::Empty {
+                path: path.to_path_buf(),
+            });
         }
-        return Err(LoadError::Csv { path: path.to_path_buf(), message: "a header but no data rows".into() });
+        return Err(LoadError::Csv {
+            path: path.to_path_buf(),
+            message: "a header but no data rows".into(),
+        });
     }
-    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("series");
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("series");
     frame_to_series(path, &df, RowNaming::CsvLine, stem)
 }
 

@@ -5,7 +5,10 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error("cannot read `{}`: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("`{}` is empty\nhint: a metric file needs a header and at least one row", path.display())]
     Empty { path: PathBuf },
     #[error("`{}` holds no series", path.display())]
@@ -15,18 +18,36 @@ pub enum LoadError {
     #[error("`{}`: no timestamp column; expected one named `timestamp` (or `time`, `ts`, `date`) in the header `{header}`", path.display())]
     MissingTimestampColumn { path: PathBuf, header: String },
     #[error("`{}` {at}: column `{column}`: `{value}` is not a timestamp\nhint: use RFC 3339 (`2024-01-01T00:05:00Z`), `YYYY-MM-DD HH:MM:SS` (UTC) or epoch seconds/milliseconds", path.display())]
-    BadTimestamp { path: PathBuf, at: String, column: String, value: String },
+    BadTimestamp {
+        path: PathBuf,
+        at: String,
+        column: String,
+        value: String,
+    },
     #[error("`{}` {at}: column `{column}`: `{value}` is not a number (leave the cell empty for \"no datapoint\")", path.display())]
-    BadValue { path: PathBuf, at: String, column: String, value: String },
+    BadValue {
+        path: PathBuf,
+        at: String,
+        column: String,
+        value: String,
+    },
     #[error("`{}`: {message}", path.display())]
     Csv { path: PathBuf, message: String },
     #[error("`{}`: not a readable Parquet file ({message})\nhint: the file may be truncated or not Parquet at all", path.display())]
     Parquet { path: PathBuf, message: String },
     #[error("`{}` line {line}: expected {expected}", path.display())]
-    JsonShape { path: PathBuf, line: usize, expected: String },
+    JsonShape {
+        path: PathBuf,
+        line: usize,
+        expected: String,
+    },
 }
 
 /// 1-based line of a byte offset in `text`.
 pub fn line_of_offset(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }

@@ -41,12 +41,23 @@ impl RowNaming {
 }
 
 fn find_column<'a>(names: &'a [String], wanted: &[&str]) -> Option<&'a String> {
-    wanted.iter().find_map(|w| names.iter().find(|n| n.trim().eq_ignore_ascii_case(w)))
+    wanted
+        .iter()
+        .find_map(|w| names.iter().find(|n| n.trim().eq_ignore_ascii_case(w)))
 }
 
 /// Build series from a frame; `default_name` names the series of a long file without a series column.
-pub fn frame_to_series(path: &Path, df: &pl::DataFrame, naming: RowNaming, default_name: &str) -> Result<Vec<Series>, LoadError> {
-    let names: Vec<String> = df.get_column_names().iter().map(|s| s.to_string()).collect();
+pub fn frame_to_series(
+    path: &Path,
+    df: &pl::DataFrame,
+    naming: RowNaming,
+    default_name: &str,
+) -> Result<Vec<Series>, LoadError> {
+    let names: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let Some(ts_name) = find_column(&names, TIMESTAMP_COLUMNS) else {
         if let Some(first) = names.first() {
             if parse_timestamp(first).is_some() {
@@ -56,14 +67,28 @@ pub fn frame_to_series(path: &Path, df: &pl::DataFrame, naming: RowNaming, defau
                 });
             }
         }
-        return Err(LoadError::MissingTimestampColumn { path: path.to_path_buf(), header: names.join(",") });
+        return Err(LoadError::MissingTimestampColumn {
+            path: path.to_path_buf(),
+            header: names.join(","),
+        });
     };
     let timestamps = timestamp_column(path, df, ts_name, naming)?;
     if let Some(value_name) = find_column(&names, &[VALUE_COLUMN]) {
         let values = value_column(path, df, value_name, naming)?;
         let series_col = find_column(&names, SERIES_COLUMNS);
-        let label_cols: Vec<&String> = names.iter().filter(|n| *n != ts_name && *n != value_name && Some(*n) != series_col).collect();
-        long_layout(path, df, &timestamps, &values, series_col, &label_cols, default_name)
+        let label_cols: Vec<&String> = names
+            .iter()
+            .filter(|n| *n != ts_name && *n != value_name && Some(*n) != series_col)
+            .collect();
+        long_layout(
+            path,
+            df,
+            &timestamps,
+            &values,
+            series_col,
+            &label_cols,
+            default_name,
+        )
     } else {
         let mut out = Vec::new();
         for name in names.iter().filter(|n| *n != ts_name) {
@@ -76,12 +101,25 @@ pub fn frame_to_series(path: &Path, df: &pl::DataFrame, naming: RowNaming, defau
 }
 
 fn polars_err(path: &Path, e: pl::PolarsError) -> LoadError {
-    LoadError::Csv { path: path.to_path_buf(), message: e.to_string() }
+    LoadError::Csv {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
 }
 
-fn timestamp_column(path: &Path, df: &pl::DataFrame, name: &str, naming: RowNaming) -> Result<Vec<i64>, LoadError> {
+fn timestamp_column(
+    path: &Path,
+    df: &pl::DataFrame,
+    name: &str,
+    naming: RowNaming,
+) -> Result<Vec<i64>, LoadError> {
     let col = df.column(name).map_err(|e| polars_err(path, e))?;
-    let bad = |row: usize, value: String| LoadError::BadTimestamp { path: path.to_path_buf(), at: naming.name(row), column: name.to_string(), value };
+    let bad = |row: usize, value: String| LoadError::BadTimestamp {
+        path: path.to_path_buf(),
+        at: naming.name(row),
+        column: name.to_string(),
+        value,
+    };
     match col.dtype() {
         DataType::Datetime(unit, _) => {
             let divisor = match unit {
@@ -89,20 +127,35 @@ fn timestamp_column(path: &Path, df: &pl::DataFrame, name: &str, naming: RowNami
                 TimeUnit::Microseconds => 1_000,
                 TimeUnit::Milliseconds => 1,
             };
-            let ints = col.cast(&DataType::Int64).map_err(|e| polars_err(path, e))?;
+            let ints = col
+                .cast(&DataType::Int64)
+                .map_err(|e| polars_err(path, e))?;
             let ca = ints.i64().map_err(|e| polars_err(path, e))?;
-            ca.iter().enumerate().map(|(row, v)| v.map(|v| v.div_euclid(divisor)).ok_or_else(|| bad(row, String::new()))).collect()
+            ca.iter()
+                .enumerate()
+                .map(|(row, v)| {
+                    v.map(|v| v.div_euclid(divisor))
+                        .ok_or_else(|| bad(row, String::new()))
+                })
+                .collect()
         }
         dt if dt.is_primitive_numeric() => {
-            let floats = col.cast(&DataType::Float64).map_err(|e| polars_err(path, e))?;
+            let floats = col
+                .cast(&DataType::Float64)
+                .map_err(|e| polars_err(path, e))?;
             let ca = floats.f64().map_err(|e| polars_err(path, e))?;
             ca.iter()
                 .enumerate()
-                .map(|(row, v)| v.and_then(epoch_number_to_ms).ok_or_else(|| bad(row, v.map(|v| v.to_string()).unwrap_or_default())))
+                .map(|(row, v)| {
+                    v.and_then(epoch_number_to_ms)
+                        .ok_or_else(|| bad(row, v.map(|v| v.to_string()).unwrap_or_default()))
+                })
                 .collect()
         }
         _ => {
-            let strings = col.cast(&DataType::String).map_err(|e| polars_err(path, e))?;
+            let strings = col
+                .cast(&DataType::String)
+                .map_err(|e| polars_err(path, e))?;
             let ca = strings.str().map_err(|e| polars_err(path, e))?;
             let mut out = Vec::with_capacity(ca.len());
             let mut last: Option<(&str, i64)> = None;
@@ -120,14 +173,23 @@ fn timestamp_column(path: &Path, df: &pl::DataFrame, name: &str, naming: RowNami
     }
 }
 
-fn value_column(path: &Path, df: &pl::DataFrame, name: &str, naming: RowNaming) -> Result<Vec<f64>, LoadError> {
+fn value_column(
+    path: &Path,
+    df: &pl::DataFrame,
+    name: &str,
+    naming: RowNaming,
+) -> Result<Vec<f64>, LoadError> {
     let col = df.column(name).map_err(|e| polars_err(path, e))?;
     if col.dtype().is_primitive_numeric() || col.dtype() == &DataType::Null {
-        let floats = col.cast(&DataType::Float64).map_err(|e| polars_err(path, e))?;
+        let floats = col
+            .cast(&DataType::Float64)
+            .map_err(|e| polars_err(path, e))?;
         let ca = floats.f64().map_err(|e| polars_err(path, e))?;
         return Ok(ca.iter().map(|v| v.unwrap_or(f64::NAN)).collect());
     }
-    let strings = col.cast(&DataType::String).map_err(|e| polars_err(path, e))?;
+    let strings = col
+        .cast(&DataType::String)
+        .map_err(|e| polars_err(path, e))?;
     let ca = strings.str().map_err(|e| polars_err(path, e))?;
     ca.iter()
         .enumerate()
@@ -143,12 +205,21 @@ fn value_column(path: &Path, df: &pl::DataFrame, name: &str, naming: RowNaming) 
         .collect()
 }
 
-fn string_cells(path: &Path, df: &pl::DataFrame, name: &str) -> Result<Vec<Option<String>>, LoadError> {
+fn string_cells(
+    path: &Path,
+    df: &pl::DataFrame,
+    name: &str,
+) -> Result<Vec<Option<String>>, LoadError> {
     let col = df.column(name).map_err(|e| polars_err(path, e))?;
-    let strings = col.cast(&DataType::String).map_err(|e| polars_err(path, e))?;
+    let strings = col
+        .cast(&DataType::String)
+        .map_err(|e| polars_err(path, e))?;
     let ca = strings.str().map_err(|e| polars_err(path, e))?;
     Ok(ca.iter().map(|c| c.map(str::to_string)).collect())
 }
+
+/// A long-layout row's identity: series name and label values.
+type RowKey<'a> = (String, Vec<Option<&'a str>>);
 
 fn long_layout(
     path: &Path,
@@ -160,7 +231,11 @@ fn long_layout(
     default_name: &str,
 ) -> Result<Vec<Series>, LoadError> {
     if series_col.is_none() && label_cols.is_empty() {
-        let rows = timestamps.iter().copied().zip(values.iter().copied()).collect();
+        let rows = timestamps
+            .iter()
+            .copied()
+            .zip(values.iter().copied())
+            .collect();
         return Ok(vec![Series::from_rows(default_name, BTreeMap::new(), rows)]);
     }
     // Key each row by its series name and labels; rows of one series are usually contiguous, so the
@@ -169,17 +244,27 @@ fn long_layout(
         Some(name) => string_cells(path, df, name)?,
         None => vec![None; timestamps.len()],
     };
-    let label_cells: Vec<Vec<Option<String>>> = label_cols.iter().map(|c| string_cells(path, df, c)).collect::<Result<_, _>>()?;
+    let label_cells: Vec<Vec<Option<String>>> = label_cols
+        .iter()
+        .map(|c| string_cells(path, df, c))
+        .collect::<Result<_, _>>()?;
     let key_of = |row: usize| -> (String, Vec<Option<&str>>) {
-        (series_cells[row].clone().unwrap_or_default(), label_cells.iter().map(|c| c[row].as_deref()).collect())
+        (
+            series_cells[row].clone().unwrap_or_default(),
+            label_cells.iter().map(|c| c[row].as_deref()).collect(),
+        )
     };
-    let mut index: HashMap<(String, Vec<Option<&str>>), usize> = HashMap::new();
-    let mut groups: Vec<((String, Vec<Option<&str>>), Vec<(i64, f64)>)> = Vec::new();
+    let mut index: HashMap<RowKey, usize> = HashMap::new();
+    let mut groups: Vec<(RowKey, Vec<(i64, f64)>)> = Vec::new();
     let mut previous: Option<usize> = None;
     for row in 0..timestamps.len() {
         let same_as_previous = previous.is_some_and(|g| {
             let key = &groups[g].0;
-            series_cells[row].as_deref().unwrap_or("") == key.0 && label_cells.iter().zip(&key.1).all(|(c, k)| c[row].as_deref() == *k)
+            series_cells[row].as_deref().unwrap_or("") == key.0
+                && label_cells
+                    .iter()
+                    .zip(&key.1)
+                    .all(|(c, k)| c[row].as_deref() == *k)
         });
         let group = if same_as_previous {
             previous.unwrap_or_default()
@@ -201,7 +286,11 @@ fn long_layout(
                 .zip(label_values)
                 .filter_map(|(k, v)| v.map(|v| (k.trim().to_string(), v.to_string())))
                 .collect();
-            let name = if name.is_empty() { super::selector_name(default_name, &labels) } else { name };
+            let name = if name.is_empty() {
+                super::selector_name(default_name, &labels)
+            } else {
+                name
+            };
             Series::from_rows(name, labels, rows)
         })
         .collect())

@@ -42,7 +42,12 @@ pub fn inspect(series: &Series) -> SeriesReport {
             }
         }
     }
-    let mut real: Vec<f64> = series.values.iter().copied().filter(|v| !v.is_nan()).collect();
+    let mut real: Vec<f64> = series
+        .values
+        .iter()
+        .copied()
+        .filter(|v| !v.is_nan())
+        .collect();
     real.sort_by(f64::total_cmp);
     let median = if real.is_empty() {
         None
@@ -82,7 +87,14 @@ mod tests {
     #[test]
     fn reports_gaps_duplicates_and_missing_cells() {
         let minute = 60_000;
-        let rows = vec![(0, 1.0), (minute, f64::NAN), (2 * minute, 3.0), (2 * minute, 5.0), (6 * minute, 2.0), (7 * minute, 9.0)];
+        let rows = vec![
+            (0, 1.0),
+            (minute, f64::NAN),
+            (2 * minute, 3.0),
+            (2 * minute, 5.0),
+            (6 * minute, 2.0),
+            (7 * minute, 9.0),
+        ];
         let r = inspect(&Series::from_rows("s", BTreeMap::new(), rows));
         assert_eq!(r.rows, 6);
         assert_eq!(r.duplicate_timestamps, 1);

@@ -54,7 +54,11 @@ pub struct LoadStats {
 
 impl Series {
     /// Build a series from rows in any order; sorts them and merges duplicate timestamps.
-    pub fn from_rows(name: impl Into<String>, labels: BTreeMap<String, String>, mut rows: Vec<(i64, f64)>) -> Series {
+    pub fn from_rows(
+        name: impl Into<String>,
+        labels: BTreeMap<String, String>,
+        mut rows: Vec<(i64, f64)>,
+    ) -> Series {
         let raw_rows = rows.len();
         let empty_values = rows.iter().filter(|(_, v)| v.is_nan()).count();
         let unsorted = rows.windows(2).any(|w| w[1].0 < w[0].0);
@@ -67,7 +71,12 @@ impl Series {
             labels,
             timestamps,
             values,
-            stats: LoadStats { rows: raw_rows, duplicate_rows, empty_values, unsorted },
+            stats: LoadStats {
+                rows: raw_rows,
+                duplicate_rows,
+                empty_values,
+                unsorted,
+            },
         }
     }
 
@@ -82,7 +91,11 @@ impl Series {
             labels: BTreeMap::new(),
             timestamps,
             values,
-            stats: LoadStats { rows, empty_values, ..LoadStats::default() },
+            stats: LoadStats {
+                rows,
+                empty_values,
+                ..LoadStats::default()
+            },
         }
     }
 
@@ -119,7 +132,11 @@ fn merge_duplicates(rows: &[(i64, f64)]) -> (Vec<i64>, Vec<f64>, usize) {
             rows[i].1
         } else {
             duplicates += j - i - 1;
-            let real: Vec<f64> = rows[i..j].iter().map(|r| r.1).filter(|v| !v.is_nan()).collect();
+            let real: Vec<f64> = rows[i..j]
+                .iter()
+                .map(|r| r.1)
+                .filter(|v| !v.is_nan())
+                .collect();
             if real.is_empty() {
                 f64::NAN
             } else {
@@ -145,7 +162,13 @@ pub enum Format {
 }
 
 impl Format {
-    pub const NAMES: &'static [&'static str] = &["csv", "parquet", "cloudwatch-json", "prometheus-json", "json"];
+    pub const NAMES: &'static [&'static str] = &[
+        "csv",
+        "parquet",
+        "cloudwatch-json",
+        "prometheus-json",
+        "json",
+    ];
 
     /// Parse a `--format` value; `json` means "detect which JSON from its content".
     pub fn from_name(name: &str) -> Option<Option<Format>> {
@@ -163,7 +186,11 @@ impl Format {
 /// Load every series in `path`, detecting the format from the extension (and, for JSON, the content)
 /// unless `format` says otherwise.
 pub fn load(path: &Path, format: Option<Format>) -> Result<Vec<Series>, LoadError> {
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     let format = match format {
         Some(f) => f,
         None => match ext.as_str() {
@@ -171,7 +198,10 @@ pub fn load(path: &Path, format: Option<Format>) -> Result<Vec<Series>, LoadErro
             "parquet" | "pq" => Format::Parquet,
             "json" => return load_json_detect(path),
             _ => {
-                return Err(LoadError::UnknownFormat { path: path.to_path_buf(), extension: ext });
+                return Err(LoadError::UnknownFormat {
+                    path: path.to_path_buf(),
+                    extension: ext,
+                });
             }
         },
     };
@@ -182,7 +212,9 @@ pub fn load(path: &Path, format: Option<Format>) -> Result<Vec<Series>, LoadErro
         Format::PrometheusJson => prometheus_json::load(path, &read_text(path)?)?,
     };
     if series.is_empty() {
-        return Err(LoadError::NoSeries { path: path.to_path_buf() });
+        return Err(LoadError::NoSeries {
+            path: path.to_path_buf(),
+        });
     }
     Ok(series)
 }
@@ -198,24 +230,35 @@ fn load_json_detect(path: &Path) -> Result<Vec<Series>, LoadError> {
         return Err(LoadError::JsonShape {
             path: path.to_path_buf(),
             line: 1,
-            expected: "CloudWatch `MetricDataResults`/`Datapoints` or Prometheus `data.result`".into(),
+            expected: "CloudWatch `MetricDataResults`/`Datapoints` or Prometheus `data.result`"
+                .into(),
         });
     };
     if series.is_empty() {
-        return Err(LoadError::NoSeries { path: path.to_path_buf() });
+        return Err(LoadError::NoSeries {
+            path: path.to_path_buf(),
+        });
     }
     Ok(series)
 }
 
 fn read_text(path: &Path) -> Result<String, LoadError> {
-    let bytes = std::fs::read(path).map_err(|source| LoadError::Io { path: path.to_path_buf(), source })?;
+    let bytes = std::fs::read(path).map_err(|source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
-        return Err(LoadError::Empty { path: path.to_path_buf() });
+        return Err(LoadError::Empty {
+            path: path.to_path_buf(),
+        });
     }
     String::from_utf8(bytes).map_err(|e| LoadError::JsonShape {
         path: path.to_path_buf(),
         line: 1,
-        expected: format!("UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()),
+        expected: format!(
+            "UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ),
     })
 }
 
@@ -234,17 +277,32 @@ mod tests {
 
     #[test]
     fn rows_are_sorted_and_duplicates_averaged() {
-        let s = Series::from_rows("s", BTreeMap::new(), vec![(3, 1.0), (1, 2.0), (3, 3.0), (2, f64::NAN)]);
+        let s = Series::from_rows(
+            "s",
+            BTreeMap::new(),
+            vec![(3, 1.0), (1, 2.0), (3, 3.0), (2, f64::NAN)],
+        );
         assert_eq!(s.timestamps, vec![1, 2, 3]);
         assert_eq!(s.values[0], 2.0);
         assert!(s.values[1].is_nan());
         assert_eq!(s.values[2], 2.0);
-        assert_eq!(s.stats, LoadStats { rows: 4, duplicate_rows: 1, empty_values: 1, unsorted: true });
+        assert_eq!(
+            s.stats,
+            LoadStats {
+                rows: 4,
+                duplicate_rows: 1,
+                empty_values: 1,
+                unsorted: true
+            }
+        );
     }
 
     #[test]
     fn selector_names_are_promql() {
-        let labels = BTreeMap::from([("job".to_string(), "api".to_string()), ("env".to_string(), "dev".to_string())]);
+        let labels = BTreeMap::from([
+            ("job".to_string(), "api".to_string()),
+            ("env".to_string(), "dev".to_string()),
+        ]);
         assert_eq!(selector_name("up", &labels), r#"up{env="dev",job="api"}"#);
     }
 }

@@ -33,18 +33,32 @@ struct SeriesResult {
     value: Option<(f64, String)>,
 }
 
+/// Rows of one series being assembled, with its labels.
+type Pending = (BTreeMap<String, String>, Vec<(i64, f64)>);
+
 pub fn load(path: &Path, text: &str) -> Result<Vec<Series>, LoadError> {
     let mut order = Vec::new();
-    let mut by_name: BTreeMap<String, (BTreeMap<String, String>, Vec<(i64, f64)>)> = BTreeMap::new();
+    let mut by_name: BTreeMap<String, Pending> = BTreeMap::new();
     for (doc, line) in read_documents::<Response>(path, text)? {
-        let shape_error = |expected: String| LoadError::JsonShape { path: path.to_path_buf(), line, expected };
+        let shape_error = |expected: String| LoadError::JsonShape {
+            path: path.to_path_buf(),
+            line,
+            expected,
+        };
         if doc.status.as_deref() == Some("error") {
-            return Err(shape_error(format!("a successful response, got the error `{}`", doc.error.unwrap_or_default())));
+            return Err(shape_error(format!(
+                "a successful response, got the error `{}`",
+                doc.error.unwrap_or_default()
+            )));
         }
-        let data = doc.data.ok_or_else(|| shape_error("a `data` object with `result`".into()))?;
+        let data = doc
+            .data
+            .ok_or_else(|| shape_error("a `data` object with `result`".into()))?;
         if let Some(kind) = data.result_type.as_deref() {
             if kind != "matrix" && kind != "vector" {
-                return Err(shape_error(format!("`resultType` `matrix` or `vector`, got `{kind}`")));
+                return Err(shape_error(format!(
+                    "`resultType` `matrix` or `vector`, got `{kind}`"
+                )));
             }
         }
         for r in data.result {
@@ -57,16 +71,27 @@ pub fn load(path: &Path, text: &str) -> Result<Vec<Series>, LoadError> {
             if !metric_name.is_empty() {
                 labels.insert("__name__".into(), metric_name);
             }
-            let rows = &mut by_name.entry(name.clone()).or_insert_with(|| (labels, Vec::new())).1;
+            let rows = &mut by_name
+                .entry(name.clone())
+                .or_insert_with(|| (labels, Vec::new()))
+                .1;
             for (ts, value) in r.values.into_iter().flatten().chain(r.value) {
-                let v = parse_sample(&value).ok_or_else(|| shape_error(format!("a numeric sample value in series `{name}`, got `{value}`")))?;
+                let v = parse_sample(&value).ok_or_else(|| {
+                    shape_error(format!(
+                        "a numeric sample value in series `{name}`, got `{value}`"
+                    ))
+                })?;
                 rows.push(((ts * 1000.0).round() as i64, v));
             }
         }
     }
     Ok(order
         .into_iter()
-        .filter_map(|name| by_name.remove(&name).map(|(labels, rows)| Series::from_rows(name, labels, rows)))
+        .filter_map(|name| {
+            by_name
+                .remove(&name)
+                .map(|(labels, rows)| Series::from_rows(name, labels, rows))
+        })
         .collect())
 }
 
@@ -81,12 +106,20 @@ fn parse_sample(text: &str) -> Option<f64> {
 
 /// Every JSON document in `text` (concatenated documents, or one top-level array of them), each
 /// with the line it starts on. Type errors name the exact line serde_json found them on.
-pub(super) fn read_documents<T: DeserializeOwned>(path: &Path, text: &str) -> Result<Vec<(T, usize)>, LoadError> {
-    let shape = |line: usize, expected: String| LoadError::JsonShape { path: path.to_path_buf(), line, expected };
+pub(super) fn read_documents<T: DeserializeOwned>(
+    path: &Path,
+    text: &str,
+) -> Result<Vec<(T, usize)>, LoadError> {
+    let shape = |line: usize, expected: String| LoadError::JsonShape {
+        path: path.to_path_buf(),
+        line,
+        expected,
+    };
     let trimmed = text.trim_start();
     if trimmed.starts_with('[') {
         let start = line_of_offset(text, text.len() - trimmed.len());
-        let docs: Vec<T> = serde_json::from_str(text).map_err(|e| shape(e.line().max(start), e.to_string()))?;
+        let docs: Vec<T> =
+            serde_json::from_str(text).map_err(|e| shape(e.line().max(start), e.to_string()))?;
         return Ok(docs.into_iter().map(|d| (d, start)).collect());
     }
     let mut out = Vec::new();
@@ -99,7 +132,12 @@ pub(super) fn read_documents<T: DeserializeOwned>(path: &Path, text: &str) -> Re
                 let skipped = text[start_offset..].len() - text[start_offset..].trim_start().len();
                 out.push((doc, line_of_offset(text, start_offset + skipped)));
             }
-            Some(Err(e)) => return Err(shape(e.line(), format!("valid JSON of the expected shape ({e})"))),
+            Some(Err(e)) => {
+                return Err(shape(
+                    e.line(),
+                    format!("valid JSON of the expected shape ({e})"),
+                ))
+            }
         }
     }
     Ok(out)

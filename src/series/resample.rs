@@ -89,7 +89,13 @@ pub fn resample(series: &Series, period_ms: i64, stat: Statistic) -> Series {
     assert!(period_ms > 0, "period must be positive");
     let mut timestamps = Vec::new();
     let mut values = Vec::new();
-    let real: Vec<(i64, f64)> = series.timestamps.iter().copied().zip(series.values.iter().copied()).filter(|(_, v)| !v.is_nan()).collect();
+    let real: Vec<(i64, f64)> = series
+        .timestamps
+        .iter()
+        .copied()
+        .zip(series.values.iter().copied())
+        .filter(|(_, v)| !v.is_nan())
+        .collect();
     if let (Some(first), Some(last)) = (real.first(), real.last()) {
         let start = first.0.div_euclid(period_ms) * period_ms;
         let end = last.0.div_euclid(period_ms) * period_ms;
@@ -131,19 +137,33 @@ mod tests {
     use super::*;
 
     fn series(points: &[(i64, f64)]) -> Series {
-        Series::from_sorted("s", points.iter().map(|p| p.0).collect(), points.iter().map(|p| p.1).collect())
+        Series::from_sorted(
+            "s",
+            points.iter().map(|p| p.0).collect(),
+            points.iter().map(|p| p.1).collect(),
+        )
     }
 
     /// Samples at 0,10,20 s (period 0), none in period 60, 130 and 170 s (period 120), 200 s NaN.
     fn sample() -> Series {
-        series(&[(0, 4.0), (10_000, 1.0), (20_000, 7.0), (130_000, 2.0), (170_000, 10.0), (200_000, f64::NAN)])
+        series(&[
+            (0, 4.0),
+            (10_000, 1.0),
+            (20_000, 7.0),
+            (130_000, 2.0),
+            (170_000, 10.0),
+            (200_000, f64::NAN),
+        ])
     }
 
     fn check(stat: Statistic, expected: [f64; 3]) {
         let out = resample(&sample(), 60_000, stat);
         assert_eq!(out.timestamps, vec![0, 60_000, 120_000], "{stat}");
         assert_eq!(out.values[0], expected[0], "{stat}");
-        assert!(out.values[1].is_nan(), "{stat}: an empty period stays missing");
+        assert!(
+            out.values[1].is_nan(),
+            "{stat}: an empty period stays missing"
+        );
         assert_eq!(out.values[2], expected[2], "{stat}");
     }
 
@@ -162,14 +182,21 @@ mod tests {
 
     #[test]
     fn periods_align_to_the_epoch_not_to_the_first_sample() {
-        let out = resample(&series(&[(290_000, 1.0), (310_000, 3.0)]), 300_000, Statistic::Sum);
+        let out = resample(
+            &series(&[(290_000, 1.0), (310_000, 3.0)]),
+            300_000,
+            Statistic::Sum,
+        );
         assert_eq!(out.timestamps, vec![0, 300_000]);
         assert_eq!(out.values, vec![1.0, 3.0]);
     }
 
     #[test]
     fn statistic_names_parse() {
-        assert_eq!("p99.9".parse::<Statistic>(), Ok(Statistic::Percentile(99.9)));
+        assert_eq!(
+            "p99.9".parse::<Statistic>(),
+            Ok(Statistic::Percentile(99.9))
+        );
         assert_eq!("Maximum".parse::<Statistic>(), Ok(Statistic::Maximum));
         assert!("max".parse::<Statistic>().is_err());
         assert!("p101".parse::<Statistic>().is_err());

@@ -133,7 +133,11 @@ fn parse_calendar(b: &[u8]) -> Option<i64> {
                 _ => return None,
             };
             let offset = oh * HOUR_MS + om * MINUTE_MS;
-            Some(if sign == b'+' { ms - offset } else { ms + offset })
+            Some(if sign == b'+' {
+                ms - offset
+            } else {
+                ms + offset
+            })
         }
         Some(b' ') if &b[pos..] == b" UTC" || &b[pos..] == b" +0000 UTC" => Some(ms),
         _ => None,
@@ -233,7 +237,13 @@ pub fn format_prometheus_duration(ms: i64) -> String {
     }
     let mut rest = ms;
     let mut out = String::new();
-    for (unit_ms, unit) in [(DAY_MS, "d"), (HOUR_MS, "h"), (MINUTE_MS, "m"), (SECOND_MS, "s"), (1, "ms")] {
+    for (unit_ms, unit) in [
+        (DAY_MS, "d"),
+        (HOUR_MS, "h"),
+        (MINUTE_MS, "m"),
+        (SECOND_MS, "s"),
+        (1, "ms"),
+    ] {
         if rest >= unit_ms {
             out.push_str(&format!("{}{}", rest / unit_ms, unit));
             rest %= unit_ms;
@@ -258,19 +268,36 @@ mod tests {
         assert_eq!(parse_timestamp("1392388200"), Some(t));
         assert_eq!(parse_timestamp("1392388200000"), Some(t));
         assert_eq!(parse_timestamp("1392388200.5"), Some(t + 500));
-        assert_eq!(parse_timestamp("2014-02-14"), Some(t - 14 * HOUR_MS - 30 * MINUTE_MS));
+        assert_eq!(
+            parse_timestamp("2014-02-14"),
+            Some(t - 14 * HOUR_MS - 30 * MINUTE_MS)
+        );
     }
 
     #[test]
     fn rejects_what_is_no_timestamp() {
-        for bad in ["", "yesterday", "2014-13-01 00:00:00", "2014-02-30", "2014-02-14 25:00:00", "2014-02-14T14:30:00Q", "NaN"] {
+        for bad in [
+            "",
+            "yesterday",
+            "2014-13-01 00:00:00",
+            "2014-02-30",
+            "2014-02-14 25:00:00",
+            "2014-02-14T14:30:00Q",
+            "NaN",
+        ] {
             assert_eq!(parse_timestamp(bad), None, "{bad}");
         }
     }
 
     #[test]
     fn formats_round_trip() {
-        for ms in [0, 1_392_388_200_000, 1_392_388_200_250, 951_782_400_000, -86_400_000] {
+        for ms in [
+            0,
+            1_392_388_200_000,
+            1_392_388_200_250,
+            951_782_400_000,
+            -86_400_000,
+        ] {
             assert_eq!(parse_timestamp(&format_rfc3339(ms)), Some(ms));
         }
         assert_eq!(format_rfc3339(1_392_388_200_000), "2014-02-14T14:30:00Z");

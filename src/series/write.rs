@@ -22,11 +22,18 @@ pub enum OutputLayout {
 
 /// Write to `path`; the format follows the extension (`.csv` or `.parquet`).
 pub fn write_series(path: &Path, series: &[Series], layout: OutputLayout) -> std::io::Result<()> {
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     match ext.as_str() {
         "csv" => write_atomic(path, |w| write_csv(w, series, layout)),
         "parquet" | "pq" => write_atomic(path, |w| write_parquet(w, series, layout)),
-        _ => Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("`{}`: output must end in .csv or .parquet", path.display()))),
+        _ => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("`{}`: output must end in .csv or .parquet", path.display()),
+        )),
     }
 }
 
@@ -40,8 +47,14 @@ pub fn format_value(v: f64) -> String {
 }
 
 fn check_wide(series: &[Series]) -> std::io::Result<()> {
-    if series.windows(2).any(|w| w[0].timestamps != w[1].timestamps) {
-        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "the wide layout needs series with identical timestamps"));
+    if series
+        .windows(2)
+        .any(|w| w[0].timestamps != w[1].timestamps)
+    {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "the wide layout needs series with identical timestamps",
+        ));
     }
     Ok(())
 }
@@ -63,7 +76,8 @@ fn write_csv(w: &mut dyn Write, series: &[Series], layout: OutputLayout) -> std:
             writeln!(w, "timestamp,{}", header.join(","))?;
             if let Some(first) = series.first() {
                 for (i, t) in first.timestamps.iter().enumerate() {
-                    let cells: Vec<String> = series.iter().map(|s| format_value(s.values[i])).collect();
+                    let cells: Vec<String> =
+                        series.iter().map(|s| format_value(s.values[i])).collect();
                     writeln!(w, "{},{}", format_rfc3339(*t), cells.join(","))?;
                 }
             }
@@ -86,27 +100,56 @@ fn to_io(e: pl::PolarsError) -> std::io::Error {
 }
 
 fn datetime_column(name: &str, ms: Vec<i64>) -> std::io::Result<pl::Column> {
-    pl::Series::new(name.into(), ms).cast(&DataType::Datetime(TimeUnit::Milliseconds, None)).map(|s| s.into_column()).map_err(to_io)
+    pl::Series::new(name.into(), ms)
+        .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))
+        .map(|s| s.into_column())
+        .map_err(to_io)
 }
 
-fn write_parquet(w: &mut dyn Write, series: &[Series], layout: OutputLayout) -> std::io::Result<()> {
+fn write_parquet(
+    w: &mut dyn Write,
+    series: &[Series],
+    layout: OutputLayout,
+) -> std::io::Result<()> {
     let mut df = match layout {
         OutputLayout::Long => {
             let total: usize = series.iter().map(|s| s.len()).sum();
-            let (mut ts, mut names, mut values) = (Vec::with_capacity(total), Vec::with_capacity(total), Vec::with_capacity(total));
+            let (mut ts, mut names, mut values) = (
+                Vec::with_capacity(total),
+                Vec::with_capacity(total),
+                Vec::with_capacity(total),
+            );
             for s in series {
                 ts.extend_from_slice(&s.timestamps);
                 names.extend(std::iter::repeat_n(s.name.as_str(), s.len()));
-                values.extend(s.values.iter().map(|v| if v.is_nan() { None } else { Some(*v) }));
+                values.extend(
+                    s.values
+                        .iter()
+                        .map(|v| if v.is_nan() { None } else { Some(*v) }),
+                );
             }
-            let cols = vec![datetime_column("timestamp", ts)?, pl::Series::new("series".into(), names).into_column(), pl::Series::new("value".into(), values).into_column()];
+            let cols = vec![
+                datetime_column("timestamp", ts)?,
+                pl::Series::new("series".into(), names).into_column(),
+                pl::Series::new("value".into(), values).into_column(),
+            ];
             pl::DataFrame::new_infer_height(cols).map_err(to_io)?
         }
         OutputLayout::Wide => {
             check_wide(series)?;
-            let mut cols = vec![datetime_column("timestamp", series.first().map(|s| s.timestamps.clone()).unwrap_or_default())?];
+            let mut cols = vec![datetime_column(
+                "timestamp",
+                series
+                    .first()
+                    .map(|s| s.timestamps.clone())
+                    .unwrap_or_default(),
+            )?];
             for s in series {
-                let values: Vec<Option<f64>> = s.values.iter().map(|v| if v.is_nan() { None } else { Some(*v) }).collect();
+                let values: Vec<Option<f64>> = s
+                    .values
+                    .iter()
+                    .map(|v| if v.is_nan() { None } else { Some(*v) })
+                    .collect();
                 cols.push(pl::Series::new(s.name.as_str().into(), values).into_column());
             }
             pl::DataFrame::new_infer_height(cols).map_err(to_io)?

@@ -52,10 +52,20 @@ struct Header {
 
 /// Load one spec file.
 pub fn load_file(path: &Path) -> Result<AlertSet, SpecError> {
-    let err = |line, message: String, hint: Option<String>| SpecError { path: path.to_path_buf(), line, message, hint };
-    let text = std::fs::read_to_string(path).map_err(|e| err(None, format!("cannot read the spec: {e}"), None))?;
+    let err = |line, message: String, hint: Option<String>| SpecError {
+        path: path.to_path_buf(),
+        line,
+        message,
+        hint,
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| err(None, format!("cannot read the spec: {e}"), None))?;
     if text.trim().is_empty() {
-        return Err(err(None, "the spec is empty".into(), Some("start from `alerts/lambda.yaml`".into())));
+        return Err(err(
+            None,
+            "the spec is empty".into(),
+            Some("start from `alerts/lambda.yaml`".into()),
+        ));
     }
     let header: Header = serde_yaml_ng::from_str(&text).map_err(|e| yaml_error(path, &e))?;
     match header.api_version.as_deref() {
@@ -67,10 +77,23 @@ pub fn load_file(path: &Path) -> Result<AlertSet, SpecError> {
                 Some(format!("this alertlab reads {}", API_VERSIONS.join(", "))),
             ))
         }
-        None => return Err(err(Some(1), "missing `apiVersion`".into(), Some("start the file with `apiVersion: alertlab/v1` and `kind: AlertSet`".into()))),
+        None => {
+            return Err(err(
+                Some(1),
+                "missing `apiVersion`".into(),
+                Some("start the file with `apiVersion: alertlab/v1` and `kind: AlertSet`".into()),
+            ))
+        }
     }
     if header.kind.as_deref() != Some("AlertSet") {
-        return Err(err(find_line(&text, &["kind"]), format!("`kind` must be `AlertSet`, got `{}`", header.kind.unwrap_or_default()), None));
+        return Err(err(
+            find_line(&text, &["kind"]),
+            format!(
+                "`kind` must be `AlertSet`, got `{}`",
+                header.kind.unwrap_or_default()
+            ),
+            None,
+        ));
     }
     let raw: v1::AlertSetV1 = serde_yaml_ng::from_str(&text).map_err(|e| yaml_error(path, &e))?;
     resolve::resolve(path, &text, raw)
@@ -80,16 +103,37 @@ pub fn load_file(path: &Path) -> Result<AlertSet, SpecError> {
 pub fn load_path(path: &Path) -> Result<Vec<AlertSet>, SpecError> {
     if path.is_dir() {
         let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-            .map_err(|e| SpecError { path: path.to_path_buf(), line: None, message: format!("cannot list the folder: {e}"), hint: None })?
+            .map_err(|e| SpecError {
+                path: path.to_path_buf(),
+                line: None,
+                message: format!("cannot list the folder: {e}"),
+                hint: None,
+            })?
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e, "yaml" | "yml" | "json")))
-            .filter(|p| !p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.contains(".tuned.")))
+            .filter(|p| {
+                p.extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
+            })
+            .filter(|p| {
+                !p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.contains(".tuned."))
+            })
             .collect();
         files.sort();
         if files.is_empty() {
-            return Err(SpecError { path: path.to_path_buf(), line: None, message: "no spec files (*.yaml, *.yml, *.json) in this folder".into(), hint: None });
+            return Err(SpecError {
+                path: path.to_path_buf(),
+                line: None,
+                message: "no spec files (*.yaml, *.yml, *.json) in this folder".into(),
+                hint: None,
+            });
         }
-        let sets = files.iter().map(|f| load_file(f)).collect::<Result<Vec<_>, _>>()?;
+        let sets = files
+            .iter()
+            .map(|f| load_file(f))
+            .collect::<Result<Vec<_>, _>>()?;
         let mut names: Vec<(&str, &Path)> = Vec::new();
         for set in &sets {
             for alert in &set.alerts {
@@ -97,7 +141,11 @@ pub fn load_path(path: &Path) -> Result<Vec<AlertSet>, SpecError> {
                     return Err(SpecError {
                         path: set.source.clone(),
                         line: None,
-                        message: format!("alert `{}` is also defined in `{}`", alert.name, other.display()),
+                        message: format!(
+                            "alert `{}` is also defined in `{}`",
+                            alert.name,
+                            other.display()
+                        ),
                         hint: Some("alert names must be unique across specs".into()),
                     });
                 }
@@ -119,7 +167,12 @@ fn yaml_error(path: &Path, e: &serde_yaml_ng::Error) -> SpecError {
         message.truncate(at);
     }
     let hint = unknown_key_hint(&message);
-    SpecError { path: path.to_path_buf(), line, message, hint }
+    SpecError {
+        path: path.to_path_buf(),
+        line,
+        message,
+        hint,
+    }
 }
 
 /// For "unknown field `x`, expected one of `a`, `b`": "did you mean `a`?" (or the valid list).
@@ -127,11 +180,20 @@ fn unknown_key_hint(message: &str) -> Option<String> {
     let rest = message.split("unknown field `").nth(1)?;
     let (unknown, expected) = rest.split_once('`')?;
     let valid: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
-    let nearest = valid.iter().min_by_key(|v| strsim::damerau_levenshtein(unknown, v))?;
+    let nearest = valid
+        .iter()
+        .min_by_key(|v| strsim::damerau_levenshtein(unknown, v))?;
     if strsim::damerau_levenshtein(unknown, nearest) <= unknown.len().max(3).div_ceil(2) + 1 {
         Some(format!("did you mean `{nearest}`?"))
     } else {
-        Some(format!("valid keys here: {}", valid.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ")))
+        Some(format!(
+            "valid keys here: {}",
+            valid
+                .iter()
+                .map(|v| format!("`{v}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
     }
 }
 
@@ -142,7 +204,12 @@ pub(crate) fn find_line(text: &str, path: &[&str]) -> Option<usize> {
     let mut found = None;
     for key in path {
         let lines: Vec<&str> = text.lines().collect();
-        let idx = lines.iter().enumerate().skip(from).find(|(_, l)| line_has_key(l, key)).map(|(i, _)| i)?;
+        let idx = lines
+            .iter()
+            .enumerate()
+            .skip(from)
+            .find(|(_, l)| line_has_key(l, key))
+            .map(|(i, _)| i)?;
         from = idx + 1;
         found = Some(idx + 1);
     }
@@ -150,12 +217,19 @@ pub(crate) fn find_line(text: &str, path: &[&str]) -> Option<usize> {
 }
 
 fn line_has_key(line: &str, key: &str) -> bool {
-    let t = line.trim_start().trim_start_matches("- ").trim_start_matches('{').trim_start();
+    let t = line
+        .trim_start()
+        .trim_start_matches("- ")
+        .trim_start_matches('{')
+        .trim_start();
     if let Some((k, v)) = key.split_once(": ") {
         // `name: value` — match both YAML and JSON spellings.
         return (t.starts_with(k) || t.starts_with(&format!("\"{k}\""))) && t.contains(v);
     }
-    t.starts_with(&format!("{key}:")) || t.starts_with(&format!("\"{key}\"")) || line.contains(&format!(" {key}:")) || line.contains(&format!("{{{key}:"))
+    t.starts_with(&format!("{key}:"))
+        || t.starts_with(&format!("\"{key}\""))
+        || line.contains(&format!(" {key}:"))
+        || line.contains(&format!("{{{key}:"))
 }
 
 #[cfg(test)]

@@ -87,9 +87,19 @@ pub struct PrometheusMetric {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Condition {
-    Threshold { op: Comparison, value: f64 },
-    Percentile { op: Comparison, model: PercentileModel },
-    Anomaly { model: AnomalyModel, k: f64, direction: Direction },
+    Threshold {
+        op: Comparison,
+        value: f64,
+    },
+    Percentile {
+        op: Comparison,
+        model: PercentileModel,
+    },
+    Anomaly {
+        model: AnomalyModel,
+        k: f64,
+        direction: Direction,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]

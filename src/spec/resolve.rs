@@ -23,7 +23,14 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     /// An error at `key` inside alert `alert` (and env override `env`, when given).
-    fn err(&self, alert: Option<&str>, env: Option<&str>, key: &str, message: String, hint: Option<String>) -> SpecError {
+    fn err(
+        &self,
+        alert: Option<&str>,
+        env: Option<&str>,
+        key: &str,
+        message: String,
+        hint: Option<String>,
+    ) -> SpecError {
         let alert_key = alert.map(|a| format!("name: {a}"));
         let mut path: Vec<&str> = Vec::new();
         if let Some(a) = &alert_key {
@@ -34,20 +41,32 @@ impl Ctx<'_> {
             path.push(e);
         }
         path.push(key);
-        let line = find_line(self.text, &path).or_else(|| find_line(self.text, &path[..path.len() - 1]));
+        let line =
+            find_line(self.text, &path).or_else(|| find_line(self.text, &path[..path.len() - 1]));
         let scope = match (alert, env) {
             (Some(a), Some(e)) => format!("alert `{a}`, env `{e}`: "),
             (Some(a), None) => format!("alert `{a}`: "),
             _ => String::new(),
         };
-        SpecError { path: self.path.to_path_buf(), line, message: format!("{scope}{message}"), hint }
+        SpecError {
+            path: self.path.to_path_buf(),
+            line,
+            message: format!("{scope}{message}"),
+            hint,
+        }
     }
 }
 
 pub fn resolve(path: &Path, text: &str, raw: v1::AlertSetV1) -> Result<AlertSet, SpecError> {
     let ctx = Ctx { path, text };
     if raw.kind != "AlertSet" {
-        return Err(ctx.err(None, None, "kind", format!("`kind` must be `AlertSet`, got `{}`", raw.kind), None));
+        return Err(ctx.err(
+            None,
+            None,
+            "kind",
+            format!("`kind` must be `AlertSet`, got `{}`", raw.kind),
+            None,
+        ));
     }
     let environments = resolve_environments(&ctx, &raw.environments)?;
     if raw.alerts.is_empty() {
@@ -55,11 +74,31 @@ pub fn resolve(path: &Path, text: &str, raw: v1::AlertSetV1) -> Result<AlertSet,
     }
     let mut alerts: Vec<Alert> = Vec::new();
     for a in &raw.alerts {
-        if !a.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') || a.name.is_empty() {
-            return Err(ctx.err(Some(&a.name), None, "name", format!("alert name `{}` may use only letters, digits, `-` and `_`", a.name), None));
+        if !a
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            || a.name.is_empty()
+        {
+            return Err(ctx.err(
+                Some(&a.name),
+                None,
+                "name",
+                format!(
+                    "alert name `{}` may use only letters, digits, `-` and `_`",
+                    a.name
+                ),
+                None,
+            ));
         }
         if alerts.iter().any(|x| x.name == a.name) {
-            return Err(ctx.err(Some(&a.name), None, "name", format!("alert `{}` is defined twice", a.name), None));
+            return Err(ctx.err(
+                Some(&a.name),
+                None,
+                "name",
+                format!("alert `{}` is defined twice", a.name),
+                None,
+            ));
         }
         for env in a.overrides.keys().chain(a.environments.iter().flatten()) {
             if !environments.contains_key(env) {
@@ -68,14 +107,24 @@ pub fn resolve(path: &Path, text: &str, raw: v1::AlertSetV1) -> Result<AlertSet,
                     None,
                     env,
                     format!("unknown environment `{env}`"),
-                    Some(format!("environments of this spec: {}", environments.keys().cloned().collect::<Vec<_>>().join(", "))),
+                    Some(format!(
+                        "environments of this spec: {}",
+                        environments.keys().cloned().collect::<Vec<_>>().join(", ")
+                    )),
                 ));
             }
         }
         let mut per_env = BTreeMap::new();
-        let env_names: Vec<String> = if environments.is_empty() { vec!["default".to_string()] } else { environments.keys().cloned().collect() };
+        let env_names: Vec<String> = if environments.is_empty() {
+            vec!["default".to_string()]
+        } else {
+            environments.keys().cloned().collect()
+        };
         for env_name in env_names {
-            if a.environments.as_ref().is_some_and(|only| !only.contains(&env_name)) {
+            if a.environments
+                .as_ref()
+                .is_some_and(|only| !only.contains(&env_name))
+            {
                 continue;
             }
             let over = a.overrides.get(&env_name);
@@ -83,40 +132,106 @@ pub fn resolve(path: &Path, text: &str, raw: v1::AlertSetV1) -> Result<AlertSet,
                 continue;
             }
             let env = environments.get(&env_name);
-            per_env.insert(env_name.clone(), resolve_alert(&ctx, a, over, &env_name, env)?);
+            per_env.insert(
+                env_name.clone(),
+                resolve_alert(&ctx, a, over, &env_name, env)?,
+            );
         }
-        alerts.push(Alert { name: a.name.clone(), per_env });
+        alerts.push(Alert {
+            name: a.name.clone(),
+            per_env,
+        });
     }
     let notifications = raw
         .notifications
-        .map(|n| Notifications { sns_topic: n.sns_topic, slack: n.slack.map(|s| (s.workspace_id, s.channel_id)) })
+        .map(|n| Notifications {
+            sns_topic: n.sns_topic,
+            slack: n.slack.map(|s| (s.workspace_id, s.channel_id)),
+        })
         .unwrap_or_default();
-    Ok(AlertSet { name: raw.metadata.name, source: path.to_path_buf(), environments, notifications, alerts })
+    Ok(AlertSet {
+        name: raw.metadata.name,
+        source: path.to_path_buf(),
+        environments,
+        notifications,
+        alerts,
+    })
 }
 
-fn resolve_environments(ctx: &Ctx, raw: &BTreeMap<String, v1::EnvironmentV1>) -> Result<BTreeMap<String, Environment>, SpecError> {
+fn resolve_environments(
+    ctx: &Ctx,
+    raw: &BTreeMap<String, v1::EnvironmentV1>,
+) -> Result<BTreeMap<String, Environment>, SpecError> {
     let mut out = BTreeMap::new();
     for (name, e) in raw {
-        if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-            return Err(ctx.err(None, None, name, format!("environment name `{name}` may use only letters, digits, `-` and `_`"), None));
+        if !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(ctx.err(
+                None,
+                None,
+                name,
+                format!("environment name `{name}` may use only letters, digits, `-` and `_`"),
+                None,
+            ));
         }
         if e.account.len() != 12 || !e.account.chars().all(|c| c.is_ascii_digit()) {
             return Err(ctx.err(None, None, name, format!("environment `{name}`: `account` must be a 12-digit AWS account id (quoted), got `{}`", e.account), None));
         }
         out.insert(
             name.clone(),
-            Environment { name: name.clone(), account: e.account.clone(), region: e.region.clone(), cluster: e.cluster.clone(), owns_shared: false },
+            Environment {
+                name: name.clone(),
+                account: e.account.clone(),
+                region: e.region.clone(),
+                cluster: e.cluster.clone(),
+                owns_shared: false,
+            },
         );
     }
     // One owner of shared resources per account: the explicit one, else the first env by name.
-    let accounts: Vec<String> = out.values().map(|e: &Environment| e.account.clone()).collect();
+    let accounts: Vec<String> = out
+        .values()
+        .map(|e: &Environment| e.account.clone())
+        .collect();
     for account in accounts {
-        let members: Vec<&String> = raw.iter().filter(|(_, e)| e.account == account).map(|(n, _)| n).collect();
-        let explicit: Vec<&String> = members.iter().copied().filter(|n| raw[*n].owns_shared == Some(true)).collect();
+        let members: Vec<&String> = raw
+            .iter()
+            .filter(|(_, e)| e.account == account)
+            .map(|(n, _)| n)
+            .collect();
+        let explicit: Vec<&String> = members
+            .iter()
+            .copied()
+            .filter(|n| raw[*n].owns_shared == Some(true))
+            .collect();
         if explicit.len() > 1 {
-            return Err(ctx.err(None, None, explicit[1], format!("environments {} both set `owns_shared` for account {account}; exactly one may", explicit.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" and ")), None));
+            return Err(ctx.err(
+                None,
+                None,
+                explicit[1],
+                format!(
+                    "environments {} both set `owns_shared` for account {account}; exactly one may",
+                    explicit
+                        .iter()
+                        .map(|n| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                ),
+                None,
+            ));
         }
-        let owner = explicit.first().copied().or_else(|| members.iter().copied().find(|n| raw[*n].owns_shared != Some(false))).or(members.first().copied());
+        let owner = explicit
+            .first()
+            .copied()
+            .or_else(|| {
+                members
+                    .iter()
+                    .copied()
+                    .find(|n| raw[*n].owns_shared != Some(false))
+            })
+            .or(members.first().copied());
         if let Some(owner) = owner {
             if let Some(env) = out.get_mut(owner) {
                 env.owns_shared = true;
@@ -126,23 +241,49 @@ fn resolve_environments(ctx: &Ctx, raw: &BTreeMap<String, v1::EnvironmentV1>) ->
     Ok(out)
 }
 
-fn duration(ctx: &Ctx, alert: &str, env: Option<&str>, key: &str, d: &Option<v1::Duration>, default_ms: i64) -> Result<i64, SpecError> {
+fn duration(
+    ctx: &Ctx,
+    alert: &str,
+    env: Option<&str>,
+    key: &str,
+    d: &Option<v1::Duration>,
+    default_ms: i64,
+) -> Result<i64, SpecError> {
     match d {
         None => Ok(default_ms),
         Some(v1::Duration(text)) => parse_duration(text).ok_or_else(|| {
-            ctx.err(Some(alert), env, key, format!("`{key}`: `{text}` is not a non-negative duration"), Some("write it like `30s`, `15m`, `1h30m` or `0`".into()))
+            ctx.err(
+                Some(alert),
+                env,
+                key,
+                format!("`{key}`: `{text}` is not a non-negative duration"),
+                Some("write it like `30s`, `15m`, `1h30m` or `0`".into()),
+            )
         }),
     }
 }
 
 /// Substitute `{{env}}`, `{{account}}`, `{{region}}` and `{{alert}}`; any other `{{…}}` is an error.
-fn template(ctx: &Ctx, alert: &str, key: &str, text: &str, env: &str, e: Option<&Environment>) -> Result<String, SpecError> {
+fn template(
+    ctx: &Ctx,
+    alert: &str,
+    key: &str,
+    text: &str,
+    env: &str,
+    e: Option<&Environment>,
+) -> Result<String, SpecError> {
     let mut out = String::new();
     let mut rest = text;
     while let Some(start) = rest.find("{{") {
         out.push_str(&rest[..start]);
         let Some(end) = rest[start..].find("}}") else {
-            return Err(ctx.err(Some(alert), None, key, format!("`{key}`: unclosed `{{{{` in `{text}`"), None));
+            return Err(ctx.err(
+                Some(alert),
+                None,
+                key,
+                format!("`{key}`: unclosed `{{{{` in `{text}`"),
+                None,
+            ));
         };
         let name = rest[start + 2..start + end].trim();
         let value = match name {
@@ -150,7 +291,15 @@ fn template(ctx: &Ctx, alert: &str, key: &str, text: &str, env: &str, e: Option<
             "alert" => alert.to_string(),
             "account" => e.map(|e| e.account.clone()).unwrap_or_default(),
             "region" => e.map(|e| e.region.clone()).unwrap_or_default(),
-            _ => return Err(ctx.err(Some(alert), None, key, format!("`{key}`: unknown placeholder `{{{{{name}}}}}`"), Some("placeholders: {{env}}, {{account}}, {{region}}, {{alert}}".into()))),
+            _ => {
+                return Err(ctx.err(
+                    Some(alert),
+                    None,
+                    key,
+                    format!("`{key}`: unknown placeholder `{{{{{name}}}}}`"),
+                    Some("placeholders: {{env}}, {{account}}, {{region}}, {{alert}}".into()),
+                ))
+            }
         };
         out.push_str(&value);
         rest = &rest[start + end + 2..];
@@ -159,7 +308,13 @@ fn template(ctx: &Ctx, alert: &str, key: &str, text: &str, env: &str, e: Option<
     Ok(out)
 }
 
-fn resolve_alert(ctx: &Ctx, a: &v1::AlertV1, over: Option<&v1::OverrideV1>, env_name: &str, env: Option<&Environment>) -> Result<ResolvedAlert, SpecError> {
+fn resolve_alert(
+    ctx: &Ctx,
+    a: &v1::AlertV1,
+    over: Option<&v1::OverrideV1>,
+    env_name: &str,
+    env: Option<&Environment>,
+) -> Result<ResolvedAlert, SpecError> {
     let name = a.name.as_str();
     let oe = over.map(|_| env_name); // where override errors point
     let mut metric = a.metric.clone();
@@ -189,35 +344,99 @@ fn resolve_alert(ctx: &Ctx, a: &v1::AlertV1, over: Option<&v1::OverrideV1>, env_
     let cloudwatch = match &metric.cloudwatch {
         None => None,
         Some(m) => {
-            let namespace = m.namespace.clone().ok_or_else(|| ctx.err(Some(name), oe, "cloudwatch", "`metric.cloudwatch.namespace` is required".into(), None))?;
-            let metric_name = m.name.clone().ok_or_else(|| ctx.err(Some(name), oe, "cloudwatch", "`metric.cloudwatch.name` is required".into(), None))?;
+            let namespace = m.namespace.clone().ok_or_else(|| {
+                ctx.err(
+                    Some(name),
+                    oe,
+                    "cloudwatch",
+                    "`metric.cloudwatch.namespace` is required".into(),
+                    None,
+                )
+            })?;
+            let metric_name = m.name.clone().ok_or_else(|| {
+                ctx.err(
+                    Some(name),
+                    oe,
+                    "cloudwatch",
+                    "`metric.cloudwatch.name` is required".into(),
+                    None,
+                )
+            })?;
             let stat_text = m.stat.clone().unwrap_or_else(|| "Average".into());
-            let stat: Statistic = stat_text.parse().map_err(|e: String| ctx.err(Some(name), oe, "stat", format!("`stat`: {e}"), None))?;
+            let stat: Statistic = stat_text.parse().map_err(|e: String| {
+                ctx.err(Some(name), oe, "stat", format!("`stat`: {e}"), None)
+            })?;
             let period_s = m.period.unwrap_or(300);
             if !(period_s == 10 || period_s == 30 || (period_s >= 60 && period_s % 60 == 0)) {
-                return Err(ctx.err(Some(name), oe, "period", format!("`period` {period_s} is not 10, 30 or a multiple of 60 seconds"), None));
+                return Err(ctx.err(
+                    Some(name),
+                    oe,
+                    "period",
+                    format!("`period` {period_s} is not 10, 30 or a multiple of 60 seconds"),
+                    None,
+                ));
             }
-            let dimensions = m.dimensions.clone().unwrap_or_default().into_iter().map(|(k, v)| Ok((k, template(ctx, name, "dimensions", &v, env_name, env)?))).collect::<Result<_, SpecError>>()?;
-            Some(CloudWatchMetric { namespace, metric_name, stat, period_s, dimensions })
+            let dimensions = m
+                .dimensions
+                .clone()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, v)| Ok((k, template(ctx, name, "dimensions", &v, env_name, env)?)))
+                .collect::<Result<_, SpecError>>()?;
+            Some(CloudWatchMetric {
+                namespace,
+                metric_name,
+                stat,
+                period_s,
+                dimensions,
+            })
         }
     };
     let prometheus = match &metric.prometheus {
         None => None,
         Some(p) => {
-            let expr = p.expr.clone().ok_or_else(|| ctx.err(Some(name), oe, "prometheus", "`metric.prometheus.expr` is required".into(), None))?;
-            Some(PrometheusMetric { expr: template(ctx, name, "expr", &expr, env_name, env)? })
+            let expr = p.expr.clone().ok_or_else(|| {
+                ctx.err(
+                    Some(name),
+                    oe,
+                    "prometheus",
+                    "`metric.prometheus.expr` is required".into(),
+                    None,
+                )
+            })?;
+            Some(PrometheusMetric {
+                expr: template(ctx, name, "expr", &expr, env_name, env)?,
+            })
         }
     };
     if cloudwatch.is_none() && prometheus.is_none() {
-        return Err(ctx.err(Some(name), oe, "metric", "`metric` needs `cloudwatch`, `prometheus` or both".into(), None));
+        return Err(ctx.err(
+            Some(name),
+            oe,
+            "metric",
+            "`metric` needs `cloudwatch`, `prometheus` or both".into(),
+            None,
+        ));
     }
 
-    let condition = resolve_condition(ctx, name, oe, &condition, cloudwatch.as_ref().map(|c| c.period_s))?;
+    let condition = resolve_condition(
+        ctx,
+        name,
+        oe,
+        &condition,
+        cloudwatch.as_ref().map(|c| c.period_s),
+    )?;
 
     let n = evaluation.evaluation_periods.unwrap_or(1);
     let m = evaluation.datapoints_to_alarm.unwrap_or(n);
     if n == 0 {
-        return Err(ctx.err(Some(name), oe, "evaluation_periods", "`evaluation_periods` must be at least 1".into(), None));
+        return Err(ctx.err(
+            Some(name),
+            oe,
+            "evaluation_periods",
+            "`evaluation_periods` must be at least 1".into(),
+            None,
+        ));
     }
     if m == 0 || m > n {
         return Err(ctx.err(
@@ -229,18 +448,36 @@ fn resolve_alert(ctx: &Ctx, a: &v1::AlertV1, over: Option<&v1::OverrideV1>, env_
         ));
     }
     if let Some(cw) = &cloudwatch {
-        let limit = if cw.period_s < 3600 { DAY_MS } else { 7 * DAY_MS } / SECOND_MS;
+        let limit = if cw.period_s < 3600 {
+            DAY_MS
+        } else {
+            7 * DAY_MS
+        } / SECOND_MS;
         if cw.period_s * n as i64 > limit {
             return Err(ctx.err(Some(name), oe, "evaluation_periods", format!("`period` × `evaluation_periods` = {} s exceeds CloudWatch's limit of {limit} s", cw.period_s * n as i64), None));
         }
     }
     let r = evaluation.evaluation_range.unwrap_or(n + 2);
     if r < n {
-        return Err(ctx.err(Some(name), oe, "evaluation_range", format!("`evaluation_range` ({r}) must be at least `evaluation_periods` ({n})"), None));
+        return Err(ctx.err(
+            Some(name),
+            oe,
+            "evaluation_range",
+            format!("`evaluation_range` ({r}) must be at least `evaluation_periods` ({n})"),
+            None,
+        ));
     }
     let mut treat: TreatMissingData = match &evaluation.treat_missing_data {
         None => TreatMissingData::Missing,
-        Some(t) => t.parse().map_err(|e: String| ctx.err(Some(name), oe, "treat_missing_data", format!("`treat_missing_data`: {e}"), None))?,
+        Some(t) => t.parse().map_err(|e: String| {
+            ctx.err(
+                Some(name),
+                oe,
+                "treat_missing_data",
+                format!("`treat_missing_data`: {e}"),
+                None,
+            )
+        })?,
     };
     if cloudwatch.as_ref().is_some_and(|c| c.forces_ignore()) {
         treat = TreatMissingData::Ignore;
@@ -248,9 +485,23 @@ fn resolve_alert(ctx: &Ctx, a: &v1::AlertV1, over: Option<&v1::OverrideV1>, env_
     let wall_clock = match evaluation.evaluation_window.as_deref() {
         None | Some("sliding") | Some("SlidingWindow") => false,
         Some("wallClock") | Some("WallClockWindow") => true,
-        Some(other) => return Err(ctx.err(Some(name), oe, "evaluation_window", format!("`evaluation_window` `{other}`: expected `sliding` or `wallClock`"), None)),
+        Some(other) => {
+            return Err(ctx.err(
+                Some(name),
+                oe,
+                "evaluation_window",
+                format!("`evaluation_window` `{other}`: expected `sliding` or `wallClock`"),
+                None,
+            ))
+        }
     };
-    let cw = CloudWatchConfig { evaluation_periods: n, datapoints_to_alarm: m, evaluation_range: r, treat_missing_data: treat, wall_clock };
+    let cw = CloudWatchConfig {
+        evaluation_periods: n,
+        datapoints_to_alarm: m,
+        evaluation_range: r,
+        treat_missing_data: treat,
+        wall_clock,
+    };
 
     let d = |key: &str, v: &Option<v1::Duration>, default| duration(ctx, name, oe, key, v, default);
     let prom = PrometheusConfig {
@@ -258,10 +509,20 @@ fn resolve_alert(ctx: &Ctx, a: &v1::AlertV1, over: Option<&v1::OverrideV1>, env_
         phase_ms: d("phase", &evaluation.phase, 0)?,
         for_ms: d("for", &evaluation.for_, 0)?,
         keep_firing_for_ms: d("keep_firing_for", &evaluation.keep_firing_for, 0)?,
-        lookback_ms: d("lookback_delta", &evaluation.lookback_delta, 5 * 60 * SECOND_MS)?,
+        lookback_ms: d(
+            "lookback_delta",
+            &evaluation.lookback_delta,
+            5 * 60 * SECOND_MS,
+        )?,
     };
     if prom.interval_ms <= 0 {
-        return Err(ctx.err(Some(name), oe, "interval", "`interval` must be positive".into(), None));
+        return Err(ctx.err(
+            Some(name),
+            oe,
+            "interval",
+            "`interval` must be positive".into(),
+            None,
+        ));
     }
     let actions = CloudWatchActions {
         alarm: notify.alarm_actions.unwrap_or(true),
@@ -271,12 +532,26 @@ fn resolve_alert(ctx: &Ctx, a: &v1::AlertV1, over: Option<&v1::OverrideV1>, env_
     let defaults = AlertmanagerConfig::default();
     let mut alertmanager = AlertmanagerConfig {
         group_wait_ms: d("group_wait", &notify.group_wait, defaults.group_wait_ms)?,
-        group_interval_ms: d("group_interval", &notify.group_interval, defaults.group_interval_ms)?,
-        repeat_interval_ms: d("repeat_interval", &notify.repeat_interval, defaults.repeat_interval_ms)?,
+        group_interval_ms: d(
+            "group_interval",
+            &notify.group_interval,
+            defaults.group_interval_ms,
+        )?,
+        repeat_interval_ms: d(
+            "repeat_interval",
+            &notify.repeat_interval,
+            defaults.repeat_interval_ms,
+        )?,
         send_resolved: notify.send_resolved.unwrap_or(true),
     };
     if alertmanager.group_interval_ms <= 0 {
-        return Err(ctx.err(Some(name), oe, "group_interval", "`group_interval` must be positive".into(), None));
+        return Err(ctx.err(
+            Some(name),
+            oe,
+            "group_interval",
+            "`group_interval` must be positive".into(),
+            None,
+        ));
     }
     // Alertmanager can only repeat at a flush: round up to a multiple of group_interval.
     let gi = alertmanager.group_interval_ms;
@@ -285,18 +560,55 @@ fn resolve_alert(ctx: &Ctx, a: &v1::AlertV1, over: Option<&v1::OverrideV1>, env_
     let backtest = match backtest {
         None => None,
         Some(b) => {
-            let data = b.data.ok_or_else(|| ctx.err(Some(name), oe, "backtest", "`backtest.data` is required".into(), None))?;
-            let data = relative_to_spec(ctx.path, &template(ctx, name, "data", &data, env_name, env)?);
+            let data = b.data.ok_or_else(|| {
+                ctx.err(
+                    Some(name),
+                    oe,
+                    "backtest",
+                    "`backtest.data` is required".into(),
+                    None,
+                )
+            })?;
+            let data = relative_to_spec(
+                ctx.path,
+                &template(ctx, name, "data", &data, env_name, env)?,
+            );
             let format = match b.format.as_deref() {
                 None => None,
-                Some(f) => Format::from_name(f).ok_or_else(|| ctx.err(Some(name), oe, "format", format!("`format` `{f}`: expected one of {}", Format::NAMES.join(", ")), None))?,
+                Some(f) => Format::from_name(f).ok_or_else(|| {
+                    ctx.err(
+                        Some(name),
+                        oe,
+                        "format",
+                        format!(
+                            "`format` `{f}`: expected one of {}",
+                            Format::NAMES.join(", ")
+                        ),
+                        None,
+                    )
+                })?,
             };
-            let incidents = b.incidents.map(|i| template(ctx, name, "incidents", &i, env_name, env).map(|i| relative_to_spec(ctx.path, &i))).transpose()?;
-            Some(BacktestSource { data, format, series: b.series, incidents, lead_ms: d("lead", &b.lead, 0)? })
+            let incidents = b
+                .incidents
+                .map(|i| {
+                    template(ctx, name, "incidents", &i, env_name, env)
+                        .map(|i| relative_to_spec(ctx.path, &i))
+                })
+                .transpose()?;
+            Some(BacktestSource {
+                data,
+                format,
+                series: b.series,
+                incidents,
+                lead_ms: d("lead", &b.lead, 0)?,
+            })
         }
     };
     let mut labels = a.labels.clone();
-    labels.insert("severity".into(), severity.clone().unwrap_or_else(|| "warning".into()));
+    labels.insert(
+        "severity".into(),
+        severity.clone().unwrap_or_else(|| "warning".into()),
+    );
     Ok(ResolvedAlert {
         name: name.to_string(),
         env: env_name.to_string(),
@@ -325,55 +637,150 @@ fn relative_to_spec(spec: &Path, file: &str) -> PathBuf {
     }
 }
 
-fn comparison(ctx: &Ctx, alert: &str, env: Option<&str>, op: &Option<String>) -> Result<Comparison, SpecError> {
+fn comparison(
+    ctx: &Ctx,
+    alert: &str,
+    env: Option<&str>,
+    op: &Option<String>,
+) -> Result<Comparison, SpecError> {
     let op = op.as_deref().unwrap_or(">");
-    Comparison::parse(op).ok_or_else(|| ctx.err(Some(alert), env, "op", format!("`op` `{op}`: expected one of {}", Comparison::NAMES.join(", ")), None))
+    Comparison::parse(op).ok_or_else(|| {
+        ctx.err(
+            Some(alert),
+            env,
+            "op",
+            format!(
+                "`op` `{op}`: expected one of {}",
+                Comparison::NAMES.join(", ")
+            ),
+            None,
+        )
+    })
 }
 
-fn resolve_condition(ctx: &Ctx, alert: &str, env: Option<&str>, c: &v1::ConditionV1, period_s: Option<i64>) -> Result<Condition, SpecError> {
-    let kinds = c.threshold.is_some() as u8 + c.percentile.is_some() as u8 + c.anomaly.is_some() as u8;
+fn resolve_condition(
+    ctx: &Ctx,
+    alert: &str,
+    env: Option<&str>,
+    c: &v1::ConditionV1,
+    period_s: Option<i64>,
+) -> Result<Condition, SpecError> {
+    let kinds =
+        c.threshold.is_some() as u8 + c.percentile.is_some() as u8 + c.anomaly.is_some() as u8;
     if kinds != 1 {
-        return Err(ctx.err(Some(alert), env, "condition", "`condition` needs exactly one of `threshold`, `percentile`, `anomaly`".into(), None));
+        return Err(ctx.err(
+            Some(alert),
+            env,
+            "condition",
+            "`condition` needs exactly one of `threshold`, `percentile`, `anomaly`".into(),
+            None,
+        ));
     }
     let refit_default = HOUR_MS.max(period_s.unwrap_or(60) * SECOND_MS);
     if let Some(t) = &c.threshold {
-        let value = t.value.ok_or_else(|| ctx.err(Some(alert), env, "threshold", "`threshold.value` is required".into(), None))?;
-        return Ok(Condition::Threshold { op: comparison(ctx, alert, env, &t.op)?, value });
+        let value = t.value.ok_or_else(|| {
+            ctx.err(
+                Some(alert),
+                env,
+                "threshold",
+                "`threshold.value` is required".into(),
+                None,
+            )
+        })?;
+        return Ok(Condition::Threshold {
+            op: comparison(ctx, alert, env, &t.op)?,
+            value,
+        });
     }
     if let Some(p) = &c.percentile {
         let percentile = p.p.unwrap_or(99.0);
         if !(0.0..=100.0).contains(&percentile) {
-            return Err(ctx.err(Some(alert), env, "p", format!("`p` {percentile} is not a percentile between 0 and 100"), None));
+            return Err(ctx.err(
+                Some(alert),
+                env,
+                "p",
+                format!("`p` {percentile} is not a percentile between 0 and 100"),
+                None,
+            ));
         }
         let training_days = p.training_days.unwrap_or(14.0);
         if training_days <= 0.0 {
-            return Err(ctx.err(Some(alert), env, "training_days", "`training_days` must be positive".into(), None));
+            return Err(ctx.err(
+                Some(alert),
+                env,
+                "training_days",
+                "`training_days` must be positive".into(),
+                None,
+            ));
         }
-        let model = PercentileModel { percentile, training_ms: (training_days * DAY_MS as f64) as i64, refit_ms: refit_default, factor: p.factor.unwrap_or(1.0) };
-        return Ok(Condition::Percentile { op: comparison(ctx, alert, env, &p.op)?, model });
+        let model = PercentileModel {
+            percentile,
+            training_ms: (training_days * DAY_MS as f64) as i64,
+            refit_ms: refit_default,
+            factor: p.factor.unwrap_or(1.0),
+        };
+        return Ok(Condition::Percentile {
+            op: comparison(ctx, alert, env, &p.op)?,
+            model,
+        });
     }
     let an = c.anomaly.as_ref().expect("checked above");
     let k = an.k.unwrap_or(2.0);
     if !(k > 0.0 && k.is_finite()) {
-        return Err(ctx.err(Some(alert), env, "k", format!("`k` must be a positive number of standard deviations, got {k}"), None));
+        return Err(ctx.err(
+            Some(alert),
+            env,
+            "k",
+            format!("`k` must be a positive number of standard deviations, got {k}"),
+            None,
+        ));
     }
     let direction = match an.direction.as_deref() {
         None => Direction::Both,
-        Some(d) => Direction::parse(d).ok_or_else(|| ctx.err(Some(alert), env, "direction", format!("`direction` `{d}`: expected one of {}", Direction::NAMES.join(", ")), None))?,
+        Some(d) => Direction::parse(d).ok_or_else(|| {
+            ctx.err(
+                Some(alert),
+                env,
+                "direction",
+                format!(
+                    "`direction` `{d}`: expected one of {}",
+                    Direction::NAMES.join(", ")
+                ),
+                None,
+            )
+        })?,
     };
     let model_name = an.model.as_deref().unwrap_or("seasonal");
     let model = match model_name {
         "seasonal" => {
             let training_days = an.training_days.unwrap_or(14.0);
             if training_days <= 0.0 {
-                return Err(ctx.err(Some(alert), env, "training_days", "`training_days` must be positive".into(), None));
+                return Err(ctx.err(
+                    Some(alert),
+                    env,
+                    "training_days",
+                    "`training_days` must be positive".into(),
+                    None,
+                ));
             }
             let seasonality = match an.seasonality.as_deref() {
                 None | Some("auto") => None,
-                Some(s) => Some(Seasonality::parse(s).ok_or_else(|| ctx.err(Some(alert), env, "seasonality", format!("`seasonality` `{s}`: expected auto, none, hourly, daily or weekly"), None))?),
+                Some(s) => Some(Seasonality::parse(s).ok_or_else(|| {
+                    ctx.err(
+                        Some(alert),
+                        env,
+                        "seasonality",
+                        format!(
+                            "`seasonality` `{s}`: expected auto, none, hourly, daily or weekly"
+                        ),
+                        None,
+                    )
+                })?),
             };
             let defaults = SeasonalModel::default();
-            let d = |key: &str, v: &Option<v1::Duration>, default| duration(ctx, alert, env, key, v, default);
+            let d = |key: &str, v: &Option<v1::Duration>, default| {
+                duration(ctx, alert, env, key, v, default)
+            };
             AnomalyModel::Seasonal(SeasonalModel {
                 training_ms: (training_days * DAY_MS as f64) as i64,
                 refit_ms: d("refit", &an.refit, defaults.refit_ms)?.max(1),
@@ -382,8 +789,18 @@ fn resolve_condition(ctx: &Ctx, alert: &str, env: Option<&str>, c: &v1::Conditio
             })
         }
         other => {
-            return Err(ctx.err(Some(alert), env, "model", format!("anomaly `model` `{other}` is not available in this build"), Some("available: seasonal".into())));
+            return Err(ctx.err(
+                Some(alert),
+                env,
+                "model",
+                format!("anomaly `model` `{other}` is not available in this build"),
+                Some("available: seasonal".into()),
+            ));
         }
     };
-    Ok(Condition::Anomaly { model, k, direction })
+    Ok(Condition::Anomaly {
+        model,
+        k,
+        direction,
+    })
 }

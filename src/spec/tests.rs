@@ -13,10 +13,17 @@ fn fixtures() -> PathBuf {
 fn the_bundled_lambda_spec_resolves_per_env_with_overrides() {
     let set = load_file(&Path::new(env!("CARGO_MANIFEST_DIR")).join("alerts/lambda.yaml")).unwrap();
     assert_eq!(set.environments.len(), 3);
-    assert!(set.environments["dev"].owns_shared, "first env of the shared account owns shared resources");
+    assert!(
+        set.environments["dev"].owns_shared,
+        "first env of the shared account owns shared resources"
+    );
     assert!(!set.environments["staging"].owns_shared);
     assert!(set.environments["prod"].owns_shared);
-    let tuned = set.alerts.iter().find(|a| a.name == "lambda-concurrency-anomaly").unwrap();
+    let tuned = set
+        .alerts
+        .iter()
+        .find(|a| a.name == "lambda-concurrency-anomaly")
+        .unwrap();
     let k = |env: &str| match &tuned.per_env[env].condition {
         Condition::Anomaly { k, .. } => *k,
         _ => panic!("anomaly expected"),
@@ -24,11 +31,26 @@ fn the_bundled_lambda_spec_resolves_per_env_with_overrides() {
     assert_eq!(k("dev"), 4.0);
     assert_eq!(k("prod"), 3.5);
     let dev = &tuned.per_env["dev"];
-    assert_eq!((dev.cw.evaluation_periods, dev.cw.datapoints_to_alarm, dev.cw.evaluation_range), (5, 3, 7));
+    assert_eq!(
+        (
+            dev.cw.evaluation_periods,
+            dev.cw.datapoints_to_alarm,
+            dev.cw.evaluation_range
+        ),
+        (5, 3, 7)
+    );
     assert_eq!(dev.cw.treat_missing_data, TreatMissingData::NotBreaching);
     assert_eq!(dev.prom.for_ms, 15 * MINUTE_MS);
-    assert_eq!(dev.prometheus.as_ref().unwrap().expr, r#"sum(aws_lambda_concurrent_executions_maximum{env="dev"})"#);
-    assert!(dev.backtest.as_ref().unwrap().data.ends_with("alerts/../data/lambda_dev.csv"));
+    assert_eq!(
+        dev.prometheus.as_ref().unwrap().expr,
+        r#"sum(aws_lambda_concurrent_executions_maximum{env="dev"})"#
+    );
+    assert!(dev
+        .backtest
+        .as_ref()
+        .unwrap()
+        .data
+        .ends_with("alerts/../data/lambda_dev.csv"));
 }
 
 #[test]
@@ -37,7 +59,13 @@ fn a_json_spec_loads_too() {
     let alert = &set.alerts[0];
     assert_eq!(alert.per_env["dev"].prom.for_ms, 5 * MINUTE_MS);
     assert_eq!(alert.per_env["prod"].prom.for_ms, MINUTE_MS);
-    assert_eq!(alert.per_env["prod"].condition, Condition::Threshold { op: Comparison::Less, value: 1.0 });
+    assert_eq!(
+        alert.per_env["prod"].condition,
+        Condition::Threshold {
+            op: Comparison::Less,
+            value: 1.0
+        }
+    );
 }
 
 /// Each file in `bad/` starts with `# expect: a|b|c`: every part must appear in the error.
@@ -47,12 +75,26 @@ fn every_bad_spec_fails_with_its_message() {
     for entry in std::fs::read_dir(fixtures().join("bad")).unwrap() {
         let path = entry.unwrap().path();
         let text = std::fs::read_to_string(&path).unwrap();
-        let expect = text.lines().next().unwrap().trim_start_matches("# expect: ").to_string();
-        let err = load_file(&path).expect_err(&format!("{} should fail", path.display())).to_string();
+        let expect = text
+            .lines()
+            .next()
+            .unwrap()
+            .trim_start_matches("# expect: ")
+            .to_string();
+        let err = load_file(&path)
+            .expect_err(&format!("{} should fail", path.display()))
+            .to_string();
         for part in expect.split('|') {
-            assert!(err.contains(part), "{}: expected `{part}` in:\n{err}", path.display());
+            assert!(
+                err.contains(part),
+                "{}: expected `{part}` in:\n{err}",
+                path.display()
+            );
         }
-        assert!(err.contains(&path.display().to_string()), "the message names the file: {err}");
+        assert!(
+            err.contains(&path.display().to_string()),
+            "the message names the file: {err}"
+        );
         checked += 1;
     }
     assert!(checked >= 10);
@@ -85,7 +127,17 @@ alerts:
     let set = load_file(&path).unwrap();
     let a = &set.alerts[0];
     assert!(!a.per_env.contains_key("dev"));
-    assert_eq!(a.per_env["prod"].condition, Condition::Threshold { op: Comparison::GreaterOrEqual, value: 10.0 });
-    assert_eq!(a.per_env["qa"].cw.treat_missing_data, TreatMissingData::Ignore, "AWS/DynamoDB always ignores missing data");
+    assert_eq!(
+        a.per_env["prod"].condition,
+        Condition::Threshold {
+            op: Comparison::GreaterOrEqual,
+            value: 10.0
+        }
+    );
+    assert_eq!(
+        a.per_env["qa"].cw.treat_missing_data,
+        TreatMissingData::Ignore,
+        "AWS/DynamoDB always ignores missing data"
+    );
     assert!(set.environments["qa"].owns_shared && !set.environments["dev"].owns_shared);
 }

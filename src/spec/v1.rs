@@ -205,11 +205,17 @@ impl<'de> Deserialize<'de> for Duration {
             Int(i64),
             Float(f64),
         }
-        Ok(match Raw::deserialize(d).map_err(|_| serde::de::Error::custom("expected a duration such as `15m`, `1h30m` or a number of seconds"))? {
-            Raw::Text(s) => Duration(s),
-            Raw::Int(n) => Duration(if n == 0 { "0".into() } else { format!("{n}s") }),
-            Raw::Float(f) => Duration(format!("{}ms", (f * 1000.0).round() as i64)),
-        })
+        Ok(
+            match Raw::deserialize(d).map_err(|_| {
+                serde::de::Error::custom(
+                    "expected a duration such as `15m`, `1h30m` or a number of seconds",
+                )
+            })? {
+                Raw::Text(s) => Duration(s),
+                Raw::Int(n) => Duration(if n == 0 { "0".into() } else { format!("{n}s") }),
+                Raw::Float(f) => Duration(format!("{}ms", (f * 1000.0).round() as i64)),
+            },
+        )
     }
 }
 

@@ -14,12 +14,19 @@ fn root() -> PathBuf {
 }
 
 fn nab(file: &str) -> PathBuf {
-    root().join("../shared/data/nab/realAWSCloudwatch").join(file)
+    root()
+        .join("../shared/data/nab/realAWSCloudwatch")
+        .join(file)
 }
 
 #[test]
 fn inspect_reports_nab_duplicates_and_gaps_as_json() {
-    let out = alertlab().arg("inspect").arg(nab("ec2_network_in_5abac7.csv")).args(["--format", "json"]).output().unwrap();
+    let out = alertlab()
+        .arg("inspect")
+        .arg(nab("ec2_network_in_5abac7.csv"))
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let s = &v["series"][0];
@@ -36,25 +43,39 @@ fn inspect_table_is_aligned_for_people() {
         .arg(nab("ec2_cpu_utilization_825cc2.csv"))
         .assert()
         .success()
-        .stdout(predicate::str::contains("series").and(predicate::str::contains("ec2_cpu_utilization_825cc2")).and(predicate::str::contains("2014-04-10T00:04:00Z")));
+        .stdout(
+            predicate::str::contains("series")
+                .and(predicate::str::contains("ec2_cpu_utilization_825cc2"))
+                .and(predicate::str::contains("2014-04-10T00:04:00Z")),
+        );
 }
 
 #[test]
 fn bad_input_exits_2_with_file_and_line_and_no_panic() {
     let bad = root().join("tests/fixtures/data/bad/bad_value.csv");
+    alertlab().arg("inspect").arg(&bad).assert().code(2).stderr(
+        predicate::str::contains("line 4")
+            .and(predicate::str::contains("`lots` is not a number"))
+            .and(predicate::str::contains("panicked").not()),
+    );
     alertlab()
-        .arg("inspect")
-        .arg(&bad)
+        .args(["inspect", "/nonexistent/file.csv"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("line 4").and(predicate::str::contains("`lots` is not a number")).and(predicate::str::contains("panicked").not()));
-    alertlab().args(["inspect", "/nonexistent/file.csv"]).assert().code(2).stderr(predicate::str::contains("/nonexistent/file.csv"));
+        .stderr(predicate::str::contains("/nonexistent/file.csv"));
 }
 
 #[test]
 fn usage_errors_exit_2() {
-    alertlab().args(["inspect", "--no-such-flag"]).assert().code(2);
-    alertlab().args(["synth", "--out", "x.txt"]).assert().code(2).stderr(predicate::str::contains(".csv or .parquet"));
+    alertlab()
+        .args(["inspect", "--no-such-flag"])
+        .assert()
+        .code(2);
+    alertlab()
+        .args(["synth", "--out", "x.txt"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(".csv or .parquet"));
 }
 
 #[test]
@@ -63,12 +84,29 @@ fn synth_is_seeded_and_loadable() {
     let a = dir.path().join("a.csv");
     let b = dir.path().join("b.csv");
     for path in [&a, &b] {
-        alertlab().args(["synth", "--series", "2", "--days", "1", "--step", "60", "--seed", "7", "--out"]).arg(path).assert().success();
+        alertlab()
+            .args([
+                "synth", "--series", "2", "--days", "1", "--step", "60", "--seed", "7", "--out",
+            ])
+            .arg(path)
+            .assert()
+            .success();
     }
     assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
     let pq = dir.path().join("c.parquet");
-    alertlab().args(["synth", "--series", "2", "--days", "1", "--seed", "7", "--out"]).arg(&pq).assert().success();
-    let out = alertlab().arg("inspect").arg(&pq).args(["--format", "csv"]).output().unwrap();
+    alertlab()
+        .args([
+            "synth", "--series", "2", "--days", "1", "--seed", "7", "--out",
+        ])
+        .arg(&pq)
+        .assert()
+        .success();
+    let out = alertlab()
+        .arg("inspect")
+        .arg(&pq)
+        .args(["--format", "csv"])
+        .output()
+        .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert_eq!(text.lines().count(), 3, "header + two series: {text}");
     assert!(text.contains(",1440,1440,"), "{text}");
@@ -77,25 +115,58 @@ fn synth_is_seeded_and_loadable() {
 #[test]
 fn backtest_json_matches_the_golden_file() {
     let dir = root().join("tests/fixtures/backtest/simple");
-    let out = alertlab().arg("backtest").arg("--spec").arg(dir.join("spec.yaml")).args(["--format", "json"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = alertlab()
+        .arg("backtest")
+        .arg("--spec")
+        .arg(dir.join("spec.yaml"))
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let expected = std::fs::read_to_string(dir.join("expected.json")).unwrap();
     assert_eq!(String::from_utf8(out.stdout).unwrap(), expected);
 }
 
 #[test]
 fn backtest_json_contract_fields() {
-    let out = alertlab().args(["backtest", "--spec"]).arg(root().join("alerts")).args(["--format", "json", "--env", "prod"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = alertlab()
+        .args(["backtest", "--spec"])
+        .arg(root().join("alerts"))
+        .args(["--format", "json", "--env", "prod"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let results = v["results"].as_array().unwrap();
     assert_eq!(results.len(), 6, "3 alerts × 2 engines for prod");
     for r in results {
-        for key in ["alert", "env", "engine", "series", "episodes", "transitions", "notifications", "alerts_per_week", "time_in_alarm_s"] {
+        for key in [
+            "alert",
+            "env",
+            "engine",
+            "series",
+            "episodes",
+            "transitions",
+            "notifications",
+            "alerts_per_week",
+            "time_in_alarm_s",
+        ] {
             assert!(r.get(key).is_some(), "missing `{key}` in {r}");
         }
         assert_eq!(r["env"], "prod");
-        let states: &[&str] = if r["engine"] == "cloudwatch" { &["ALARM", "OK", "INSUFFICIENT_DATA"] } else { &["pending", "firing", "inactive"] };
+        let states: &[&str] = if r["engine"] == "cloudwatch" {
+            &["ALARM", "OK", "INSUFFICIENT_DATA"]
+        } else {
+            &["pending", "firing", "inactive"]
+        };
         for t in r["transitions"].as_array().unwrap() {
             assert!(states.contains(&t["to"].as_str().unwrap()));
             assert!(t["at"].as_str().unwrap().ends_with('Z'));
@@ -105,13 +176,29 @@ fn backtest_json_contract_fields() {
 
 #[test]
 fn the_tuned_alarm_is_quieter_than_the_noisy_one() {
-    let out = alertlab().args(["backtest", "--spec"]).arg(root().join("alerts")).args(["--format", "json", "--engine", "cloudwatch"]).output().unwrap();
+    let out = alertlab()
+        .args(["backtest", "--spec"])
+        .arg(root().join("alerts"))
+        .args(["--format", "json", "--engine", "cloudwatch"])
+        .output()
+        .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let per_week = |alert: &str, env: &str| {
-        v["results"].as_array().unwrap().iter().find(|r| r["alert"] == alert && r["env"] == env).unwrap()["alerts_per_week"].as_f64().unwrap()
+        v["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["alert"] == alert && r["env"] == env)
+            .unwrap()["alerts_per_week"]
+            .as_f64()
+            .unwrap()
     };
     for env in ["dev", "staging", "prod"] {
-        assert!(per_week("lambda-concurrency-anomaly", env) * 3.0 < per_week("lambda-concurrency-noisy", env), "{env}");
+        assert!(
+            per_week("lambda-concurrency-anomaly", env) * 3.0
+                < per_week("lambda-concurrency-noisy", env),
+            "{env}"
+        );
     }
 }
 
@@ -119,7 +206,15 @@ fn the_tuned_alarm_is_quieter_than_the_noisy_one() {
 fn backtest_csv_and_out_file() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("r.csv");
-    alertlab().arg("backtest").arg("--spec").arg(root().join("tests/fixtures/backtest/simple/spec.yaml")).args(["--format", "csv", "--out"]).arg(&out).assert().success().stdout("");
+    alertlab()
+        .arg("backtest")
+        .arg("--spec")
+        .arg(root().join("tests/fixtures/backtest/simple/spec.yaml"))
+        .args(["--format", "csv", "--out"])
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout("");
     let text = std::fs::read_to_string(&out).unwrap();
     assert!(text.starts_with("alert,env,engine,series,condition,episodes,alerts/wk,notifications"));
     assert_eq!(text.lines().count(), 3);
@@ -128,7 +223,9 @@ fn backtest_csv_and_out_file() {
 #[test]
 fn backtest_with_a_missing_data_file_names_alert_env_and_path() {
     let dir = tempfile::tempdir().unwrap();
-    let spec = std::fs::read_to_string(root().join("tests/fixtures/backtest/simple/spec.yaml")).unwrap().replace("series.csv", "\"nope_{{env}}.csv\"");
+    let spec = std::fs::read_to_string(root().join("tests/fixtures/backtest/simple/spec.yaml"))
+        .unwrap()
+        .replace("series.csv", "\"nope_{{env}}.csv\"");
     let path = dir.path().join("spec.yaml");
     std::fs::write(&path, spec).unwrap();
     let out_file = dir.path().join("out.json");
@@ -140,7 +237,10 @@ fn backtest_with_a_missing_data_file_names_alert_env_and_path() {
         .arg(&out_file)
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("alert `high`, env `dev`").and(predicate::str::contains("nope_dev.csv")));
+        .stderr(
+            predicate::str::contains("alert `high`, env `dev`")
+                .and(predicate::str::contains("nope_dev.csv")),
+        );
     assert!(!out_file.exists(), "nothing is written on error");
 }
 
@@ -152,7 +252,10 @@ fn backtest_bad_spec_exits_2_with_line() {
         .arg(root().join("tests/fixtures/spec/bad/unknown_key.yaml"))
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("line 12").and(predicate::str::contains("did you mean `threshold`?")));
+        .stderr(
+            predicate::str::contains("line 12")
+                .and(predicate::str::contains("did you mean `threshold`?")),
+        );
 }
 
 #[test]
@@ -175,7 +278,11 @@ fn backtest_scores_nab_against_its_labelled_windows() {
         .args(["--format", "json"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let inc = &v["results"][0]["incidents"];
     assert_eq!(inc["incidents"], 2);

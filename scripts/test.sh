@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (`.ci/run` calls exactly this). Installs what the tests need
+# when it is missing: Debian's `prometheus` package (for `promtool`) and a Python venv with the
+# independent HCL parser. Everything is built once, in the release profile, and reused by the
+# tests, the clippy pass and the benchmark smoke run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+if ! command -v promtool >/dev/null 2>&1; then
+  step "installing promtool (Debian package prometheus)"
+  export DEBIAN_FRONTEND=noninteractive
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi
+promtool --version | head -1
+
+VENV=.venv
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import hcl2' 2>/dev/null; then
+  step "creating the Python venv ($VENV) for the HCL parser"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check -r scripts/requirements.txt
+fi
+export ALERTLAB_PYTHON="$PWD/$VENV/bin/python"
+
+step "cargo fmt --check"
+cargo fmt --check
+
+step "build (release profile, all targets)"
+cargo build --release --all-targets
+
+step "cargo clippy --all-targets -- -D warnings"
+cargo clippy --release --all-targets -- -D warnings
+
+step "tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --release --no-fail-fast
+else
+  cargo test --release --no-fail-fast
+fi
+
+step "benchmark smoke run (small; the full one is \`alertlab bench\`)"
+./target/release/alertlab bench --series 50 --points 20160 --repeat 1
