@@ -1,7 +1,9 @@
 //! Backtests: replay every resolved alert over its history, per environment, engine and series.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::Mutex;
 
 use rayon::prelude::*;
@@ -9,13 +11,13 @@ use serde::Serialize;
 
 use crate::band::{self, Band, Rule};
 use crate::engine::cloudwatch::{self, Breach};
-use crate::engine::prometheus;
-use crate::engine::{Episode, Timeline};
+use crate::engine::prometheus::{self, PrometheusConfig};
+use crate::engine::{Episode, Timeline, Transition};
 use crate::notify;
 use crate::score::{self, FlapRule, Incident, IncidentScore, NoiseScore};
 use crate::series::median_step_ms;
 use crate::series::time::{format_duration, format_rfc3339};
-use crate::series::{self, resample, LoadError, Series};
+use crate::series::{self, resample, LoadError, Series, Statistic};
 use crate::spec::{AlertSet, AnomalyModel, Condition, ResolvedAlert};
 
 /// Which engines to run.
@@ -66,6 +68,12 @@ pub enum BacktestError {
         path: PathBuf,
         filter: String,
     },
+    #[error("alert `{alert}`, env `{env}`: `{}` holds no lower and upper band series\nhint: save the `ANOMALY_DETECTION_BAND` results of GetMetricData; their labels name the lower and upper bounds", path.display())]
+    ReplayBand {
+        alert: String,
+        env: String,
+        path: PathBuf,
+    },
     #[error("nothing to backtest: no alert matches the chosen alerts and environments")]
     Nothing,
 }
@@ -77,8 +85,8 @@ pub struct BacktestResult {
     pub env: String,
     pub engine: &'static str,
     pub series: String,
-    pub episodes: Vec<EpisodeOut>,
-    pub transitions: Vec<TransitionOut>,
+    pub episodes: Rfc3339<Vec<Episode>>,
+    pub transitions: Rfc3339<Vec<Transition>>,
     pub notifications: usize,
     pub alerts_per_week: f64,
     pub time_in_alarm_s: f64,
@@ -101,16 +109,54 @@ pub struct BacktestResult {
     pub timeline: Timeline,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct EpisodeOut {
-    pub start: String,
-    pub end: Option<String>,
+/// Engine output serialised with RFC 3339 UTC times (formatted only when written, so backtests
+/// and benchmarks that never print pay nothing for it).
+#[derive(Debug, Clone)]
+pub struct Rfc3339<T>(pub T);
+
+impl<T> std::ops::Deref for Rfc3339<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct TransitionOut {
-    pub at: String,
-    pub to: &'static str,
+impl Serialize for Rfc3339<Vec<Episode>> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        #[derive(Serialize)]
+        struct Out {
+            start: String,
+            end: Option<String>,
+        }
+        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+        for e in &self.0 {
+            seq.serialize_element(&Out {
+                start: format_rfc3339(e.start),
+                end: e.end.map(format_rfc3339),
+            })?;
+        }
+        seq.end()
+    }
+}
+
+impl Serialize for Rfc3339<Vec<Transition>> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        #[derive(Serialize)]
+        struct Out {
+            at: String,
+            to: &'static str,
+        }
+        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+        for t in &self.0 {
+            seq.serialize_element(&Out {
+                at: format_rfc3339(t.at),
+                to: t.to,
+            })?;
+        }
+        seq.end()
+    }
 }
 
 impl BacktestResult {
@@ -127,22 +173,8 @@ impl BacktestResult {
             env: alert.env.clone(),
             engine,
             series: series.to_string(),
-            episodes: timeline
-                .episodes
-                .iter()
-                .map(|e| EpisodeOut {
-                    start: format_rfc3339(e.start),
-                    end: e.end.map(format_rfc3339),
-                })
-                .collect(),
-            transitions: timeline
-                .transitions
-                .iter()
-                .map(|t| TransitionOut {
-                    at: format_rfc3339(t.at),
-                    to: t.to,
-                })
-                .collect(),
+            episodes: Rfc3339(timeline.episodes.clone()),
+            transitions: Rfc3339(timeline.transitions.clone()),
             notifications,
             alerts_per_week: noise.alerts_per_week,
             time_in_alarm_s: noise.time_in_alarm_s,
@@ -183,63 +215,151 @@ pub struct PreparedCondition {
     pub seasonality: Option<String>,
 }
 
+/// A real CloudWatch band (lower, upper) for `replay` conditions.
+pub type ReplayBounds = (Series, Series);
+
 /// Compute the band of `condition` over `(timestamps, values)` sampled every `step_ms`.
+/// `replay` holds the fetched band when the condition is a `replay` anomaly.
 pub fn prepare(
     condition: &Condition,
     timestamps: &[i64],
     values: &[f64],
     step_ms: i64,
+    replay: Option<&ReplayBounds>,
 ) -> PreparedCondition {
     let non_negative = values.iter().all(|v| v.is_nan() || *v >= 0.0);
+    let static_rule = |op: &crate::band::Comparison| Rule {
+        k: 0.0,
+        direction: op.direction(),
+        inclusive: op.inclusive(),
+        floor: None,
+    };
     match condition {
         Condition::Threshold { op, value } => PreparedCondition {
             band: Band::constant(values.len(), *value),
-            rule: Rule {
-                k: 0.0,
-                direction: op.direction(),
-                inclusive: op.inclusive(),
-                floor: None,
-            },
+            rule: static_rule(op),
             seasonality: None,
         },
         Condition::Percentile { op, model } => PreparedCondition {
             band: band::percentile::band(timestamps, values, model),
-            rule: Rule {
-                k: 0.0,
-                direction: op.direction(),
-                inclusive: op.inclusive(),
-                floor: None,
-            },
+            rule: static_rule(op),
             seasonality: None,
         },
         Condition::Anomaly {
-            model: AnomalyModel::Seasonal(m),
+            model,
             k,
             direction,
         } => {
-            let out = band::seasonal::band(timestamps, values, step_ms, m);
-            PreparedCondition {
-                band: out.band,
-                // CloudWatch clamps a band to the metric's logical range; a never-negative metric
-                // cannot breach below zero.
-                rule: Rule {
-                    k: *k,
-                    direction: *direction,
-                    inclusive: false,
-                    floor: non_negative.then_some(0.0),
-                },
-                seasonality: out.seasonality.map(|s| s.to_string()),
+            // CloudWatch clamps a band to the metric's logical range; a never-negative metric
+            // cannot breach below zero.
+            let rule = Rule {
+                k: *k,
+                direction: *direction,
+                inclusive: false,
+                floor: non_negative.then_some(0.0),
+            };
+            match model {
+                AnomalyModel::Seasonal(m) => {
+                    let out = band::seasonal::band(timestamps, values, step_ms, m);
+                    PreparedCondition {
+                        band: out.band,
+                        rule,
+                        seasonality: out.seasonality.map(|s| s.to_string()),
+                    }
+                }
+                AnomalyModel::Replay(m) => {
+                    let band = match replay {
+                        Some((lower, upper)) => {
+                            band::replay::band(timestamps, lower, upper, m.k0, step_ms)
+                        }
+                        None => Band {
+                            center: vec![f64::NAN; values.len()],
+                            spread: vec![f64::NAN; values.len()],
+                        },
+                    };
+                    PreparedCondition {
+                        band,
+                        rule: Rule {
+                            floor: None,
+                            ..rule
+                        },
+                        seasonality: None,
+                    }
+                }
             }
         }
     }
 }
 
+/// Work shared by every alert replayed over one series: the median step, resampled grids per
+/// (period, statistic) and instant-query selections per rule timing. Ten alerts on one series
+/// resample it once.
+pub struct SeriesContext<'a> {
+    pub raw: &'a Series,
+    step_ms: Option<i64>,
+    grids: RefCell<Vec<((i64, String), Rc<Series>)>>,
+    selections: RefCell<Vec<(SelectionKey, Rc<Selection>)>>,
+}
+
+type SelectionKey = (i64, i64, i64);
+/// Evaluation times and the sample each instant query selects.
+type Selection = (Vec<i64>, Vec<Option<usize>>);
+
+impl<'a> SeriesContext<'a> {
+    pub fn new(raw: &'a Series) -> SeriesContext<'a> {
+        SeriesContext {
+            raw,
+            step_ms: median_step_ms(raw),
+            grids: RefCell::new(Vec::new()),
+            selections: RefCell::new(Vec::new()),
+        }
+    }
+
+    fn grid(&self, period_ms: i64, stat: Statistic) -> Rc<Series> {
+        let key = (period_ms, stat.to_string());
+        if let Some((_, g)) = self.grids.borrow().iter().find(|(k, _)| *k == key) {
+            return g.clone();
+        }
+        let grid = Rc::new(resample(self.raw, period_ms, stat));
+        self.grids.borrow_mut().push((key, grid.clone()));
+        grid
+    }
+
+    fn selection(&self, cfg: &PrometheusConfig) -> Option<Rc<Selection>> {
+        let (first, last) = (*self.raw.timestamps.first()?, *self.raw.timestamps.last()?);
+        let key = (cfg.interval_ms, cfg.phase_ms, cfg.lookback_ms);
+        if let Some((_, s)) = self.selections.borrow().iter().find(|(k, _)| *k == key) {
+            return Some(s.clone());
+        }
+        let eval_times = cfg.eval_times(first, last);
+        let selected = prometheus::instant_indices(
+            &self.raw.timestamps,
+            &self.raw.values,
+            &eval_times,
+            cfg.lookback_ms,
+        );
+        let selection = Rc::new((eval_times, selected));
+        self.selections.borrow_mut().push((key, selection.clone()));
+        Some(selection)
+    }
+}
+
 /// Replay the CloudWatch alarm of `alert` over one raw series.
-pub fn run_cloudwatch(alert: &ResolvedAlert, raw: &Series) -> Option<BacktestResult> {
+pub fn run_cloudwatch(
+    alert: &ResolvedAlert,
+    ctx: &SeriesContext,
+    replay: Option<&ReplayBounds>,
+) -> Option<BacktestResult> {
     let metric = alert.cloudwatch.as_ref()?;
     let period_ms = metric.period_s * 1000;
-    let grid = resample(raw, period_ms, metric.stat);
-    let prepared = prepare(&alert.condition, &grid.timestamps, &grid.values, period_ms);
+    let grid = ctx.grid(period_ms, metric.stat);
+    let prepared = prepare(
+        &alert.condition,
+        &grid.timestamps,
+        &grid.values,
+        period_ms,
+        replay,
+    );
     let breach = band::breaches(&grid.values, &prepared.band, &prepared.rule);
     let timeline = cloudwatch::evaluate(
         &breach,
@@ -252,7 +372,7 @@ pub fn run_cloudwatch(alert: &ResolvedAlert, raw: &Series) -> Option<BacktestRes
     let mut result = BacktestResult::new(
         alert,
         "cloudwatch",
-        &raw.name,
+        &ctx.raw.name,
         timeline,
         noise,
         notifications,
@@ -260,38 +380,35 @@ pub fn run_cloudwatch(alert: &ResolvedAlert, raw: &Series) -> Option<BacktestRes
     result.evaluations = breach.len();
     result.warm_up_evaluations = prepared.band.warm_up_points();
     result.seasonality = prepared.seasonality;
-    if let Some(step) = median_step_ms(raw) {
-        if step > period_ms {
-            result.warnings.push(format!(
-                "data step {} is coarser than the alarm period {}: most periods have no datapoint",
-                format_duration(step),
-                format_duration(period_ms)
-            ));
-        }
+    if let Some(step) = ctx.step_ms.filter(|s| *s > period_ms) {
+        result.warnings.push(format!(
+            "data step {} is coarser than the alarm period {}: most periods have no datapoint",
+            format_duration(step),
+            format_duration(period_ms)
+        ));
     }
     Some(result)
 }
 
 /// Replay the Prometheus rule of `alert` over one raw series (the series the rule's expression
 /// returns), with Alertmanager notifications.
-pub fn run_prometheus(alert: &ResolvedAlert, raw: &Series) -> Option<BacktestResult> {
+pub fn run_prometheus(
+    alert: &ResolvedAlert,
+    ctx: &SeriesContext,
+    replay: Option<&ReplayBounds>,
+) -> Option<BacktestResult> {
     alert.prometheus.as_ref()?;
-    let (first, last) = (*raw.timestamps.first()?, *raw.timestamps.last()?);
-    let step = median_step_ms(raw).unwrap_or(alert.prom.interval_ms);
-    let prepared = prepare(&alert.condition, &raw.timestamps, &raw.values, step);
+    let raw = ctx.raw;
+    let step = ctx.step_ms.unwrap_or(alert.prom.interval_ms);
+    let selection = ctx.selection(&alert.prom)?;
+    let (eval_times, selected) = (&selection.0, &selection.1);
+    let prepared = prepare(&alert.condition, &raw.timestamps, &raw.values, step, replay);
     let breach = band::breaches(&raw.values, &prepared.band, &prepared.rule);
-    let eval_times = alert.prom.eval_times(first, last);
-    let selected = prometheus::instant_indices(
-        &raw.timestamps,
-        &raw.values,
-        &eval_times,
-        alert.prom.lookback_ms,
-    );
     let present: Vec<bool> = selected
         .iter()
         .map(|s| s.is_some_and(|i| breach[i] == Breach::Breaching))
         .collect();
-    let timeline = prometheus::evaluate(&present, &eval_times, &alert.prom);
+    let timeline = prometheus::evaluate(&present, eval_times, &alert.prom);
     let noise = score::noise(&timeline, &FlapRule::default());
     let notifications = notify::alertmanager_notifications(
         &timeline.episodes,
@@ -372,8 +489,9 @@ pub fn run(sets: &[AlertSet], opts: &BacktestOptions) -> Result<Report, Backtest
         ),
         None => None,
     };
-    // Load every input first (sequentially, so the first error is deterministic).
-    let mut prepared = Vec::new();
+    // Load every input first (sequentially, so the first error is deterministic), grouping the
+    // alerts by the series they read.
+    let mut groups: Vec<(PathBuf, usize, std::sync::Arc<Vec<Series>>, Vec<Job>)> = Vec::new();
     for alert in &jobs {
         let source = alert.backtest.as_ref();
         let path = opts
@@ -434,33 +552,77 @@ pub fn run(sets: &[AlertSet], opts: &BacktestOptions) -> Result<Report, Backtest
             .and_then(|s| s.to_str())
             .unwrap_or("")
             .to_string();
+        let replay = match &alert.condition {
+            Condition::Anomaly {
+                model: AnomalyModel::Replay(m),
+                ..
+            } => {
+                let band_err = |source| BacktestError::Data {
+                    alert: alert.name.clone(),
+                    env: alert.env.clone(),
+                    path: m.data.clone(),
+                    source: Box::new(source),
+                };
+                let loaded = load_cached(&cache, &m.data, None).map_err(band_err)?;
+                let (lower, upper) = band::replay::find_bounds(&loaded).ok_or_else(|| {
+                    BacktestError::ReplayBand {
+                        alert: alert.name.clone(),
+                        env: alert.env.clone(),
+                        path: m.data.clone(),
+                    }
+                })?;
+                Some(std::sync::Arc::new((lower.clone(), upper.clone())))
+            }
+            _ => None,
+        };
+        let key = path.clone();
         for i in chosen {
-            prepared.push((*alert, all.clone(), i, incidents.clone(), stem.clone()));
+            let group = match groups.iter_mut().find(|(k, j, _, _)| *k == key && *j == i) {
+                Some(g) => g,
+                None => {
+                    groups.push((key.clone(), i, all.clone(), Vec::new()));
+                    groups.last_mut().expect("just pushed")
+                }
+            };
+            group.3.push(Job {
+                alert,
+                incidents: incidents.clone(),
+                stem: stem.clone(),
+                replay: replay.clone(),
+            });
         }
     }
-    let mut results: Vec<BacktestResult> = prepared
+    // Every alert reading one series shares its resampled grids (see `SeriesContext`).
+    let mut results: Vec<BacktestResult> = groups
         .par_iter()
-        .flat_map_iter(|(alert, all, i, incidents, stem)| {
+        .flat_map_iter(|(_, i, all, jobs)| {
             let raw = &all[*i];
+            let ctx = SeriesContext::new(raw);
             let mut out = Vec::new();
-            if opts.engines.cloudwatch {
-                out.extend(run_cloudwatch(alert, raw));
-            }
-            if opts.engines.prometheus {
-                out.extend(run_prometheus(alert, raw));
-            }
-            if let Some(all_incidents) = incidents {
-                let list: Vec<Incident> = score::incidents_for(all_incidents, &raw.name, stem);
-                let lead = alert.backtest.as_ref().map_or(0, |b| b.lead_ms);
-                for r in &mut out {
-                    r.incidents = Some(score::match_incidents(
-                        &r.timeline.episodes,
-                        &list,
-                        lead,
-                        r.timeline.horizon(),
-                        r.timeline.covered_ms(),
-                    ));
+            for job in jobs {
+                let replay = job.replay.as_deref();
+                let mut mine = Vec::new();
+                if opts.engines.cloudwatch {
+                    mine.extend(run_cloudwatch(job.alert, &ctx, replay));
                 }
+                if opts.engines.prometheus {
+                    mine.extend(run_prometheus(job.alert, &ctx, replay));
+                }
+                if let Some(all_incidents) = &job.incidents {
+                    let list: Vec<Incident> =
+                        score::incidents_for(all_incidents, &raw.name, &job.stem);
+                    let lead = job.alert.backtest.as_ref().map_or(0, |b| b.lead_ms);
+                    for r in &mut mine {
+                        r.incidents = Some(score::match_incidents(
+                            &r.timeline.episodes,
+                            &list,
+                            lead,
+                            r.timeline.horizon(),
+                            r.timeline.covered_ms(),
+                        ));
+                    }
+                }
+                out.extend(mine);
             }
             out
         })
@@ -469,6 +631,14 @@ pub fn run(sets: &[AlertSet], opts: &BacktestOptions) -> Result<Report, Backtest
         (&a.alert, &a.env, a.engine, &a.series).cmp(&(&b.alert, &b.env, b.engine, &b.series))
     });
     Ok(Report { results })
+}
+
+/// One alert to replay over a series.
+struct Job<'a> {
+    alert: &'a ResolvedAlert,
+    incidents: Option<BTreeMap<String, Vec<Incident>>>,
+    stem: String,
+    replay: Option<std::sync::Arc<ReplayBounds>>,
 }
 
 /// Episodes of a result as engine types (for plots and promtool test generation).

@@ -4,6 +4,7 @@
 //! ([`breaches`]) over the same band, never a refit.
 
 pub mod percentile;
+pub mod replay;
 pub mod seasonal;
 
 use std::fmt;
@@ -139,39 +140,44 @@ pub struct Rule {
 
 /// Classify each point: missing value → `Missing`; no band yet → `Good` (the alarm cannot breach
 /// before its model exists); otherwise breaching when outside the bounds on the rule's side.
+///
+/// This is the per-`k` pass of every backtest and tuning run, so it is written to vectorise: NaN
+/// bounds compare false (no band → not breaching) and the side and strictness are fixed per loop.
 pub fn breaches(values: &[f64], band: &Band, rule: &Rule) -> Vec<Breach> {
+    match (rule.direction, rule.inclusive) {
+        (Direction::Above, false) => classify::<true, false, false>(values, band, rule),
+        (Direction::Above, true) => classify::<true, false, true>(values, band, rule),
+        (Direction::Below, false) => classify::<false, true, false>(values, band, rule),
+        (Direction::Below, true) => classify::<false, true, true>(values, band, rule),
+        (Direction::Both, false) => classify::<true, true, false>(values, band, rule),
+        (Direction::Both, true) => classify::<true, true, true>(values, band, rule),
+    }
+}
+
+fn classify<const ABOVE: bool, const BELOW: bool, const INCLUSIVE: bool>(
+    values: &[f64],
+    band: &Band,
+    rule: &Rule,
+) -> Vec<Breach> {
+    let k = rule.k;
+    let floor = rule.floor;
     values
         .iter()
-        .enumerate()
-        .map(|(i, &v)| {
+        .zip(band.center.iter().zip(&band.spread))
+        .map(|(&v, (&c, &s))| {
+            let upper = c + k * s;
+            let mut lower = c - k * s;
+            if let Some(f) = floor {
+                // NaN (no band) stays NaN: `NaN < f` is false.
+                if lower < f {
+                    lower = f;
+                }
+            }
+            let above = ABOVE && if INCLUSIVE { v >= upper } else { v > upper };
+            let below = BELOW && if INCLUSIVE { v <= lower } else { v < lower };
             if v.is_nan() {
-                return Breach::Missing;
-            }
-            let (c, s) = (band.center[i], band.spread[i]);
-            if c.is_nan() || s.is_nan() {
-                return Breach::Good;
-            }
-            let upper = c + rule.k * s;
-            let mut lower = c - rule.k * s;
-            if let Some(floor) = rule.floor {
-                lower = lower.max(floor);
-            }
-            let above = if rule.inclusive {
-                v >= upper
-            } else {
-                v > upper
-            };
-            let below = if rule.inclusive {
-                v <= lower
-            } else {
-                v < lower
-            };
-            let out = match rule.direction {
-                Direction::Above => above,
-                Direction::Below => below,
-                Direction::Both => above || below,
-            };
-            if out {
+                Breach::Missing
+            } else if above || below {
                 Breach::Breaching
             } else {
                 Breach::Good

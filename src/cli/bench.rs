@@ -16,7 +16,7 @@ use std::time::Instant;
 use anyhow::Context;
 use rayon::prelude::*;
 
-use crate::backtest::{run_cloudwatch, run_prometheus};
+use crate::backtest::{run_cloudwatch, run_prometheus, SeriesContext};
 use crate::band::seasonal::SeasonalModel;
 use crate::band::{self, Direction, Rule};
 use crate::series::{self, write_series, OutputLayout, Series};
@@ -159,16 +159,17 @@ fn bench_backtest(data: &[Series], repeat: usize, cores: usize) -> anyhow::Resul
         let (secs, episodes) = time(repeat, || {
             data.par_iter()
                 .map(|s| {
+                    let ctx = SeriesContext::new(s);
                     alerts
                         .iter()
                         .map(|a| {
                             let c = if cw {
-                                run_cloudwatch(a, s).map_or(0, |r| r.episodes.len())
+                                run_cloudwatch(a, &ctx, None).map_or(0, |r| r.episodes.len())
                             } else {
                                 0
                             };
                             let p = if prom {
-                                run_prometheus(a, s).map_or(0, |r| r.episodes.len())
+                                run_prometheus(a, &ctx, None).map_or(0, |r| r.episodes.len())
                             } else {
                                 0
                             };

@@ -212,7 +212,6 @@ pub fn evaluate(
         }
         let at = start_ms + i as i64 * period_ms;
         if cfg.wall_clock && (at + period_ms).rem_euclid(window_ms) != 0 {
-            episodes.observe(at, state == AlarmState::Alarm);
             continue;
         }
         let next = if missing_in_range == 0 {
@@ -231,9 +230,10 @@ pub fn evaluate(
                     to: next.name(),
                 });
                 state = next;
+                // Episodes only change with the state.
+                episodes.observe(at, state == AlarmState::Alarm);
             }
         }
-        episodes.observe(at, state == AlarmState::Alarm);
     }
     timeline.first_eval = Some(start_ms);
     timeline.last_eval = Some(start_ms + (breach.len() as i64 - 1) * period_ms);

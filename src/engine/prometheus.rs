@@ -108,6 +108,7 @@ pub fn evaluate(present: &[bool], eval_times: &[i64], cfg: &PrometheusConfig) ->
     };
     let mut state = State::Inactive;
     let mut episodes = EpisodeBuilder::default();
+    let mut firing = false;
     let push = |timeline: &mut Timeline, at: i64, to: &'static str| {
         timeline.transitions.push(Transition { at, to })
     };
@@ -150,7 +151,10 @@ pub fn evaluate(present: &[bool], eval_times: &[i64], cfg: &PrometheusConfig) ->
             }
             (s, _) => s,
         };
-        episodes.observe(t, matches!(state, State::Firing { .. }));
+        if matches!(state, State::Firing { .. }) != firing {
+            firing = !firing;
+            episodes.observe(t, firing);
+        }
     }
     timeline.episodes = episodes.finish();
     timeline

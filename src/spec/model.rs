@@ -105,12 +105,22 @@ pub enum Condition {
 #[derive(Debug, Clone, PartialEq)]
 pub enum AnomalyModel {
     Seasonal(SeasonalModel),
+    /// A real CloudWatch band fetched at width `k0`, replayed at any `k`.
+    Replay(ReplayModel),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplayModel {
+    pub k0: f64,
+    /// File holding the fetched lower and upper band series.
+    pub data: PathBuf,
 }
 
 impl AnomalyModel {
     pub fn name(&self) -> &'static str {
         match self {
             AnomalyModel::Seasonal(_) => "seasonal",
+            AnomalyModel::Replay(_) => "replay",
         }
     }
 }

@@ -423,6 +423,8 @@ fn resolve_alert(
         ctx,
         name,
         oe,
+        env_name,
+        env,
         &condition,
         cloudwatch.as_ref().map(|c| c.period_s),
     )?;
@@ -658,10 +660,13 @@ fn comparison(
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 fn resolve_condition(
     ctx: &Ctx,
     alert: &str,
     env: Option<&str>,
+    env_name: &str,
+    env_def: Option<&Environment>,
     c: &v1::ConditionV1,
     period_s: Option<i64>,
 ) -> Result<Condition, SpecError> {
@@ -788,13 +793,33 @@ fn resolve_condition(
                 seasonality,
             })
         }
+        "replay" => {
+            let k0 = an.k0.unwrap_or(2.0);
+            if !(k0 > 0.0 && k0.is_finite()) {
+                return Err(ctx.err(
+                    Some(alert),
+                    env,
+                    "k0",
+                    format!("`k0` must be positive, got {k0}"),
+                    None,
+                ));
+            }
+            let data = an.band_data.clone().ok_or_else(|| {
+                ctx.err(Some(alert), env, "model", "a `replay` band needs `band_data`: the fetched `ANOMALY_DETECTION_BAND` series".into(), None)
+            })?;
+            let data = relative_to_spec(
+                ctx.path,
+                &template(ctx, alert, "band_data", &data, env_name, env_def)?,
+            );
+            AnomalyModel::Replay(ReplayModel { k0, data })
+        }
         other => {
             return Err(ctx.err(
                 Some(alert),
                 env,
                 "model",
                 format!("anomaly `model` `{other}` is not available in this build"),
-                Some("available: seasonal".into()),
+                Some("available: seasonal, replay".into()),
             ));
         }
     };

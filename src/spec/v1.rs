@@ -137,6 +137,10 @@ pub struct AnomalyV1 {
     pub seasonality: Option<String>,
     pub refit: Option<Duration>,
     pub min_history: Option<Duration>,
+    /// `replay`: the width the band was fetched at.
+    pub k0: Option<f64>,
+    /// `replay`: the file with the fetched band (GetMetricData JSON, CSV or Parquet).
+    pub band_data: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -257,7 +261,7 @@ struct_merge!(CloudWatchMetricV1; namespace, name, stat, period, dimensions);
 struct_merge!(PrometheusMetricV1; expr);
 struct_merge!(ThresholdV1; op, value);
 struct_merge!(PercentileV1; p, op, training_days, factor);
-struct_merge!(AnomalyV1; model, k, direction, training_days, seasonality, refit, min_history);
+struct_merge!(AnomalyV1; model, k, direction, training_days, seasonality, refit, min_history, k0, band_data);
 struct_merge!(EvaluationV1; datapoints_to_alarm, evaluation_periods, treat_missing_data, evaluation_range, evaluation_window, for_, keep_firing_for, interval, phase, lookback_delta);
 struct_merge!(NotifyV1; alarm_actions, ok_actions, insufficient_data_actions, group_wait, group_interval, repeat_interval, send_resolved);
 struct_merge!(BacktestV1; data, format, series, incidents, lead);
