@@ -72,12 +72,9 @@ impl Seasonality {
             return 0;
         }
         // Weekly bins start on Monday 00:00 UTC (the epoch was a Thursday).
-        let shifted = if self == Seasonality::Weekly {
-            t + 3 * DAY_MS
-        } else {
-            t
-        };
-        (shifted.rem_euclid(cycle) as i128 * bins as i128 / cycle as i128) as usize
+        let shifted = if self == Seasonality::Weekly { t + 3 * DAY_MS } else { t };
+        let width = cycle / bins as i64;
+        ((shifted.rem_euclid(cycle) / width) as usize).min(bins - 1)
     }
 }
 
@@ -130,21 +127,23 @@ struct Fit {
     spread: f64,
 }
 
-pub fn band(
-    timestamps: &[i64],
-    values: &[f64],
-    period_ms: i64,
-    model: &SeasonalModel,
-) -> SeasonalBand {
+pub fn band(timestamps: &[i64], values: &[f64], period_ms: i64, model: &SeasonalModel) -> SeasonalBand {
     let mut center = vec![f64::NAN; values.len()];
     let mut spread = vec![f64::NAN; values.len()];
     let mut chosen = None;
     let Some(&first) = timestamps.first() else {
-        return SeasonalBand {
-            band: Band { center, spread },
-            seasonality: None,
-        };
+        return SeasonalBand { band: Band { center, spread }, seasonality: None };
     };
+    // Real datapoints and their bin in every seasonality, computed once; each refit then works on
+    // a contiguous slice of them.
+    let (real_t, real_v): (Vec<i64>, Vec<f64>) = timestamps.iter().zip(values).filter(|(_, v)| !v.is_nan()).map(|(t, v)| (*t, *v)).unzip();
+    let bins: Vec<Vec<u32>> = Seasonality::ALL
+        .iter()
+        .map(|s| {
+            let n = s.bins(period_ms);
+            real_t.iter().map(|&t| s.bin_of(t, n) as u32).collect()
+        })
+        .collect();
     let mut work = Workspace::default();
     let mut i = 0;
     while i < timestamps.len() {
@@ -152,20 +151,14 @@ pub fn band(
         let next = boundary + model.refit_ms;
         let end = i + timestamps[i..].partition_point(|&t| t < next);
         if boundary - first >= model.min_history_ms {
-            let start = timestamps.partition_point(|&t| t < boundary - model.training_ms);
-            let stop = timestamps.partition_point(|&t| t < boundary);
-            if let Some(fit) = fit(
-                &timestamps[start..stop],
-                &values[start..stop],
-                period_ms,
-                model,
-                &mut work,
-            ) {
+            let start = real_t.partition_point(|&t| t < boundary - model.training_ms);
+            let stop = real_t.partition_point(|&t| t < boundary);
+            let window = Window { ts: &real_t[start..stop], vs: &real_v[start..stop], bins: &bins, offset: start, len: stop - start, end_ms: boundary };
+            if let Some(fit) = fit(&window, period_ms, model, &mut work) {
                 for j in i..end {
                     let t = timestamps[j];
                     let bin = fit.seasonality.bin_of(t, fit.bins);
-                    center[j] =
-                        fit.profile[bin] + fit.level + fit.slope_per_ms * (t - fit.anchor) as f64;
+                    center[j] = fit.profile[bin] + fit.level + fit.slope_per_ms * (t - fit.anchor) as f64;
                     spread[j] = fit.spread;
                 }
                 chosen = Some(fit.seasonality);
@@ -173,16 +166,33 @@ pub fn band(
         }
         i = end;
     }
-    SeasonalBand {
-        band: Band { center, spread },
-        seasonality: chosen,
+    SeasonalBand { band: Band { center, spread }, seasonality: chosen }
+}
+
+/// The training data of one refit: NaN-free points and their precomputed bins.
+struct Window<'a> {
+    ts: &'a [i64],
+    vs: &'a [f64],
+    /// Bins of every real point of the series, per seasonality (indexed like `Seasonality::ALL`).
+    bins: &'a [Vec<u32>],
+    offset: usize,
+    len: usize,
+    /// The refit boundary (end of the training window).
+    end_ms: i64,
+}
+
+impl Window<'_> {
+    fn bins_of(&self, season: Seasonality) -> &[u32] {
+        let idx = Seasonality::ALL.iter().position(|s| *s == season).unwrap_or(0);
+        &self.bins[idx][self.offset..self.offset + self.len]
     }
 }
 
 /// Reused buffers, so refits allocate once per series.
 #[derive(Default)]
 struct Workspace {
-    bins: Vec<usize>,
+    /// Last detection: seasonality chosen, when, among how many available ones.
+    detected: Option<(Seasonality, i64, usize)>,
     counts: Vec<usize>,
     grouped: Vec<f64>,
     residuals: Vec<f64>,
@@ -198,58 +208,76 @@ fn median(values: &mut [f64]) -> f64 {
     *m
 }
 
-/// Per-bin medians (NaN-free input) for one seasonality, into `profile`; residuals into `work`.
-fn profile_for(
-    season: Seasonality,
-    ts: &[i64],
-    vs: &[f64],
-    period_ms: i64,
-    work: &mut Workspace,
-) -> (Vec<f64>, f64) {
+/// Robust statistics use at most this many residuals (evenly strided): the median and MAD of a
+/// 4,096-point sample are within a percent or two of the full ones, and a refit stays cheap.
+const ROBUST_SAMPLE: usize = 4096;
+
+/// Per-bin medians use at most this many points of the bin.
+const BIN_SAMPLE: usize = 512;
+
+/// Median of an evenly strided sample of `values` (all of them when few).
+fn sampled_median(values: &[f64], scratch: &mut Vec<f64>) -> f64 {
+    strided_median(values, ROBUST_SAMPLE, scratch)
+}
+
+/// Median of at most `limit` evenly strided elements of `values`.
+fn strided_median(values: &[f64], limit: usize, scratch: &mut Vec<f64>) -> f64 {
+    let stride = values.len().div_ceil(limit).max(1);
+    scratch.clear();
+    scratch.extend(values.iter().step_by(stride));
+    median(scratch)
+}
+
+/// One seasonality's fit: per-bin median profile, median residual (level) and robust σ.
+struct Candidate {
+    profile: Vec<f64>,
+    level: f64,
+    sigma: f64,
+}
+
+/// Fit `season` on NaN-free `(ts, vs)`; leaves the residuals in `work.residuals`.
+fn profile_for(season: Seasonality, window: &Window, period_ms: i64, overall: f64, work: &mut Workspace) -> Candidate {
+    let vs = window.vs;
     let bins = season.bins(period_ms);
-    work.bins.clear();
-    work.bins.extend(ts.iter().map(|&t| season.bin_of(t, bins)));
-    work.counts.clear();
-    work.counts.resize(bins + 1, 0);
-    for &b in &work.bins {
-        work.counts[b + 1] += 1;
+    let mut profile = vec![overall; bins];
+    if bins > 1 {
+        let point_bins = window.bins_of(season);
+        work.counts.clear();
+        work.counts.resize(bins + 1, 0);
+        for &b in point_bins {
+            work.counts[b as usize + 1] += 1;
+        }
+        for b in 0..bins {
+            work.counts[b + 1] += work.counts[b];
+        }
+        work.grouped.clear();
+        work.grouped.resize(vs.len(), 0.0);
+        let mut fill = work.counts.clone();
+        for (&b, &v) in point_bins.iter().zip(vs) {
+            work.grouped[fill[b as usize]] = v;
+            fill[b as usize] += 1;
+        }
+        for (p, w) in profile.iter_mut().zip(work.counts.windows(2)) {
+            // Empty bins keep the overall median so the profile never has holes.
+            if w[1] - w[0] > BIN_SAMPLE {
+                *p = strided_median(&work.grouped[w[0]..w[1]], BIN_SAMPLE, &mut work.scratch);
+            } else if w[1] > w[0] {
+                *p = median(&mut work.grouped[w[0]..w[1]]);
+            }
+        }
+        work.residuals.clear();
+        work.residuals.extend(point_bins.iter().zip(vs).map(|(&b, &v)| v - profile[b as usize]));
+    } else {
+        work.residuals.clear();
+        work.residuals.extend(vs.iter().map(|v| v - overall));
     }
-    for b in 0..bins {
-        work.counts[b + 1] += work.counts[b];
-    }
-    work.grouped.clear();
-    work.grouped.resize(vs.len(), 0.0);
-    let mut fill = work.counts.clone();
-    for (&b, &v) in work.bins.iter().zip(vs) {
-        work.grouped[fill[b]] = v;
-        fill[b] += 1;
-    }
-    let profile: Vec<f64> = work
-        .counts
-        .windows(2)
-        .map(|w| median(&mut work.grouped[w[0]..w[1]]))
-        .collect();
-    let mut profile = profile;
-    // Empty bins borrow the overall median so the profile never has holes.
-    let overall = {
-        work.scratch.clear();
-        work.scratch.extend_from_slice(vs);
-        median(&mut work.scratch)
-    };
-    for p in profile.iter_mut().filter(|p| p.is_nan()) {
-        *p = overall;
-    }
-    work.residuals.clear();
-    work.residuals
-        .extend(work.bins.iter().zip(vs).map(|(&b, &v)| v - profile[b]));
-    work.scratch.clear();
-    work.scratch.extend_from_slice(&work.residuals);
-    let level = median(&mut work.scratch);
+    let level = sampled_median(&work.residuals, &mut work.scratch);
     for r in work.scratch.iter_mut() {
         *r = (*r - level).abs();
     }
     let mad = median(&mut work.scratch);
-    (profile, robust_sigma(mad, &work.residuals, level))
+    let sigma = robust_sigma(mad, &work.residuals, level);
+    Candidate { profile, level, sigma }
 }
 
 /// 1.4826 × MAD, falling back to the mean absolute deviation (× √(π/2)) when more than half the
@@ -258,75 +286,53 @@ fn robust_sigma(mad: f64, residuals: &[f64], level: f64) -> f64 {
     if mad > 0.0 {
         return 1.4826 * mad;
     }
-    let mean_abs =
-        residuals.iter().map(|r| (r - level).abs()).sum::<f64>() / residuals.len().max(1) as f64;
+    let mean_abs = residuals.iter().map(|r| (r - level).abs()).sum::<f64>() / residuals.len().max(1) as f64;
     1.2533 * mean_abs
 }
 
-fn fit(
-    ts: &[i64],
-    vs: &[f64],
-    period_ms: i64,
-    model: &SeasonalModel,
-    work: &mut Workspace,
-) -> Option<Fit> {
-    let (real_t, real_v): (Vec<i64>, Vec<f64>) = ts
-        .iter()
-        .zip(vs)
-        .filter(|(_, v)| !v.is_nan())
-        .map(|(t, v)| (*t, *v))
-        .unzip();
+fn fit(window: &Window, period_ms: i64, model: &SeasonalModel, work: &mut Workspace) -> Option<Fit> {
+    let (real_t, real_v) = (window.ts, window.vs);
     if real_t.len() < 10 {
         return None;
     }
     let span = real_t[real_t.len() - 1] - real_t[0] + period_ms;
-    let candidates: Vec<Seasonality> = match model.seasonality {
-        Some(s) => vec![s],
-        None => Seasonality::ALL
-            .into_iter()
-            .filter(|s| *s == Seasonality::None || span >= 2 * s.cycle().0)
-            .collect(),
+    let overall = sampled_median(real_v, &mut work.scratch);
+    let available: Vec<Seasonality> = Seasonality::ALL.into_iter().filter(|s| *s == Seasonality::None || span >= 2 * s.cycle().0).collect();
+    // Detection compares every available seasonality; it is redone weekly, or as soon as a new
+    // one becomes available, and in between the last choice is refitted alone.
+    let candidates: Vec<Seasonality> = match (model.seasonality, &work.detected) {
+        (Some(s), _) => vec![s],
+        (None, Some((season, at, count))) if *count == available.len() && window.end_ms - at < WEEK_MS => vec![*season],
+        (None, _) => available.clone(),
     };
-    let mut best: Option<(Seasonality, Vec<f64>, f64)> = None;
-    for season in candidates {
-        let (profile, sigma) = profile_for(season, &real_t, &real_v, period_ms, work);
+    let mut best: Option<(Seasonality, Candidate, Vec<f64>)> = None;
+    for &season in &candidates {
+        let candidate = profile_for(season, window, period_ms, overall, work);
         let better = match &best {
             None => true,
-            Some((_, _, best_sigma)) => sigma < 0.9 * best_sigma,
+            Some((_, b, _)) => candidate.sigma < 0.9 * b.sigma,
         };
         if better {
-            best = Some((season, profile, sigma));
+            let residuals = std::mem::take(&mut work.residuals);
+            best = Some((season, candidate, residuals));
         }
     }
-    let (seasonality, profile, spread) = best?;
-    let bins = profile.len();
-    let residuals: Vec<f64> = real_t
-        .iter()
-        .zip(&real_v)
-        .map(|(&t, &v)| v - profile[seasonality.bin_of(t, bins)])
-        .collect();
-    let mut all = residuals.clone();
-    let level = median(&mut all);
+    let (seasonality, Candidate { profile, level, sigma: spread }, residuals) = best?;
+    if candidates.len() > 1 || work.detected.is_none() {
+        work.detected = Some((seasonality, window.end_ms, available.len()));
+    }
     let (mut slope_per_ms, mut anchor) = (0.0, real_t[real_t.len() - 1]);
     if span >= 3 * DAY_MS {
         let quarter = residuals.len() / 4;
-        let mut early = residuals[..quarter].to_vec();
-        let mut late = residuals[residuals.len() - quarter..].to_vec();
+        let early = sampled_median(&residuals[..quarter], &mut work.scratch);
+        let late = sampled_median(&residuals[residuals.len() - quarter..], &mut work.scratch);
         let (t_early, t_late) = (real_t[quarter / 2], real_t[real_t.len() - quarter / 2 - 1]);
         if t_late > t_early {
-            slope_per_ms = (median(&mut late) - median(&mut early)) / (t_late - t_early) as f64;
+            slope_per_ms = (late - early) / (t_late - t_early) as f64;
         }
         anchor = (real_t[0] + real_t[real_t.len() - 1]) / 2;
     }
-    Some(Fit {
-        seasonality,
-        bins,
-        profile,
-        level,
-        slope_per_ms,
-        anchor,
-        spread,
-    })
+    Some(Fit { seasonality, bins: profile.len(), profile, level, slope_per_ms, anchor, spread })
 }
 
 #[cfg(test)]
