@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use polars::prelude as pl;
+use rayon::prelude::*;
 use polars::prelude::{DataType, TimeUnit};
 
 use super::error::LoadError;
@@ -205,21 +206,13 @@ fn value_column(
         .collect()
 }
 
-fn string_cells(
-    path: &Path,
-    df: &pl::DataFrame,
-    name: &str,
-) -> Result<Vec<Option<String>>, LoadError> {
+fn string_column(path: &Path, df: &pl::DataFrame, name: &str) -> Result<pl::Series, LoadError> {
     let col = df.column(name).map_err(|e| polars_err(path, e))?;
-    let strings = col
-        .cast(&DataType::String)
-        .map_err(|e| polars_err(path, e))?;
-    let ca = strings.str().map_err(|e| polars_err(path, e))?;
-    Ok(ca.iter().map(|c| c.map(str::to_string)).collect())
+    col.cast(&DataType::String).map(|c| c.as_materialized_series().clone()).map_err(|e| polars_err(path, e))
 }
 
 /// A long-layout row's identity: series name and label values.
-type RowKey<'a> = (String, Vec<Option<&'a str>>);
+type RowKey<'a> = (&'a str, Vec<Option<&'a str>>);
 
 fn long_layout(
     path: &Path,
@@ -231,66 +224,47 @@ fn long_layout(
     default_name: &str,
 ) -> Result<Vec<Series>, LoadError> {
     if series_col.is_none() && label_cols.is_empty() {
-        let rows = timestamps
-            .iter()
-            .copied()
-            .zip(values.iter().copied())
-            .collect();
+        let rows = timestamps.iter().copied().zip(values.iter().copied()).collect();
         return Ok(vec![Series::from_rows(default_name, BTreeMap::new(), rows)]);
     }
-    // Key each row by its series name and labels; rows of one series are usually contiguous, so the
-    // previous row's key is checked before the hash map.
-    let series_cells = match series_col {
-        Some(name) => string_cells(path, df, name)?,
-        None => vec![None; timestamps.len()],
-    };
-    let label_cells: Vec<Vec<Option<String>>> = label_cols
-        .iter()
-        .map(|c| string_cells(path, df, c))
-        .collect::<Result<_, _>>()?;
-    let key_of = |row: usize| -> (String, Vec<Option<&str>>) {
-        (
-            series_cells[row].clone().unwrap_or_default(),
-            label_cells.iter().map(|c| c[row].as_deref()).collect(),
-        )
-    };
+    let series_column = series_col.map(|name| string_column(path, df, name)).transpose()?;
+    let label_columns: Vec<pl::Series> = label_cols.iter().map(|c| string_column(path, df, c)).collect::<Result<_, _>>()?;
+    let series_ca = series_column.as_ref().map(|s| s.str()).transpose().map_err(|e| polars_err(path, e))?;
+    let label_cas: Vec<&pl::StringChunked> = label_columns.iter().map(|s| s.str()).collect::<Result<_, _>>().map_err(|e| polars_err(path, e))?;
+    // Key each row by its series name and labels, borrowing the strings from the columns. Rows of
+    // one series are usually contiguous, so the previous row's key is checked before the hash map.
+    let mut series_iter = series_ca.map(|ca| ca.iter());
+    let mut label_iters: Vec<_> = label_cas.iter().map(|ca| ca.iter()).collect();
     let mut index: HashMap<RowKey, usize> = HashMap::new();
     let mut groups: Vec<(RowKey, Vec<(i64, f64)>)> = Vec::new();
     let mut previous: Option<usize> = None;
+    let mut labels_now: Vec<Option<&str>> = Vec::with_capacity(label_iters.len());
     for row in 0..timestamps.len() {
-        let same_as_previous = previous.is_some_and(|g| {
-            let key = &groups[g].0;
-            series_cells[row].as_deref().unwrap_or("") == key.0
-                && label_cells
-                    .iter()
-                    .zip(&key.1)
-                    .all(|(c, k)| c[row].as_deref() == *k)
-        });
-        let group = if same_as_previous {
-            previous.unwrap_or_default()
-        } else {
-            let key = key_of(row);
-            *index.entry(key.clone()).or_insert_with(|| {
-                groups.push((key, Vec::new()));
-                groups.len() - 1
-            })
+        let name: &str = series_iter.as_mut().and_then(|it| it.next().flatten()).unwrap_or("");
+        labels_now.clear();
+        labels_now.extend(label_iters.iter_mut().map(|it| it.next().flatten()));
+        let group = match previous {
+            Some(g) if groups[g].0 .0 == name && groups[g].0 .1 == labels_now => g,
+            _ => {
+                let key: RowKey = (name, labels_now.clone());
+                *index.entry(key.clone()).or_insert_with(|| {
+                    groups.push((key, Vec::new()));
+                    groups.len() - 1
+                })
+            }
         };
         groups[group].1.push((timestamps[row], values[row]));
         previous = Some(group);
     }
     Ok(groups
-        .into_iter()
+        .into_par_iter()
         .map(|((name, label_values), rows)| {
             let labels: BTreeMap<String, String> = label_cols
                 .iter()
                 .zip(label_values)
                 .filter_map(|(k, v)| v.map(|v| (k.trim().to_string(), v.to_string())))
                 .collect();
-            let name = if name.is_empty() {
-                super::selector_name(default_name, &labels)
-            } else {
-                name
-            };
+            let name = if name.is_empty() { super::selector_name(default_name, &labels) } else { name.to_string() };
             Series::from_rows(name, labels, rows)
         })
         .collect())
