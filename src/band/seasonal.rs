@@ -72,7 +72,11 @@ impl Seasonality {
             return 0;
         }
         // Weekly bins start on Monday 00:00 UTC (the epoch was a Thursday).
-        let shifted = if self == Seasonality::Weekly { t + 3 * DAY_MS } else { t };
+        let shifted = if self == Seasonality::Weekly {
+            t + 3 * DAY_MS
+        } else {
+            t
+        };
         let width = cycle / bins as i64;
         ((shifted.rem_euclid(cycle) / width) as usize).min(bins - 1)
     }
@@ -127,16 +131,29 @@ struct Fit {
     spread: f64,
 }
 
-pub fn band(timestamps: &[i64], values: &[f64], period_ms: i64, model: &SeasonalModel) -> SeasonalBand {
+pub fn band(
+    timestamps: &[i64],
+    values: &[f64],
+    period_ms: i64,
+    model: &SeasonalModel,
+) -> SeasonalBand {
     let mut center = vec![f64::NAN; values.len()];
     let mut spread = vec![f64::NAN; values.len()];
     let mut chosen = None;
     let Some(&first) = timestamps.first() else {
-        return SeasonalBand { band: Band { center, spread }, seasonality: None };
+        return SeasonalBand {
+            band: Band { center, spread },
+            seasonality: None,
+        };
     };
     // Real datapoints and their bin in every seasonality, computed once; each refit then works on
     // a contiguous slice of them.
-    let (real_t, real_v): (Vec<i64>, Vec<f64>) = timestamps.iter().zip(values).filter(|(_, v)| !v.is_nan()).map(|(t, v)| (*t, *v)).unzip();
+    let (real_t, real_v): (Vec<i64>, Vec<f64>) = timestamps
+        .iter()
+        .zip(values)
+        .filter(|(_, v)| !v.is_nan())
+        .map(|(t, v)| (*t, *v))
+        .unzip();
     let bins: Vec<Vec<u32>> = Seasonality::ALL
         .iter()
         .map(|s| {
@@ -153,12 +170,20 @@ pub fn band(timestamps: &[i64], values: &[f64], period_ms: i64, model: &Seasonal
         if boundary - first >= model.min_history_ms {
             let start = real_t.partition_point(|&t| t < boundary - model.training_ms);
             let stop = real_t.partition_point(|&t| t < boundary);
-            let window = Window { ts: &real_t[start..stop], vs: &real_v[start..stop], bins: &bins, offset: start, len: stop - start, end_ms: boundary };
+            let window = Window {
+                ts: &real_t[start..stop],
+                vs: &real_v[start..stop],
+                bins: &bins,
+                offset: start,
+                len: stop - start,
+                end_ms: boundary,
+            };
             if let Some(fit) = fit(&window, period_ms, model, &mut work) {
                 for j in i..end {
                     let t = timestamps[j];
                     let bin = fit.seasonality.bin_of(t, fit.bins);
-                    center[j] = fit.profile[bin] + fit.level + fit.slope_per_ms * (t - fit.anchor) as f64;
+                    center[j] =
+                        fit.profile[bin] + fit.level + fit.slope_per_ms * (t - fit.anchor) as f64;
                     spread[j] = fit.spread;
                 }
                 chosen = Some(fit.seasonality);
@@ -166,7 +191,10 @@ pub fn band(timestamps: &[i64], values: &[f64], period_ms: i64, model: &Seasonal
         }
         i = end;
     }
-    SeasonalBand { band: Band { center, spread }, seasonality: chosen }
+    SeasonalBand {
+        band: Band { center, spread },
+        seasonality: chosen,
+    }
 }
 
 /// The training data of one refit: NaN-free points and their precomputed bins.
@@ -183,7 +211,10 @@ struct Window<'a> {
 
 impl Window<'_> {
     fn bins_of(&self, season: Seasonality) -> &[u32] {
-        let idx = Seasonality::ALL.iter().position(|s| *s == season).unwrap_or(0);
+        let idx = Seasonality::ALL
+            .iter()
+            .position(|s| *s == season)
+            .unwrap_or(0);
         &self.bins[idx][self.offset..self.offset + self.len]
     }
 }
@@ -236,7 +267,13 @@ struct Candidate {
 }
 
 /// Fit `season` on NaN-free `(ts, vs)`; leaves the residuals in `work.residuals`.
-fn profile_for(season: Seasonality, window: &Window, period_ms: i64, overall: f64, work: &mut Workspace) -> Candidate {
+fn profile_for(
+    season: Seasonality,
+    window: &Window,
+    period_ms: i64,
+    overall: f64,
+    work: &mut Workspace,
+) -> Candidate {
     let vs = window.vs;
     let bins = season.bins(period_ms);
     let mut profile = vec![overall; bins];
@@ -266,7 +303,12 @@ fn profile_for(season: Seasonality, window: &Window, period_ms: i64, overall: f6
             }
         }
         work.residuals.clear();
-        work.residuals.extend(point_bins.iter().zip(vs).map(|(&b, &v)| v - profile[b as usize]));
+        work.residuals.extend(
+            point_bins
+                .iter()
+                .zip(vs)
+                .map(|(&b, &v)| v - profile[b as usize]),
+        );
     } else {
         work.residuals.clear();
         work.residuals.extend(vs.iter().map(|v| v - overall));
@@ -277,7 +319,11 @@ fn profile_for(season: Seasonality, window: &Window, period_ms: i64, overall: f6
     }
     let mad = median(&mut work.scratch);
     let sigma = robust_sigma(mad, &work.residuals, level);
-    Candidate { profile, level, sigma }
+    Candidate {
+        profile,
+        level,
+        sigma,
+    }
 }
 
 /// 1.4826 × MAD, falling back to the mean absolute deviation (× √(π/2)) when more than half the
@@ -286,23 +332,36 @@ fn robust_sigma(mad: f64, residuals: &[f64], level: f64) -> f64 {
     if mad > 0.0 {
         return 1.4826 * mad;
     }
-    let mean_abs = residuals.iter().map(|r| (r - level).abs()).sum::<f64>() / residuals.len().max(1) as f64;
+    let mean_abs =
+        residuals.iter().map(|r| (r - level).abs()).sum::<f64>() / residuals.len().max(1) as f64;
     1.2533 * mean_abs
 }
 
-fn fit(window: &Window, period_ms: i64, model: &SeasonalModel, work: &mut Workspace) -> Option<Fit> {
+fn fit(
+    window: &Window,
+    period_ms: i64,
+    model: &SeasonalModel,
+    work: &mut Workspace,
+) -> Option<Fit> {
     let (real_t, real_v) = (window.ts, window.vs);
     if real_t.len() < 10 {
         return None;
     }
     let span = real_t[real_t.len() - 1] - real_t[0] + period_ms;
     let overall = sampled_median(real_v, &mut work.scratch);
-    let available: Vec<Seasonality> = Seasonality::ALL.into_iter().filter(|s| *s == Seasonality::None || span >= 2 * s.cycle().0).collect();
+    let available: Vec<Seasonality> = Seasonality::ALL
+        .into_iter()
+        .filter(|s| *s == Seasonality::None || span >= 2 * s.cycle().0)
+        .collect();
     // Detection compares every available seasonality; it is redone weekly, or as soon as a new
     // one becomes available, and in between the last choice is refitted alone.
     let candidates: Vec<Seasonality> = match (model.seasonality, &work.detected) {
         (Some(s), _) => vec![s],
-        (None, Some((season, at, count))) if *count == available.len() && window.end_ms - at < WEEK_MS => vec![*season],
+        (None, Some((season, at, count)))
+            if *count == available.len() && window.end_ms - at < WEEK_MS =>
+        {
+            vec![*season]
+        }
         (None, _) => available.clone(),
     };
     let mut best: Option<(Seasonality, Candidate, Vec<f64>)> = None;
@@ -317,7 +376,15 @@ fn fit(window: &Window, period_ms: i64, model: &SeasonalModel, work: &mut Worksp
             best = Some((season, candidate, residuals));
         }
     }
-    let (seasonality, Candidate { profile, level, sigma: spread }, residuals) = best?;
+    let (
+        seasonality,
+        Candidate {
+            profile,
+            level,
+            sigma: spread,
+        },
+        residuals,
+    ) = best?;
     if candidates.len() > 1 || work.detected.is_none() {
         work.detected = Some((seasonality, window.end_ms, available.len()));
     }
@@ -332,7 +399,15 @@ fn fit(window: &Window, period_ms: i64, model: &SeasonalModel, work: &mut Worksp
         }
         anchor = (real_t[0] + real_t[real_t.len() - 1]) / 2;
     }
-    Some(Fit { seasonality, bins: profile.len(), profile, level, slope_per_ms, anchor, spread })
+    Some(Fit {
+        seasonality,
+        bins: profile.len(),
+        profile,
+        level,
+        slope_per_ms,
+        anchor,
+        spread,
+    })
 }
 
 #[cfg(test)]

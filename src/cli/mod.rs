@@ -2,6 +2,7 @@
 //! `run(args) -> anyhow::Result<ExitCode>`. No domain logic lives here.
 
 mod backtest;
+mod band;
 mod bench;
 mod inspect;
 mod output;
@@ -30,6 +31,8 @@ pub enum Command {
     Synth(synth::Args),
     /// Replay the specs' alerts over their history: episodes, notifications, alerts per week.
     Backtest(backtest::Args),
+    /// The band a model draws over a series (`timestamp,value,lower,upper`), for inspection.
+    Band(band::Args),
     /// Time loading and backtesting on generated data, against a baseline measured in the same run.
     Bench(bench::Args),
 }
@@ -51,6 +54,7 @@ pub fn main() -> ExitCode {
         Command::Inspect(args) => inspect::run(args),
         Command::Synth(args) => synth::run(args),
         Command::Backtest(args) => backtest::run(args),
+        Command::Band(args) => band::run(args),
         Command::Bench(args) => bench::run(args),
     };
     match result {

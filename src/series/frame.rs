@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use polars::prelude as pl;
-use rayon::prelude::*;
 use polars::prelude::{DataType, TimeUnit};
+use rayon::prelude::*;
 
 use super::error::LoadError;
 use super::time::{epoch_number_to_ms, parse_timestamp};
@@ -208,7 +208,9 @@ fn value_column(
 
 fn string_column(path: &Path, df: &pl::DataFrame, name: &str) -> Result<pl::Series, LoadError> {
     let col = df.column(name).map_err(|e| polars_err(path, e))?;
-    col.cast(&DataType::String).map(|c| c.as_materialized_series().clone()).map_err(|e| polars_err(path, e))
+    col.cast(&DataType::String)
+        .map(|c| c.as_materialized_series().clone())
+        .map_err(|e| polars_err(path, e))
 }
 
 /// A long-layout row's identity: series name and label values.
@@ -224,13 +226,30 @@ fn long_layout(
     default_name: &str,
 ) -> Result<Vec<Series>, LoadError> {
     if series_col.is_none() && label_cols.is_empty() {
-        let rows = timestamps.iter().copied().zip(values.iter().copied()).collect();
+        let rows = timestamps
+            .iter()
+            .copied()
+            .zip(values.iter().copied())
+            .collect();
         return Ok(vec![Series::from_rows(default_name, BTreeMap::new(), rows)]);
     }
-    let series_column = series_col.map(|name| string_column(path, df, name)).transpose()?;
-    let label_columns: Vec<pl::Series> = label_cols.iter().map(|c| string_column(path, df, c)).collect::<Result<_, _>>()?;
-    let series_ca = series_column.as_ref().map(|s| s.str()).transpose().map_err(|e| polars_err(path, e))?;
-    let label_cas: Vec<&pl::StringChunked> = label_columns.iter().map(|s| s.str()).collect::<Result<_, _>>().map_err(|e| polars_err(path, e))?;
+    let series_column = series_col
+        .map(|name| string_column(path, df, name))
+        .transpose()?;
+    let label_columns: Vec<pl::Series> = label_cols
+        .iter()
+        .map(|c| string_column(path, df, c))
+        .collect::<Result<_, _>>()?;
+    let series_ca = series_column
+        .as_ref()
+        .map(|s| s.str())
+        .transpose()
+        .map_err(|e| polars_err(path, e))?;
+    let label_cas: Vec<&pl::StringChunked> = label_columns
+        .iter()
+        .map(|s| s.str())
+        .collect::<Result<_, _>>()
+        .map_err(|e| polars_err(path, e))?;
     // Key each row by its series name and labels, borrowing the strings from the columns. Rows of
     // one series are usually contiguous, so the previous row's key is checked before the hash map.
     let mut series_iter = series_ca.map(|ca| ca.iter());
@@ -240,7 +259,10 @@ fn long_layout(
     let mut previous: Option<usize> = None;
     let mut labels_now: Vec<Option<&str>> = Vec::with_capacity(label_iters.len());
     for row in 0..timestamps.len() {
-        let name: &str = series_iter.as_mut().and_then(|it| it.next().flatten()).unwrap_or("");
+        let name: &str = series_iter
+            .as_mut()
+            .and_then(|it| it.next().flatten())
+            .unwrap_or("");
         labels_now.clear();
         labels_now.extend(label_iters.iter_mut().map(|it| it.next().flatten()));
         let group = match previous {
@@ -264,7 +286,11 @@ fn long_layout(
                 .zip(label_values)
                 .filter_map(|(k, v)| v.map(|v| (k.trim().to_string(), v.to_string())))
                 .collect();
-            let name = if name.is_empty() { super::selector_name(default_name, &labels) } else { name.to_string() };
+            let name = if name.is_empty() {
+                super::selector_name(default_name, &labels)
+            } else {
+                name.to_string()
+            };
             Series::from_rows(name, labels, rows)
         })
         .collect())

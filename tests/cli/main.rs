@@ -288,3 +288,93 @@ fn backtest_scores_nab_against_its_labelled_windows() {
     assert_eq!(inc["incidents"], 2);
     assert!(inc["caught"].as_u64().unwrap() >= 1, "{inc}");
 }
+
+#[test]
+fn band_csv_has_the_contract_columns_and_no_band_during_warm_up() {
+    let out = alertlab()
+        .arg("band")
+        .arg(root().join("data/lambda_dev.csv"))
+        .args(["--model", "seasonal", "--k", "3"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("timestamp,value,lower,upper"));
+    assert!(
+        lines.next().unwrap().ends_with(",,"),
+        "no band before enough history"
+    );
+    let last: Vec<&str> = text.lines().last().unwrap().split(',').collect();
+    let (lower, upper): (f64, f64) = (last[2].parse().unwrap(), last[3].parse().unwrap());
+    assert!(lower >= 0.0 && upper > lower);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("seasonality daily"));
+}
+
+#[test]
+fn band_parquet_and_json_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let pq = dir.path().join("band.parquet");
+    alertlab()
+        .arg("band")
+        .arg(root().join("tests/fixtures/data/wide.csv"))
+        .args([
+            "--model",
+            "percentile",
+            "--p",
+            "50",
+            "--format",
+            "parquet",
+            "--out",
+        ])
+        .arg(&pq)
+        .assert()
+        .success();
+    assert!(std::fs::metadata(&pq).unwrap().len() > 0);
+    let out = alertlab()
+        .arg("band")
+        .arg(nab("ec2_cpu_utilization_24ae8d.csv"))
+        .args(["--k", "2", "--format", "json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s = &v["series"][0];
+    assert_eq!(s["points"].as_array().unwrap().len(), 4032);
+    assert!(s["warm_up_points"].as_u64().unwrap() > 0);
+    alertlab()
+        .arg("band")
+        .arg(nab("ec2_cpu_utilization_24ae8d.csv"))
+        .args(["--format", "parquet"])
+        .assert()
+        .code(2);
+    alertlab()
+        .arg("band")
+        .arg(nab("ec2_cpu_utilization_24ae8d.csv"))
+        .args(["--model", "replay"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--band-data"));
+}
+
+#[test]
+fn replay_band_from_get_metric_data_json() {
+    let out = alertlab()
+        .arg("band")
+        .arg(root().join("tests/fixtures/data/replay_series.csv"))
+        .args(["--model", "replay", "--k0", "2", "--k", "4", "--band-data"])
+        .arg(root().join("tests/fixtures/data/replay_band.json"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    // fetched at k0 = 2: [8, 12] → center 10, σ 1 → at k = 4: [6, 14]
+    assert!(text.contains("2024-05-01T10:00:00Z,11,6,14"), "{text}");
+}

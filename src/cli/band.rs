@@ -1,0 +1,297 @@
+//! `alertlab band FILE --model seasonal --k 3`: the band a model draws over a series, for inspection.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use polars::prelude as pl;
+use polars::prelude::{DataType, IntoColumn, NamedFrom, TimeUnit};
+
+use super::inspect::parse_input_format;
+use super::output::emit;
+use super::UsageError;
+use crate::band::percentile::{self, PercentileModel};
+use crate::band::seasonal::{self, SeasonalModel, Seasonality};
+use crate::band::{replay, Band};
+use crate::fsutil::write_atomic;
+use crate::series::time::{format_rfc3339, DAY_MS, HOUR_MS};
+use crate::series::{self, format_value, median_step_ms, resample, Series, Statistic};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Metric file.
+    pub file: PathBuf,
+    /// `seasonal`, `percentile` or `replay`.
+    #[arg(long, default_value = "seasonal", value_parser = ["seasonal", "percentile", "replay"])]
+    pub model: String,
+    /// Width in standard deviations (seasonal, replay).
+    #[arg(long, default_value_t = 2.0)]
+    pub k: f64,
+    /// Resample to this period (seconds) first, as a CloudWatch alarm would.
+    #[arg(long)]
+    pub period: Option<i64>,
+    /// Statistic for `--period`.
+    #[arg(long, default_value = "Average")]
+    pub stat: String,
+    /// Training window in days (seasonal, percentile).
+    #[arg(long, default_value_t = 14.0)]
+    pub training_days: f64,
+    /// Force a seasonality (seasonal): none, hourly, daily, weekly.
+    #[arg(long)]
+    pub seasonality: Option<String>,
+    /// Percentile (percentile model).
+    #[arg(long, default_value_t = 99.0)]
+    pub p: f64,
+    /// The fetched `ANOMALY_DETECTION_BAND` series (replay model).
+    #[arg(long)]
+    pub band_data: Option<PathBuf>,
+    /// Width the replayed band was fetched at.
+    #[arg(long, default_value_t = 2.0)]
+    pub k0: f64,
+    /// Only series whose name contains this text.
+    #[arg(long)]
+    pub series: Option<String>,
+    #[arg(long, default_value = "csv", value_parser = ["csv", "parquet", "json"])]
+    pub format: String,
+    /// Output file (required for parquet); stdout otherwise.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[arg(long)]
+    pub input_format: Option<String>,
+}
+
+/// One series with its band.
+struct Banded {
+    series: Series,
+    band: Band,
+    seasonality: Option<Seasonality>,
+    non_negative: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if !(args.k >= 0.0 && args.k.is_finite()) {
+        return Err(UsageError(format!("`--k {}` must be a non-negative number", args.k)).into());
+    }
+    if args.format == "parquet" && args.out.is_none() {
+        return Err(UsageError("`--format parquet` needs `--out FILE`".into()).into());
+    }
+    let stat: Statistic = args.stat.parse().map_err(UsageError)?;
+    let seasonality = match args.seasonality.as_deref() {
+        None | Some("auto") => None,
+        Some(s) => Some(Seasonality::parse(s).ok_or_else(|| {
+            UsageError(format!(
+                "`--seasonality {s}`: expected auto, none, hourly, daily or weekly"
+            ))
+        })?),
+    };
+    let replay_bounds = match (&args.model[..], &args.band_data) {
+        ("replay", None) => {
+            return Err(UsageError("`--model replay` needs `--band-data FILE`".into()).into())
+        }
+        ("replay", Some(p)) => {
+            let loaded = series::load(p, None)?;
+            let (l, u) = replay::find_bounds(&loaded).ok_or_else(|| {
+                UsageError(format!(
+                    "`{}` holds no lower and upper band series",
+                    p.display()
+                ))
+            })?;
+            Some((l.clone(), u.clone()))
+        }
+        _ => None,
+    };
+    let mut all = series::load(
+        &args.file,
+        parse_input_format(args.input_format.as_deref())?,
+    )?;
+    if let Some(filter) = &args.series {
+        all.retain(|s| s.name.contains(filter.as_str()));
+        if all.is_empty() {
+            return Err(UsageError(format!(
+                "no series in `{}` matches `{filter}`",
+                args.file.display()
+            ))
+            .into());
+        }
+    }
+    let training_ms = (args.training_days * DAY_MS as f64) as i64;
+    let banded: Vec<Banded> = all
+        .into_iter()
+        .map(|raw| {
+            let s = match args.period {
+                Some(p) => resample(&raw, p * 1000, stat),
+                None => raw,
+            };
+            let step = median_step_ms(&s).unwrap_or(60_000);
+            let (band, seasonality) = match args.model.as_str() {
+                "seasonal" => {
+                    let out = seasonal::band(
+                        &s.timestamps,
+                        &s.values,
+                        step,
+                        &SeasonalModel {
+                            training_ms,
+                            seasonality,
+                            ..SeasonalModel::default()
+                        },
+                    );
+                    (out.band, out.seasonality)
+                }
+                "percentile" => {
+                    let model = PercentileModel {
+                        percentile: args.p,
+                        training_ms,
+                        refit_ms: HOUR_MS.max(step),
+                        factor: 1.0,
+                    };
+                    (percentile::band(&s.timestamps, &s.values, &model), None)
+                }
+                _ => {
+                    let (l, u) = replay_bounds.as_ref().expect("checked above");
+                    (replay::band(&s.timestamps, l, u, args.k0, step), None)
+                }
+            };
+            let non_negative = s.values.iter().all(|v| v.is_nan() || *v >= 0.0);
+            Banded {
+                series: s,
+                band,
+                seasonality,
+                non_negative,
+            }
+        })
+        .collect();
+    for b in &banded {
+        eprintln!(
+            "{}: {} points, warm-up {} points{}",
+            b.series.name,
+            b.series.len(),
+            b.band.warm_up_points(),
+            b.seasonality
+                .map(|s| format!(", seasonality {s}"))
+                .unwrap_or_default()
+        );
+    }
+    if args.model == "seasonal" {
+        eprintln!("note: `seasonal` approximates CloudWatch anomaly detection (AWS's model is not public)");
+    }
+    let k = if args.model == "percentile" {
+        0.0
+    } else {
+        args.k
+    };
+    match args.format.as_str() {
+        "csv" => emit(&to_csv(&banded, k), args.out.as_deref())?,
+        "json" => emit(
+            &(serde_json::to_string_pretty(&to_json(&banded, k))? + "\n"),
+            args.out.as_deref(),
+        )?,
+        _ => {
+            let out = args.out.as_ref().expect("checked above");
+            write_atomic(out, |w| write_parquet(w, &banded, k))
+                .with_context(|| format!("writing `{}`", out.display()))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Bounds at `k`, the lower one clamped at 0 for a never-negative metric (as CloudWatch clamps a
+/// band to the metric's logical range, and as the backtest compares).
+fn bounds(b: &Banded, i: usize, k: f64) -> (f64, f64) {
+    let (l, u) = b.band.bounds(i, k);
+    if l.is_nan() || u.is_nan() {
+        (f64::NAN, f64::NAN)
+    } else if b.non_negative {
+        (l.max(0.0), u)
+    } else {
+        (l, u)
+    }
+}
+
+fn to_csv(banded: &[Banded], k: f64) -> String {
+    let several = banded.len() > 1;
+    let mut out = String::from(if several {
+        "timestamp,series,value,lower,upper\n"
+    } else {
+        "timestamp,value,lower,upper\n"
+    });
+    for b in banded {
+        let name = series::csv_field(&b.series.name);
+        for (i, (t, v)) in b.series.timestamps.iter().zip(&b.series.values).enumerate() {
+            let (l, u) = bounds(b, i, k);
+            let _ = if several {
+                writeln!(
+                    out,
+                    "{},{},{},{},{}",
+                    format_rfc3339(*t),
+                    name,
+                    format_value(*v),
+                    format_value(l),
+                    format_value(u)
+                )
+            } else {
+                writeln!(
+                    out,
+                    "{},{},{},{}",
+                    format_rfc3339(*t),
+                    format_value(*v),
+                    format_value(l),
+                    format_value(u)
+                )
+            };
+        }
+    }
+    out
+}
+
+fn to_json(banded: &[Banded], k: f64) -> serde_json::Value {
+    let num = |v: f64| {
+        if v.is_nan() {
+            serde_json::Value::Null
+        } else {
+            serde_json::json!(v)
+        }
+    };
+    serde_json::json!({
+        "series": banded.iter().map(|b| serde_json::json!({
+            "series": b.series.name,
+            "k": k,
+            "seasonality": b.seasonality.map(|s| s.to_string()),
+            "warm_up_points": b.band.warm_up_points(),
+            "points": b.series.timestamps.iter().zip(&b.series.values).enumerate().map(|(i, (t, v))| {
+                let (l, u) = bounds(b, i, k);
+                serde_json::json!({"timestamp": format_rfc3339(*t), "value": num(*v), "lower": num(l), "upper": num(u)})
+            }).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>()
+    })
+}
+
+fn write_parquet(w: &mut dyn std::io::Write, banded: &[Banded], k: f64) -> std::io::Result<()> {
+    let to_io = |e: pl::PolarsError| std::io::Error::other(e.to_string());
+    let opt = |v: f64| if v.is_nan() { None } else { Some(v) };
+    let (mut ts, mut names, mut vals, mut lows, mut ups) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for b in banded {
+        for (i, (t, v)) in b.series.timestamps.iter().zip(&b.series.values).enumerate() {
+            let (l, u) = bounds(b, i, k);
+            ts.push(*t);
+            names.push(b.series.name.as_str());
+            vals.push(opt(*v));
+            lows.push(opt(l));
+            ups.push(opt(u));
+        }
+    }
+    let ts = pl::Series::new("timestamp".into(), ts)
+        .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))
+        .map_err(to_io)?;
+    let mut cols = vec![ts.into_column()];
+    if banded.len() > 1 {
+        cols.push(pl::Series::new("series".into(), names).into_column());
+    }
+    cols.push(pl::Series::new("value".into(), vals).into_column());
+    cols.push(pl::Series::new("lower".into(), lows).into_column());
+    cols.push(pl::Series::new("upper".into(), ups).into_column());
+    let mut df = pl::DataFrame::new_infer_height(cols).map_err(to_io)?;
+    pl::ParquetWriter::new(w).finish(&mut df).map_err(to_io)?;
+    Ok(())
+}
