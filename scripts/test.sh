@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (`.ci/run` calls exactly this). Installs what the tests need
-# when it is missing: Debian's `prometheus` package (for `promtool`) and a Python venv with the
-# independent HCL parser. Everything is built once, in the release profile, and reused by the
+# when it is missing: Debian's `prometheus` package (for `promtool`) and a Python venv (notebooks;
+# the independent HCL parser for generated Terraform). Everything is built once, in the release profile, and reused by the
 # tests, the clippy pass and the benchmark smoke run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,6 +40,9 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --release --no-fail-fast
 fi
+
+step "notebooks (code cells run in order)"
+"$ALERTLAB_PYTHON" scripts/run_notebooks.py
 
 step "benchmark smoke run (small; the full one is \`alertlab bench\`)"
 ./target/release/alertlab bench --series 50 --points 20160 --repeat 1
