@@ -297,10 +297,13 @@ pub fn prepare(
 pub struct SeriesContext<'a> {
     pub raw: &'a Series,
     step_ms: Option<i64>,
-    grids: RefCell<Vec<((i64, String), Rc<Series>)>>,
+    grids: RefCell<Vec<(GridKey, Rc<Series>)>>,
     selections: RefCell<Vec<(SelectionKey, Rc<Selection>)>>,
 }
 
+/// (period ms, statistic name) of a resampled grid.
+type GridKey = (i64, String);
+/// (interval, phase, lookback) of a rule's evaluation.
 type SelectionKey = (i64, i64, i64);
 /// Evaluation times and the sample each instant query selects.
 type Selection = (Vec<i64>, Vec<Option<usize>>);
@@ -491,7 +494,7 @@ pub fn run(sets: &[AlertSet], opts: &BacktestOptions) -> Result<Report, Backtest
     };
     // Load every input first (sequentially, so the first error is deterministic), grouping the
     // alerts by the series they read.
-    let mut groups: Vec<(PathBuf, usize, std::sync::Arc<Vec<Series>>, Vec<Job>)> = Vec::new();
+    let mut groups: Vec<SeriesJobs> = Vec::new();
     for alert in &jobs {
         let source = alert.backtest.as_ref();
         let path = opts
@@ -632,6 +635,9 @@ pub fn run(sets: &[AlertSet], opts: &BacktestOptions) -> Result<Report, Backtest
     });
     Ok(Report { results })
 }
+
+/// The alerts reading series `.1` of data file `.0` (loaded as `.2`).
+type SeriesJobs<'a> = (PathBuf, usize, std::sync::Arc<Vec<Series>>, Vec<Job<'a>>);
 
 /// One alert to replay over a series.
 struct Job<'a> {

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::error::LoadError;
 use super::time::parse_timestamp;
-use super::Series;
+use super::{Series, SeriesAssembler};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -42,12 +42,8 @@ struct Datapoint {
     extended_statistics: BTreeMap<String, f64>,
 }
 
-/// Rows of one series being assembled, with its labels.
-type Pending = (BTreeMap<String, String>, Vec<(i64, f64)>);
-
 pub fn load(path: &Path, text: &str) -> Result<Vec<Series>, LoadError> {
-    let mut order: Vec<String> = Vec::new();
-    let mut by_name: BTreeMap<String, Pending> = BTreeMap::new();
+    let mut series = SeriesAssembler::default();
     let pages = read_pages(path, text)?;
     for (page, start_line) in pages {
         let shape_error = |expected: &str| LoadError::JsonShape {
@@ -70,11 +66,13 @@ pub fn load(path: &Path, text: &str) -> Result<Vec<Series>, LoadError> {
                     .clone()
                     .filter(|l| !l.is_empty())
                     .unwrap_or_else(|| r.id.clone());
-                let mut labels = BTreeMap::from([("id".to_string(), r.id.clone())]);
-                if let Some(label) = &r.label {
-                    labels.insert("label".into(), label.clone());
-                }
-                let entry = entry(&mut by_name, &mut order, name, labels);
+                let entry = series.rows(&name, || {
+                    let mut labels = BTreeMap::from([("id".to_string(), r.id.clone())]);
+                    if let Some(label) = &r.label {
+                        labels.insert("label".into(), label.clone());
+                    }
+                    labels
+                });
                 for (ts, v) in r.timestamps.iter().zip(&r.values) {
                     let ms = parse_timestamp(ts).ok_or_else(|| {
                         shape_error(&format!(
@@ -104,11 +102,14 @@ pub fn load(path: &Path, text: &str) -> Result<Vec<Series>, LoadError> {
                     .map(|(k, v)| (k.as_str(), Some(*v)));
                 for (stat, value) in stats.into_iter().chain(extended) {
                     if let Some(v) = value {
-                        let labels = BTreeMap::from([
-                            ("label".to_string(), label.clone()),
-                            ("stat".to_string(), stat.to_string()),
-                        ]);
-                        entry(&mut by_name, &mut order, format!("{label}:{stat}"), labels)
+                        let labels = || {
+                            BTreeMap::from([
+                                ("label".to_string(), label.clone()),
+                                ("stat".to_string(), stat.to_string()),
+                            ])
+                        };
+                        series
+                            .rows(&format!("{label}:{stat}"), labels)
                             .push((ms, v));
                     }
                 }
@@ -117,29 +118,7 @@ pub fn load(path: &Path, text: &str) -> Result<Vec<Series>, LoadError> {
             return Err(shape_error("a `MetricDataResults` array (get-metric-data) or a `Datapoints` array (get-metric-statistics)"));
         }
     }
-    Ok(order
-        .into_iter()
-        .filter_map(|name| {
-            by_name
-                .remove(&name)
-                .map(|(labels, rows)| Series::from_rows(name, labels, rows))
-        })
-        .collect())
-}
-
-fn entry<'a>(
-    by_name: &'a mut BTreeMap<String, Pending>,
-    order: &mut Vec<String>,
-    name: String,
-    labels: BTreeMap<String, String>,
-) -> &'a mut Vec<(i64, f64)> {
-    if !by_name.contains_key(&name) {
-        order.push(name.clone());
-    }
-    &mut by_name
-        .entry(name)
-        .or_insert_with(|| (labels, Vec::new()))
-        .1
+    Ok(series.finish())
 }
 
 /// Pages in file order with the line each starts on. A top-level array is a list of pages.

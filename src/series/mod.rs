@@ -150,6 +150,44 @@ fn merge_duplicates(rows: &[(i64, f64)]) -> (Vec<i64>, Vec<f64>, usize) {
     (timestamps, values, duplicates)
 }
 
+/// Labels or dimensions of a series.
+pub type Labels = BTreeMap<String, String>;
+
+/// Collects rows of several series by name, in order of first appearance; used by the JSON loaders,
+/// whose pages may repeat a series.
+#[derive(Default)]
+pub(crate) struct SeriesAssembler {
+    order: Vec<String>,
+    by_name: BTreeMap<String, (Labels, Vec<(i64, f64)>)>,
+}
+
+impl SeriesAssembler {
+    /// The rows of series `name`, created with `labels` on first use.
+    pub fn rows(
+        &mut self,
+        name: &str,
+        labels: impl FnOnce() -> BTreeMap<String, String>,
+    ) -> &mut Vec<(i64, f64)> {
+        if !self.by_name.contains_key(name) {
+            self.order.push(name.to_string());
+            self.by_name
+                .insert(name.to_string(), (labels(), Vec::new()));
+        }
+        &mut self.by_name.get_mut(name).expect("inserted above").1
+    }
+
+    pub fn finish(mut self) -> Vec<Series> {
+        self.order
+            .into_iter()
+            .filter_map(|name| {
+                self.by_name
+                    .remove(&name)
+                    .map(|(labels, rows)| Series::from_rows(name, labels, rows))
+            })
+            .collect()
+    }
+}
+
 /// Input formats alertlab reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {

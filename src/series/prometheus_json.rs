@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::error::{line_of_offset, LoadError};
-use super::Series;
+use super::{Series, SeriesAssembler};
 
 #[derive(Deserialize)]
 struct Response {
@@ -33,12 +33,8 @@ struct SeriesResult {
     value: Option<(f64, String)>,
 }
 
-/// Rows of one series being assembled, with its labels.
-type Pending = (BTreeMap<String, String>, Vec<(i64, f64)>);
-
 pub fn load(path: &Path, text: &str) -> Result<Vec<Series>, LoadError> {
-    let mut order = Vec::new();
-    let mut by_name: BTreeMap<String, Pending> = BTreeMap::new();
+    let mut series = SeriesAssembler::default();
     for (doc, line) in read_documents::<Response>(path, text)? {
         let shape_error = |expected: String| LoadError::JsonShape {
             path: path.to_path_buf(),
@@ -65,16 +61,10 @@ pub fn load(path: &Path, text: &str) -> Result<Vec<Series>, LoadError> {
             let mut labels = r.metric;
             let metric_name = labels.remove("__name__").unwrap_or_default();
             let name = super::selector_name(&metric_name, &labels);
-            if !by_name.contains_key(&name) {
-                order.push(name.clone());
-            }
             if !metric_name.is_empty() {
                 labels.insert("__name__".into(), metric_name);
             }
-            let rows = &mut by_name
-                .entry(name.clone())
-                .or_insert_with(|| (labels, Vec::new()))
-                .1;
+            let rows = series.rows(&name, || labels);
             for (ts, value) in r.values.into_iter().flatten().chain(r.value) {
                 let v = parse_sample(&value).ok_or_else(|| {
                     shape_error(format!(
@@ -85,14 +75,7 @@ pub fn load(path: &Path, text: &str) -> Result<Vec<Series>, LoadError> {
             }
         }
     }
-    Ok(order
-        .into_iter()
-        .filter_map(|name| {
-            by_name
-                .remove(&name)
-                .map(|(labels, rows)| Series::from_rows(name, labels, rows))
-        })
-        .collect())
+    Ok(series.finish())
 }
 
 fn parse_sample(text: &str) -> Option<f64> {

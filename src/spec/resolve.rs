@@ -660,6 +660,26 @@ fn comparison(
     })
 }
 
+/// `training_days` (default 14) as milliseconds; it must be positive.
+fn training_ms(
+    ctx: &Ctx,
+    alert: &str,
+    env: Option<&str>,
+    days: Option<f64>,
+) -> Result<i64, SpecError> {
+    let days = days.unwrap_or(14.0);
+    if !(days > 0.0 && days.is_finite()) {
+        return Err(ctx.err(
+            Some(alert),
+            env,
+            "training_days",
+            "`training_days` must be positive".into(),
+            None,
+        ));
+    }
+    Ok((days * DAY_MS as f64) as i64)
+}
+
 #[allow(clippy::too_many_arguments)]
 fn resolve_condition(
     ctx: &Ctx,
@@ -708,19 +728,10 @@ fn resolve_condition(
                 None,
             ));
         }
-        let training_days = p.training_days.unwrap_or(14.0);
-        if training_days <= 0.0 {
-            return Err(ctx.err(
-                Some(alert),
-                env,
-                "training_days",
-                "`training_days` must be positive".into(),
-                None,
-            ));
-        }
+        let training_ms = training_ms(ctx, alert, env, p.training_days)?;
         let model = PercentileModel {
             percentile,
-            training_ms: (training_days * DAY_MS as f64) as i64,
+            training_ms,
             refit_ms: refit_default,
             factor: p.factor.unwrap_or(1.0),
         };
@@ -758,16 +769,7 @@ fn resolve_condition(
     let model_name = an.model.as_deref().unwrap_or("seasonal");
     let model = match model_name {
         "seasonal" => {
-            let training_days = an.training_days.unwrap_or(14.0);
-            if training_days <= 0.0 {
-                return Err(ctx.err(
-                    Some(alert),
-                    env,
-                    "training_days",
-                    "`training_days` must be positive".into(),
-                    None,
-                ));
-            }
+            let training_ms = training_ms(ctx, alert, env, an.training_days)?;
             let seasonality = match an.seasonality.as_deref() {
                 None | Some("auto") => None,
                 Some(s) => Some(Seasonality::parse(s).ok_or_else(|| {
@@ -787,7 +789,7 @@ fn resolve_condition(
                 duration(ctx, alert, env, key, v, default)
             };
             AnomalyModel::Seasonal(SeasonalModel {
-                training_ms: (training_days * DAY_MS as f64) as i64,
+                training_ms,
                 refit_ms: d("refit", &an.refit, defaults.refit_ms)?.max(1),
                 min_history_ms: d("min_history", &an.min_history, defaults.min_history_ms)?,
                 seasonality,
