@@ -9,6 +9,8 @@
 pub mod backtest;
 pub mod band;
 pub mod cli;
+pub mod conventions;
+pub mod emit;
 pub mod engine;
 pub mod fsutil;
 pub mod notify;

@@ -4,6 +4,7 @@
 mod backtest;
 mod band;
 mod bench;
+mod generate;
 mod inspect;
 mod output;
 mod synth;
@@ -33,6 +34,9 @@ pub enum Command {
     Backtest(backtest::Args),
     /// The band a model draws over a series (`timestamp,value,lower,upper`), for inspection.
     Band(band::Args),
+    /// Generate Terraform (CloudWatch alarms) and Prometheus rules, ConfigMaps, PrometheusRules and
+    /// promtool tests from the specs; `--check` for CI.
+    Generate(generate::Args),
     /// Time loading and backtesting on generated data, against a baseline measured in the same run.
     Bench(bench::Args),
 }
@@ -56,6 +60,7 @@ pub fn main() -> ExitCode {
         Command::Backtest(args) => backtest::run(args),
         Command::Band(args) => band::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Generate(args) => generate::run(args),
     };
     match result {
         Ok(code) => code,

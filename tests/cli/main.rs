@@ -1,5 +1,7 @@
 //! CLI tests: the built binary driven like a user would, each test in its own temp dir.
 
+mod generate;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -146,7 +148,11 @@ fn backtest_json_contract_fields() {
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let results = v["results"].as_array().unwrap();
-    assert_eq!(results.len(), 6, "3 alerts × 2 engines for prod");
+    assert_eq!(
+        results.len(),
+        4,
+        "2 CloudWatch-only anomaly alerts + 1 alert on both engines, for prod"
+    );
     for r in results {
         for key in [
             "alert",

@@ -1,0 +1,275 @@
+//! Prometheus rule files per environment (`groups:`), optionally wrapped as a Kubernetes ConfigMap
+//! (one per cluster, holding the rule files of every env deployed there) or a `PrometheusRule`.
+//!
+//! Each alert gets a recording rule `alertlab:<alert>:value` holding its metric expression, and the
+//! alerting rule compares that recorded series. The indirection is what lets generated promtool
+//! tests feed recorded history straight into the alert, and keeps the alert expression readable.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::{number, spec_label, EmitError, GeneratedFile};
+use crate::conventions;
+use crate::series::time::format_prometheus_duration;
+use crate::spec::{AlertSet, Condition, ResolvedAlert};
+
+/// Which wrappers to write besides plain rule files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PrometheusOutputs {
+    pub configmap: bool,
+    pub prometheus_rule: bool,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RuleFile {
+    pub groups: Vec<RuleGroup>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RuleGroup {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interval: Option<String>,
+    pub rules: Vec<Rule>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Rule {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alert: Option<String>,
+    pub expr: String,
+    #[serde(rename = "for", skip_serializing_if = "Option::is_none")]
+    pub for_: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keep_firing_for: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// The alerting expression of a resolved alert, over its recorded value.
+pub fn alert_expr(alert: &ResolvedAlert) -> Result<String, EmitError> {
+    let value = conventions::value_record(&alert.name);
+    match &alert.condition {
+        Condition::Threshold { op, value: threshold } => Ok(format!("{value} {} {}", op.symbol(), number(*threshold))),
+        Condition::Percentile { .. } => Err(unsupported(alert, "a `percentile` threshold is refitted by alertlab; use a static `threshold` for Prometheus")),
+        Condition::Anomaly { model, .. } => Err(unsupported(
+            alert,
+            &format!("the `{}` band is CloudWatch's; Prometheus cannot compute it (use a threshold, or restrict the alert to CloudWatch)", model.name()),
+        )),
+    }
+}
+
+fn unsupported(alert: &ResolvedAlert, reason: &str) -> EmitError {
+    EmitError {
+        alert: alert.name.clone(),
+        env: alert.env.clone(),
+        target: "prometheus",
+        reason: reason.into(),
+    }
+}
+
+/// Labels of the generated alert (spec labels, severity, env).
+pub fn alert_labels(alert: &ResolvedAlert) -> BTreeMap<String, String> {
+    let mut labels = alert.labels.clone();
+    labels.insert(conventions::ENV_LABEL.into(), alert.env.clone());
+    labels
+}
+
+pub fn alert_annotations(alert: &ResolvedAlert) -> BTreeMap<String, String> {
+    let mut a = BTreeMap::from([("summary".to_string(), alert.summary.clone())]);
+    if let Some(d) = &alert.description {
+        a.insert("description".into(), d.clone());
+    }
+    if let Some(r) = &alert.runbook_url {
+        a.insert("runbook_url".into(), r.clone());
+    }
+    a
+}
+
+/// The rules of one alert: its value recording rule and its alerting rule.
+pub fn alert_rules(alert: &ResolvedAlert) -> Result<Vec<Rule>, EmitError> {
+    let metric = alert
+        .prometheus
+        .as_ref()
+        .ok_or_else(|| unsupported(alert, "no `metric.prometheus.expr`"))?;
+    let duration = |ms: i64| (ms > 0).then(|| format_prometheus_duration(ms));
+    Ok(vec![
+        Rule {
+            record: Some(conventions::value_record(&alert.name)),
+            alert: None,
+            expr: metric.expr.clone(),
+            for_: None,
+            keep_firing_for: None,
+            labels: BTreeMap::new(),
+            annotations: BTreeMap::new(),
+        },
+        Rule {
+            record: None,
+            alert: Some(alert.name.clone()),
+            expr: alert_expr(alert)?,
+            for_: duration(alert.prom.for_ms),
+            keep_firing_for: duration(alert.prom.keep_firing_for_ms),
+            labels: alert_labels(alert),
+            annotations: alert_annotations(alert),
+        },
+    ])
+}
+
+/// The rule file of `set` for `env`: one group per evaluation interval. `None` when no alert of the
+/// set has a Prometheus metric in that env.
+pub fn rule_file(set: &AlertSet, env: &str) -> Result<Option<RuleFile>, EmitError> {
+    let mut by_interval: BTreeMap<i64, Vec<Rule>> = BTreeMap::new();
+    for alert in &set.alerts {
+        let Some(resolved) = alert.per_env.get(env) else {
+            continue;
+        };
+        if resolved.prometheus.is_none() {
+            continue;
+        }
+        by_interval
+            .entry(resolved.prom.interval_ms)
+            .or_default()
+            .extend(alert_rules(resolved)?);
+    }
+    if by_interval.is_empty() {
+        return Ok(None);
+    }
+    let several = by_interval.len() > 1;
+    let groups = by_interval
+        .into_iter()
+        .map(|(interval, rules)| {
+            let base = conventions::rule_group(&set.name, env);
+            let name = if several {
+                format!("{base}-{}", format_prometheus_duration(interval))
+            } else {
+                base
+            };
+            RuleGroup {
+                name,
+                interval: Some(format_prometheus_duration(interval)),
+                rules,
+            }
+        })
+        .collect();
+    Ok(Some(RuleFile { groups }))
+}
+
+fn yaml<T: Serialize>(value: &T) -> String {
+    serde_yaml_ng::to_string(value).expect("rule structures always serialise")
+}
+
+fn with_header(spec: &str, body: &str) -> String {
+    format!("# {}\n{body}", conventions::header(spec))
+}
+
+#[derive(Serialize)]
+struct Metadata {
+    name: String,
+    labels: BTreeMap<String, String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ConfigMap {
+    api_version: &'static str,
+    kind: &'static str,
+    metadata: Metadata,
+    data: BTreeMap<String, String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PrometheusRule {
+    api_version: &'static str,
+    kind: &'static str,
+    metadata: Metadata,
+    spec: RuleFile,
+}
+
+fn k8s_labels(set: &AlertSet) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (
+            "app.kubernetes.io/managed-by".to_string(),
+            "alertlab".to_string(),
+        ),
+        ("alertlab/spec".to_string(), set.name.clone()),
+    ])
+}
+
+/// Every Prometheus file of `set` for the chosen envs.
+pub fn generate(
+    set: &AlertSet,
+    envs: &[String],
+    outputs: PrometheusOutputs,
+) -> Result<Vec<GeneratedFile>, EmitError> {
+    let spec = spec_label(&set.source);
+    let mut files = Vec::new();
+    let mut by_cluster: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    let env_names: Vec<String> = if set.environments.is_empty() {
+        vec!["default".into()]
+    } else {
+        set.environments.keys().cloned().collect()
+    };
+    for env in env_names
+        .iter()
+        .filter(|e| envs.is_empty() || envs.contains(e))
+    {
+        let Some(file) = rule_file(set, env)? else {
+            continue;
+        };
+        let body = yaml(&file);
+        let name = conventions::rule_file(&set.name, env);
+        files.push(GeneratedFile {
+            path: PathBuf::from("prometheus").join(&name),
+            contents: with_header(&spec, &body),
+        });
+        // Envs without a cluster get a ConfigMap of their own.
+        let cluster = set
+            .environments
+            .get(env)
+            .and_then(|e| e.cluster.clone())
+            .unwrap_or_else(|| env.clone());
+        by_cluster.entry(cluster).or_default().insert(name, body);
+        if outputs.prometheus_rule {
+            let rule = PrometheusRule {
+                api_version: "monitoring.coreos.com/v1",
+                kind: "PrometheusRule",
+                metadata: Metadata {
+                    name: format!("alertlab-{}-{env}", set.name),
+                    labels: k8s_labels(set),
+                },
+                spec: file,
+            };
+            files.push(GeneratedFile {
+                path: PathBuf::from("prometheus")
+                    .join(format!("{}-{env}.prometheusrule.yaml", set.name)),
+                contents: with_header(&spec, &yaml(&rule)),
+            });
+        }
+    }
+    if outputs.configmap {
+        for (cluster, data) in by_cluster {
+            let cm = ConfigMap {
+                api_version: "v1",
+                kind: "ConfigMap",
+                metadata: Metadata {
+                    name: format!("alertlab-{}-rules", set.name),
+                    labels: k8s_labels(set),
+                },
+                data,
+            };
+            files.push(GeneratedFile {
+                path: PathBuf::from("prometheus")
+                    .join(format!("{}-{cluster}.configmap.yaml", set.name)),
+                contents: with_header(&spec, &yaml(&cm)),
+            });
+        }
+    }
+    Ok(files)
+}
