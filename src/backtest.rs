@@ -286,6 +286,15 @@ pub fn prepare(
                         seasonality: None,
                     }
                 }
+                // No clamping: the generated PromQL compares with `avg ± k * stddev` as is.
+                AnomalyModel::Promql(m) => PreparedCondition {
+                    band: band::promql::band(timestamps, values, step_ms, m),
+                    rule: Rule {
+                        floor: None,
+                        ..rule
+                    },
+                    seasonality: None,
+                },
             }
         }
     }
@@ -393,6 +402,45 @@ pub fn run_cloudwatch(
     Some(result)
 }
 
+/// What the Prometheus engine needs besides the evaluation times.
+pub struct PreparedPrometheus {
+    pub warm_up_evaluations: usize,
+    pub seasonality: Option<String>,
+}
+
+/// Whether the alert's expression returns the series at each evaluation.
+///
+/// The alert compares the recorded value (the instant value of the metric expression at the
+/// evaluation). For a `promql` band that recorded series is also what the band's recording rules
+/// average, so the band is computed over it; every other condition classifies the sample the
+/// instant query selected.
+pub fn prometheus_present(
+    alert: &ResolvedAlert,
+    timestamps: &[i64],
+    values: &[f64],
+    step_ms: i64,
+    eval_times: &[i64],
+    selected: &[Option<usize>],
+    replay: Option<&ReplayBounds>,
+) -> (Vec<bool>, PreparedPrometheus) {
+    if let Condition::Anomaly { model: AnomalyModel::Promql(_), .. } = &alert.condition {
+        let recorded: Vec<f64> = selected.iter().map(|s| s.map_or(f64::NAN, |i| values[i])).collect();
+        let prepared = prepare(&alert.condition, eval_times, &recorded, alert.prom.interval_ms, None);
+        let breach = band::breaches(&recorded, &prepared.band, &prepared.rule);
+        let present = breach.iter().map(|b| *b == Breach::Breaching).collect();
+        return (present, PreparedPrometheus { warm_up_evaluations: prepared.band.warm_up_points(), seasonality: None });
+    }
+    let prepared = prepare(&alert.condition, timestamps, values, step_ms, replay);
+    let breach = band::breaches(values, &prepared.band, &prepared.rule);
+    let present = selected.iter().map(|s| s.is_some_and(|i| breach[i] == Breach::Breaching)).collect();
+    let warm_until = timestamps.get(prepared.band.warm_up_points()).copied();
+    let warm_up_evaluations = match warm_until {
+        Some(t) => eval_times.partition_point(|&e| e < t),
+        None => eval_times.len(),
+    };
+    (present, PreparedPrometheus { warm_up_evaluations, seasonality: prepared.seasonality })
+}
+
 /// Replay the Prometheus rule of `alert` over one raw series (the series the rule's expression
 /// returns), with Alertmanager notifications.
 pub fn run_prometheus(
@@ -405,12 +453,7 @@ pub fn run_prometheus(
     let step = ctx.step_ms.unwrap_or(alert.prom.interval_ms);
     let selection = ctx.selection(&alert.prom)?;
     let (eval_times, selected) = (&selection.0, &selection.1);
-    let prepared = prepare(&alert.condition, &raw.timestamps, &raw.values, step, replay);
-    let breach = band::breaches(&raw.values, &prepared.band, &prepared.rule);
-    let present: Vec<bool> = selected
-        .iter()
-        .map(|s| s.is_some_and(|i| breach[i] == Breach::Breaching))
-        .collect();
+    let (present, prepared) = prometheus_present(alert, &raw.timestamps, &raw.values, step, eval_times, selected, replay);
     let timeline = prometheus::evaluate(&present, eval_times, &alert.prom);
     let noise = score::noise(&timeline, &FlapRule::default());
     let notifications = notify::alertmanager_notifications(
@@ -427,11 +470,7 @@ pub fn run_prometheus(
         notifications,
     );
     result.evaluations = eval_times.len();
-    let warm_until = raw.timestamps.get(prepared.band.warm_up_points()).copied();
-    result.warm_up_evaluations = match warm_until {
-        Some(t) => eval_times.partition_point(|&e| e < t),
-        None => eval_times.len(),
-    };
+    result.warm_up_evaluations = prepared.warm_up_evaluations;
     result.seasonality = prepared.seasonality;
     if step > alert.prom.lookback_ms {
         result.warnings.push(format!(

@@ -28,6 +28,16 @@ pub fn value_record(alert: &str) -> String {
     format!("alertlab:{}:value", snake(alert))
 }
 
+/// Recording rule of a `promql` band's trailing mean.
+pub fn avg_record(alert: &str) -> String {
+    format!("alertlab:{}:avg", snake(alert))
+}
+
+/// Recording rule of a `promql` band's trailing standard deviation.
+pub fn stddev_record(alert: &str) -> String {
+    format!("alertlab:{}:stddev", snake(alert))
+}
+
 /// The Prometheus rule group of a spec in an env.
 pub fn rule_group(set: &str, env: &str) -> String {
     format!("alertlab-{set}-{env}")

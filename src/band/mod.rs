@@ -4,6 +4,7 @@
 //! ([`breaches`]) over the same band, never a refit.
 
 pub mod percentile;
+pub mod promql;
 pub mod replay;
 pub mod seasonal;
 

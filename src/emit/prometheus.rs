@@ -13,7 +13,9 @@ use serde::Serialize;
 use super::{number, spec_label, EmitError, GeneratedFile};
 use crate::conventions;
 use crate::series::time::format_prometheus_duration;
-use crate::spec::{AlertSet, Condition, ResolvedAlert};
+use crate::band::promql::PromqlModel;
+use crate::band::Direction;
+use crate::spec::{AlertSet, AnomalyModel, Condition, ResolvedAlert};
 
 /// Which wrappers to write besides plain rule files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -52,17 +54,45 @@ pub struct Rule {
     pub annotations: BTreeMap<String, String>,
 }
 
-/// The alerting expression of a resolved alert, over its recorded value.
+/// The alerting expression of a resolved alert, over its recorded value (and band).
 pub fn alert_expr(alert: &ResolvedAlert) -> Result<String, EmitError> {
     let value = conventions::value_record(&alert.name);
     match &alert.condition {
         Condition::Threshold { op, value: threshold } => Ok(format!("{value} {} {}", op.symbol(), number(*threshold))),
         Condition::Percentile { .. } => Err(unsupported(alert, "a `percentile` threshold is refitted by alertlab; use a static `threshold` for Prometheus")),
+        Condition::Anomaly { model: AnomalyModel::Promql(_), k, direction } => {
+            let (avg, sd, k) = (conventions::avg_record(&alert.name), conventions::stddev_record(&alert.name), number(*k));
+            let above = format!("{value} > {avg} + {k} * {sd}");
+            let below = format!("{value} < {avg} - {k} * {sd}");
+            Ok(match direction {
+                Direction::Above => above,
+                Direction::Below => below,
+                Direction::Both => format!("({above}) or ({below})"),
+            })
+        }
         Condition::Anomaly { model, .. } => Err(unsupported(
             alert,
-            &format!("the `{}` band is CloudWatch's; Prometheus cannot compute it (use a threshold, or restrict the alert to CloudWatch)", model.name()),
+            &format!("the `{}` band is CloudWatch's; Prometheus cannot compute it (use `model: promql`, or restrict the alert to CloudWatch)", model.name()),
         )),
     }
+}
+
+/// Recording rules of a `promql` band (see `band::promql` for why the offset).
+pub fn band_rules(alert: &str, model: &PromqlModel, interval_ms: i64) -> Vec<Rule> {
+    let value = conventions::value_record(alert);
+    let range = format!("[{}] offset {}", format_prometheus_duration(model.window_ms), format_prometheus_duration(interval_ms));
+    [(conventions::avg_record(alert), "avg_over_time"), (conventions::stddev_record(alert), "stddev_over_time")]
+        .into_iter()
+        .map(|(record, func)| Rule {
+            record: Some(record),
+            alert: None,
+            expr: format!("{func}({value}{range})"),
+            for_: None,
+            keep_firing_for: None,
+            labels: BTreeMap::new(),
+            annotations: BTreeMap::new(),
+        })
+        .collect()
 }
 
 fn unsupported(alert: &ResolvedAlert, reason: &str) -> EmitError {
@@ -99,26 +129,29 @@ pub fn alert_rules(alert: &ResolvedAlert) -> Result<Vec<Rule>, EmitError> {
         .as_ref()
         .ok_or_else(|| unsupported(alert, "no `metric.prometheus.expr`"))?;
     let duration = |ms: i64| (ms > 0).then(|| format_prometheus_duration(ms));
-    Ok(vec![
-        Rule {
-            record: Some(conventions::value_record(&alert.name)),
-            alert: None,
-            expr: metric.expr.clone(),
-            for_: None,
-            keep_firing_for: None,
-            labels: BTreeMap::new(),
-            annotations: BTreeMap::new(),
-        },
-        Rule {
-            record: None,
-            alert: Some(alert.name.clone()),
-            expr: alert_expr(alert)?,
-            for_: duration(alert.prom.for_ms),
-            keep_firing_for: duration(alert.prom.keep_firing_for_ms),
-            labels: alert_labels(alert),
-            annotations: alert_annotations(alert),
-        },
-    ])
+    let expr = alert_expr(alert)?;
+    let mut rules = vec![Rule {
+        record: Some(conventions::value_record(&alert.name)),
+        alert: None,
+        expr: metric.expr.clone(),
+        for_: None,
+        keep_firing_for: None,
+        labels: BTreeMap::new(),
+        annotations: BTreeMap::new(),
+    }];
+    if let Condition::Anomaly { model: AnomalyModel::Promql(m), .. } = &alert.condition {
+        rules.extend(band_rules(&alert.name, m, alert.prom.interval_ms));
+    }
+    rules.push(Rule {
+        record: None,
+        alert: Some(alert.name.clone()),
+        expr,
+        for_: duration(alert.prom.for_ms),
+        keep_firing_for: duration(alert.prom.keep_firing_for_ms),
+        labels: alert_labels(alert),
+        annotations: alert_annotations(alert),
+    });
+    Ok(rules)
 }
 
 /// The rule file of `set` for `env`: one group per evaluation interval. `None` when no alert of the

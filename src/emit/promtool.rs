@@ -10,13 +10,11 @@ use std::path::PathBuf;
 
 use super::prometheus::{alert_annotations, alert_expr, alert_labels};
 use super::{number, spec_label, EmitError, GeneratedFile};
-use crate::backtest::prepare;
-use crate::band;
+use crate::backtest::prometheus_present;
 use crate::conventions;
-use crate::engine::cloudwatch::Breach;
-use crate::engine::prometheus::{evaluate, instant_indices};
+use crate::engine::prometheus::{evaluate, instant_indices, instant_values};
 use crate::series::time::{format_prometheus_duration, MINUTE_MS};
-use crate::series::{median_step_ms, Series};
+use crate::series::Series;
 use crate::spec::{AlertSet, ResolvedAlert};
 
 /// Windows per alert at most.
@@ -37,18 +35,11 @@ struct Case {
 /// Firing state at each evaluation of `values` (sampled every `step_ms` from 0), as promtool runs it.
 fn simulate(alert: &ResolvedAlert, values: &[f64], step_ms: i64) -> (Vec<i64>, Vec<bool>) {
     let ts: Vec<i64> = (0..values.len() as i64).map(|i| i * step_ms).collect();
-    let prepared = prepare(&alert.condition, &ts, values, step_ms, None);
-    let breach = band::breaches(values, &prepared.band, &prepared.rule);
     let last = ts.last().copied().unwrap_or(0);
-    let cfg = crate::engine::prometheus::PrometheusConfig {
-        phase_ms: 0,
-        ..alert.prom
-    };
+    let cfg = crate::engine::prometheus::PrometheusConfig { phase_ms: 0, ..alert.prom };
     let evals = cfg.eval_times(0, last);
-    let present: Vec<bool> = instant_indices(&ts, values, &evals, cfg.lookback_ms)
-        .iter()
-        .map(|s| s.is_some_and(|i| breach[i] == Breach::Breaching))
-        .collect();
+    let selected = instant_indices(&ts, values, &evals, cfg.lookback_ms);
+    let (present, _) = prometheus_present(alert, &ts, values, step_ms, &evals, &selected, None);
     let timeline = evaluate(&present, &evals, &cfg);
     let firing = evals
         .iter()
@@ -65,21 +56,20 @@ fn simulate(alert: &ResolvedAlert, values: &[f64], step_ms: i64) -> (Vec<i64>, V
 /// The windows of `raw` to test: around the first episodes our engine predicts over the whole
 /// history, or the first hours when it predicts none.
 fn cases(alert: &ResolvedAlert, raw: &Series) -> Vec<Case> {
-    let Some(step) = median_step_ms(raw).filter(|s| *s > 0) else {
-        return Vec::new();
-    };
     let (first, last) = match (raw.timestamps.first(), raw.timestamps.last()) {
         (Some(a), Some(b)) => (*a, *b),
         _ => return Vec::new(),
     };
-    let grid_start = first.div_euclid(step) * step;
-    let n = ((last - grid_start) / step + 1) as usize;
-    let mut grid = vec![f64::NAN; n];
-    for (t, v) in raw.timestamps.iter().zip(&raw.values) {
-        if (t - grid_start) % step == 0 {
-            grid[((t - grid_start) / step) as usize] = *v;
-        }
+    // The input is what Prometheus records for the value rule at each evaluation (the instant value,
+    // lookback included), on the evaluation grid.
+    let step = alert.prom.interval_ms;
+    let cfg = crate::engine::prometheus::PrometheusConfig { phase_ms: 0, ..alert.prom };
+    let evals = cfg.eval_times(first, last);
+    if evals.is_empty() {
+        return Vec::new();
     }
+    let grid_start = evals[0];
+    let grid = instant_values(&raw.timestamps, &raw.values, &evals, cfg.lookback_ms);
     let (evals, firing) = simulate(alert, &grid, step);
     let mut starts = Vec::new();
     for (k, f) in firing.iter().enumerate() {

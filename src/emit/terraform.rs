@@ -19,7 +19,7 @@ use hcl::{Block, Body};
 use super::{number, spec_label, EmitError, GeneratedFile};
 use crate::band::Direction;
 use crate::conventions;
-use crate::spec::{AlertSet, Condition, ResolvedAlert};
+use crate::spec::{AlertSet, AnomalyModel, Condition, ResolvedAlert};
 
 fn var(path: &[&str]) -> Expression {
     let mut t = Traversal::builder(Variable::unchecked(path[0]));
@@ -67,6 +67,12 @@ fn string_map(map: &std::collections::BTreeMap<String, String>) -> Expression {
 fn comparison_operator(alert: &ResolvedAlert) -> Result<(&'static str, bool), EmitError> {
     match &alert.condition {
         Condition::Threshold { op, .. } => Ok((op.cloudwatch_operator(), false)),
+        Condition::Anomaly { model: AnomalyModel::Promql(_), .. } => Err(EmitError {
+            alert: alert.name.clone(),
+            env: alert.env.clone(),
+            target: "terraform",
+            reason: "a `promql` band is computed by Prometheus recording rules; CloudWatch alarms use `model: seasonal` (ANOMALY_DETECTION_BAND)".into(),
+        }),
         Condition::Anomaly { direction, .. } => Ok((
             match direction {
                 Direction::Above => "GreaterThanUpperThreshold",

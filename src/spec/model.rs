@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::band::percentile::PercentileModel;
+use crate::band::promql::PromqlModel;
 use crate::band::seasonal::SeasonalModel;
 use crate::band::{Comparison, Direction};
 use crate::engine::cloudwatch::CloudWatchConfig;
@@ -107,6 +108,8 @@ pub enum AnomalyModel {
     Seasonal(SeasonalModel),
     /// A real CloudWatch band fetched at width `k0`, replayed at any `k`.
     Replay(ReplayModel),
+    /// Mean ± k·stddev over a trailing window, computed by Prometheus recording rules.
+    Promql(PromqlModel),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -121,6 +124,7 @@ impl AnomalyModel {
         match self {
             AnomalyModel::Seasonal(_) => "seasonal",
             AnomalyModel::Replay(_) => "replay",
+            AnomalyModel::Promql(_) => "promql",
         }
     }
 }

@@ -8,6 +8,7 @@ use super::model::*;
 use super::v1::{self, Merge};
 use super::{find_line, SpecError};
 use crate::band::percentile::PercentileModel;
+use crate::band::promql::PromqlModel;
 use crate::band::seasonal::{SeasonalModel, Seasonality};
 use crate::band::{Comparison, Direction};
 use crate::engine::cloudwatch::{CloudWatchConfig, TreatMissingData};
@@ -795,6 +796,13 @@ fn resolve_condition(
                 seasonality,
             })
         }
+        "promql" => {
+            let window_ms = duration(ctx, alert, env, "window", &an.window, HOUR_MS)?;
+            if window_ms <= 0 {
+                return Err(ctx.err(Some(alert), env, "window", "`window` must be positive".into(), None));
+            }
+            AnomalyModel::Promql(PromqlModel { window_ms })
+        }
         "replay" => {
             let k0 = an.k0.unwrap_or(2.0);
             if !(k0 > 0.0 && k0.is_finite()) {
@@ -821,7 +829,7 @@ fn resolve_condition(
                 env,
                 "model",
                 format!("anomaly `model` `{other}` is not available in this build"),
-                Some("available: seasonal, replay".into()),
+                Some("available: seasonal, promql, replay".into()),
             ));
         }
     };
