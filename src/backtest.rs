@@ -423,22 +423,50 @@ pub fn prometheus_present(
     selected: &[Option<usize>],
     replay: Option<&ReplayBounds>,
 ) -> (Vec<bool>, PreparedPrometheus) {
-    if let Condition::Anomaly { model: AnomalyModel::Promql(_), .. } = &alert.condition {
-        let recorded: Vec<f64> = selected.iter().map(|s| s.map_or(f64::NAN, |i| values[i])).collect();
-        let prepared = prepare(&alert.condition, eval_times, &recorded, alert.prom.interval_ms, None);
+    if let Condition::Anomaly {
+        model: AnomalyModel::Promql(_),
+        ..
+    } = &alert.condition
+    {
+        let recorded: Vec<f64> = selected
+            .iter()
+            .map(|s| s.map_or(f64::NAN, |i| values[i]))
+            .collect();
+        let prepared = prepare(
+            &alert.condition,
+            eval_times,
+            &recorded,
+            alert.prom.interval_ms,
+            None,
+        );
         let breach = band::breaches(&recorded, &prepared.band, &prepared.rule);
         let present = breach.iter().map(|b| *b == Breach::Breaching).collect();
-        return (present, PreparedPrometheus { warm_up_evaluations: prepared.band.warm_up_points(), seasonality: None });
+        return (
+            present,
+            PreparedPrometheus {
+                warm_up_evaluations: prepared.band.warm_up_points(),
+                seasonality: None,
+            },
+        );
     }
     let prepared = prepare(&alert.condition, timestamps, values, step_ms, replay);
     let breach = band::breaches(values, &prepared.band, &prepared.rule);
-    let present = selected.iter().map(|s| s.is_some_and(|i| breach[i] == Breach::Breaching)).collect();
+    let present = selected
+        .iter()
+        .map(|s| s.is_some_and(|i| breach[i] == Breach::Breaching))
+        .collect();
     let warm_until = timestamps.get(prepared.band.warm_up_points()).copied();
     let warm_up_evaluations = match warm_until {
         Some(t) => eval_times.partition_point(|&e| e < t),
         None => eval_times.len(),
     };
-    (present, PreparedPrometheus { warm_up_evaluations, seasonality: prepared.seasonality })
+    (
+        present,
+        PreparedPrometheus {
+            warm_up_evaluations,
+            seasonality: prepared.seasonality,
+        },
+    )
 }
 
 /// Replay the Prometheus rule of `alert` over one raw series (the series the rule's expression
@@ -453,7 +481,15 @@ pub fn run_prometheus(
     let step = ctx.step_ms.unwrap_or(alert.prom.interval_ms);
     let selection = ctx.selection(&alert.prom)?;
     let (eval_times, selected) = (&selection.0, &selection.1);
-    let (present, prepared) = prometheus_present(alert, &raw.timestamps, &raw.values, step, eval_times, selected, replay);
+    let (present, prepared) = prometheus_present(
+        alert,
+        &raw.timestamps,
+        &raw.values,
+        step,
+        eval_times,
+        selected,
+        replay,
+    );
     let timeline = prometheus::evaluate(&present, eval_times, &alert.prom);
     let noise = score::noise(&timeline, &FlapRule::default());
     let notifications = notify::alertmanager_notifications(

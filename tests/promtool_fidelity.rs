@@ -236,7 +236,9 @@ fn promql_band_recording_rules_compute_what_the_simulator_computes() {
         for c in 0..8 {
             let i = chunk * 8 + c;
             let name = format!("c{i}");
-            let model = PromqlModel { window_ms: *rng.pick(&[5, 10, 30]) * MINUTE_MS };
+            let model = PromqlModel {
+                window_ms: *rng.pick(&[5, 10, 30]) * MINUTE_MS,
+            };
             let k = *rng.pick(&[1.0, 1.5, 2.0, 3.0]);
             let direction = *rng.pick(&[Direction::Above, Direction::Below, Direction::Both]);
             let len = rng.int(40, 80) as usize;
@@ -246,7 +248,9 @@ fn promql_band_recording_rules_compute_what_the_simulator_computes() {
                     values.extend(std::iter::repeat_n(None, *rng.pick(&[1usize, 3, 7])));
                 } else {
                     let spike = if rng.chance(0.05) { 50.0 } else { 0.0 };
-                    values.push(Some(((20.0 + 5.0 * rng.normal() + spike) * 100.0).round() / 100.0));
+                    values.push(Some(
+                        ((20.0 + 5.0 * rng.normal() + spike) * 100.0).round() / 100.0,
+                    ));
                 }
             }
             values.truncate(len);
@@ -256,11 +260,25 @@ fn promql_band_recording_rules_compute_what_the_simulator_computes() {
             let evals: Vec<i64> = ts.clone();
             let recorded = instant_values(&ts, &raw, &evals, 5 * MINUTE_MS);
             let band = promql_band::band(&evals, &recorded, MINUTE_MS, &model);
-            writeln!(rules, "      - record: alertlab:{name}:value\n        expr: m{{case=\"{i}\"}}").unwrap();
+            writeln!(
+                rules,
+                "      - record: alertlab:{name}:value\n        expr: m{{case=\"{i}\"}}"
+            )
+            .unwrap();
             for r in band_rules(&name, &model, MINUTE_MS) {
-                writeln!(rules, "      - record: {}\n        expr: {}", r.record.unwrap(), r.expr).unwrap();
+                writeln!(
+                    rules,
+                    "      - record: {}\n        expr: {}",
+                    r.record.unwrap(),
+                    r.expr
+                )
+                .unwrap();
             }
-            let (avg, sd, value) = (format!("alertlab:{name}:avg"), format!("alertlab:{name}:stddev"), format!("alertlab:{name}:value"));
+            let (avg, sd, value) = (
+                format!("alertlab:{name}:avg"),
+                format!("alertlab:{name}:stddev"),
+                format!("alertlab:{name}:value"),
+            );
             let above = format!("{value} > {avg} + {k} * {sd}");
             let below = format!("{value} < {avg} - {k} * {sd}");
             let expr = match direction {
@@ -269,21 +287,47 @@ fn promql_band_recording_rules_compute_what_the_simulator_computes() {
                 Direction::Both => format!("({above}) or ({below})"),
             };
             writeln!(rules, "      - alert: band_{i}\n        expr: {expr}").unwrap();
-            let rule = Rule { k, direction, inclusive: false, floor: None };
+            let rule = Rule {
+                k,
+                direction,
+                inclusive: false,
+                floor: None,
+            };
             let breach = band::breaches(&recorded, &band, &rule);
-            let promtool_values: Vec<String> = values.iter().map(|v| v.map_or("_".to_string(), |v| v.to_string())).collect();
+            let promtool_values: Vec<String> = values
+                .iter()
+                .map(|v| v.map_or("_".to_string(), |v| v.to_string()))
+                .collect();
             writeln!(tests, "  - interval: 1m\n    input_series:\n      - series: 'm{{case=\"{i}\"}}'\n        values: '{}'\n    promql_expr_test:", promtool_values.join(" ")).unwrap();
             for (j, t) in evals.iter().enumerate().step_by(3) {
                 for (metric, v) in [(&avg, band.center[j]), (&sd, band.spread[j])] {
-                    let exp = if v.is_nan() { "[]".to_string() } else { format!("[{{labels: '{metric}{{case=\"{i}\"}}', value: {v:?}}}]") };
-                    writeln!(tests, "      - expr: {metric}\n        eval_time: {}\n        exp_samples: {exp}", format_prometheus_duration(*t)).unwrap();
+                    let exp = if v.is_nan() {
+                        "[]".to_string()
+                    } else {
+                        format!("[{{labels: '{metric}{{case=\"{i}\"}}', value: {v:?}}}]")
+                    };
+                    writeln!(
+                        tests,
+                        "      - expr: {metric}\n        eval_time: {}\n        exp_samples: {exp}",
+                        format_prometheus_duration(*t)
+                    )
+                    .unwrap();
                     compared += 1;
                 }
             }
             writeln!(tests, "    alert_rule_test:").unwrap();
             for (j, t) in evals.iter().enumerate() {
-                let exp = if breach[j] == Breach::Breaching { format!("[{{exp_labels: {{case: \"{i}\"}}}}]") } else { "[]".into() };
-                writeln!(tests, "      - eval_time: {}\n        alertname: band_{i}\n        exp_alerts: {exp}", format_prometheus_duration(*t)).unwrap();
+                let exp = if breach[j] == Breach::Breaching {
+                    format!("[{{exp_labels: {{case: \"{i}\"}}}}]")
+                } else {
+                    "[]".into()
+                };
+                writeln!(
+                    tests,
+                    "      - eval_time: {}\n        alertname: band_{i}\n        exp_alerts: {exp}",
+                    format_prometheus_duration(*t)
+                )
+                .unwrap();
             }
         }
         let rules_file = format!("band_rules_{chunk}.yml");
@@ -292,7 +336,20 @@ fn promql_band_recording_rules_compute_what_the_simulator_computes() {
         std::fs::write(&test_file, tests.replace("RULES", &rules_file)).unwrap();
         files.push(test_file);
     }
-    let out = Command::new("promtool").arg("test").arg("rules").args(&files).current_dir(dir.path()).output().unwrap();
-    assert!(out.status.success(), "promtool disagrees with the promql band:\n{}", String::from_utf8_lossy(&out.stdout).chars().take(4000).collect::<String>());
+    let out = Command::new("promtool")
+        .arg("test")
+        .arg("rules")
+        .args(&files)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "promtool disagrees with the promql band:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+            .chars()
+            .take(4000)
+            .collect::<String>()
+    );
     assert!(compared > 500, "{compared}");
 }

@@ -21,7 +21,11 @@ pub struct PromqlModel {
 /// Prometheus's `kahanSumInc`.
 fn kahan_sum_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
     let t = sum + inc;
-    let c = if sum.abs() >= inc.abs() { c + ((sum - t) + inc) } else { c + ((inc - t) + sum) };
+    let c = if sum.abs() >= inc.abs() {
+        c + ((sum - t) + inc)
+    } else {
+        c + ((inc - t) + sum)
+    };
     (t, c)
 }
 
@@ -49,7 +53,8 @@ pub fn avg_over_time(values: &[f64]) -> f64 {
 
 /// Prometheus's `stddev_over_time` (population standard deviation).
 pub fn stddev_over_time(values: &[f64]) -> f64 {
-    let (mut count, mut mean, mut c_mean, mut aux, mut c_aux) = (0.0f64, 0.0f64, 0.0f64, 0.0f64, 0.0f64);
+    let (mut count, mut mean, mut c_mean, mut aux, mut c_aux) =
+        (0.0f64, 0.0f64, 0.0f64, 0.0f64, 0.0f64);
     for &v in values {
         count += 1.0;
         let delta = v - (mean + c_mean);

@@ -11,10 +11,10 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::{number, spec_label, EmitError, GeneratedFile};
-use crate::conventions;
-use crate::series::time::format_prometheus_duration;
 use crate::band::promql::PromqlModel;
 use crate::band::Direction;
+use crate::conventions;
+use crate::series::time::format_prometheus_duration;
 use crate::spec::{AlertSet, AnomalyModel, Condition, ResolvedAlert};
 
 /// Which wrappers to write besides plain rule files.
@@ -80,19 +80,26 @@ pub fn alert_expr(alert: &ResolvedAlert) -> Result<String, EmitError> {
 /// Recording rules of a `promql` band (see `band::promql` for why the offset).
 pub fn band_rules(alert: &str, model: &PromqlModel, interval_ms: i64) -> Vec<Rule> {
     let value = conventions::value_record(alert);
-    let range = format!("[{}] offset {}", format_prometheus_duration(model.window_ms), format_prometheus_duration(interval_ms));
-    [(conventions::avg_record(alert), "avg_over_time"), (conventions::stddev_record(alert), "stddev_over_time")]
-        .into_iter()
-        .map(|(record, func)| Rule {
-            record: Some(record),
-            alert: None,
-            expr: format!("{func}({value}{range})"),
-            for_: None,
-            keep_firing_for: None,
-            labels: BTreeMap::new(),
-            annotations: BTreeMap::new(),
-        })
-        .collect()
+    let range = format!(
+        "[{}] offset {}",
+        format_prometheus_duration(model.window_ms),
+        format_prometheus_duration(interval_ms)
+    );
+    [
+        (conventions::avg_record(alert), "avg_over_time"),
+        (conventions::stddev_record(alert), "stddev_over_time"),
+    ]
+    .into_iter()
+    .map(|(record, func)| Rule {
+        record: Some(record),
+        alert: None,
+        expr: format!("{func}({value}{range})"),
+        for_: None,
+        keep_firing_for: None,
+        labels: BTreeMap::new(),
+        annotations: BTreeMap::new(),
+    })
+    .collect()
 }
 
 fn unsupported(alert: &ResolvedAlert, reason: &str) -> EmitError {
@@ -139,7 +146,11 @@ pub fn alert_rules(alert: &ResolvedAlert) -> Result<Vec<Rule>, EmitError> {
         labels: BTreeMap::new(),
         annotations: BTreeMap::new(),
     }];
-    if let Condition::Anomaly { model: AnomalyModel::Promql(m), .. } = &alert.condition {
+    if let Condition::Anomaly {
+        model: AnomalyModel::Promql(m),
+        ..
+    } = &alert.condition
+    {
         rules.extend(band_rules(&alert.name, m, alert.prom.interval_ms));
     }
     rules.push(Rule {

@@ -36,7 +36,10 @@ struct Case {
 fn simulate(alert: &ResolvedAlert, values: &[f64], step_ms: i64) -> (Vec<i64>, Vec<bool>) {
     let ts: Vec<i64> = (0..values.len() as i64).map(|i| i * step_ms).collect();
     let last = ts.last().copied().unwrap_or(0);
-    let cfg = crate::engine::prometheus::PrometheusConfig { phase_ms: 0, ..alert.prom };
+    let cfg = crate::engine::prometheus::PrometheusConfig {
+        phase_ms: 0,
+        ..alert.prom
+    };
     let evals = cfg.eval_times(0, last);
     let selected = instant_indices(&ts, values, &evals, cfg.lookback_ms);
     let (present, _) = prometheus_present(alert, &ts, values, step_ms, &evals, &selected, None);
@@ -63,7 +66,10 @@ fn cases(alert: &ResolvedAlert, raw: &Series) -> Vec<Case> {
     // The input is what Prometheus records for the value rule at each evaluation (the instant value,
     // lookback included), on the evaluation grid.
     let step = alert.prom.interval_ms;
-    let cfg = crate::engine::prometheus::PrometheusConfig { phase_ms: 0, ..alert.prom };
+    let cfg = crate::engine::prometheus::PrometheusConfig {
+        phase_ms: 0,
+        ..alert.prom
+    };
     let evals = cfg.eval_times(first, last);
     if evals.is_empty() {
         return Vec::new();

@@ -799,7 +799,13 @@ fn resolve_condition(
         "promql" => {
             let window_ms = duration(ctx, alert, env, "window", &an.window, HOUR_MS)?;
             if window_ms <= 0 {
-                return Err(ctx.err(Some(alert), env, "window", "`window` must be positive".into(), None));
+                return Err(ctx.err(
+                    Some(alert),
+                    env,
+                    "window",
+                    "`window` must be positive".into(),
+                    None,
+                ));
             }
             AnomalyModel::Promql(PromqlModel { window_ms })
         }

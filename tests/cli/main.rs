@@ -150,8 +150,8 @@ fn backtest_json_contract_fields() {
     let results = v["results"].as_array().unwrap();
     assert_eq!(
         results.len(),
-        4,
-        "2 CloudWatch-only anomaly alerts + 1 alert on both engines, for prod"
+        5,
+        "2 CloudWatch-only anomaly alerts, 1 Prometheus-only band, 1 alert on both engines, for prod"
     );
     for r in results {
         for key in [
