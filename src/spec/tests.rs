@@ -41,8 +41,16 @@ fn the_bundled_lambda_spec_resolves_per_env_with_overrides() {
     );
     assert_eq!(dev.cw.treat_missing_data, TreatMissingData::NotBreaching);
     assert_eq!(dev.prom.for_ms, 15 * MINUTE_MS);
-    assert!(dev.prometheus.is_none(), "anomaly bands of CloudWatch are CloudWatch-only");
-    let band = &set.alerts.iter().find(|a| a.name == "lambda-concurrency-band").unwrap().per_env["staging"];
+    assert!(
+        dev.prometheus.is_none(),
+        "anomaly bands of CloudWatch are CloudWatch-only"
+    );
+    let band = &set
+        .alerts
+        .iter()
+        .find(|a| a.name == "lambda-concurrency-band")
+        .unwrap()
+        .per_env["staging"];
     assert_eq!(
         band.prometheus.as_ref().unwrap().expr,
         r#"sum(aws_lambda_concurrent_executions_maximum{env="staging"})"#
