@@ -479,6 +479,33 @@ mod tests {
         }
     }
 
+    /// On clean Gaussian noise around a known profile, the share of points outside ±k·spread is
+    /// what the normal distribution says: 2·(1 − Φ(k)).
+    #[test]
+    fn clean_points_fall_outside_at_the_normal_rate() {
+        use statrs::distribution::{ContinuousCDF, Normal};
+        let normal = Normal::new(0.0, 1.0).unwrap();
+        let (ts, vs, _) = daily_series(3.0, 4);
+        let out = band(&ts, &vs, 5 * MINUTE_MS, &SeasonalModel::default());
+        let scored: Vec<usize> = (7 * 288..ts.len()).collect();
+        for k in [1.0, 2.0, 3.0] {
+            let outside = scored
+                .iter()
+                .filter(|&&i| {
+                    let (lo, hi) = out.band.bounds(i, k);
+                    vs[i] < lo || vs[i] > hi
+                })
+                .count() as f64
+                / scored.len() as f64;
+            let expected = 2.0 * (1.0 - normal.cdf(k));
+            // 4,032 scored points: allow sampling error plus the bins' small shape error.
+            assert!(
+                (outside - expected).abs() < 0.25 * expected + 0.004,
+                "k={k}: {outside:.4} outside vs {expected:.4} expected"
+            );
+        }
+    }
+
     #[test]
     fn a_spike_does_not_blow_up_the_band() {
         let (ts, mut vs, _) = daily_series(3.0, 3);

@@ -384,3 +384,25 @@ fn replay_band_from_get_metric_data_json() {
     // fetched at k0 = 2: [8, 12] → center 10, σ 1 → at k = 4: [6, 14]
     assert!(text.contains("2024-05-01T10:00:00Z,11,6,14"), "{text}");
 }
+
+#[test]
+fn data_coarser_than_the_alarm_period_gets_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("fine.yaml");
+    std::fs::write(
+        &spec,
+        "apiVersion: alertlab/v1\nkind: AlertSet\nmetadata: {name: fine}\nalerts:\n  - name: cpu-high\n    metric: {cloudwatch: {namespace: AWS/EC2, name: CPUUtilization, stat: Average, period: 60}}\n    condition: {threshold: {op: \">\", value: 90}}\n",
+    )
+    .unwrap();
+    alertlab()
+        .arg("backtest")
+        .arg("--spec")
+        .arg(&spec)
+        .arg("--data")
+        .arg(nab("rds_cpu_utilization_e47b3b.csv"))
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("warning: alert `cpu-high`").and(
+            predicate::str::contains("data step 5m is coarser than the alarm period 1m"),
+        ));
+}
