@@ -206,11 +206,31 @@ fn value_column(
         .collect()
 }
 
+/// A text column as polars holds it: categorical columns (what alertlab writes) stay categorical,
+/// anything else is cast to strings.
 fn string_column(path: &Path, df: &pl::DataFrame, name: &str) -> Result<pl::Series, LoadError> {
     let col = df.column(name).map_err(|e| polars_err(path, e))?;
+    if matches!(col.dtype(), DataType::Categorical(_, _)) {
+        return Ok(col.as_materialized_series().clone());
+    }
     col.cast(&DataType::String)
         .map(|c| c.as_materialized_series().clone())
         .map_err(|e| polars_err(path, e))
+}
+
+/// The cells of a column from [`string_column`] as `&str`, without copying them.
+type StrCells<'a> = Box<dyn Iterator<Item = Option<&'a str>> + 'a>;
+
+fn str_cells<'a>(path: &Path, s: &'a pl::Series) -> Result<StrCells<'a>, LoadError> {
+    let err = |e| polars_err(path, e);
+    Ok(match s.dtype() {
+        DataType::Categorical(_, _) => match s.dtype().to_physical() {
+            DataType::UInt8 => Box::new(s.cat8().map_err(err)?.iter_str()),
+            DataType::UInt16 => Box::new(s.cat16().map_err(err)?.iter_str()),
+            _ => Box::new(s.cat32().map_err(err)?.iter_str()),
+        },
+        _ => Box::new(s.str().map_err(err)?.iter()),
+    })
 }
 
 /// A long-layout row's identity: series name and label values.
@@ -240,20 +260,16 @@ fn long_layout(
         .iter()
         .map(|c| string_column(path, df, c))
         .collect::<Result<_, _>>()?;
-    let series_ca = series_column
-        .as_ref()
-        .map(|s| s.str())
-        .transpose()
-        .map_err(|e| polars_err(path, e))?;
-    let label_cas: Vec<&pl::StringChunked> = label_columns
-        .iter()
-        .map(|s| s.str())
-        .collect::<Result<_, _>>()
-        .map_err(|e| polars_err(path, e))?;
     // Key each row by its series name and labels, borrowing the strings from the columns. Rows of
     // one series are usually contiguous, so the previous row's key is checked before the hash map.
-    let mut series_iter = series_ca.map(|ca| ca.iter());
-    let mut label_iters: Vec<_> = label_cas.iter().map(|ca| ca.iter()).collect();
+    let mut series_iter = series_column
+        .as_ref()
+        .map(|s| str_cells(path, s))
+        .transpose()?;
+    let mut label_iters: Vec<StrCells> = label_columns
+        .iter()
+        .map(|s| str_cells(path, s))
+        .collect::<Result<_, _>>()?;
     let mut index: HashMap<RowKey, usize> = HashMap::new();
     let mut groups: Vec<(RowKey, Vec<(i64, f64)>)> = Vec::new();
     let mut previous: Option<usize> = None;
