@@ -721,8 +721,3 @@ struct Job<'a> {
     stem: String,
     replay: Option<std::sync::Arc<ReplayBounds>>,
 }
-
-/// Episodes of a result as engine types (for plots and promtool test generation).
-pub fn episodes(result: &BacktestResult) -> &[Episode] {
-    &result.timeline.episodes
-}

@@ -255,15 +255,7 @@ pub fn generate(
     let spec = spec_label(&set.source);
     let mut files = Vec::new();
     let mut by_cluster: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-    let env_names: Vec<String> = if set.environments.is_empty() {
-        vec!["default".into()]
-    } else {
-        set.environments.keys().cloned().collect()
-    };
-    for env in env_names
-        .iter()
-        .filter(|e| envs.is_empty() || envs.contains(e))
-    {
+    for env in &set.env_names(envs) {
         let Some(file) = rule_file(set, env)? else {
             continue;
         };

@@ -147,15 +147,7 @@ pub fn generate(
 ) -> Result<Vec<GeneratedFile>, EmitError> {
     let spec = spec_label(&set.source);
     let mut files = Vec::new();
-    let env_names: Vec<String> = if set.environments.is_empty() {
-        vec!["default".into()]
-    } else {
-        set.environments.keys().cloned().collect()
-    };
-    for env in env_names
-        .iter()
-        .filter(|e| envs.is_empty() || envs.contains(e))
-    {
+    for env in &set.env_names(envs) {
         let mut by_interval: BTreeMap<i64, String> = BTreeMap::new();
         for alert in set.alerts.iter().filter_map(|a| a.per_env.get(env)) {
             if alert.prometheus.is_none() || alert.backtest.is_none() {

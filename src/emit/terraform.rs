@@ -227,11 +227,7 @@ fn render(spec: &str, body: &Body) -> String {
 pub fn generate(set: &AlertSet, envs: &[String]) -> Result<Vec<GeneratedFile>, EmitError> {
     let spec = spec_label(&set.source);
     let dir = PathBuf::from("terraform").join(&set.name);
-    let env_names: Vec<&String> = set
-        .environments
-        .keys()
-        .filter(|e| envs.is_empty() || envs.contains(e))
-        .collect();
+    let env_names = set.env_names(envs);
     let topic = set
         .notifications
         .sns_topic

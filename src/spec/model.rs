@@ -23,6 +23,24 @@ pub struct AlertSet {
     pub alerts: Vec<Alert>,
 }
 
+impl AlertSet {
+    /// The environments alerts resolve for (`default` when the spec declares none), limited to
+    /// `only` unless it is empty.
+    pub fn env_names(&self, only: &[String]) -> Vec<String> {
+        let all: Vec<String> = if self.environments.is_empty() {
+            vec![DEFAULT_ENV.to_string()]
+        } else {
+            self.environments.keys().cloned().collect()
+        };
+        all.into_iter()
+            .filter(|e| only.is_empty() || only.contains(e))
+            .collect()
+    }
+}
+
+/// The environment of a spec that declares none.
+pub const DEFAULT_ENV: &str = "default";
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Environment {
     pub name: String,

@@ -117,7 +117,7 @@ pub fn resolve(path: &Path, text: &str, raw: v1::AlertSetV1) -> Result<AlertSet,
         }
         let mut per_env = BTreeMap::new();
         let env_names: Vec<String> = if environments.is_empty() {
-            vec!["default".to_string()]
+            vec![DEFAULT_ENV.to_string()]
         } else {
             environments.keys().cloned().collect()
         };
