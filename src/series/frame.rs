@@ -131,7 +131,15 @@ fn timestamp_column(
             let ints = col
                 .cast(&DataType::Int64)
                 .map_err(|e| polars_err(path, e))?;
-            let ca = ints.i64().map_err(|e| polars_err(path, e))?;
+            let ca = ints.i64().map_err(|e| polars_err(path, e))?.rechunk();
+            if let Ok(slice) = ca.cont_slice() {
+                // No nulls: convert the contiguous buffer directly.
+                return Ok(if divisor == 1 {
+                    slice.to_vec()
+                } else {
+                    slice.iter().map(|v| v.div_euclid(divisor)).collect()
+                });
+            }
             ca.iter()
                 .enumerate()
                 .map(|(row, v)| {
@@ -185,7 +193,10 @@ fn value_column(
         let floats = col
             .cast(&DataType::Float64)
             .map_err(|e| polars_err(path, e))?;
-        let ca = floats.f64().map_err(|e| polars_err(path, e))?;
+        let ca = floats.f64().map_err(|e| polars_err(path, e))?.rechunk();
+        if let Ok(slice) = ca.cont_slice() {
+            return Ok(slice.to_vec());
+        }
         return Ok(ca.iter().map(|v| v.unwrap_or(f64::NAN)).collect());
     }
     let strings = col
@@ -270,11 +281,14 @@ fn long_layout(
         .iter()
         .map(|s| str_cells(path, s))
         .collect::<Result<_, _>>()?;
-    let mut index: HashMap<RowKey, usize> = HashMap::new();
-    let mut groups: Vec<(RowKey, Vec<(i64, f64)>)> = Vec::new();
-    let mut previous: Option<usize> = None;
+    // First pass: the group of every row; second: each group's columns at their exact size (no
+    // reallocation of multi-million-row vectors).
+    let mut index: HashMap<RowKey, u32> = HashMap::new();
+    let mut keys: Vec<RowKey> = Vec::new();
+    let mut row_group: Vec<u32> = Vec::with_capacity(timestamps.len());
+    let mut previous: Option<u32> = None;
     let mut labels_now: Vec<Option<&str>> = Vec::with_capacity(label_iters.len());
-    for row in 0..timestamps.len() {
+    for _ in 0..timestamps.len() {
         let name: &str = series_iter
             .as_mut()
             .and_then(|it| it.next().flatten())
@@ -282,21 +296,35 @@ fn long_layout(
         labels_now.clear();
         labels_now.extend(label_iters.iter_mut().map(|it| it.next().flatten()));
         let group = match previous {
-            Some(g) if groups[g].0 .0 == name && groups[g].0 .1 == labels_now => g,
+            Some(g) if keys[g as usize].0 == name && keys[g as usize].1 == labels_now => g,
             _ => {
                 let key: RowKey = (name, labels_now.clone());
                 *index.entry(key.clone()).or_insert_with(|| {
-                    groups.push((key, Vec::new()));
-                    groups.len() - 1
+                    keys.push(key);
+                    keys.len() as u32 - 1
                 })
             }
         };
-        groups[group].1.push((timestamps[row], values[row]));
+        row_group.push(group);
         previous = Some(group);
     }
+    let mut counts = vec![0usize; keys.len()];
+    for &g in &row_group {
+        counts[g as usize] += 1;
+    }
+    let mut columns: Vec<(Vec<i64>, Vec<f64>)> = counts
+        .iter()
+        .map(|&n| (Vec::with_capacity(n), Vec::with_capacity(n)))
+        .collect();
+    for ((&g, &t), &v) in row_group.iter().zip(timestamps).zip(values) {
+        let (ts, vs) = &mut columns[g as usize];
+        ts.push(t);
+        vs.push(v);
+    }
+    let groups: Vec<(RowKey, (Vec<i64>, Vec<f64>))> = keys.into_iter().zip(columns).collect();
     Ok(groups
         .into_par_iter()
-        .map(|((name, label_values), rows)| {
+        .map(|((name, label_values), (ts, vs))| {
             let labels: BTreeMap<String, String> = label_cols
                 .iter()
                 .zip(label_values)
@@ -307,7 +335,7 @@ fn long_layout(
             } else {
                 name.to_string()
             };
-            Series::from_rows(name, labels, rows)
+            Series::from_columns(name, labels, ts, vs)
         })
         .collect())
 }

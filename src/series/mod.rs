@@ -80,6 +80,22 @@ impl Series {
         }
     }
 
+    /// Like [`Series::from_rows`] for rows already split into columns: sorted, duplicate-free input
+    /// (the usual case) is taken as it is, without copying.
+    pub fn from_columns(
+        name: impl Into<String>,
+        labels: BTreeMap<String, String>,
+        timestamps: Vec<i64>,
+        values: Vec<f64>,
+    ) -> Series {
+        if timestamps.windows(2).all(|w| w[0] < w[1]) {
+            let mut s = Series::from_sorted(name, timestamps, values);
+            s.labels = labels;
+            return s;
+        }
+        Series::from_rows(name, labels, timestamps.into_iter().zip(values).collect())
+    }
+
     /// A series whose rows are known to be sorted and unique (synthetic data, resampling output).
     pub fn from_sorted(name: impl Into<String>, timestamps: Vec<i64>, values: Vec<f64>) -> Series {
         debug_assert_eq!(timestamps.len(), values.len());
