@@ -244,6 +244,9 @@ fn str_cells<'a>(path: &Path, s: &'a pl::Series) -> Result<StrCells<'a>, LoadErr
     })
 }
 
+/// Timestamps and values of one series.
+type SeriesColumns = (Vec<i64>, Vec<f64>);
+
 /// A long-layout row's identity: series name and label values.
 type RowKey<'a> = (&'a str, Vec<Option<&'a str>>);
 
@@ -312,7 +315,7 @@ fn long_layout(
     for &g in &row_group {
         counts[g as usize] += 1;
     }
-    let mut columns: Vec<(Vec<i64>, Vec<f64>)> = counts
+    let mut columns: Vec<SeriesColumns> = counts
         .iter()
         .map(|&n| (Vec::with_capacity(n), Vec::with_capacity(n)))
         .collect();
@@ -321,7 +324,7 @@ fn long_layout(
         ts.push(t);
         vs.push(v);
     }
-    let groups: Vec<(RowKey, (Vec<i64>, Vec<f64>))> = keys.into_iter().zip(columns).collect();
+    let groups: Vec<(RowKey, SeriesColumns)> = keys.into_iter().zip(columns).collect();
     Ok(groups
         .into_par_iter()
         .map(|((name, label_values), (ts, vs))| {
