@@ -81,15 +81,7 @@ fn simulate(case: &Case) -> (Vec<i64>, Vec<bool>) {
         .map(|s| s.is_some_and(|i| breach[i] == Breach::Breaching))
         .collect();
     let timeline = evaluate(&present, &eval_times, &case.cfg);
-    let firing = eval_times
-        .iter()
-        .map(|&t| {
-            timeline
-                .episodes
-                .iter()
-                .any(|e| e.start <= t && e.end.is_none_or(|end| t < end))
-        })
-        .collect();
+    let firing = timeline.on_at(&eval_times);
     (eval_times, firing)
 }
 

@@ -44,15 +44,7 @@ fn simulate(alert: &ResolvedAlert, values: &[f64], step_ms: i64) -> (Vec<i64>, V
     let selected = instant_indices(&ts, values, &evals, cfg.lookback_ms);
     let (present, _) = prometheus_present(alert, &ts, values, step_ms, &evals, &selected, None);
     let timeline = evaluate(&present, &evals, &cfg);
-    let firing = evals
-        .iter()
-        .map(|&t| {
-            timeline
-                .episodes
-                .iter()
-                .any(|e| e.start <= t && e.end.is_none_or(|end| t < end))
-        })
-        .collect();
+    let firing = timeline.on_at(&evals);
     (evals, firing)
 }
 

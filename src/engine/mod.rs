@@ -54,6 +54,18 @@ impl Timeline {
         }
     }
 
+    /// Whether the alarm is on (ALARM / firing) at each of `times` (sorted), from the episodes.
+    pub fn on_at(&self, times: &[i64]) -> Vec<bool> {
+        times
+            .iter()
+            .map(|&t| {
+                self.episodes
+                    .iter()
+                    .any(|e| e.start <= t && e.end.is_none_or(|end| t < end))
+            })
+            .collect()
+    }
+
     /// The end of covered time, used to close open episodes for durations.
     pub fn horizon(&self) -> i64 {
         self.last_eval.map_or(0, |t| t + self.step_ms)
