@@ -48,6 +48,11 @@ pub fn rule_file(set: &str, env: &str) -> String {
     format!("{set}-{env}.rules.yml")
 }
 
+/// Name of the Kubernetes ConfigMap holding a spec's rule files in a cluster.
+pub fn rules_configmap(set: &str) -> String {
+    format!("alertlab-{set}-rules")
+}
+
 /// Label every generated alert carries with its environment.
 pub const ENV_LABEL: &str = "env";
 

@@ -88,7 +88,12 @@ fn build(sets: &[spec::AlertSet], args: &Args) -> anyhow::Result<Vec<GeneratedFi
     for set in sets {
         if args.target.iter().any(|t| t == "terraform") && !set.environments.is_empty() {
             files.extend(
-                emit::terraform::generate(set, &args.env).map_err(|e| UsageError(e.to_string()))?,
+                emit::terraform::generate(
+                    set,
+                    &args.env,
+                    outputs.configmap && args.target.iter().any(|t| t == "prometheus"),
+                )
+                .map_err(|e| UsageError(e.to_string()))?,
             );
         }
         if args.target.iter().any(|t| t == "prometheus") {

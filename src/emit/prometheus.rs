@@ -204,6 +204,11 @@ pub fn rule_file(set: &AlertSet, env: &str) -> Result<Option<RuleFile>, EmitErro
     Ok(Some(RuleFile { groups }))
 }
 
+/// The rule file of `set` for `env` as YAML text (no header), as ConfigMaps hold it.
+pub fn rule_file_yaml(set: &AlertSet, env: &str) -> Result<Option<String>, EmitError> {
+    Ok(rule_file(set, env)?.map(|f| yaml(&f)))
+}
+
 fn yaml<T: Serialize>(value: &T) -> String {
     serde_yaml_ng::to_string(value).expect("rule structures always serialise")
 }
@@ -236,7 +241,7 @@ struct PrometheusRule {
     spec: RuleFile,
 }
 
-fn k8s_labels(set: &AlertSet) -> BTreeMap<String, String> {
+pub fn k8s_labels(set: &AlertSet) -> BTreeMap<String, String> {
     BTreeMap::from([
         (
             "app.kubernetes.io/managed-by".to_string(),
@@ -260,6 +265,7 @@ pub fn generate(
             continue;
         };
         let body = yaml(&file);
+        debug_assert_eq!(Some(&body), rule_file_yaml(set, env)?.as_ref());
         let name = conventions::rule_file(&set.name, env);
         files.push(GeneratedFile {
             path: PathBuf::from("prometheus").join(&name),
@@ -295,7 +301,7 @@ pub fn generate(
                 api_version: "v1",
                 kind: "ConfigMap",
                 metadata: Metadata {
-                    name: format!("alertlab-{}-rules", set.name),
+                    name: conventions::rules_configmap(&set.name),
                     labels: k8s_labels(set),
                 },
                 data,

@@ -224,7 +224,11 @@ fn render(spec: &str, body: &Body) -> String {
 }
 
 /// `main.tf`, `variables.tf` and `outputs.tf` of the module for `set`.
-pub fn generate(set: &AlertSet, envs: &[String]) -> Result<Vec<GeneratedFile>, EmitError> {
+pub fn generate(
+    set: &AlertSet,
+    envs: &[String],
+    rules_configmap: bool,
+) -> Result<Vec<GeneratedFile>, EmitError> {
     let spec = spec_label(&set.source);
     let dir = PathBuf::from("terraform").join(&set.name);
     let env_names = set.env_names(envs);
@@ -242,6 +246,8 @@ pub fn generate(set: &AlertSet, envs: &[String]) -> Result<Vec<GeneratedFile>, E
                 ("account", Expression::String(e.account.clone())),
                 ("region", Expression::String(e.region.clone())),
                 ("owns_shared", Expression::Bool(e.owns_shared)),
+                ("cluster", Expression::String(e.cluster_name().to_string())),
+                ("owns_cluster", Expression::Bool(e.owns_cluster)),
             ]),
         )
     }));
@@ -328,6 +334,66 @@ pub fn generate(set: &AlertSet, envs: &[String]) -> Result<Vec<GeneratedFile>, E
         }
     }
 
+    // The Prometheus rules of every env in a cluster, in one ConfigMap created by the cluster's
+    // owning stage (the same once-per-shared-target rule as the SNS topic).
+    let mut by_cluster: std::collections::BTreeMap<String, Vec<(String, Expression)>> =
+        Default::default();
+    if rules_configmap {
+        for env in &env_names {
+            let Some(e) = set.environments.get(env.as_str()) else {
+                continue;
+            };
+            if let Some(text) = super::prometheus::rule_file_yaml(set, env)? {
+                by_cluster
+                    .entry(e.cluster_name().to_string())
+                    .or_default()
+                    .push((
+                        conventions::rule_file(&set.name, env),
+                        Expression::String(text),
+                    ));
+            }
+        }
+    }
+    let has_rules = !by_cluster.is_empty();
+    if has_rules {
+        let rules = object(by_cluster.iter().map(|(cluster, files)| {
+            (
+                cluster.as_str(),
+                object(files.iter().map(|(n, t)| (n.as_str(), t.clone()))),
+            )
+        }));
+        main = main.add_block(
+            Block::builder("locals")
+                .add_attribute(("prometheus_rules", rules))
+                .build(),
+        );
+        let lookup = FuncCall::builder("lookup")
+            .arg(var(&["local", "prometheus_rules"]))
+            .arg(var(&["local", "env", "cluster"]))
+            .arg(Expression::Object(Object::new()))
+            .build();
+        main = main.add_block(
+            Block::builder("resource")
+                .add_label("kubernetes_config_map_v1")
+                .add_label("prometheus_rules")
+                .add_attribute((
+                    "count",
+                    cond(var(&["local", "env", "owns_cluster"]), 1u64, 0u64),
+                ))
+                .add_block(
+                    Block::builder("metadata")
+                        .add_attribute((
+                            "name",
+                            Expression::String(conventions::rules_configmap(&set.name)),
+                        ))
+                        .add_attribute(("namespace", var(&["var", "prometheus_rules_namespace"])))
+                        .add_attribute(("labels", string_map(&super::prometheus::k8s_labels(set))))
+                        .build(),
+                )
+                .add_attribute(("data", Expression::from(lookup)))
+                .build(),
+        );
+    }
     let stages: Vec<Expression> = set
         .environments
         .keys()
@@ -397,6 +463,16 @@ pub fn generate(set: &AlertSet, envs: &[String]) -> Result<Vec<GeneratedFile>, E
                 .add_attribute(("default", Expression::Array(vec![])))
                 .build(),
         );
+    if has_rules {
+        variables = variables.add_block(
+            Block::builder("variable")
+                .add_label("prometheus_rules_namespace")
+                .add_attribute(("description", Expression::String("Namespace of the Prometheus rules ConfigMap (created by the stage that owns its cluster)".into())))
+                .add_attribute(("type", var(&["string"])))
+                .add_attribute(("default", Expression::String("monitoring".into())))
+                .build(),
+        );
+    }
     if set.notifications.slack.is_some() {
         variables = variables.add_block(
             Block::builder("variable")

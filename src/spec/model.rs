@@ -49,6 +49,15 @@ pub struct Environment {
     pub cluster: Option<String>,
     /// Whether this env creates the resources shared by every env in its account.
     pub owns_shared: bool,
+    /// Whether this env creates the Prometheus rules ConfigMap of its cluster.
+    pub owns_cluster: bool,
+}
+
+impl Environment {
+    /// The Kubernetes cluster its Prometheus rules go to (its own name when none is set).
+    pub fn cluster_name(&self) -> &str {
+        self.cluster.as_deref().unwrap_or(&self.name)
+    }
 }
 
 #[derive(Debug, Clone, Default)]

@@ -188,6 +188,7 @@ fn resolve_environments(
                 region: e.region.clone(),
                 cluster: e.cluster.clone(),
                 owns_shared: false,
+                owns_cluster: false,
             },
         );
     }
@@ -236,6 +237,27 @@ fn resolve_environments(
         if let Some(owner) = owner {
             if let Some(env) = out.get_mut(owner) {
                 env.owns_shared = true;
+            }
+        }
+    }
+    // One owner of each cluster's rules ConfigMap: the member that owns its account's shared
+    // resources, else the first by name.
+    let clusters: std::collections::BTreeSet<String> =
+        out.values().map(|e| e.cluster_name().to_string()).collect();
+    for cluster in clusters {
+        let members: Vec<String> = out
+            .values()
+            .filter(|e| e.cluster_name() == cluster)
+            .map(|e| e.name.clone())
+            .collect();
+        let owner = members
+            .iter()
+            .find(|n| out[*n].owns_shared)
+            .or(members.first())
+            .cloned();
+        if let Some(owner) = owner {
+            if let Some(env) = out.get_mut(&owner) {
+                env.owns_cluster = true;
             }
         }
     }

@@ -216,6 +216,38 @@ fn terraform_parses_and_shared_account_resources_exist_once() {
             .contains("local.env.owns_shared ? aws_sns_topic.alerts[0].arn : format("),
         "non-owners refer to the owner's topic by ARN"
     );
+    // dev and staging also share the `nonprod` cluster: one rules ConfigMap, made by dev, holding
+    // both envs' rule files; prod's cluster has its own.
+    let cm = of_type("kubernetes_config_map_v1");
+    assert_eq!(cm.len(), 1);
+    assert_eq!(cm[0].2["count"], "${local.env.owns_cluster ? 1 : 0}");
+    assert_eq!(
+        cm[0].2["data"],
+        "${lookup(local.prometheus_rules, local.env.cluster, {})}"
+    );
+    assert_eq!(
+        (
+            envs["dev"]["owns_cluster"].clone(),
+            envs["staging"]["owns_cluster"].clone(),
+            envs["prod"]["owns_cluster"].clone()
+        ),
+        (true.into(), false.into(), true.into())
+    );
+    let rules = main["locals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|l| l.get("prometheus_rules"))
+        .unwrap();
+    let nonprod: Vec<&String> = rules["nonprod"].as_object().unwrap().keys().collect();
+    assert_eq!(
+        nonprod,
+        vec!["lambda-dev.rules.yml", "lambda-staging.rules.yml"]
+    );
+    assert!(rules["prod"]["lambda-prod.rules.yml"]
+        .as_str()
+        .unwrap()
+        .contains("alert: lambda-concurrency-ceiling"));
     let alarms = of_type("aws_cloudwatch_metric_alarm");
     assert_eq!(alarms.len(), 9, "3 alerts × 3 envs");
     for (_, name, body) in alarms {

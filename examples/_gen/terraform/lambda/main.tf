@@ -6,16 +6,22 @@ locals {
       "account" = "111111111111"
       "region" = "eu-west-1"
       "owns_shared" = true
+      "cluster" = "nonprod"
+      "owns_cluster" = true
     }
     "prod" = {
       "account" = "222222222222"
       "region" = "eu-west-1"
       "owns_shared" = true
+      "cluster" = "prod"
+      "owns_cluster" = true
     }
     "staging" = {
       "account" = "111111111111"
       "region" = "eu-west-1"
       "owns_shared" = false
+      "cluster" = "nonprod"
+      "owns_cluster" = false
     }
   }
   env = local.environments[var.stage]
@@ -292,4 +298,31 @@ resource "aws_cloudwatch_metric_alarm" "lambda_concurrency_ceiling_staging" {
   statistic = "Maximum"
   period = 60
   threshold = 900
+}
+
+locals {
+  prometheus_rules = {
+    "nonprod" = {
+      "lambda-dev.rules.yml" = "groups:\n- name: alertlab-lambda-dev\n  interval: 1m\n  rules:\n  - record: alertlab:lambda_concurrency_ceiling:value\n    expr: sum(aws_lambda_concurrent_executions_maximum{env=\"dev\"})\n  - alert: lambda-concurrency-ceiling\n    expr: alertlab:lambda_concurrency_ceiling:value > 900\n    for: 2m\n    labels:\n      env: dev\n      severity: critical\n    annotations:\n      summary: Lambda concurrency close to the account limit\n  - record: alertlab:lambda_concurrency_band:value\n    expr: sum(aws_lambda_concurrent_executions_maximum{env=\"dev\"})\n  - record: alertlab:lambda_concurrency_band:avg\n    expr: avg_over_time(alertlab:lambda_concurrency_band:value[1h] offset 1m)\n  - record: alertlab:lambda_concurrency_band:stddev\n    expr: stddev_over_time(alertlab:lambda_concurrency_band:value[1h] offset 1m)\n  - alert: lambda-concurrency-band\n    expr: alertlab:lambda_concurrency_band:value > alertlab:lambda_concurrency_band:avg + 3 * alertlab:lambda_concurrency_band:stddev\n    for: 2m\n    keep_firing_for: 5m\n    labels:\n      env: dev\n      severity: warning\n    annotations:\n      summary: Lambda concurrency far above its last hour\n"
+      "lambda-staging.rules.yml" = "groups:\n- name: alertlab-lambda-staging\n  interval: 1m\n  rules:\n  - record: alertlab:lambda_concurrency_ceiling:value\n    expr: sum(aws_lambda_concurrent_executions_maximum{env=\"staging\"})\n  - alert: lambda-concurrency-ceiling\n    expr: alertlab:lambda_concurrency_ceiling:value > 900\n    for: 2m\n    labels:\n      env: staging\n      severity: critical\n    annotations:\n      summary: Lambda concurrency close to the account limit\n  - record: alertlab:lambda_concurrency_band:value\n    expr: sum(aws_lambda_concurrent_executions_maximum{env=\"staging\"})\n  - record: alertlab:lambda_concurrency_band:avg\n    expr: avg_over_time(alertlab:lambda_concurrency_band:value[1h] offset 1m)\n  - record: alertlab:lambda_concurrency_band:stddev\n    expr: stddev_over_time(alertlab:lambda_concurrency_band:value[1h] offset 1m)\n  - alert: lambda-concurrency-band\n    expr: alertlab:lambda_concurrency_band:value > alertlab:lambda_concurrency_band:avg + 3 * alertlab:lambda_concurrency_band:stddev\n    for: 2m\n    keep_firing_for: 5m\n    labels:\n      env: staging\n      severity: warning\n    annotations:\n      summary: Lambda concurrency far above its last hour\n"
+    }
+    "prod" = {
+      "lambda-prod.rules.yml" = "groups:\n- name: alertlab-lambda-prod\n  interval: 1m\n  rules:\n  - record: alertlab:lambda_concurrency_ceiling:value\n    expr: sum(aws_lambda_concurrent_executions_maximum{env=\"prod\"})\n  - alert: lambda-concurrency-ceiling\n    expr: alertlab:lambda_concurrency_ceiling:value > 900\n    for: 2m\n    labels:\n      env: prod\n      severity: critical\n    annotations:\n      summary: Lambda concurrency close to the account limit\n  - record: alertlab:lambda_concurrency_band:value\n    expr: sum(aws_lambda_concurrent_executions_maximum{env=\"prod\"})\n  - record: alertlab:lambda_concurrency_band:avg\n    expr: avg_over_time(alertlab:lambda_concurrency_band:value[1h] offset 1m)\n  - record: alertlab:lambda_concurrency_band:stddev\n    expr: stddev_over_time(alertlab:lambda_concurrency_band:value[1h] offset 1m)\n  - alert: lambda-concurrency-band\n    expr: alertlab:lambda_concurrency_band:value > alertlab:lambda_concurrency_band:avg + 3 * alertlab:lambda_concurrency_band:stddev\n    for: 2m\n    keep_firing_for: 5m\n    labels:\n      env: prod\n      severity: warning\n    annotations:\n      summary: Lambda concurrency far above its last hour\n"
+    }
+  }
+}
+
+resource "kubernetes_config_map_v1" "prometheus_rules" {
+  count = local.env.owns_cluster ? 1 : 0
+
+  metadata {
+    name = "alertlab-lambda-rules"
+    namespace = var.prometheus_rules_namespace
+    labels = {
+      "alertlab/spec" = "lambda"
+      "app.kubernetes.io/managed-by" = "alertlab"
+    }
+  }
+
+  data = lookup(local.prometheus_rules, local.env.cluster, {})
 }

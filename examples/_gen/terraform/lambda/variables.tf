@@ -22,6 +22,12 @@ variable "extra_alarm_actions" {
   default = []
 }
 
+variable "prometheus_rules_namespace" {
+  description = "Namespace of the Prometheus rules ConfigMap (created by the stage that owns its cluster)"
+  type = string
+  default = "monitoring"
+}
+
 variable "chatbot_role_arn" {
   description = "IAM role AWS Chatbot assumes (used by the stage that owns shared resources)"
   type = string
