@@ -131,14 +131,17 @@ fn timestamp_column(
             let ints = col
                 .cast(&DataType::Int64)
                 .map_err(|e| polars_err(path, e))?;
-            let ca = ints.i64().map_err(|e| polars_err(path, e))?.rechunk();
-            if let Ok(slice) = ca.cont_slice() {
-                // No nulls: convert the contiguous buffer directly.
-                return Ok(if divisor == 1 {
-                    slice.to_vec()
-                } else {
-                    slice.iter().map(|v| v.div_euclid(divisor)).collect()
-                });
+            let ca = ints.i64().map_err(|e| polars_err(path, e))?;
+            if ca.null_count() == 0 {
+                // No nulls: copy each chunk's buffer (one copy, no per-row branches).
+                let mut out = Vec::with_capacity(ca.len());
+                for arr in ca.downcast_iter() {
+                    out.extend_from_slice(arr.values().as_slice());
+                }
+                if divisor != 1 {
+                    out.iter_mut().for_each(|v| *v = v.div_euclid(divisor));
+                }
+                return Ok(out);
             }
             ca.iter()
                 .enumerate()
@@ -193,9 +196,13 @@ fn value_column(
         let floats = col
             .cast(&DataType::Float64)
             .map_err(|e| polars_err(path, e))?;
-        let ca = floats.f64().map_err(|e| polars_err(path, e))?.rechunk();
-        if let Ok(slice) = ca.cont_slice() {
-            return Ok(slice.to_vec());
+        let ca = floats.f64().map_err(|e| polars_err(path, e))?;
+        if ca.null_count() == 0 {
+            let mut out = Vec::with_capacity(ca.len());
+            for arr in ca.downcast_iter() {
+                out.extend_from_slice(arr.values().as_slice());
+            }
+            return Ok(out);
         }
         return Ok(ca.iter().map(|v| v.unwrap_or(f64::NAN)).collect());
     }
@@ -247,6 +254,48 @@ fn str_cells<'a>(path: &Path, s: &'a pl::Series) -> Result<StrCells<'a>, LoadErr
 /// Timestamps and values of one series.
 type SeriesColumns = (Vec<i64>, Vec<f64>);
 
+/// Group ids of `len` rows keyed by the (series, labels) columns of `part`: the keys in order of
+/// first appearance and each row's key index. Rows of one series are usually contiguous, so the
+/// previous row's key is checked before the hash map.
+fn group_rows<'a>(
+    path: &Path,
+    part: &'a (Option<pl::Series>, Vec<pl::Series>),
+    len: usize,
+) -> Result<(Vec<RowKey<'a>>, Vec<u32>), LoadError> {
+    let mut series_iter = part.0.as_ref().map(|s| str_cells(path, s)).transpose()?;
+    let mut label_iters: Vec<StrCells> = part
+        .1
+        .iter()
+        .map(|s| str_cells(path, s))
+        .collect::<Result<_, _>>()?;
+    let mut index: HashMap<RowKey, u32> = HashMap::new();
+    let mut keys: Vec<RowKey> = Vec::new();
+    let mut row_group: Vec<u32> = Vec::with_capacity(len);
+    let mut previous: Option<u32> = None;
+    let mut labels_now: Vec<Option<&str>> = Vec::with_capacity(label_iters.len());
+    for _ in 0..len {
+        let name: &str = series_iter
+            .as_mut()
+            .and_then(|it| it.next().flatten())
+            .unwrap_or("");
+        labels_now.clear();
+        labels_now.extend(label_iters.iter_mut().map(|it| it.next().flatten()));
+        let group = match previous {
+            Some(g) if keys[g as usize].0 == name && keys[g as usize].1 == labels_now => g,
+            _ => {
+                let key: RowKey = (name, labels_now.clone());
+                *index.entry(key.clone()).or_insert_with(|| {
+                    keys.push(key);
+                    keys.len() as u32 - 1
+                })
+            }
+        };
+        row_group.push(group);
+        previous = Some(group);
+    }
+    Ok((keys, row_group))
+}
+
 /// A long-layout row's identity: series name and label values.
 type RowKey<'a> = (&'a str, Vec<Option<&'a str>>);
 
@@ -274,43 +323,43 @@ fn long_layout(
         .iter()
         .map(|c| string_column(path, df, c))
         .collect::<Result<_, _>>()?;
-    // Key each row by its series name and labels, borrowing the strings from the columns. Rows of
-    // one series are usually contiguous, so the previous row's key is checked before the hash map.
-    let mut series_iter = series_column
-        .as_ref()
-        .map(|s| str_cells(path, s))
-        .transpose()?;
-    let mut label_iters: Vec<StrCells> = label_columns
+    // First pass: the group of every row, in two halves on two threads; second: each group's
+    // columns at their exact size (no reallocation of multi-million-row vectors).
+    let n = timestamps.len();
+    let half = n / 2;
+    let slice = |s: &pl::Series, from: usize, len: usize| s.slice(from as i64, len);
+    let parts: Vec<(Option<pl::Series>, Vec<pl::Series>)> = [(0, half), (half, n - half)]
         .iter()
-        .map(|s| str_cells(path, s))
-        .collect::<Result<_, _>>()?;
-    // First pass: the group of every row; second: each group's columns at their exact size (no
-    // reallocation of multi-million-row vectors).
-    let mut index: HashMap<RowKey, u32> = HashMap::new();
-    let mut keys: Vec<RowKey> = Vec::new();
-    let mut row_group: Vec<u32> = Vec::with_capacity(timestamps.len());
-    let mut previous: Option<u32> = None;
-    let mut labels_now: Vec<Option<&str>> = Vec::with_capacity(label_iters.len());
-    for _ in 0..timestamps.len() {
-        let name: &str = series_iter
-            .as_mut()
-            .and_then(|it| it.next().flatten())
-            .unwrap_or("");
-        labels_now.clear();
-        labels_now.extend(label_iters.iter_mut().map(|it| it.next().flatten()));
-        let group = match previous {
-            Some(g) if keys[g as usize].0 == name && keys[g as usize].1 == labels_now => g,
-            _ => {
-                let key: RowKey = (name, labels_now.clone());
-                *index.entry(key.clone()).or_insert_with(|| {
-                    keys.push(key);
-                    keys.len() as u32 - 1
-                })
-            }
-        };
-        row_group.push(group);
-        previous = Some(group);
-    }
+        .map(|&(from, len)| {
+            (
+                series_column.as_ref().map(|s| slice(s, from, len)),
+                label_columns.iter().map(|s| slice(s, from, len)).collect(),
+            )
+        })
+        .collect();
+    let (first, second) = rayon::join(
+        || group_rows(path, &parts[0], half),
+        || group_rows(path, &parts[1], n - half),
+    );
+    let (mut keys, mut row_group) = first?;
+    let (second_keys, second_rows) = second?;
+    // Merge: the second half's keys map onto the first half's (first appearance order is kept).
+    let mut index: HashMap<RowKey, u32> = keys
+        .iter()
+        .cloned()
+        .enumerate()
+        .map(|(g, k)| (k, g as u32))
+        .collect();
+    let remap: Vec<u32> = second_keys
+        .into_iter()
+        .map(|k| {
+            *index.entry(k.clone()).or_insert_with(|| {
+                keys.push(k);
+                keys.len() as u32 - 1
+            })
+        })
+        .collect();
+    row_group.extend(second_rows.into_iter().map(|g| remap[g as usize]));
     let mut counts = vec![0usize; keys.len()];
     for &g in &row_group {
         counts[g as usize] += 1;
@@ -319,10 +368,19 @@ fn long_layout(
         .iter()
         .map(|&n| (Vec::with_capacity(n), Vec::with_capacity(n)))
         .collect();
-    for ((&g, &t), &v) in row_group.iter().zip(timestamps).zip(values) {
+    // Rows of one series usually come in long runs: copy each run as a slice.
+    let mut start = 0;
+    while start < n {
+        let g = row_group[start];
+        let end = start
+            + row_group[start..]
+                .iter()
+                .position(|&x| x != g)
+                .unwrap_or(n - start);
         let (ts, vs) = &mut columns[g as usize];
-        ts.push(t);
-        vs.push(v);
+        ts.extend_from_slice(&timestamps[start..end]);
+        vs.extend_from_slice(&values[start..end]);
+        start = end;
     }
     let groups: Vec<(RowKey, SeriesColumns)> = keys.into_iter().zip(columns).collect();
     Ok(groups
