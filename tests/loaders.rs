@@ -228,3 +228,41 @@ fn a_parquet_file_cut_short_is_an_error_not_a_panic() {
         assert!(load_err(&path, None).contains("not a readable Parquet file"));
     }
 }
+
+#[test]
+fn interleaved_long_rows_group_by_series_and_labels_across_the_whole_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("interleaved.csv");
+    let mut text = String::from("timestamp,series,region,value\n");
+    for i in 0..50 {
+        let t = format!("2024-05-01T10:{i:02}:00Z");
+        text.push_str(&format!(
+            "{t},a,eu,{i}\n{t},b,eu,{}\n{t},a,us,{}\n",
+            100 + i,
+            200 + i
+        ));
+    }
+    std::fs::write(&path, text).unwrap();
+    let loaded = series::load(&path, None).unwrap();
+    let names: Vec<(String, String)> = loaded
+        .iter()
+        .map(|s| (s.name.clone(), s.labels["region"].clone()))
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            ("a".into(), "eu".into()),
+            ("b".into(), "eu".into()),
+            ("a".into(), "us".into())
+        ],
+        "first-appearance order"
+    );
+    for (s, base) in loaded.iter().zip([0.0, 100.0, 200.0]) {
+        assert_eq!(s.len(), 50);
+        assert_eq!(
+            s.values,
+            (0..50).map(|i| base + i as f64).collect::<Vec<_>>()
+        );
+        assert!(s.timestamps.windows(2).all(|w| w[1] - w[0] == 60_000));
+    }
+}
