@@ -424,7 +424,7 @@ pub fn prometheus_present(
     replay: Option<&ReplayBounds>,
 ) -> (Vec<bool>, PreparedPrometheus) {
     if let Condition::Anomaly {
-        model: AnomalyModel::Promql(_),
+        model: AnomalyModel::Promql(m),
         ..
     } = &alert.condition
     {
@@ -439,7 +439,8 @@ pub fn prometheus_present(
             alert.prom.interval_ms,
             None,
         );
-        let breach = band::breaches(&recorded, &prepared.band, &prepared.rule);
+        let compared = band::promql::compared(eval_times, &recorded, m);
+        let breach = band::breaches(&compared, &prepared.band, &prepared.rule);
         let present = breach.iter().map(|b| *b == Breach::Breaching).collect();
         return (
             present,

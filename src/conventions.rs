@@ -38,6 +38,11 @@ pub fn stddev_record(alert: &str) -> String {
     format!("alertlab:{}:stddev", snake(alert))
 }
 
+/// Recording rule of a `promql` band's smoothed value.
+pub fn smoothed_record(alert: &str) -> String {
+    format!("alertlab:{}:smoothed", snake(alert))
+}
+
 /// The Prometheus rule group of a spec in an env.
 pub fn rule_group(set: &str, env: &str) -> String {
     format!("alertlab-{set}-{env}")

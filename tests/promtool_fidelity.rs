@@ -215,7 +215,7 @@ fn prometheus_engine_agrees_with_promtool_on_generated_cases() {
 fn promql_band_recording_rules_compute_what_the_simulator_computes() {
     use alertlab::band::promql::{self as promql_band, PromqlModel};
     use alertlab::band::Direction;
-    use alertlab::emit::prometheus::band_rules;
+    use alertlab::emit::prometheus::{band_alert_expr, band_rules};
     use alertlab::engine::prometheus::instant_values;
 
     let mut rng = Rng::new(7);
@@ -230,6 +230,8 @@ fn promql_band_recording_rules_compute_what_the_simulator_computes() {
             let name = format!("c{i}");
             let model = PromqlModel {
                 window_ms: *rng.pick(&[5, 10, 30]) * MINUTE_MS,
+                season_ms: *rng.pick(&[0, 0, 10, 20]) * MINUTE_MS,
+                smooth_ms: *rng.pick(&[0, 0, 3]) * MINUTE_MS,
             };
             let k = *rng.pick(&[1.0, 1.5, 2.0, 3.0]);
             let direction = *rng.pick(&[Direction::Above, Direction::Below, Direction::Both]);
@@ -266,18 +268,11 @@ fn promql_band_recording_rules_compute_what_the_simulator_computes() {
                 )
                 .unwrap();
             }
-            let (avg, sd, value) = (
+            let (avg, sd) = (
                 format!("alertlab:{name}:avg"),
                 format!("alertlab:{name}:stddev"),
-                format!("alertlab:{name}:value"),
             );
-            let above = format!("{value} > {avg} + {k} * {sd}");
-            let below = format!("{value} < {avg} - {k} * {sd}");
-            let expr = match direction {
-                Direction::Above => above,
-                Direction::Below => below,
-                Direction::Both => format!("({above}) or ({below})"),
-            };
+            let expr = band_alert_expr(&name, &model, k, direction);
             writeln!(rules, "      - alert: band_{i}\n        expr: {expr}").unwrap();
             let rule = Rule {
                 k,
@@ -285,7 +280,11 @@ fn promql_band_recording_rules_compute_what_the_simulator_computes() {
                 inclusive: false,
                 floor: None,
             };
-            let breach = band::breaches(&recorded, &band, &rule);
+            let breach = band::breaches(
+                &promql_band::compared(&evals, &recorded, &model),
+                &band,
+                &rule,
+            );
             let promtool_values: Vec<String> = values
                 .iter()
                 .map(|v| v.map_or("_".to_string(), |v| v.to_string()))

@@ -100,7 +100,7 @@ proptest! {
         let ts: Vec<i64> = (0..values.len() as i64).map(|i| i * 10 * MINUTE_MS).collect();
         let seasonal = seasonal::band(&ts, &values, 10 * MINUTE_MS, &SeasonalModel { refit_ms: 6 * HOUR_MS, min_history_ms: 12 * HOUR_MS, ..SeasonalModel::default() }).band;
         let pct = percentile::band(&ts, &values, &PercentileModel { percentile: 90.0, training_ms: 24 * HOUR_MS, refit_ms: HOUR_MS, factor: 1.0 });
-        let promql = promql::band(&ts, &values, 10 * MINUTE_MS, &PromqlModel { window_ms: 6 * HOUR_MS });
+        let promql = promql::band(&ts, &values, 10 * MINUTE_MS, &PromqlModel::new(6 * HOUR_MS));
         let cfg = CloudWatchConfig::new(n, n, treat);
         for band in [&seasonal, &pct, &promql] {
             let time = |k| {

@@ -60,16 +60,7 @@ pub fn alert_expr(alert: &ResolvedAlert) -> Result<String, EmitError> {
     match &alert.condition {
         Condition::Threshold { op, value: threshold } => Ok(format!("{value} {} {}", op.symbol(), number(*threshold))),
         Condition::Percentile { .. } => Err(unsupported(alert, "a `percentile` threshold is refitted by alertlab; use a static `threshold` for Prometheus")),
-        Condition::Anomaly { model: AnomalyModel::Promql(_), k, direction } => {
-            let (avg, sd, k) = (conventions::avg_record(&alert.name), conventions::stddev_record(&alert.name), number(*k));
-            let above = format!("{value} > {avg} + {k} * {sd}");
-            let below = format!("{value} < {avg} - {k} * {sd}");
-            Ok(match direction {
-                Direction::Above => above,
-                Direction::Below => below,
-                Direction::Both => format!("({above}) or ({below})"),
-            })
-        }
+        Condition::Anomaly { model: AnomalyModel::Promql(m), k, direction } => Ok(band_alert_expr(&alert.name, m, *k, *direction)),
         Condition::Anomaly { model, .. } => Err(unsupported(
             alert,
             &format!("the `{}` band is CloudWatch's; Prometheus cannot compute it (use `model: promql`, or restrict the alert to CloudWatch)", model.name()),
@@ -77,29 +68,64 @@ pub fn alert_expr(alert: &ResolvedAlert) -> Result<String, EmitError> {
     }
 }
 
-/// Recording rules of a `promql` band (see `band::promql` for why the offset).
+/// The alert expression of a `promql` band: the (smoothed) value outside `avg ± k * stddev`.
+pub fn band_alert_expr(alert: &str, model: &PromqlModel, k: f64, direction: Direction) -> String {
+    let value = if model.smooth_ms > 0 {
+        conventions::smoothed_record(alert)
+    } else {
+        conventions::value_record(alert)
+    };
+    let (avg, sd, k) = (
+        conventions::avg_record(alert),
+        conventions::stddev_record(alert),
+        number(k),
+    );
+    let above = format!("{value} > {avg} + {k} * {sd}");
+    let below = format!("{value} < {avg} - {k} * {sd}");
+    match direction {
+        Direction::Above => above,
+        Direction::Below => below,
+        Direction::Both => format!("({above}) or ({below})"),
+    }
+}
+
+/// Recording rules of a `promql` band (see `band::promql` for the offset and options).
 pub fn band_rules(alert: &str, model: &PromqlModel, interval_ms: i64) -> Vec<Rule> {
     let value = conventions::value_record(alert);
     let range = format!(
         "[{}] offset {}",
         format_prometheus_duration(model.window_ms),
-        format_prometheus_duration(interval_ms)
+        format_prometheus_duration(model.offset_ms(interval_ms))
     );
-    [
-        (conventions::avg_record(alert), "avg_over_time"),
-        (conventions::stddev_record(alert), "stddev_over_time"),
-    ]
-    .into_iter()
-    .map(|(record, func)| Rule {
+    let record = |record: String, expr: String| Rule {
         record: Some(record),
         alert: None,
-        expr: format!("{func}({value}{range})"),
+        expr,
         for_: None,
         keep_firing_for: None,
         labels: BTreeMap::new(),
         annotations: BTreeMap::new(),
-    })
-    .collect()
+    };
+    let mut rules = vec![
+        record(
+            conventions::avg_record(alert),
+            format!("avg_over_time({value}{range})"),
+        ),
+        record(
+            conventions::stddev_record(alert),
+            format!("stddev_over_time({value}{range})"),
+        ),
+    ];
+    if model.smooth_ms > 0 {
+        rules.push(record(
+            conventions::smoothed_record(alert),
+            format!(
+                "avg_over_time({value}[{}])",
+                format_prometheus_duration(model.smooth_ms)
+            ),
+        ));
+    }
+    rules
 }
 
 fn unsupported(alert: &ResolvedAlert, reason: &str) -> EmitError {

@@ -829,7 +829,13 @@ fn resolve_condition(
                     None,
                 ));
             }
-            AnomalyModel::Promql(PromqlModel { window_ms })
+            let season_ms = duration(ctx, alert, env, "season", &an.season, 0)?;
+            let smooth_ms = duration(ctx, alert, env, "smooth", &an.smooth, 0)?;
+            AnomalyModel::Promql(PromqlModel {
+                window_ms,
+                season_ms,
+                smooth_ms,
+            })
         }
         "replay" => {
             let k0 = an.k0.unwrap_or(2.0);

@@ -143,6 +143,10 @@ pub struct AnomalyV1 {
     pub band_data: Option<String>,
     /// `promql`: the trailing window of the mean and standard deviation.
     pub window: Option<Duration>,
+    /// `promql`: take the window one season (`1d`, `1w`, ...) earlier.
+    pub season: Option<Duration>,
+    /// `promql`: compare the mean over this trailing span instead of the value.
+    pub smooth: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -263,7 +267,7 @@ struct_merge!(CloudWatchMetricV1; namespace, name, stat, period, dimensions);
 struct_merge!(PrometheusMetricV1; expr);
 struct_merge!(ThresholdV1; op, value);
 struct_merge!(PercentileV1; p, op, training_days, factor);
-struct_merge!(AnomalyV1; model, k, direction, training_days, seasonality, refit, min_history, k0, band_data, window);
+struct_merge!(AnomalyV1; model, k, direction, training_days, seasonality, refit, min_history, k0, band_data, window, season, smooth);
 struct_merge!(EvaluationV1; datapoints_to_alarm, evaluation_periods, treat_missing_data, evaluation_range, evaluation_window, for_, keep_firing_for, interval, phase, lookback_delta);
 struct_merge!(NotifyV1; alarm_actions, ok_actions, insufficient_data_actions, group_wait, group_interval, repeat_interval, send_resolved);
 struct_merge!(BacktestV1; data, format, series, incidents, lead);
