@@ -94,8 +94,12 @@ pub fn frame_to_series(
         let mut out = Vec::new();
         for name in names.iter().filter(|n| *n != ts_name) {
             let values = value_column(path, df, name, naming)?;
-            let rows = timestamps.iter().copied().zip(values).collect();
-            out.push(Series::from_rows(name.trim(), BTreeMap::new(), rows));
+            out.push(Series::from_columns(
+                name.trim(),
+                BTreeMap::new(),
+                timestamps.clone(),
+                values,
+            ));
         }
         Ok(out)
     }
