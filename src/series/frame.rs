@@ -258,14 +258,14 @@ fn str_cells<'a>(path: &Path, s: &'a pl::Series) -> Result<StrCells<'a>, LoadErr
 /// Timestamps and values of one series.
 type SeriesColumns = (Vec<i64>, Vec<f64>);
 
-/// Group ids of `len` rows keyed by the (series, labels) columns of `part`: the keys in order of
-/// first appearance and each row's key index. Rows of one series are usually contiguous, so the
+/// Groups of `len` rows keyed by the (series, labels) columns of `part`: the keys in order of
+/// first appearance and the runs of consecutive rows of one key. Rows of one series are usually contiguous, so the
 /// previous row's key is checked before the hash map.
 fn group_rows<'a>(
     path: &Path,
     part: &'a (Option<pl::Series>, Vec<pl::Series>),
     len: usize,
-) -> Result<(Vec<RowKey<'a>>, Vec<u32>), LoadError> {
+) -> Result<(Vec<RowKey<'a>>, Vec<Run>), LoadError> {
     let mut series_iter = part.0.as_ref().map(|s| str_cells(path, s)).transpose()?;
     let mut label_iters: Vec<StrCells> = part
         .1
@@ -274,10 +274,10 @@ fn group_rows<'a>(
         .collect::<Result<_, _>>()?;
     let mut index: HashMap<RowKey, u32> = HashMap::new();
     let mut keys: Vec<RowKey> = Vec::new();
-    let mut row_group: Vec<u32> = Vec::with_capacity(len);
+    let mut runs: Vec<Run> = Vec::new();
     let mut previous: Option<u32> = None;
     let mut labels_now: Vec<Option<&str>> = Vec::with_capacity(label_iters.len());
-    for _ in 0..len {
+    for row in 0..len {
         let name: &str = series_iter
             .as_mut()
             .and_then(|it| it.next().flatten())
@@ -294,10 +294,25 @@ fn group_rows<'a>(
                 })
             }
         };
-        row_group.push(group);
+        match runs.last_mut() {
+            Some(run) if run.group == group => run.end = row + 1,
+            _ => runs.push(Run {
+                group,
+                start: row,
+                end: row + 1,
+            }),
+        }
         previous = Some(group);
     }
-    Ok((keys, row_group))
+    Ok((keys, runs))
+}
+
+/// Consecutive rows `[start, end)` of one group.
+#[derive(Clone, Copy)]
+struct Run {
+    group: u32,
+    start: usize,
+    end: usize,
 }
 
 /// A long-layout row's identity: series name and label values.
@@ -327,7 +342,7 @@ fn long_layout(
         .iter()
         .map(|c| string_column(path, df, c))
         .collect::<Result<_, _>>()?;
-    // First pass: the group of every row, in two halves on two threads; second: each group's
+    // First pass: runs of rows of one group, in two halves on two threads; second: each group's
     // columns at their exact size (no reallocation of multi-million-row vectors).
     let n = timestamps.len();
     let half = n / 2;
@@ -345,8 +360,8 @@ fn long_layout(
         || group_rows(path, &parts[0], half),
         || group_rows(path, &parts[1], n - half),
     );
-    let (mut keys, mut row_group) = first?;
-    let (second_keys, second_rows) = second?;
+    let (mut keys, mut runs) = first?;
+    let (second_keys, second_runs) = second?;
     // Merge: the second half's keys map onto the first half's (first appearance order is kept).
     let mut index: HashMap<RowKey, u32> = keys
         .iter()
@@ -363,28 +378,24 @@ fn long_layout(
             })
         })
         .collect();
-    row_group.extend(second_rows.into_iter().map(|g| remap[g as usize]));
+    runs.extend(second_runs.into_iter().map(|r| Run {
+        group: remap[r.group as usize],
+        start: r.start + half,
+        end: r.end + half,
+    }));
     let mut counts = vec![0usize; keys.len()];
-    for &g in &row_group {
-        counts[g as usize] += 1;
+    for r in &runs {
+        counts[r.group as usize] += r.end - r.start;
     }
     let mut columns: Vec<SeriesColumns> = counts
         .iter()
         .map(|&n| (Vec::with_capacity(n), Vec::with_capacity(n)))
         .collect();
-    // Rows of one series usually come in long runs: copy each run as a slice.
-    let mut start = 0;
-    while start < n {
-        let g = row_group[start];
-        let end = start
-            + row_group[start..]
-                .iter()
-                .position(|&x| x != g)
-                .unwrap_or(n - start);
-        let (ts, vs) = &mut columns[g as usize];
-        ts.extend_from_slice(&timestamps[start..end]);
-        vs.extend_from_slice(&values[start..end]);
-        start = end;
+    // Rows of one series usually come in long runs: each run is copied as a slice.
+    for r in &runs {
+        let (ts, vs) = &mut columns[r.group as usize];
+        ts.extend_from_slice(&timestamps[r.start..r.end]);
+        vs.extend_from_slice(&values[r.start..r.end]);
     }
     let groups: Vec<(RowKey, SeriesColumns)> = keys.into_iter().zip(columns).collect();
     Ok(groups
