@@ -227,7 +227,6 @@ pub fn prepare(
     step_ms: i64,
     replay: Option<&ReplayBounds>,
 ) -> PreparedCondition {
-    let non_negative = values.iter().all(|v| v.is_nan() || *v >= 0.0);
     let static_rule = |op: &crate::band::Comparison| Rule {
         k: 0.0,
         direction: op.direction(),
@@ -250,20 +249,25 @@ pub fn prepare(
             k,
             direction,
         } => {
-            // CloudWatch clamps a band to the metric's logical range; a never-negative metric
-            // cannot breach below zero.
             let rule = Rule {
                 k: *k,
                 direction: *direction,
                 inclusive: false,
-                floor: non_negative.then_some(0.0),
+                floor: None,
             };
             match model {
                 AnomalyModel::Seasonal(m) => {
                     let out = band::seasonal::band(timestamps, values, step_ms, m);
+                    // CloudWatch clamps its band to the metric's logical range: a never-negative
+                    // metric cannot breach below zero. (Replayed bands are already clamped by
+                    // CloudWatch; PromQL has no clamp.)
+                    let non_negative = values.iter().all(|v| v.is_nan() || *v >= 0.0);
                     PreparedCondition {
                         band: out.band,
-                        rule,
+                        rule: Rule {
+                            floor: non_negative.then_some(0.0),
+                            ..rule
+                        },
                         seasonality: out.seasonality.map(|s| s.to_string()),
                     }
                 }
@@ -279,20 +283,13 @@ pub fn prepare(
                     };
                     PreparedCondition {
                         band,
-                        rule: Rule {
-                            floor: None,
-                            ..rule
-                        },
+                        rule,
                         seasonality: None,
                     }
                 }
-                // No clamping: the generated PromQL compares with `avg ± k * stddev` as is.
                 AnomalyModel::Promql(m) => PreparedCondition {
                     band: band::promql::band(timestamps, values, step_ms, m),
-                    rule: Rule {
-                        floor: None,
-                        ..rule
-                    },
+                    rule,
                     seasonality: None,
                 },
             }

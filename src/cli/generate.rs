@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::rc::Rc;
 
 use anyhow::Context;
 
@@ -83,7 +84,7 @@ fn build(sets: &[spec::AlertSet], args: &Args) -> anyhow::Result<Vec<GeneratedFi
         configmap: args.wrappers.iter().any(|w| w == "configmap"),
         prometheus_rule: args.wrappers.iter().any(|w| w == "prometheusrule"),
     };
-    let mut cache: BTreeMap<PathBuf, Option<Vec<Series>>> = BTreeMap::new();
+    let mut cache: BTreeMap<PathBuf, Option<Rc<Vec<Series>>>> = BTreeMap::new();
     let mut files = Vec::new();
     for set in sets {
         if args.target.iter().any(|t| t == "terraform") && !set.environments.is_empty() {
@@ -102,11 +103,13 @@ fn build(sets: &[spec::AlertSet], args: &Args) -> anyhow::Result<Vec<GeneratedFi
                     .map_err(|e| UsageError(e.to_string()))?,
             );
             if !args.no_tests {
-                let mut load = |alert: &spec::ResolvedAlert| -> Option<Vec<Series>> {
+                let mut load = |alert: &spec::ResolvedAlert| -> Option<Rc<Vec<Series>>> {
                     let source = alert.backtest.as_ref()?;
                     cache
                         .entry(source.data.clone())
-                        .or_insert_with(|| series::load(&source.data, source.format).ok())
+                        .or_insert_with(|| {
+                            series::load(&source.data, source.format).ok().map(Rc::new)
+                        })
                         .clone()
                 };
                 files.extend(

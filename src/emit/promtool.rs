@@ -131,11 +131,11 @@ fn flow_map(map: &BTreeMap<String, String>) -> String {
 }
 
 /// promtool test files for `set`, one per env (and evaluation interval), from each alert's backtest
-/// history. `load` reads a data file (cached by the caller).
+/// history. `load` reads a data file (cached and shared by the caller).
 pub fn generate(
     set: &AlertSet,
     envs: &[String],
-    load: &mut dyn FnMut(&ResolvedAlert) -> Option<Vec<Series>>,
+    load: &mut dyn FnMut(&ResolvedAlert) -> Option<std::rc::Rc<Vec<Series>>>,
 ) -> Result<Vec<GeneratedFile>, EmitError> {
     let spec = spec_label(&set.source);
     let mut files = Vec::new();

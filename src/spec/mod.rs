@@ -200,10 +200,10 @@ fn unknown_key_hint(message: &str) -> Option<String> {
 /// The line of the first key in `path` found in order (each searched after the previous), e.g.
 /// `["name: my-alert", "evaluation", "datapoints_to_alarm"]`; `None` if not found.
 pub(crate) fn find_line(text: &str, path: &[&str]) -> Option<usize> {
+    let lines: Vec<&str> = text.lines().collect();
     let mut from = 0;
     let mut found = None;
     for key in path {
-        let lines: Vec<&str> = text.lines().collect();
         let idx = lines
             .iter()
             .enumerate()
