@@ -11,12 +11,14 @@ use polars::prelude::{DataType, IntoColumn, NamedFrom, TimeUnit};
 use super::inspect::parse_input_format;
 use super::output::emit;
 use super::UsageError;
-use crate::band::percentile::{self, PercentileModel};
-use crate::band::seasonal::{self, SeasonalModel, Seasonality};
-use crate::band::{replay, Band};
+use crate::backtest::prepare;
+use crate::band::percentile::PercentileModel;
+use crate::band::seasonal::{SeasonalModel, Seasonality};
+use crate::band::{replay, Band, Comparison, Direction};
 use crate::fsutil::write_atomic;
 use crate::series::time::{format_rfc3339, DAY_MS, HOUR_MS};
 use crate::series::{self, format_value, median_step_ms, resample, Series, Statistic};
+use crate::spec::{AnomalyModel, Condition, ReplayModel};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -65,8 +67,9 @@ pub struct Args {
 struct Banded {
     series: Series,
     band: Band,
-    seasonality: Option<Seasonality>,
-    non_negative: bool,
+    seasonality: Option<String>,
+    /// The lowest a lower bound goes (the model's clamp to the metric's logical range).
+    floor: Option<f64>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -124,40 +127,48 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 None => raw,
             };
             let step = median_step_ms(&s).unwrap_or(60_000);
-            let (band, seasonality) = match args.model.as_str() {
-                "seasonal" => {
-                    let out = seasonal::band(
-                        &s.timestamps,
-                        &s.values,
-                        step,
-                        &SeasonalModel {
-                            training_ms,
-                            seasonality,
-                            ..SeasonalModel::default()
-                        },
-                    );
-                    (out.band, out.seasonality)
-                }
-                "percentile" => {
-                    let model = PercentileModel {
+            // The same model → band path as the backtest (`backtest::prepare`), so what this
+            // prints is exactly what alarms are compared with.
+            let condition = match args.model.as_str() {
+                "seasonal" => Condition::Anomaly {
+                    model: AnomalyModel::Seasonal(SeasonalModel {
+                        training_ms,
+                        seasonality,
+                        ..SeasonalModel::default()
+                    }),
+                    k: args.k,
+                    direction: Direction::Both,
+                },
+                "percentile" => Condition::Percentile {
+                    op: Comparison::Greater,
+                    model: PercentileModel {
                         percentile: args.p,
                         training_ms,
                         refit_ms: HOUR_MS.max(step),
                         factor: 1.0,
-                    };
-                    (percentile::band(&s.timestamps, &s.values, &model), None)
-                }
-                _ => {
-                    let (l, u) = replay_bounds.as_ref().expect("checked above");
-                    (replay::band(&s.timestamps, l, u, args.k0, step), None)
-                }
+                    },
+                },
+                _ => Condition::Anomaly {
+                    model: AnomalyModel::Replay(ReplayModel {
+                        k0: args.k0,
+                        data: args.band_data.clone().unwrap_or_default(),
+                    }),
+                    k: args.k,
+                    direction: Direction::Both,
+                },
             };
-            let non_negative = s.values.iter().all(|v| v.is_nan() || *v >= 0.0);
+            let prepared = prepare(
+                &condition,
+                &s.timestamps,
+                &s.values,
+                step,
+                replay_bounds.as_ref(),
+            );
             Banded {
                 series: s,
-                band,
-                seasonality,
-                non_negative,
+                band: prepared.band,
+                seasonality: prepared.seasonality,
+                floor: prepared.rule.floor,
             }
         })
         .collect();
@@ -168,6 +179,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             b.series.len(),
             b.band.warm_up_points(),
             b.seasonality
+                .as_ref()
                 .map(|s| format!(", seasonality {s}"))
                 .unwrap_or_default()
         );
@@ -195,16 +207,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Bounds at `k`, the lower one clamped at 0 for a never-negative metric (as CloudWatch clamps a
-/// band to the metric's logical range, and as the backtest compares).
+/// Bounds at `k`, the lower one clamped as the backtest compares it.
 fn bounds(b: &Banded, i: usize, k: f64) -> (f64, f64) {
     let (l, u) = b.band.bounds(i, k);
     if l.is_nan() || u.is_nan() {
         (f64::NAN, f64::NAN)
-    } else if b.non_negative {
-        (l.max(0.0), u)
     } else {
-        (l, u)
+        (b.floor.map_or(l, |f| l.max(f)), u)
     }
 }
 
@@ -256,7 +265,7 @@ fn to_json(banded: &[Banded], k: f64) -> serde_json::Value {
         "series": banded.iter().map(|b| serde_json::json!({
             "series": b.series.name,
             "k": k,
-            "seasonality": b.seasonality.map(|s| s.to_string()),
+            "seasonality": b.seasonality,
             "warm_up_points": b.band.warm_up_points(),
             "points": b.series.timestamps.iter().zip(&b.series.values).enumerate().map(|(i, (t, v))| {
                 let (l, u) = bounds(b, i, k);
