@@ -11,13 +11,13 @@ use serde::Serialize;
 
 use crate::band::{self, Band, Rule};
 use crate::engine::cloudwatch::{self, Breach};
-use crate::engine::prometheus::{self, PrometheusConfig};
+use crate::engine::prometheus::{self, PrometheusConfig, PrometheusVersion};
 use crate::engine::{Episode, Timeline, Transition};
 use crate::notify;
 use crate::score::{self, FlapRule, Incident, IncidentScore, NoiseScore};
 use crate::series::median_step_ms;
 use crate::series::time::{format_duration, format_rfc3339};
-use crate::series::{self, resample, LoadError, Series, Statistic};
+use crate::series::{self, resample_span, LoadError, Samples, Series, Statistic};
 use crate::spec::{AlertSet, AnomalyModel, Condition, ResolvedAlert};
 
 /// Which engines to run.
@@ -48,6 +48,61 @@ pub struct BacktestOptions {
     pub incidents: Option<PathBuf>,
     pub engines: Engines,
     pub flap: FlapRule,
+    /// The evaluation span (`--start`/`--end`), over the spec's `backtest.start`/`end` and the
+    /// data's first and last rows.
+    pub start_ms: Option<i64>,
+    pub end_ms: Option<i64>,
+}
+
+/// The evaluation span `[start, end]` (UTC ms, both evaluated) of one alert over one series: what
+/// the user set, else the series' first and last rows. `None` when there is nothing to evaluate.
+pub fn evaluation_span(
+    alert: &ResolvedAlert,
+    raw: &Series,
+    opts: &BacktestOptions,
+) -> Option<(i64, i64)> {
+    let spec = alert.backtest.as_ref();
+    let rows = raw.row_span();
+    let start = opts
+        .start_ms
+        .or_else(|| spec.and_then(|b| b.start_ms))
+        .or(rows.map(|r| r.0))?;
+    let end = opts
+        .end_ms
+        .or_else(|| spec.and_then(|b| b.end_ms))
+        .or(rows.map(|r| r.1))?;
+    (start <= end).then_some((start, end))
+}
+
+/// Refuse a span that would make an engine allocate more than [`series::MAX_PERIODS`] evaluations.
+fn check_span(alert: &ResolvedAlert, series: &str, span: (i64, i64)) -> Result<(), BacktestError> {
+    let mut counts = Vec::new();
+    if let Some(cw) = &alert.cloudwatch {
+        counts.push((
+            format!("period {}", format_duration(cw.period_s * 1000)),
+            series::period_count(cw.period_s * 1000, span.0, span.1),
+        ));
+    }
+    if alert.prometheus.is_some() {
+        counts.push((
+            format!("interval {}", format_duration(alert.prom.interval_ms)),
+            alert.prom.eval_count(span.0, span.1),
+        ));
+    }
+    match counts.into_iter().find(|(_, n)| *n > series::MAX_PERIODS) {
+        Some((step, n)) => Err(BacktestError::SpanTooLarge {
+            alert: alert.name.clone(),
+            env: alert.env.clone(),
+            series: series.to_string(),
+            detail: format!(
+                "{} to {} at {step} is {n} evaluations; the limit is {}",
+                format_rfc3339(span.0),
+                format_rfc3339(span.1),
+                series::MAX_PERIODS
+            ),
+        }),
+        None => Ok(()),
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +131,13 @@ pub enum BacktestError {
     },
     #[error("nothing to backtest: no alert matches the chosen alerts and environments")]
     Nothing,
+    #[error("alert `{alert}`, env `{env}`, series `{series}`: the evaluation span is too long: {detail}\nhint: set `--start`/`--end` (or `backtest.start`/`end`) to a shorter span, or check the data's timestamps")]
+    SpanTooLarge {
+        alert: String,
+        env: String,
+        series: String,
+        detail: String,
+    },
 }
 
 /// One (alert, env, engine, series) result. Field names are a contract (see the README).
@@ -307,10 +369,10 @@ pub struct SeriesContext<'a> {
     selections: RefCell<Vec<(SelectionKey, Rc<Selection>)>>,
 }
 
-/// (period ms, statistic name) of a resampled grid.
-type GridKey = (i64, String);
-/// (interval, phase, lookback) of a rule's evaluation.
-type SelectionKey = (i64, i64, i64);
+/// (period ms, statistic name, span) of a resampled grid.
+type GridKey = (i64, String, (i64, i64));
+/// (interval, phase, lookback, version, span) of a rule's evaluation.
+type SelectionKey = (i64, i64, i64, PrometheusVersion, (i64, i64));
 /// Evaluation times and the sample each instant query selects.
 type Selection = (Vec<i64>, Vec<Option<usize>>);
 
@@ -324,32 +386,33 @@ impl<'a> SeriesContext<'a> {
         }
     }
 
-    fn grid(&self, period_ms: i64, stat: Statistic) -> Rc<Series> {
-        let key = (period_ms, stat.to_string());
+    /// The series on the alarm's period grid over `span` (checked by [`check_span`]).
+    fn grid(&self, period_ms: i64, stat: Statistic, span: (i64, i64)) -> Rc<Series> {
+        let key = (period_ms, stat.to_string(), span);
         if let Some((_, g)) = self.grids.borrow().iter().find(|(k, _)| *k == key) {
             return g.clone();
         }
-        let grid = Rc::new(resample(self.raw, period_ms, stat));
+        let grid = Rc::new(resample_span(self.raw, period_ms, stat, span.0, span.1));
         self.grids.borrow_mut().push((key, grid.clone()));
         grid
     }
 
-    fn selection(&self, cfg: &PrometheusConfig) -> Option<Rc<Selection>> {
-        let (first, last) = (*self.raw.timestamps.first()?, *self.raw.timestamps.last()?);
-        let key = (cfg.interval_ms, cfg.phase_ms, cfg.lookback_ms);
-        if let Some((_, s)) = self.selections.borrow().iter().find(|(k, _)| *k == key) {
-            return Some(s.clone());
-        }
-        let eval_times = cfg.eval_times(first, last);
-        let selected = prometheus::instant_indices(
-            &self.raw.timestamps,
-            &self.raw.values,
-            &eval_times,
+    fn selection(&self, cfg: &PrometheusConfig, span: (i64, i64)) -> Rc<Selection> {
+        let key = (
+            cfg.interval_ms,
+            cfg.phase_ms,
             cfg.lookback_ms,
+            cfg.version,
+            span,
         );
+        if let Some((_, s)) = self.selections.borrow().iter().find(|(k, _)| *k == key) {
+            return s.clone();
+        }
+        let eval_times = cfg.eval_times(span.0, span.1);
+        let selected = prometheus::instant_indices(&self.raw.samples(), &eval_times, cfg);
         let selection = Rc::new((eval_times, selected));
         self.selections.borrow_mut().push((key, selection.clone()));
-        Some(selection)
+        selection
     }
 }
 
@@ -357,11 +420,12 @@ impl<'a> SeriesContext<'a> {
 pub fn run_cloudwatch(
     alert: &ResolvedAlert,
     ctx: &SeriesContext,
+    span: (i64, i64),
     replay: Option<&ReplayBounds>,
 ) -> Option<BacktestResult> {
     let metric = alert.cloudwatch.as_ref()?;
     let period_ms = metric.period_s * 1000;
-    let grid = ctx.grid(period_ms, metric.stat);
+    let grid = ctx.grid(period_ms, metric.stat, span);
     let prepared = prepare(
         &alert.condition,
         &grid.timestamps,
@@ -408,13 +472,12 @@ pub struct PreparedPrometheus {
 /// Whether the alert's expression returns the series at each evaluation.
 ///
 /// The alert compares the recorded value (the instant value of the metric expression at the
-/// evaluation). For a `promql` band that recorded series is also what the band's recording rules
-/// average, so the band is computed over it; every other condition classifies the sample the
-/// instant query selected.
+/// evaluation; a NaN-valued sample records NaN, which compares false). For a `promql` band that
+/// recorded series is also what the band's recording rules average, so the band is computed over
+/// it; every other condition classifies the sample the instant query selected.
 pub fn prometheus_present(
     alert: &ResolvedAlert,
-    timestamps: &[i64],
-    values: &[f64],
+    samples: &Samples,
     step_ms: i64,
     eval_times: &[i64],
     selected: &[Option<usize>],
@@ -422,31 +485,39 @@ pub fn prometheus_present(
 ) -> (Vec<bool>, PreparedPrometheus) {
     if let Condition::Anomaly {
         model: AnomalyModel::Promql(m),
-        ..
+        k,
+        direction,
     } = &alert.condition
     {
-        let recorded: Vec<f64> = selected
+        let values: Vec<f64> = selected
             .iter()
-            .map(|s| s.map_or(f64::NAN, |i| values[i]))
+            .map(|s| s.map_or(f64::NAN, |i| samples.values[i]))
             .collect();
-        let prepared = prepare(
-            &alert.condition,
-            eval_times,
-            &recorded,
-            alert.prom.interval_ms,
-            None,
-        );
-        let compared = band::promql::compared(eval_times, &recorded, m);
-        let breach = band::breaches(&compared, &prepared.band, &prepared.rule);
+        let present: Vec<bool> = selected.iter().map(Option::is_some).collect();
+        let recorded = band::promql::Recorded {
+            timestamps: eval_times,
+            values: &values,
+            present: &present,
+        };
+        let band = band::promql::band_recorded(&recorded, alert.prom.interval_ms, m);
+        let compared = band::promql::compared_recorded(&recorded, m);
+        let rule = Rule {
+            k: *k,
+            direction: *direction,
+            inclusive: false,
+            floor: None,
+        };
+        let breach = band::breaches(&compared, &band, &rule);
         let present = breach.iter().map(|b| *b == Breach::Breaching).collect();
         return (
             present,
             PreparedPrometheus {
-                warm_up_evaluations: prepared.band.warm_up_points(),
+                warm_up_evaluations: band.warm_up_points(),
                 seasonality: None,
             },
         );
     }
+    let (timestamps, values) = (samples.timestamps, samples.values);
     let prepared = prepare(&alert.condition, timestamps, values, step_ms, replay);
     let breach = band::breaches(values, &prepared.band, &prepared.rule);
     let present = selected
@@ -472,22 +543,16 @@ pub fn prometheus_present(
 pub fn run_prometheus(
     alert: &ResolvedAlert,
     ctx: &SeriesContext,
+    span: (i64, i64),
     replay: Option<&ReplayBounds>,
 ) -> Option<BacktestResult> {
     alert.prometheus.as_ref()?;
     let raw = ctx.raw;
     let step = ctx.step_ms.unwrap_or(alert.prom.interval_ms);
-    let selection = ctx.selection(&alert.prom)?;
+    let selection = ctx.selection(&alert.prom, span);
     let (eval_times, selected) = (&selection.0, &selection.1);
-    let (present, prepared) = prometheus_present(
-        alert,
-        &raw.timestamps,
-        &raw.values,
-        step,
-        eval_times,
-        selected,
-        replay,
-    );
+    let (present, prepared) =
+        prometheus_present(alert, &raw.samples(), step, eval_times, selected, replay);
     let timeline = prometheus::evaluate(&present, eval_times, &alert.prom);
     let noise = score::noise(&timeline, &FlapRule::default());
     let notifications = notify::alertmanager_notifications(
@@ -568,6 +633,8 @@ pub fn run(sets: &[AlertSet], opts: &BacktestOptions) -> Result<Report, Backtest
     // Load every input first (sequentially, so the first error is deterministic), grouping the
     // alerts by the series they read.
     let mut groups: Vec<SeriesJobs> = Vec::new();
+    let mut group_index: std::collections::HashMap<(PathBuf, usize), usize> =
+        std::collections::HashMap::new();
     for alert in &jobs {
         let source = alert.backtest.as_ref();
         let path = opts
@@ -653,9 +720,14 @@ pub fn run(sets: &[AlertSet], opts: &BacktestOptions) -> Result<Report, Backtest
         };
         let key = path.clone();
         for i in chosen {
-            let group = match groups.iter_mut().find(|(k, j, _, _)| *k == key && *j == i) {
-                Some(g) => g,
+            let Some(span) = evaluation_span(alert, &all[i], opts) else {
+                continue;
+            };
+            check_span(alert, &all[i].name, span)?;
+            let group = match group_index.get(&(key.clone(), i)) {
+                Some(&g) => &mut groups[g],
                 None => {
+                    group_index.insert((key.clone(), i), groups.len());
                     groups.push((key.clone(), i, all.clone(), Vec::new()));
                     groups.last_mut().expect("just pushed")
                 }
@@ -665,6 +737,7 @@ pub fn run(sets: &[AlertSet], opts: &BacktestOptions) -> Result<Report, Backtest
                 incidents: incidents.clone(),
                 stem: stem.clone(),
                 replay: replay.clone(),
+                span,
             });
         }
     }
@@ -679,10 +752,10 @@ pub fn run(sets: &[AlertSet], opts: &BacktestOptions) -> Result<Report, Backtest
                 let replay = job.replay.as_deref();
                 let mut mine = Vec::new();
                 if opts.engines.cloudwatch {
-                    mine.extend(run_cloudwatch(job.alert, &ctx, replay));
+                    mine.extend(run_cloudwatch(job.alert, &ctx, job.span, replay));
                 }
                 if opts.engines.prometheus {
-                    mine.extend(run_prometheus(job.alert, &ctx, replay));
+                    mine.extend(run_prometheus(job.alert, &ctx, job.span, replay));
                 }
                 if let Some(all_incidents) = &job.incidents {
                     let list: Vec<Incident> =
@@ -718,4 +791,5 @@ struct Job<'a> {
     incidents: Option<BTreeMap<String, Vec<Incident>>>,
     stem: String,
     replay: Option<std::sync::Arc<ReplayBounds>>,
+    span: (i64, i64),
 }

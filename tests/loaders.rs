@@ -135,9 +135,9 @@ fn synth_csv_parquet_round_trip_is_lossless() {
 
 #[test]
 fn every_nab_file_loads_and_inspect_finds_the_known_duplicates_and_gaps() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/nab/realAWSCloudwatch");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/nab/realAWSCloudwatch");
     let mut files = 0;
-    for entry in std::fs::read_dir(&dir).expect("../shared/data/nab is part of the workspace") {
+    for entry in std::fs::read_dir(&dir).expect("data/nab is bundled with the repository") {
         let path = entry.unwrap().path();
         let s = series::load(&path, None).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(s.len(), 1);

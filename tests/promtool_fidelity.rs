@@ -1,7 +1,9 @@
 //! Fidelity of the Prometheus engine against the real `promtool test rules` (Prometheus 2.42 from
-//! Debian). Seeded random cases — series with gaps longer than the 5m lookback, thresholds of every
-//! comparison, `for`, `keep_firing_for` and evaluation intervals — are written as one rule file and
-//! one promtool test file whose expected alerts are what our engine says fires; promtool must agree.
+//! Debian). Seeded random cases — series with gaps longer than the 5m lookback, NaN and infinite
+//! samples, thresholds of every comparison, `for`, `keep_firing_for` and evaluation intervals — are
+//! written as one rule file and one promtool test file whose expected alerts are what our engine
+//! says fires; promtool must agree. The generated promtool tests of `alertlab generate` are run the
+//! same way over random histories, and must fail when one expectation is flipped.
 
 use std::fmt::Write as _;
 use std::process::Command;
@@ -11,14 +13,35 @@ use alertlab::engine::cloudwatch::Breach;
 use alertlab::engine::prometheus::{evaluate, instant_indices, PrometheusConfig};
 use alertlab::rng::Rng;
 use alertlab::series::time::{format_prometheus_duration, MINUTE_MS};
+use alertlab::series::Samples;
 
 const CASES: usize = 240;
 
+/// One input sample in promtool notation.
+#[derive(Clone, Copy)]
+enum Sample {
+    Missing,
+    Value(i64),
+    NaN,
+    Inf(bool),
+}
+
 struct Case {
-    values: Vec<Option<i64>>,
+    values: Vec<Sample>,
     op: Comparison,
     threshold: i64,
     cfg: PrometheusConfig,
+}
+
+fn random_sample(rng: &mut Rng, level: &mut i64) -> Sample {
+    if rng.chance(0.04) {
+        Sample::NaN
+    } else if rng.chance(0.01) {
+        Sample::Inf(rng.chance(0.5))
+    } else {
+        *level = (*level + rng.int(-3, 3)).clamp(0, 10);
+        Sample::Value(*level)
+    }
 }
 
 fn random_case(rng: &mut Rng) -> Case {
@@ -29,10 +52,9 @@ fn random_case(rng: &mut Rng) -> Case {
         if rng.chance(0.08) {
             // a gap: short ones stay within the 5m lookback, long ones make the series absent
             let gap = *rng.pick(&[1, 2, 4, 5, 6, 8, 12]);
-            values.extend(std::iter::repeat_n(None, gap));
+            values.extend(std::iter::repeat_n(Sample::Missing, gap));
         } else {
-            level = (level + rng.int(-3, 3)).clamp(0, 10);
-            values.push(Some(level));
+            values.push(random_sample(rng, &mut level));
         }
     }
     values.truncate(len);
@@ -55,16 +77,35 @@ fn random_case(rng: &mut Rng) -> Case {
     }
 }
 
+/// The samples as alertlab's series model holds them: NaN for missing, NaN samples listed apart.
+fn to_series(values: &[Sample]) -> (Vec<i64>, Vec<f64>, Vec<usize>) {
+    let timestamps: Vec<i64> = (0..values.len() as i64).map(|i| i * MINUTE_MS).collect();
+    let mut nan_samples = Vec::new();
+    let vals = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| match v {
+            Sample::Missing => f64::NAN,
+            Sample::Value(v) => *v as f64,
+            Sample::NaN => {
+                nan_samples.push(i);
+                f64::NAN
+            }
+            Sample::Inf(up) => {
+                if *up {
+                    f64::INFINITY
+                } else {
+                    f64::NEG_INFINITY
+                }
+            }
+        })
+        .collect();
+    (timestamps, vals, nan_samples)
+}
+
 /// Our engine's firing state at each evaluation time (1-minute samples from t = 0).
 fn simulate(case: &Case) -> (Vec<i64>, Vec<bool>) {
-    let timestamps: Vec<i64> = (0..case.values.len() as i64)
-        .map(|i| i * MINUTE_MS)
-        .collect();
-    let values: Vec<f64> = case
-        .values
-        .iter()
-        .map(|v| v.map_or(f64::NAN, |v| v as f64))
-        .collect();
+    let (timestamps, values, nan_samples) = to_series(&case.values);
     let band = Band::constant(values.len(), case.threshold as f64);
     let rule = Rule {
         k: 0.0,
@@ -75,7 +116,12 @@ fn simulate(case: &Case) -> (Vec<i64>, Vec<bool>) {
     let breach = band::breaches(&values, &band, &rule);
     let last = *timestamps.last().unwrap() + 6 * MINUTE_MS; // past the end: the series goes stale
     let eval_times = case.cfg.eval_times(0, last);
-    let selected = instant_indices(&timestamps, &values, &eval_times, case.cfg.lookback_ms);
+    let samples = Samples {
+        timestamps: &timestamps,
+        values: &values,
+        nan_samples: &nan_samples,
+    };
+    let selected = instant_indices(&samples, &eval_times, &case.cfg);
     let present: Vec<bool> = selected
         .iter()
         .map(|s| s.is_some_and(|i| breach[i] == Breach::Breaching))
@@ -85,19 +131,65 @@ fn simulate(case: &Case) -> (Vec<i64>, Vec<bool>) {
     (eval_times, firing)
 }
 
-fn promtool_values(values: &[Option<i64>]) -> String {
+fn promtool_values(values: &[Sample]) -> String {
     values
         .iter()
-        .map(|v| v.map_or("_".to_string(), |v| v.to_string()))
+        .map(|v| match v {
+            Sample::Missing => "_".to_string(),
+            Sample::Value(v) => v.to_string(),
+            Sample::NaN => "NaN".to_string(),
+            Sample::Inf(true) => "Inf".to_string(),
+            Sample::Inf(false) => "-Inf".to_string(),
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }
 
-#[test]
-fn prometheus_engine_agrees_with_promtool_on_generated_cases() {
+/// Run `promtool test rules` on `files` (in `dir`) on two threads; the failures' output.
+fn run_promtool(dir: &std::path::Path, files: &[std::path::PathBuf]) -> Vec<String> {
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = files
+            .chunks(files.len().div_ceil(2).max(1))
+            .map(|part| {
+                scope.spawn(move || {
+                    let mut failed = Vec::new();
+                    for file in part {
+                        let out = Command::new("promtool")
+                            .arg("test")
+                            .arg("rules")
+                            .arg(file)
+                            .current_dir(dir)
+                            .output()
+                            .unwrap();
+                        if !out.status.success() {
+                            let stdout = String::from_utf8_lossy(&out.stdout);
+                            failed.push(format!(
+                                "{}:\n{}",
+                                file.display(),
+                                stdout.chars().take(3000).collect::<String>()
+                            ));
+                        }
+                    }
+                    failed
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    })
+}
+
+fn require_promtool() {
     if Command::new("promtool").arg("--version").output().is_err() {
         panic!("promtool is required (Debian package `prometheus`); the README's test command installs it");
     }
+}
+
+#[test]
+fn prometheus_engine_agrees_with_promtool_on_generated_cases() {
+    require_promtool();
     let mut rng = Rng::new(20_261_125);
     let cases: Vec<Case> = (0..CASES).map(|_| random_case(&mut rng)).collect();
     // promtool applies one evaluation interval per test file, and evaluates every rule of its rule
@@ -161,39 +253,7 @@ fn prometheus_engine_agrees_with_promtool_on_generated_cases() {
         std::fs::write(&test_file, tests).unwrap();
         files.push(test_file);
     }
-    let failures: Vec<String> = std::thread::scope(|scope| {
-        let handles: Vec<_> = files
-            .chunks(files.len().div_ceil(2))
-            .map(|part| {
-                let cwd = dir.path();
-                scope.spawn(move || {
-                    let mut failed = Vec::new();
-                    for file in part {
-                        let out = Command::new("promtool")
-                            .arg("test")
-                            .arg("rules")
-                            .arg(file)
-                            .current_dir(cwd)
-                            .output()
-                            .unwrap();
-                        if !out.status.success() {
-                            let stdout = String::from_utf8_lossy(&out.stdout);
-                            failed.push(format!(
-                                "{}:\n{}",
-                                file.display(),
-                                stdout.chars().take(3000).collect::<String>()
-                            ));
-                        }
-                    }
-                    failed
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap())
-            .collect()
-    });
+    let failures = run_promtool(dir.path(), &files);
     assert!(
         failures.is_empty(),
         "promtool disagrees with the engine:\n{}",
@@ -213,7 +273,7 @@ fn prometheus_engine_agrees_with_promtool_on_generated_cases() {
 /// when our engine says (`alert_rule_test`).
 #[test]
 fn promql_band_recording_rules_compute_what_the_simulator_computes() {
-    use alertlab::band::promql::{self as promql_band, PromqlModel};
+    use alertlab::band::promql::{self as promql_band, PromqlModel, Recorded};
     use alertlab::band::Direction;
     use alertlab::emit::prometheus::{band_alert_expr, band_rules};
     use alertlab::engine::prometheus::instant_values;
@@ -232,14 +292,20 @@ fn promql_band_recording_rules_compute_what_the_simulator_computes() {
                 window_ms: *rng.pick(&[5, 10, 30]) * MINUTE_MS,
                 season_ms: *rng.pick(&[0, 0, 10, 20]) * MINUTE_MS,
                 smooth_ms: *rng.pick(&[0, 0, 3]) * MINUTE_MS,
+                ..PromqlModel::new(0)
             };
             let k = *rng.pick(&[1.0, 1.5, 2.0, 3.0]);
             let direction = *rng.pick(&[Direction::Above, Direction::Below, Direction::Both]);
             let len = rng.int(40, 80) as usize;
             let mut values: Vec<Option<f64>> = Vec::new();
+            let mut nan_at = Vec::new();
             while values.len() < len {
                 if rng.chance(0.06) {
                     values.extend(std::iter::repeat_n(None, *rng.pick(&[1usize, 3, 7])));
+                } else if rng.chance(0.015) {
+                    // a NaN sample: present, and it poisons every range holding it
+                    nan_at.push(values.len());
+                    values.push(Some(f64::NAN));
                 } else {
                     let spike = if rng.chance(0.05) { 50.0 } else { 0.0 };
                     values.push(Some(
@@ -248,12 +314,39 @@ fn promql_band_recording_rules_compute_what_the_simulator_computes() {
                 }
             }
             values.truncate(len);
+            nan_at.retain(|&j| j < len);
             // What Prometheus records for `alertlab:<c>:value = m{case="<i>"}` at each evaluation.
             let ts: Vec<i64> = (0..len as i64).map(|j| j * MINUTE_MS).collect();
             let raw: Vec<f64> = values.iter().map(|v| v.unwrap_or(f64::NAN)).collect();
             let evals: Vec<i64> = ts.clone();
-            let recorded = instant_values(&ts, &raw, &evals, 5 * MINUTE_MS);
-            let band = promql_band::band(&evals, &recorded, MINUTE_MS, &model);
+            let cfg = PrometheusConfig::default();
+            let samples = Samples {
+                timestamps: &ts,
+                values: &raw,
+                nan_samples: &nan_at,
+            };
+            let selected = instant_indices(&samples, &evals, &cfg);
+            let recorded: Vec<f64> = instant_values(&samples, &evals, &cfg);
+            let present: Vec<bool> = selected.iter().map(Option::is_some).collect();
+            let rec = Recorded {
+                timestamps: &evals,
+                values: &recorded,
+                present: &present,
+            };
+            let band = promql_band::band_recorded(&rec, MINUTE_MS, &model);
+            // The same ranges with every NaN sample read as 0: NaN there means an empty range.
+            let zeroed: Vec<f64> = recorded
+                .iter()
+                .map(|v| if v.is_nan() { 0.0 } else { *v })
+                .collect();
+            let occupied = promql_band::band_recorded(
+                &Recorded {
+                    values: &zeroed,
+                    ..rec
+                },
+                MINUTE_MS,
+                &model,
+            );
             writeln!(
                 rules,
                 "      - record: alertlab:{name}:value\n        expr: m{{case=\"{i}\"}}"
@@ -280,18 +373,22 @@ fn promql_band_recording_rules_compute_what_the_simulator_computes() {
                 inclusive: false,
                 floor: None,
             };
-            let breach = band::breaches(
-                &promql_band::compared(&evals, &recorded, &model),
-                &band,
-                &rule,
-            );
+            let breach =
+                band::breaches(&promql_band::compared_recorded(&rec, &model), &band, &rule);
             let promtool_values: Vec<String> = values
                 .iter()
                 .map(|v| v.map_or("_".to_string(), |v| v.to_string()))
                 .collect();
             writeln!(tests, "  - interval: 1m\n    input_series:\n      - series: 'm{{case=\"{i}\"}}'\n        values: '{}'\n    promql_expr_test:", promtool_values.join(" ")).unwrap();
             for (j, t) in evals.iter().enumerate().step_by(3) {
-                for (metric, v) in [(&avg, band.center[j]), (&sd, band.spread[j])] {
+                for (metric, v, o) in [
+                    (&avg, band.center[j], occupied.center[j]),
+                    (&sd, band.spread[j], occupied.spread[j]),
+                ] {
+                    if v.is_nan() && !o.is_nan() {
+                        // A NaN result: promtool cannot compare NaN values (the alert checks it).
+                        continue;
+                    }
                     let exp = if v.is_nan() {
                         "[]".to_string()
                     } else {

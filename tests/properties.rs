@@ -8,6 +8,7 @@ use alertlab::engine::cloudwatch::{self, Breach, CloudWatchConfig, TreatMissingD
 use alertlab::engine::prometheus::{self, PrometheusConfig};
 use alertlab::engine::Timeline;
 use alertlab::series::time::{HOUR_MS, MINUTE_MS};
+use alertlab::series::Samples;
 use proptest::prelude::*;
 
 fn in_alarm_ms(t: &Timeline) -> i64 {
@@ -56,7 +57,7 @@ fn prometheus_firing_time(values: &[f64], threshold: f64, cfg: &PrometheusConfig
         &above(0.0),
     );
     let evals = cfg.eval_times(0, *ts.last().unwrap());
-    let present: Vec<bool> = prometheus::instant_indices(&ts, values, &evals, cfg.lookback_ms)
+    let present: Vec<bool> = prometheus::instant_indices(&Samples::plain(&ts, values), &evals, cfg)
         .iter()
         .map(|s| s.is_some_and(|i| breach[i] == Breach::Breaching))
         .collect();

@@ -7,7 +7,9 @@
 //! ```
 //!
 //! `offset <interval>` keeps the current evaluation out of its own band (look-back only). The range
-//! is `[t − interval − window, t − interval]`, both ends included as in Prometheus 2.x, and the sums
+//! is `[t − interval − window, t − interval]`, both ends included as in Prometheus 2.x (3.x excludes
+//! the left end: `evaluation.prometheus_version`). A NaN sample of the recorded value inside the
+//! range makes both NaN (as in Prometheus), so the alert cannot fire while it is there. The sums
 //! use Prometheus's own Kahan–Neumaier summation in the same order, so the simulator reproduces the
 //! recorded numbers bit for bit (checked against `promtool` in the tests).
 //!
@@ -17,6 +19,7 @@
 //! band instead of the raw value, so one odd sample does not alert.
 
 use super::Band;
+use crate::engine::prometheus::PrometheusVersion;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PromqlModel {
@@ -25,15 +28,18 @@ pub struct PromqlModel {
     pub season_ms: i64,
     /// Compare the mean over this trailing span instead of the value (0 = the value).
     pub smooth_ms: i64,
+    /// Whose range-selector boundary rule the recording rules run under.
+    pub version: PrometheusVersion,
 }
 
 impl PromqlModel {
-    /// A plain band over `window` (no season, no smoothing).
+    /// A plain band over `window` (no season, no smoothing), Prometheus 2.x ranges.
     pub fn new(window_ms: i64) -> PromqlModel {
         PromqlModel {
             window_ms,
             season_ms: 0,
             smooth_ms: 0,
+            version: PrometheusVersion::V2,
         }
     }
 
@@ -43,28 +49,80 @@ impl PromqlModel {
     }
 }
 
-/// The value the alert compares: `avg_over_time(value[smooth])` (range `[t − smooth, t]`), or the
-/// value itself without smoothing.
-pub fn compared(timestamps: &[i64], values: &[f64], model: &PromqlModel) -> Vec<f64> {
-    if model.smooth_ms == 0 {
-        return values.to_vec();
-    }
-    let mut out = Vec::with_capacity(values.len());
-    let mut lo = 0;
-    let mut window = Vec::new();
-    for (i, &t) in timestamps.iter().enumerate() {
-        while timestamps[lo] < t - model.smooth_ms {
+/// The recorded value `alertlab:<alert>:value` at the rule group's evaluations: `present[i]` when
+/// the recording rule wrote a sample at `timestamps[i]` (its value may be NaN, a NaN sample).
+#[derive(Debug, Clone, Copy)]
+pub struct Recorded<'a> {
+    pub timestamps: &'a [i64],
+    pub values: &'a [f64],
+    pub present: &'a [bool],
+}
+
+/// The samples of `recorded` in the range of length `len` ending at each evaluation time minus
+/// `offset`, as Prometheus's range selector `[len] offset <offset>` selects them; `f` reduces each
+/// range (never called on an empty one, which gives NaN: no result).
+fn over_ranges(
+    recorded: &Recorded,
+    len: i64,
+    offset: i64,
+    version: PrometheusVersion,
+    mut f: impl FnMut(&[f64]) -> f64,
+) -> Vec<f64> {
+    let ts = recorded.timestamps;
+    let mut out = Vec::with_capacity(ts.len());
+    let (mut lo, mut hi) = (0usize, 0usize);
+    let mut window: Vec<f64> = Vec::new();
+    for &t in ts {
+        let end = t - offset;
+        let from = version.window_start(end, len);
+        while lo < ts.len() && ts[lo] < from {
             lo += 1;
         }
+        while hi < ts.len() && ts[hi] <= end {
+            hi += 1;
+        }
         window.clear();
-        window.extend(values[lo..=i].iter().copied().filter(|v| !v.is_nan()));
+        if lo < hi {
+            window.extend(
+                (lo..hi)
+                    .filter(|&i| recorded.present[i])
+                    .map(|i| recorded.values[i]),
+            );
+        }
         out.push(if window.is_empty() {
             f64::NAN
         } else {
-            avg_over_time(&window)
+            f(&window)
         });
     }
     out
+}
+
+/// The value the alert compares: `avg_over_time(value[smooth])`, or the value itself without
+/// smoothing (NaN where absent).
+pub fn compared_recorded(recorded: &Recorded, model: &PromqlModel) -> Vec<f64> {
+    if model.smooth_ms == 0 {
+        return recorded
+            .values
+            .iter()
+            .zip(recorded.present)
+            .map(|(v, p)| if *p { *v } else { f64::NAN })
+            .collect();
+    }
+    over_ranges(recorded, model.smooth_ms, 0, model.version, avg_over_time)
+}
+
+/// [`compared_recorded`] for a recorded series whose NaNs are all absences.
+pub fn compared(timestamps: &[i64], values: &[f64], model: &PromqlModel) -> Vec<f64> {
+    let present: Vec<bool> = values.iter().map(|v| !v.is_nan()).collect();
+    compared_recorded(
+        &Recorded {
+            timestamps,
+            values,
+            present: &present,
+        },
+        model,
+    )
 }
 
 /// Prometheus's `kahanSumInc`.
@@ -113,35 +171,40 @@ pub fn stddev_over_time(values: &[f64]) -> f64 {
     ((aux + c_aux) / count).sqrt()
 }
 
-/// The band at each of `timestamps` (the evaluation times of the rule group, `interval_ms` apart)
-/// over `values` (the recorded value; NaN where the expression returned nothing).
-pub fn band(timestamps: &[i64], values: &[f64], interval_ms: i64, model: &PromqlModel) -> Band {
-    let mut center = Vec::with_capacity(values.len());
-    let mut spread = Vec::with_capacity(values.len());
-    let (mut lo, mut hi) = (0usize, 0usize);
-    let mut window: Vec<f64> = Vec::new();
-    for &t in timestamps {
-        let end = t - model.offset_ms(interval_ms);
-        let (from, to) = (end - model.window_ms, end);
-        while lo < timestamps.len() && timestamps[lo] < from {
-            lo += 1;
-        }
-        while hi < timestamps.len() && timestamps[hi] <= to {
-            hi += 1;
-        }
-        window.clear();
-        if lo < hi {
-            window.extend(values[lo..hi].iter().copied().filter(|v| !v.is_nan()));
-        }
-        if window.is_empty() {
-            center.push(f64::NAN);
-            spread.push(f64::NAN);
-        } else {
-            center.push(avg_over_time(&window));
-            spread.push(stddev_over_time(&window));
-        }
+/// The band at each evaluation of `recorded` (the rule group's evaluation times, `interval_ms`
+/// apart).
+pub fn band_recorded(recorded: &Recorded, interval_ms: i64, model: &PromqlModel) -> Band {
+    let offset = model.offset_ms(interval_ms);
+    Band {
+        center: over_ranges(
+            recorded,
+            model.window_ms,
+            offset,
+            model.version,
+            avg_over_time,
+        ),
+        spread: over_ranges(
+            recorded,
+            model.window_ms,
+            offset,
+            model.version,
+            stddev_over_time,
+        ),
     }
-    Band { center, spread }
+}
+
+/// [`band_recorded`] over a recorded value whose NaNs are all absences.
+pub fn band(timestamps: &[i64], values: &[f64], interval_ms: i64, model: &PromqlModel) -> Band {
+    let present: Vec<bool> = values.iter().map(|v| !v.is_nan()).collect();
+    band_recorded(
+        &Recorded {
+            timestamps,
+            values,
+            present: &present,
+        },
+        interval_ms,
+        model,
+    )
 }
 
 #[cfg(test)]
@@ -163,5 +226,51 @@ mod tests {
         assert!(b.center[0].is_nan(), "nothing before the first evaluation");
         assert_eq!(b.center[5], 1.0, "the spike at t is not in its own band");
         assert_eq!(b.spread[5], 0.0);
+    }
+
+    /// A NaN sample in the range poisons mean and stddev, as in Prometheus; an absence does not.
+    #[test]
+    fn a_nan_sample_in_the_window_gives_nan() {
+        let ts: Vec<i64> = (0..5).map(|i| i * 60_000).collect();
+        let vals = [1.0, f64::NAN, 1.0, 1.0, 1.0];
+        let nan_present = [true, true, true, true, true];
+        let absent = [true, false, true, true, true];
+        let model = PromqlModel::new(120_000);
+        let with_nan = band_recorded(
+            &Recorded {
+                timestamps: &ts,
+                values: &vals,
+                present: &nan_present,
+            },
+            60_000,
+            &model,
+        );
+        // range at t=3m: [0, 2m] holds the NaN at 1m.
+        assert!(with_nan.center[3].is_nan() && with_nan.spread[3].is_nan());
+        let without = band_recorded(
+            &Recorded {
+                timestamps: &ts,
+                values: &vals,
+                present: &absent,
+            },
+            60_000,
+            &model,
+        );
+        assert_eq!(without.center[3], 1.0);
+    }
+
+    /// Prometheus 3 range selectors exclude a sample exactly `range` old.
+    #[test]
+    fn range_boundaries_by_version() {
+        let ts: Vec<i64> = (0..4).map(|i| i * 60_000).collect();
+        let vals = [100.0, 1.0, 1.0, 1.0];
+        let v2 = PromqlModel::new(120_000);
+        let v3 = PromqlModel {
+            version: PrometheusVersion::V3,
+            ..v2
+        };
+        // at t=3m the range ends at 2m: [0, 2m] in 2.x, (0, 2m] in 3.x.
+        assert_eq!(band(&ts, &vals, 60_000, &v2).center[3], 34.0);
+        assert_eq!(band(&ts, &vals, 60_000, &v3).center[3], 1.0);
     }
 }

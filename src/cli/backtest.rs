@@ -34,6 +34,20 @@ pub struct Args {
     /// Write the output to this file (atomically) instead of stdout.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Start of the evaluation span (RFC 3339 or epoch seconds; default: the data's first row, or
+    /// the spec's `backtest.start`).
+    #[arg(long, value_parser = parse_time, allow_hyphen_values = true)]
+    pub start: Option<i64>,
+    /// End of the evaluation span (default: the data's last row, or the spec's `backtest.end`).
+    /// Periods after the metric stops reporting are evaluated: that is where `treat_missing_data`
+    /// decides the state.
+    #[arg(long, value_parser = parse_time, allow_hyphen_values = true)]
+    pub end: Option<i64>,
+}
+
+/// clap parser for `--start`/`--end`.
+pub fn parse_time(text: &str) -> Result<i64, String> {
+    crate::series::time::parse_time_arg(text)
 }
 
 const HEADER: &[&str] = &[
@@ -106,7 +120,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             );
         }
     }
+    if let (Some(s), Some(e)) = (args.start, args.end) {
+        if e < s {
+            return Err(UsageError("`--end` is before `--start`".into()).into());
+        }
+    }
     let opts = BacktestOptions {
+        start_ms: args.start,
+        end_ms: args.end,
         envs: args.env,
         alerts: args.alert,
         data: args.data,

@@ -160,16 +160,17 @@ fn bench_backtest(data: &[Series], repeat: usize, cores: usize) -> anyhow::Resul
             data.par_iter()
                 .map(|s| {
                     let ctx = SeriesContext::new(s);
+                    let span = s.row_span().unwrap_or((0, 0));
                     alerts
                         .iter()
                         .map(|a| {
                             let c = if cw {
-                                run_cloudwatch(a, &ctx, None).map_or(0, |r| r.episodes.len())
+                                run_cloudwatch(a, &ctx, span, None).map_or(0, |r| r.episodes.len())
                             } else {
                                 0
                             };
                             let p = if prom {
-                                run_prometheus(a, &ctx, None).map_or(0, |r| r.episodes.len())
+                                run_prometheus(a, &ctx, span, None).map_or(0, |r| r.episodes.len())
                             } else {
                                 0
                             };

@@ -1,20 +1,31 @@
 //! promtool unit tests derived from backtests: for each alert, windows of real history around the
-//! episodes our engine predicts (and a quiet window when there are none) become `input_series` of
-//! the alert's recorded value, and the alerts our engine says fire at each checked evaluation become
-//! `exp_alerts`. `promtool test rules` on the generated rules then checks both the rules and our
-//! replay of them.
+//! episodes our engine predicts (and a quiet window when there are none) are fed through the
+//! generated rules, and the alerts our engine says fire at each checked evaluation become
+//! `exp_alerts`. `promtool test rules` then checks both the rules and our replay of them.
+//!
+//! What is fed ([`Feed`]): when the metric expression reads one series (a selector with `=`
+//! matchers, optionally inside `sum`/`min`/`max`/`avg`), the raw samples go in as that series and
+//! pass through the recording rule exactly as in production — one lookback, on the raw samples; a
+//! NaN sample is written `NaN`. Any other expression cannot be inverted into input series, so the
+//! test feeds the value the recording rule would have written at each evaluation, with the stale
+//! marker Prometheus writes when the expression stops returning (never a second lookback).
+//! Expectations come from the backtest's own code path ([`prometheus_present`]) run over the same
+//! window, so the test asserts what the backtest says.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
+use promql_parser::label::MatchOp;
+use promql_parser::parser::{self as promql, Expr, LabelModifier};
+
 use super::prometheus::{alert_annotations, alert_expr, alert_labels};
 use super::{number, spec_label, EmitError, GeneratedFile};
 use crate::backtest::prometheus_present;
 use crate::conventions;
-use crate::engine::prometheus::{evaluate, instant_indices, instant_values};
+use crate::engine::prometheus::{evaluate, instant_indices, PrometheusConfig};
 use crate::series::time::{format_prometheus_duration, MINUTE_MS};
-use crate::series::Series;
+use crate::series::{median_step_ms, Samples, Series};
 use crate::spec::{AlertSet, ResolvedAlert};
 
 /// Windows per alert at most.
@@ -23,81 +34,230 @@ const MAX_WINDOWS: usize = 3;
 const MARGIN_MS: i64 = 15 * MINUTE_MS;
 /// Longest window.
 const MAX_WINDOW_MS: i64 = 4 * 60 * MINUTE_MS;
+/// Most input values per test (a fine-grained series over the longest window).
+const MAX_VALUES: i64 = 5_000;
 
-/// One promtool test: samples on a regular grid from time 0, and the expected firing state at
+/// The one input series a metric expression reads, when it can be fed raw.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputSeries {
+    /// promtool series notation: `name{k="v",...}`.
+    pub selector: String,
+    /// Labels the expression's result (and so the alert) carries.
+    pub output_labels: BTreeMap<String, String>,
+}
+
+/// The input series of `expr` when its result is the value of one raw series: a selector with only
+/// `=` matchers and no `offset`/`@`, optionally in parentheses or inside `sum`, `min`, `max` or
+/// `avg` (which return the one series' value); `None` for anything else.
+pub fn input_series(expr: &str) -> Option<InputSeries> {
+    let mut e = promql::parse(expr).ok()?;
+    // The aggregation's grouping, once one is passed: which input labels the result keeps.
+    let mut grouping: Option<Option<LabelModifier>> = None;
+    loop {
+        match e {
+            Expr::Paren(p) => e = *p.expr,
+            Expr::Aggregate(a) if grouping.is_none() => {
+                let op = a.op.to_string();
+                if a.param.is_some() || !matches!(op.as_str(), "sum" | "min" | "max" | "avg") {
+                    return None;
+                }
+                grouping = Some(a.modifier);
+                e = *a.expr;
+            }
+            Expr::VectorSelector(v) => {
+                if v.offset.is_some() || v.at.is_some() || !v.matchers.or_matchers.is_empty() {
+                    return None;
+                }
+                let mut name = v.name.clone();
+                let mut labels = BTreeMap::new();
+                for m in &v.matchers.matchers {
+                    if !matches!(m.op, MatchOp::Equal) {
+                        return None;
+                    }
+                    if m.name == "__name__" {
+                        name = Some(m.value.clone());
+                    } else {
+                        labels.insert(m.name.clone(), m.value.clone());
+                    }
+                }
+                let name = name?;
+                let inner: Vec<String> = labels
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", yaml_string(v)))
+                    .collect();
+                let keeps = |label: &str| match &grouping {
+                    None => true,
+                    Some(None) => false,
+                    Some(Some(LabelModifier::Include(by))) => by.labels.iter().any(|l| l == label),
+                    Some(Some(LabelModifier::Exclude(without))) => {
+                        !without.labels.iter().any(|l| l == label)
+                    }
+                };
+                let output_labels = labels.into_iter().filter(|(k, _)| keeps(k)).collect();
+                return Some(InputSeries {
+                    selector: format!("{name}{{{}}}", inner.join(",")),
+                    output_labels,
+                });
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// How a test feeds history through the generated rules (see the module docs).
+#[derive(Debug, Clone, PartialEq)]
+enum Feed {
+    Raw(InputSeries),
+    Recorded,
+}
+
+/// One promtool test: input values on a regular grid from time 0, and the expected firing state at
 /// chosen evaluation times.
 struct Case {
     step_ms: i64,
-    values: Vec<f64>,
+    /// The input series: the expression's raw input, or the recorded value.
+    series: String,
+    /// Labels the alert's result carries from the input series.
+    output_labels: BTreeMap<String, String>,
+    /// promtool series notation, one per step: a number, `NaN`, `_` or `stale`.
+    values: Vec<String>,
     checks: Vec<(i64, bool)>,
 }
 
-/// Firing state at each evaluation of `values` (sampled every `step_ms` from 0), as promtool runs it.
-fn simulate(alert: &ResolvedAlert, values: &[f64], step_ms: i64) -> (Vec<i64>, Vec<bool>) {
-    let ts: Vec<i64> = (0..values.len() as i64).map(|i| i * step_ms).collect();
-    let last = ts.last().copied().unwrap_or(0);
-    let cfg = crate::engine::prometheus::PrometheusConfig {
+/// The rule timing promtool uses: evaluations at multiples of the interval from 0.
+fn promtool_config(alert: &ResolvedAlert) -> PrometheusConfig {
+    PrometheusConfig {
         phase_ms: 0,
         ..alert.prom
-    };
+    }
+}
+
+/// Firing state at every evaluation in `[0, last]`, by the backtest's own code path, for samples
+/// (starting at 0) that promtool sees as they are (raw feed) or as recorded values (one per
+/// evaluation, `selected` directly: the stale marker ends the series at once).
+fn simulate(
+    alert: &ResolvedAlert,
+    samples: &Samples,
+    step_ms: i64,
+    feed: &Feed,
+    last: i64,
+) -> (Vec<i64>, Vec<bool>) {
+    let cfg = promtool_config(alert);
     let evals = cfg.eval_times(0, last);
-    let selected = instant_indices(&ts, values, &evals, cfg.lookback_ms);
-    let (present, _) = prometheus_present(alert, &ts, values, step_ms, &evals, &selected, None);
+    let selected = match feed {
+        Feed::Raw(_) => instant_indices(samples, &evals, &cfg),
+        Feed::Recorded => (0..evals.len())
+            .map(|k| samples.is_sample(k).then_some(k))
+            .collect(),
+    };
+    let (present, _) = prometheus_present(alert, samples, step_ms, &evals, &selected, None);
     let timeline = evaluate(&present, &evals, &cfg);
     let firing = timeline.on_at(&evals);
     (evals, firing)
 }
 
+/// The regular grid of `raw`'s samples in `[from, to]`, shifted to start at 0, when every sample
+/// there lies on the grid `from + k·step`.
+fn raw_window(raw: &Series, step: i64, from: i64, to: i64) -> Option<Series> {
+    let lo = raw.timestamps.partition_point(|&t| t < from);
+    let hi = raw.timestamps.partition_point(|&t| t <= to);
+    let n = ((to - from) / step + 1) as usize;
+    let timestamps: Vec<i64> = (0..n as i64).map(|k| k * step).collect();
+    let mut values = vec![f64::NAN; n];
+    let mut nan_samples = Vec::new();
+    for i in lo..hi {
+        let offset = raw.timestamps[i] - from;
+        if offset % step != 0 {
+            return None;
+        }
+        let k = (offset / step) as usize;
+        values[k] = raw.values[i];
+        if raw.values[i].is_nan() && raw.nan_samples.binary_search(&i).is_ok() {
+            nan_samples.push(k);
+        }
+    }
+    let mut s = Series::from_sorted(raw.name.clone(), timestamps, values);
+    s.nan_samples = nan_samples;
+    Some(s)
+}
+
+/// promtool notation of one sample.
+fn notation(samples: &Samples, k: usize) -> String {
+    let v = samples.values[k];
+    if !v.is_nan() {
+        if v.is_infinite() {
+            return if v > 0.0 { "Inf".into() } else { "-Inf".into() };
+        }
+        number(v)
+    } else if samples.is_sample(k) {
+        "NaN".into()
+    } else {
+        "_".into()
+    }
+}
+
 /// The windows of `raw` to test: around the first episodes our engine predicts over the whole
 /// history, or the first hours when it predicts none.
 fn cases(alert: &ResolvedAlert, raw: &Series) -> Vec<Case> {
-    let (first, last) = match (raw.timestamps.first(), raw.timestamps.last()) {
-        (Some(a), Some(b)) => (*a, *b),
-        _ => return Vec::new(),
+    let Some((first, last)) = raw.row_span() else {
+        return Vec::new();
     };
-    // The input is what Prometheus records for the value rule at each evaluation (the instant value,
-    // lookback included), on the evaluation grid.
-    let step = alert.prom.interval_ms;
-    let cfg = crate::engine::prometheus::PrometheusConfig {
-        phase_ms: 0,
-        ..alert.prom
-    };
+    let cfg = promtool_config(alert);
+    let step = median_step_ms(raw)
+        .filter(|s| *s > 0)
+        .unwrap_or(cfg.interval_ms);
     let evals = cfg.eval_times(first, last);
-    if evals.is_empty() {
+    if evals.is_empty() || cfg.eval_count(first, last) > crate::series::MAX_PERIODS {
         return Vec::new();
     }
-    let grid_start = evals[0];
-    let grid = instant_values(&raw.timestamps, &raw.values, &evals, cfg.lookback_ms);
-    let (evals, firing) = simulate(alert, &grid, step);
-    let mut starts = Vec::new();
-    for (k, f) in firing.iter().enumerate() {
-        if *f && (k == 0 || !firing[k - 1]) {
-            starts.push(evals[k]);
-        }
-    }
+    let samples = raw.samples();
+    let selected = instant_indices(&samples, &evals, &cfg);
+    let (present, _) = prometheus_present(alert, &samples, step, &evals, &selected, None);
+    let firing = evaluate(&present, &evals, &cfg).on_at(&evals);
+    let starts: Vec<i64> = (0..firing.len())
+        .filter(|&k| firing[k] && (k == 0 || !firing[k - 1]))
+        .map(|k| evals[k])
+        .collect();
+    let span = MAX_WINDOW_MS.min(MAX_VALUES * step.min(cfg.interval_ms));
     let windows: Vec<(i64, i64)> = if starts.is_empty() {
-        vec![(0, MAX_WINDOW_MS.min(last - grid_start))]
+        vec![(first, (first + span).min(last))]
     } else {
         starts
             .iter()
             .take(MAX_WINDOWS)
             .map(|&s| {
-                let from = (s - alert.prom.for_ms - MARGIN_MS).max(0);
-                let from = from - from % step;
-                (
-                    from,
-                    (s + MAX_WINDOW_MS / 2)
-                        .min(last - grid_start)
-                        .min(from + MAX_WINDOW_MS),
-                )
+                let from = (s - alert.prom.for_ms - MARGIN_MS).max(first);
+                (from, (s + span / 2).min(last).min(from + span))
             })
             .collect()
     };
+    let feed = alert
+        .prometheus
+        .as_ref()
+        .and_then(|m| input_series(&m.expr))
+        .map_or(Feed::Recorded, Feed::Raw);
     windows
         .into_iter()
         .map(|(from, to)| {
-            let values = grid[(from / step) as usize..=(to / step) as usize].to_vec();
-            let (evals, firing) = simulate(alert, &values, step);
+            // The window starts at a sample (raw feed) or an evaluation (recorded feed).
+            let from = raw.timestamps[raw
+                .timestamps
+                .partition_point(|&t| t < from)
+                .min(raw.len() - 1)];
+            let window = match &feed {
+                Feed::Raw(_) => raw_window(raw, step, from, to).map(|w| (w, step, feed.clone())),
+                Feed::Recorded => None,
+            };
+            let (window, step, feed) = window.unwrap_or_else(|| {
+                (
+                    recorded_window(alert, raw, from, to),
+                    cfg.interval_ms,
+                    Feed::Recorded,
+                )
+            });
+            let samples = window.samples();
+            let last = window.timestamps.last().copied().unwrap_or(0);
+            let (evals, firing) = simulate(alert, &samples, step, &feed, last);
             // Check every change of state, the evaluation before it, and every tenth evaluation.
             let checks = evals
                 .iter()
@@ -109,13 +269,55 @@ fn cases(alert: &ResolvedAlert, raw: &Series) -> Vec<Case> {
                 })
                 .map(|(k, t)| (*t, firing[k]))
                 .collect();
+            let mut values: Vec<String> =
+                (0..window.len()).map(|k| notation(&samples, k)).collect();
+            if feed == Feed::Recorded {
+                // The recording rule writes one stale marker when its expression stops returning.
+                for (k, value) in values.iter_mut().enumerate().skip(1) {
+                    if value == "_" && samples.is_sample(k - 1) {
+                        *value = "stale".into();
+                    }
+                }
+            }
+            let (series, output_labels) = match &feed {
+                Feed::Raw(input) => (input.selector.clone(), input.output_labels.clone()),
+                Feed::Recorded => (conventions::value_record(&alert.name), BTreeMap::new()),
+            };
             Case {
                 step_ms: step,
+                series,
+                output_labels,
                 values,
                 checks,
             }
         })
         .collect()
+}
+
+/// What the value recording rule writes at each promtool evaluation of the window `[from, to]`:
+/// the instant value of the raw series (NaN samples included; absent = no sample).
+fn recorded_window(alert: &ResolvedAlert, raw: &Series, from: i64, to: i64) -> Series {
+    let cfg = promtool_config(alert);
+    let evals: Vec<i64> = cfg.eval_times(0, to - from);
+    let absolute: Vec<i64> = evals.iter().map(|t| t + from).collect();
+    let selected = instant_indices(&raw.samples(), &absolute, &alert.prom);
+    let mut nan_samples = Vec::new();
+    let values: Vec<f64> = selected
+        .iter()
+        .enumerate()
+        .map(|(k, s)| match s {
+            Some(i) => {
+                if raw.values[*i].is_nan() {
+                    nan_samples.push(k);
+                }
+                raw.values[*i]
+            }
+            None => f64::NAN,
+        })
+        .collect();
+    let mut s = Series::from_sorted(raw.name.clone(), evals, values);
+    s.nan_samples = nan_samples;
+    s
 }
 
 fn yaml_string(s: &str) -> String {
@@ -148,25 +350,22 @@ pub fn generate(
             alert_expr(alert)?;
             let Some(series) = load(alert) else { continue };
             let Some(raw) = series.first() else { continue };
-            let labels = flow_map(&alert_labels(alert));
             let annotations = flow_map(&alert_annotations(alert));
             let out = by_interval.entry(alert.prom.interval_ms).or_default();
             for case in cases(alert, raw) {
-                let values: Vec<String> = case
-                    .values
-                    .iter()
-                    .map(|v| if v.is_nan() { "_".into() } else { number(*v) })
-                    .collect();
                 let _ = writeln!(
                     out,
-                    "  # {} in {env}: {} of history from {}\n  - interval: {}\n    input_series:\n      - series: '{}'\n        values: '{}'\n    alert_rule_test:",
+                    "  # {} in {env}: {} of history from {}\n  - interval: {}\n    input_series:\n      - series: {}\n        values: '{}'\n    alert_rule_test:",
                     alert.name,
                     format_prometheus_duration(case.step_ms * (case.values.len() as i64 - 1)),
-                    raw.name,
+                    conventions::comment_text(&raw.name),
                     format_prometheus_duration(case.step_ms),
-                    conventions::value_record(&alert.name),
-                    values.join(" ")
+                    yaml_string(&case.series),
+                    case.values.join(" ")
                 );
+                let mut labels = case.output_labels.clone();
+                labels.extend(alert_labels(alert));
+                let labels = flow_map(&labels);
                 for (t, firing) in case.checks {
                     let exp = if firing {
                         format!("\n          - exp_labels: {labels}\n            exp_annotations: {annotations}")
@@ -206,4 +405,50 @@ pub fn generate(
         }
     }
     Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn input_series_of_invertible_expressions() {
+        let plain = input_series(r#"m{env="dev", job="api"}"#).unwrap();
+        assert_eq!(plain.selector, r#"m{env="dev",job="api"}"#);
+        assert_eq!(
+            plain.output_labels,
+            labels(&[("env", "dev"), ("job", "api")])
+        );
+        let sum = input_series(r#"sum(m{env="dev"})"#).unwrap();
+        assert!(sum.output_labels.is_empty());
+        let by = input_series(r#"(max by (env) (m{env="dev", job="x"}))"#).unwrap();
+        assert_eq!(by.output_labels, labels(&[("env", "dev")]));
+        let without =
+            input_series(r#"avg without (job) ({__name__="m", env="dev", job="x"})"#).unwrap();
+        assert_eq!(without.selector, r#"m{env="dev",job="x"}"#);
+        assert_eq!(without.output_labels, labels(&[("env", "dev")]));
+    }
+
+    #[test]
+    fn other_expressions_are_fed_as_recorded_values() {
+        for expr in [
+            "rate(m[5m])",
+            "m * 2",
+            r#"m{env=~"d.*"}"#,
+            "m offset 5m",
+            "count(m)",
+            "sum(sum(m))",
+            "topk(1, m)",
+            "not valid (",
+        ] {
+            assert_eq!(input_series(expr), None, "{expr}");
+        }
+    }
 }

@@ -12,10 +12,14 @@
 //! 3. At least N real datapoints in the range: the newest N real ones decide (ALARM when ≥ M breach);
 //!    TreatMissingData plays no part.
 //! 4. Fewer than N real datapoints: `breaching`/`notBreaching` fill the missing N − real slots as
-//!    breaching/good. Under `missing`/`ignore`, M breaching real datapoints give ALARM; with fewer,
-//!    the premature-alarm rule applies — every real datapoint in the range breaches, and the oldest
-//!    of them lies within the newest N periods and is at least M periods old — giving ALARM
-//!    (`missing`) or keeping the state (`ignore`); otherwise OK.
+//!    breaching/good. Under `missing`/`ignore`, M breaching real datapoints give ALARM. With fewer,
+//!    and every real datapoint in the range breaching, AWS's premature-alarm rule decides: when the
+//!    oldest of them is at least M periods old the alarm goes to ALARM (`missing`) or keeps its
+//!    state (`ignore`); when it is younger, CloudWatch waits — INSUFFICIENT_DATA (`missing`) or
+//!    the state kept (`ignore`), never OK. A non-breaching real datapoint in the range gives OK.
+//!
+//! Every cell of every published version of AWS's examples table (2018, 2019, 2020, 2023) is a
+//! test below; where two versions disagree the newest wins and the superseded cell is listed.
 //!
 //! Metrics in the `AWS/DynamoDB` namespace always behave as `ignore` (the caller passes that).
 //! With a wall-clock window the alarm is evaluated only at the end of each window of N periods
@@ -162,12 +166,16 @@ pub fn decide(window: &[Breach], cfg: &CloudWatchConfig) -> Option<AlarmState> {
             Some(AlarmState::Alarm)
         }
         TreatMissingData::Missing | TreatMissingData::Ignore => {
+            if real_breaching < real {
+                // A real non-breaching datapoint: fewer than M breach, and nothing is premature.
+                return verdict(real_breaching);
+            }
             let oldest_age = window.len() - oldest_real; // the newest period has age 1
-            let premature = real_breaching == real && oldest_age <= n && oldest_age >= m;
-            match (premature, cfg.treat_missing_data) {
+            match (oldest_age >= m, cfg.treat_missing_data) {
                 (true, TreatMissingData::Missing) => Some(AlarmState::Alarm),
-                (true, _) => None,
-                (false, _) => verdict(real_breaching),
+                (false, TreatMissingData::Missing) => Some(AlarmState::InsufficientData),
+                // `ignore` keeps the state either way.
+                _ => None,
             }
         }
     }
@@ -256,24 +264,95 @@ mod tests {
             .collect()
     }
 
-    /// AWS's published examples: evaluation range 5, newest datapoint on the right, columns
-    /// missing / ignore / breaching / notBreaching; "keep" keeps the current state.
-    const AWS_TABLE: &[(usize, usize, &str, [&str; 4])] = &[
-        (3, 3, "0 - X - X", ["OK", "OK", "OK", "OK"]),
-        (3, 3, "0 - - - -", ["OK", "OK", "OK", "OK"]),
+    /// AWS's published examples, every row of every version of the CloudWatch user guide's table
+    /// (awsdocs/amazon-cloudwatch-user-guide, `AlarmThatSendsEmail.md`): evaluation range 5, newest
+    /// datapoint on the right, columns missing / ignore / breaching / notBreaching; "keep" keeps the
+    /// current state. The last field names the versions that print the row.
+    const AWS_TABLE: &[(usize, usize, &str, [&str; 4], &str)] = &[
+        (3, 3, "0 - X - X", ["OK", "OK", "OK", "OK"], "2018–2023"),
+        (3, 3, "0 - - - -", ["OK", "OK", "OK", "OK"], "2018–2023"),
         (
             3,
             3,
             "- - - - -",
             ["INSUFFICIENT_DATA", "keep", "ALARM", "OK"],
+            "2018–2023",
         ),
-        (3, 3, "0 X X - X", ["ALARM", "ALARM", "ALARM", "ALARM"]),
-        (3, 3, "- - X - -", ["ALARM", "keep", "ALARM", "OK"]),
-        (3, 2, "0 - X - X", ["ALARM", "ALARM", "ALARM", "ALARM"]),
-        (3, 2, "0 0 X 0 X", ["ALARM", "ALARM", "ALARM", "ALARM"]),
-        (3, 2, "0 - X - -", ["OK", "OK", "ALARM", "OK"]),
-        (3, 2, "- - - - 0", ["OK", "OK", "ALARM", "OK"]),
-        (3, 2, "- - - X -", ["ALARM", "keep", "ALARM", "OK"]),
+        (
+            3,
+            3,
+            "0 X X - X",
+            ["ALARM", "ALARM", "ALARM", "ALARM"],
+            "2018–2023",
+        ),
+        (
+            3,
+            3,
+            "- - - - X",
+            ["INSUFFICIENT_DATA", "keep", "ALARM", "OK"],
+            "2018–2019-06",
+        ),
+        (
+            3,
+            3,
+            "X - - - -",
+            ["ALARM", "keep", "ALARM", "OK"],
+            "2019-01",
+        ),
+        (
+            3,
+            3,
+            "- - X - -",
+            ["ALARM", "keep", "ALARM", "OK"],
+            "2019-07–2023",
+        ),
+        (
+            3,
+            2,
+            "0 - X - X",
+            ["ALARM", "ALARM", "ALARM", "ALARM"],
+            "2018–2023",
+        ),
+        (
+            3,
+            2,
+            "0 0 X 0 X",
+            ["ALARM", "ALARM", "ALARM", "ALARM"],
+            "2018–2023",
+        ),
+        (3, 2, "0 - X - -", ["OK", "OK", "ALARM", "OK"], "2018–2023"),
+        (3, 2, "- - - - 0", ["OK", "OK", "ALARM", "OK"], "2018–2023"),
+        (
+            3,
+            2,
+            "- - - - X",
+            ["INSUFFICIENT_DATA", "keep", "ALARM", "OK"],
+            "2018–2019-06",
+        ),
+        (
+            3,
+            2,
+            "- - X - -",
+            ["ALARM", "keep", "ALARM", "OK"],
+            "2019-07–2020-04",
+        ),
+        (
+            3,
+            2,
+            "- - - X -",
+            ["ALARM", "keep", "ALARM", "OK"],
+            "2020-09–2023",
+        ),
+    ];
+
+    /// Cells that one version printed and a later version corrected; the newer value is in
+    /// `AWS_TABLE`. 2019-07 to 2020-04 printed `ALARM` under `ignore` for N = M = 3 `- - X - -`
+    /// (2020-09 on: retain the state, as the text around the table says `ignore` does), and 2019-07
+    /// printed `OK` under `missing` for N = 3, M = 2 `- - X - -` (2020-04: `ALARM`, the premature
+    /// rule: the breaching datapoint is 3 ≥ M periods old).
+    const SUPERSEDED: &[(usize, usize, &str, usize, &str)] = &[
+        (3, 3, "- - X - -", 1, "ALARM"),
+        (3, 2, "- - X - -", 0, "OK"),
     ];
 
     #[test]
@@ -284,13 +363,70 @@ mod tests {
             TreatMissingData::Breaching,
             TreatMissingData::NotBreaching,
         ];
-        for (n, m, data, expected) in AWS_TABLE {
+        for (n, m, data, expected, versions) in AWS_TABLE {
             for (option, want) in options.iter().zip(expected) {
                 let cfg = CloudWatchConfig::new(*n, *m, *option);
                 let got = decide(&parse(data), &cfg).map_or("keep", AlarmState::name);
-                assert_eq!(got, *want, "N={n} M={m} `{data}` {option}");
+                assert_eq!(got, *want, "N={n} M={m} `{data}` {option} ({versions})");
             }
         }
+        // The superseded cells are rows of the table above, and we give the newer answer.
+        for (n, m, data, column, old) in SUPERSEDED {
+            let row = AWS_TABLE
+                .iter()
+                .find(|r| r.0 == *n && r.1 == *m && r.2 == *data)
+                .expect("a superseded cell belongs to a row of the table");
+            assert_ne!(row.3[*column], *old);
+        }
+    }
+
+    /// The same rows through the whole engine: the range before the first datapoint is missing, so
+    /// each row is the tail of a longer history, and the state after the row's newest datapoint is
+    /// what the table says (`keep` = the state before it, here forced to `OK` by good history).
+    #[test]
+    fn every_row_of_the_aws_table_through_the_engine() {
+        let options = [
+            TreatMissingData::Missing,
+            TreatMissingData::Ignore,
+            TreatMissingData::Breaching,
+            TreatMissingData::NotBreaching,
+        ];
+        for (n, m, data, expected, _) in AWS_TABLE {
+            for (option, want) in options.iter().zip(expected) {
+                let cfg = CloudWatchConfig::new(*n, *m, *option);
+                // Five good periods first: the state before the row is OK.
+                let mut history = parse("0 0 0 0 0");
+                history.extend(parse(data));
+                let t = evaluate(&history, 0, 60_000, &cfg);
+                let last = t.transitions.last().map_or("INSUFFICIENT_DATA", |x| x.to);
+                let want = if *want == "keep" {
+                    // The state before the row's newest datapoint.
+                    let before = evaluate(&history[..history.len() - 1], 0, 60_000, &cfg);
+                    before
+                        .transitions
+                        .last()
+                        .map_or("INSUFFICIENT_DATA", |x| x.to)
+                } else {
+                    want
+                };
+                assert_eq!(last, want, "N={n} M={m} `{data}` {option}");
+            }
+        }
+    }
+
+    /// A young lone breaching datapoint after missing data is not OK under `missing`: CloudWatch
+    /// waits (INSUFFICIENT_DATA) until it is M periods old, then alarms.
+    #[test]
+    fn premature_alarm_waits_then_alarms() {
+        let cfg = CloudWatchConfig::new(3, 3, TreatMissingData::Missing);
+        let t = evaluate(&parse("- - - - X - - - - - - -"), 0, 60_000, &cfg);
+        let to: Vec<(i64, &str)> = t
+            .transitions
+            .iter()
+            .map(|x| (x.at / 60_000, x.to))
+            .collect();
+        // X at 4 (age 1 at 4, 2 at 5, 3 at 6 → ALARM), out of the range of 5 at 9 → INSUFFICIENT_DATA.
+        assert_eq!(to, vec![(6, "ALARM"), (9, "INSUFFICIENT_DATA")]);
     }
 
     #[test]

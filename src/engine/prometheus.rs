@@ -1,10 +1,12 @@
 //! The Prometheus alerting-rule state machine (as of Prometheus 2.42, the version `promtool` in
-//! Debian ships), for one series of the rule's expression.
+//! Debian ships, and 3.x), for one series of the rule's expression.
 //!
 //! - Rules are evaluated at `phase + k·interval` (phase 0 is what `promtool test rules` does; a real
 //!   server offsets each group by a hash of its name).
-//! - An instant query at `t` sees the newest sample in `[t − lookback, t]` (both ends inclusive in
-//!   2.x; lookback 5m); an older one is absent.
+//! - An instant query at `t` sees the newest sample in `[t − lookback, t]` (lookback 5m). Prometheus
+//!   2.x includes a sample exactly `lookback` old; 3.0 made the window left-open,
+//!   `(t − lookback, t]` ([`PrometheusVersion`]). An older sample is absent. A NaN-valued sample is a
+//!   sample: the series is present and compares false.
 //! - A present result creates a *pending* alert with `activeAt = t`; it turns *firing* at the first
 //!   evaluation with `t − activeAt ≥ for` (at once when `for` is 0). An absent result deletes a
 //!   pending alert. A firing alert whose result is absent keeps firing while
@@ -13,6 +15,36 @@
 
 use super::{EpisodeBuilder, Timeline, Transition};
 use crate::series::time::MINUTE_MS;
+use crate::series::Samples;
+
+/// Which Prometheus's boundary rule applies to the lookback and to range selectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PrometheusVersion {
+    /// 2.x: a sample exactly `lookback` (or `range`) old is included.
+    #[default]
+    V2,
+    /// 3.x: it is excluded (left-open windows).
+    V3,
+}
+
+impl PrometheusVersion {
+    /// Whether a sample at `ts` lies in the window of length `len` ending at `end`.
+    pub fn in_window(self, ts: i64, end: i64, len: i64) -> bool {
+        ts <= end
+            && match self {
+                PrometheusVersion::V2 => ts >= end - len,
+                PrometheusVersion::V3 => ts > end - len,
+            }
+    }
+
+    /// The first timestamp inside a window of length `len` ending at `end`.
+    pub fn window_start(self, end: i64, len: i64) -> i64 {
+        match self {
+            PrometheusVersion::V2 => end - len,
+            PrometheusVersion::V3 => end - len + 1,
+        }
+    }
+}
 
 /// Rule-group and rule settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -23,6 +55,7 @@ pub struct PrometheusConfig {
     pub for_ms: i64,
     pub keep_firing_for_ms: i64,
     pub lookback_ms: i64,
+    pub version: PrometheusVersion,
 }
 
 impl Default for PrometheusConfig {
@@ -33,6 +66,7 @@ impl Default for PrometheusConfig {
             for_ms: 0,
             keep_firing_for_ms: 0,
             lookback_ms: 5 * MINUTE_MS,
+            version: PrometheusVersion::V2,
         }
     }
 }
@@ -52,40 +86,52 @@ impl PrometheusConfig {
             .take_while(|t| *t <= last)
             .collect()
     }
+
+    /// How many evaluations [`PrometheusConfig::eval_times`] would return (to bound allocations).
+    pub fn eval_count(&self, first: i64, last: i64) -> i64 {
+        if last < first {
+            return 0;
+        }
+        (last - first) / self.interval_ms + 1
+    }
 }
 
-/// The value an instant query sees at each of `eval_times` (NaN = absent): the newest real sample
-/// within the lookback. `timestamps` are sorted; NaN values are no samples.
-pub fn instant_values(
-    timestamps: &[i64],
-    values: &[f64],
-    eval_times: &[i64],
-    lookback_ms: i64,
-) -> Vec<f64> {
-    instant_indices(timestamps, values, eval_times, lookback_ms)
+/// The value an instant query sees at each of `eval_times` (NaN = absent or a NaN sample).
+pub fn instant_values(samples: &Samples, eval_times: &[i64], cfg: &PrometheusConfig) -> Vec<f64> {
+    instant_indices(samples, eval_times, cfg)
         .into_iter()
-        .map(|i| i.map_or(f64::NAN, |i| values[i]))
+        .map(|i| i.map_or(f64::NAN, |i| samples.values[i]))
         .collect()
 }
 
-/// Like [`instant_values`], but the index of the selected sample.
+/// The index of the sample an instant query selects at each of `eval_times`: the newest sample
+/// (NaN-valued ones included) within the lookback, `None` when the series is absent.
 pub fn instant_indices(
-    timestamps: &[i64],
-    values: &[f64],
+    samples: &Samples,
     eval_times: &[i64],
-    lookback_ms: i64,
+    cfg: &PrometheusConfig,
 ) -> Vec<Option<usize>> {
+    let timestamps = samples.timestamps;
     let mut out = Vec::with_capacity(eval_times.len());
     let mut j = 0; // samples[..j] have timestamp <= t
-    let mut latest: Option<usize> = None; // newest real sample at or before t
+    let mut latest: Option<usize> = None; // newest sample at or before t
+    let mut nan_at = 0; // next entry of `nan_samples` to pass
     for &t in eval_times {
         while j < timestamps.len() && timestamps[j] <= t {
-            if !values[j].is_nan() {
+            let is_sample = if samples.values[j].is_nan() {
+                while nan_at < samples.nan_samples.len() && samples.nan_samples[nan_at] < j {
+                    nan_at += 1;
+                }
+                samples.nan_samples.get(nan_at) == Some(&j)
+            } else {
+                true
+            };
+            if is_sample {
                 latest = Some(j);
             }
             j += 1;
         }
-        out.push(latest.filter(|&k| timestamps[k] >= t - lookback_ms));
+        out.push(latest.filter(|&k| cfg.version.in_window(timestamps[k], t, cfg.lookback_ms)));
     }
     out
 }
@@ -164,6 +210,7 @@ pub fn evaluate(present: &[bool], eval_times: &[i64], cfg: &PrometheusConfig) ->
 mod tests {
     use super::*;
     use crate::engine::Episode;
+    use crate::series::Samples;
 
     const M: i64 = MINUTE_MS;
 
@@ -235,15 +282,65 @@ mod tests {
     }
 
     #[test]
-    fn lookback_is_inclusive_five_minutes() {
+    fn lookback_is_inclusive_five_minutes_in_prometheus_2() {
         let ts = [0, 60_000];
         let vals = [1.0, f64::NAN];
         let evals = [0, 60_000, 300_000, 300_001];
-        let v = instant_values(&ts, &vals, &evals, 5 * M);
+        let v = instant_values(
+            &Samples::plain(&ts, &vals),
+            &evals,
+            &PrometheusConfig::default(),
+        );
         assert_eq!(v[0], 1.0);
         assert_eq!(v[1], 1.0);
         assert_eq!(v[2], 1.0);
         assert!(v[3].is_nan());
+    }
+
+    #[test]
+    fn lookback_excludes_a_sample_exactly_five_minutes_old_in_prometheus_3() {
+        let ts = [0];
+        let vals = [1.0];
+        let cfg = PrometheusConfig {
+            version: PrometheusVersion::V3,
+            ..PrometheusConfig::default()
+        };
+        let sel = instant_indices(
+            &Samples::plain(&ts, &vals),
+            &[299_999, 300_000, 300_001],
+            &cfg,
+        );
+        assert_eq!(sel, vec![Some(0), None, None]);
+        let sel2 = instant_indices(
+            &Samples::plain(&ts, &vals),
+            &[299_999, 300_000, 300_001],
+            &PrometheusConfig::default(),
+        );
+        assert_eq!(sel2, vec![Some(0), Some(0), None]);
+    }
+
+    /// A NaN-valued sample hides the older real sample from the lookback: the series is present
+    /// with value NaN (the minimal case: 10 at 00:00, NaN at 00:01, 1 at 00:03).
+    #[test]
+    fn a_nan_sample_is_a_sample() {
+        let ts = [0, M, 3 * M];
+        let vals = [10.0, f64::NAN, 1.0];
+        let evals = [0, M, 2 * M, 3 * M];
+        let with_nan = Samples {
+            timestamps: &ts,
+            values: &vals,
+            nan_samples: &[1],
+        };
+        let cfg = PrometheusConfig::default();
+        assert_eq!(
+            instant_indices(&with_nan, &evals, &cfg),
+            vec![Some(0), Some(1), Some(1), Some(2)]
+        );
+        // Without the NaN sample (an empty cell), the lookback reaches 10 at 00:00.
+        assert_eq!(
+            instant_indices(&Samples::plain(&ts, &vals), &evals, &cfg),
+            vec![Some(0), Some(0), Some(0), Some(2)]
+        );
     }
 
     #[test]

@@ -14,7 +14,16 @@ use rayon::prelude::*;
 
 use super::error::LoadError;
 use super::time::{epoch_number_to_ms, parse_timestamp};
-use super::Series;
+use super::{nan_sample, Series};
+
+/// A value read from a cell: a NaN there is a NaN sample, not a missing value.
+fn literal_value(v: f64) -> f64 {
+    if v.is_nan() {
+        nan_sample()
+    } else {
+        v
+    }
+}
 
 /// Header names accepted for the time column, in order of preference.
 pub const TIMESTAMP_COLUMNS: &[&str] = &["timestamp", "time", "ts", "date", "datetime"];
@@ -201,14 +210,21 @@ fn value_column(
             .cast(&DataType::Float64)
             .map_err(|e| polars_err(path, e))?;
         let ca = floats.f64().map_err(|e| polars_err(path, e))?;
+        // A null is a missing value; a NaN stored in the column is a NaN sample.
         if ca.null_count() == 0 {
             let mut out = Vec::with_capacity(ca.len());
             for arr in ca.downcast_iter() {
                 out.extend_from_slice(arr.values().as_slice());
             }
+            for v in out.iter_mut().filter(|v| v.is_nan()) {
+                *v = nan_sample();
+            }
             return Ok(out);
         }
-        return Ok(ca.iter().map(|v| v.unwrap_or(f64::NAN)).collect());
+        return Ok(ca
+            .iter()
+            .map(|v| v.map_or(f64::NAN, literal_value))
+            .collect());
     }
     let strings = col
         .cast(&DataType::String)
@@ -218,12 +234,15 @@ fn value_column(
         .enumerate()
         .map(|(row, cell)| match cell.map(str::trim) {
             None | Some("") => Ok(f64::NAN),
-            Some(text) => text.parse::<f64>().map_err(|_| LoadError::BadValue {
-                path: path.to_path_buf(),
-                at: naming.name(row),
-                column: name.to_string(),
-                value: text.to_string(),
-            }),
+            Some(text) => text
+                .parse::<f64>()
+                .map(literal_value)
+                .map_err(|_| LoadError::BadValue {
+                    path: path.to_path_buf(),
+                    at: naming.name(row),
+                    column: name.to_string(),
+                    value: text.to_string(),
+                }),
         })
         .collect()
 }

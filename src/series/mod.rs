@@ -1,9 +1,16 @@
 //! Metric series: the in-memory model, loaders for every input format, resampling and inspection.
 //!
 //! A [`Series`] is UTC epoch-millisecond timestamps plus `f64` values where NaN means "no datapoint
-//! at this time". Loaders normalise every format into that shape: rows sorted by time, duplicate
-//! timestamps merged by the rule in [`merge_duplicates`], and what was found on the way kept in a
-//! [`LoadStats`] so `alertlab inspect` can report it.
+//! at this time" — except at the indices listed in [`Series::nan_samples`], which are real samples
+//! whose value is NaN. The two differ in Prometheus (a NaN sample makes the series present, and
+//! poisons `*_over_time`; a missing one lets the lookback reach an older sample), so a literal `NaN`
+//! in a file is kept apart from an empty cell. CloudWatch has no NaN datapoints (PutMetricData
+//! rejects NaN and ±Inf), so its engine treats a NaN or infinite sample as no datapoint.
+//!
+//! Loaders normalise every format into that shape: rows sorted by time, duplicate timestamps merged
+//! by the rule in [`merge_duplicates`], and what was found on the way kept in a [`LoadStats`] so
+//! `alertlab inspect` can report it. Loaders hand a literal NaN to the constructors as
+//! [`nan_sample`], a NaN with its own bit pattern; the constructors turn it into `nan_samples`.
 
 mod cloudwatch_json;
 mod csv;
@@ -21,7 +28,7 @@ use std::path::Path;
 
 pub use error::LoadError;
 pub use inspect::{inspect, SeriesReport};
-pub use resample::{median_step_ms, resample, Statistic};
+pub use resample::{median_step_ms, period_count, resample, resample_span, Statistic, MAX_PERIODS};
 pub use write::{csv_field, format_value, write_series, OutputLayout};
 
 /// One metric series.
@@ -33,8 +40,11 @@ pub struct Series {
     pub labels: BTreeMap<String, String>,
     /// UTC epoch milliseconds, strictly increasing.
     pub timestamps: Vec<i64>,
-    /// One value per timestamp; NaN means "no datapoint".
+    /// One value per timestamp; NaN means "no datapoint" unless the index is in `nan_samples`.
     pub values: Vec<f64>,
+    /// Sorted indices of samples whose value is NaN (a literal `NaN` in the input). Empty for most
+    /// series.
+    pub nan_samples: Vec<usize>,
     /// What the loader saw before normalising.
     pub stats: LoadStats,
 }
@@ -60,17 +70,22 @@ impl Series {
         mut rows: Vec<(i64, f64)>,
     ) -> Series {
         let raw_rows = rows.len();
-        let empty_values = rows.iter().filter(|(_, v)| v.is_nan()).count();
+        let empty_values = rows
+            .iter()
+            .filter(|(_, v)| v.is_nan() && !is_nan_sample(*v))
+            .count();
         let unsorted = rows.windows(2).any(|w| w[1].0 < w[0].0);
         if unsorted {
             rows.sort_by_key(|&(t, _)| t);
         }
-        let (timestamps, values, duplicate_rows) = merge_duplicates(&rows);
+        let (timestamps, mut values, duplicate_rows) = merge_duplicates(&rows);
+        let nan_samples = take_nan_samples(&mut values);
         Series {
             name: name.into(),
             labels,
             timestamps,
             values,
+            nan_samples,
             stats: LoadStats {
                 rows: raw_rows,
                 duplicate_rows,
@@ -97,16 +112,22 @@ impl Series {
     }
 
     /// A series whose rows are known to be sorted and unique (synthetic data, resampling output).
-    pub fn from_sorted(name: impl Into<String>, timestamps: Vec<i64>, values: Vec<f64>) -> Series {
+    pub fn from_sorted(
+        name: impl Into<String>,
+        timestamps: Vec<i64>,
+        mut values: Vec<f64>,
+    ) -> Series {
         debug_assert_eq!(timestamps.len(), values.len());
         debug_assert!(timestamps.windows(2).all(|w| w[0] < w[1]));
         let rows = timestamps.len();
-        let empty_values = values.iter().filter(|v| v.is_nan()).count();
+        let nan_samples = take_nan_samples(&mut values);
+        let empty_values = values.iter().filter(|v| v.is_nan()).count() - nan_samples.len();
         Series {
             name: name.into(),
             labels: BTreeMap::new(),
             timestamps,
             values,
+            nan_samples,
             stats: LoadStats {
                 rows,
                 empty_values,
@@ -127,10 +148,75 @@ impl Series {
     pub fn points(&self) -> usize {
         self.values.iter().filter(|v| !v.is_nan()).count()
     }
+
+    /// The samples as Prometheus sees them (NaN samples included).
+    pub fn samples(&self) -> Samples<'_> {
+        Samples {
+            timestamps: &self.timestamps,
+            values: &self.values,
+            nan_samples: &self.nan_samples,
+        }
+    }
+
+    /// First and last row timestamps (missing rows included): the default evaluation span.
+    pub fn row_span(&self) -> Option<(i64, i64)> {
+        Some((*self.timestamps.first()?, *self.timestamps.last()?))
+    }
+}
+
+/// Samples of one series as Prometheus stores them: index `i` is a sample when `values[i]` is a
+/// number or `i` is in `nan_samples` (a NaN-valued sample); any other NaN is no sample.
+#[derive(Debug, Clone, Copy)]
+pub struct Samples<'a> {
+    pub timestamps: &'a [i64],
+    pub values: &'a [f64],
+    /// Sorted indices of NaN-valued samples.
+    pub nan_samples: &'a [usize],
+}
+
+impl<'a> Samples<'a> {
+    /// Samples where every NaN is a missing value (no NaN-valued samples).
+    pub fn plain(timestamps: &'a [i64], values: &'a [f64]) -> Samples<'a> {
+        Samples {
+            timestamps,
+            values,
+            nan_samples: &[],
+        }
+    }
+
+    /// Whether index `i` holds a sample.
+    pub fn is_sample(&self, i: usize) -> bool {
+        !self.values[i].is_nan() || self.nan_samples.binary_search(&i).is_ok()
+    }
+}
+
+/// The bit pattern loaders use for a literal NaN sample (a quiet NaN with a payload no arithmetic
+/// produces), turned into [`Series::nan_samples`] by the constructors.
+const NAN_SAMPLE_BITS: u64 = 0x7ff8_0000_0a1e_4a1b;
+
+/// A literal NaN sample, as loaders hand it to [`Series`] constructors.
+pub fn nan_sample() -> f64 {
+    f64::from_bits(NAN_SAMPLE_BITS)
+}
+
+fn is_nan_sample(v: f64) -> bool {
+    v.to_bits() == NAN_SAMPLE_BITS
+}
+
+/// The indices of [`nan_sample`] values, which become plain NaN.
+fn take_nan_samples(values: &mut [f64]) -> Vec<usize> {
+    let mut out = Vec::new();
+    for (i, v) in values.iter_mut().enumerate() {
+        if is_nan_sample(*v) {
+            out.push(i);
+            *v = f64::NAN;
+        }
+    }
+    out
 }
 
 /// Duplicate timestamps are merged into one datapoint whose value is the mean of the duplicates'
-/// real values (NaN when all are empty). A duplicate is most often the same sample written twice by
+/// real values (a NaN sample when only NaN samples and empty cells remain, NaN when all are empty). A duplicate is most often the same sample written twice by
 /// an exporter retry, for which the mean is the sample itself; for genuinely different samples the
 /// mean is what CloudWatch's `Average` of that minute would report. `inspect` counts them.
 fn merge_duplicates(rows: &[(i64, f64)]) -> (Vec<i64>, Vec<f64>, usize) {
@@ -154,7 +240,12 @@ fn merge_duplicates(rows: &[(i64, f64)]) -> (Vec<i64>, Vec<f64>, usize) {
                 .filter(|v| !v.is_nan())
                 .collect();
             if real.is_empty() {
-                f64::NAN
+                // A NaN sample among missing duplicates is still a sample.
+                rows[i..j]
+                    .iter()
+                    .map(|r| r.1)
+                    .find(|v| is_nan_sample(*v))
+                    .unwrap_or(f64::NAN)
             } else {
                 real.iter().sum::<f64>() / real.len() as f64
             }

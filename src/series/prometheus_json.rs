@@ -1,6 +1,6 @@
 //! Prometheus HTTP API output: `query_range` (`resultType: matrix`, `values: [[ts, "v"], ...]`)
-//! and instant `query` vectors. Sample values are strings (`"1.5"`, `"NaN"`, `"+Inf"`); NaN
-//! samples are treated as "no datapoint", as alertlab has no other use for them.
+//! and instant `query` vectors. Sample values are strings (`"1.5"`, `"NaN"`, `"+Inf"`); a `"NaN"`
+//! sample is a sample (the series is present, its value NaN), kept apart from a missing one.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -82,8 +82,12 @@ fn parse_sample(text: &str) -> Option<f64> {
     match text {
         "+Inf" | "Inf" => Some(f64::INFINITY),
         "-Inf" => Some(f64::NEG_INFINITY),
-        "NaN" => Some(f64::NAN),
-        _ => text.parse().ok(),
+        // A NaN sample: the series is present, its value is NaN.
+        "NaN" => Some(super::nan_sample()),
+        _ => text
+            .parse::<f64>()
+            .ok()
+            .map(|v| if v.is_nan() { super::nan_sample() } else { v }),
     }
 }
 

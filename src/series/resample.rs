@@ -83,38 +83,60 @@ impl Statistic {
     }
 }
 
+/// The most periods one resampled grid may have (about 95 years of 1-minute periods): a span × period
+/// from hostile input is refused before anything is allocated.
+pub const MAX_PERIODS: i64 = 50_000_000;
+
 /// Aggregate `series` into `period_ms` periods aligned to the epoch. The result covers every period
-/// from the first sample's to the last sample's; periods without samples are NaN.
+/// from the first row's to the last row's (a row with an empty value is a period that exists and is
+/// missing); periods without samples are NaN.
 pub fn resample(series: &Series, period_ms: i64, stat: Statistic) -> Series {
+    match series.row_span() {
+        Some((first, last)) => resample_span(series, period_ms, stat, first, last),
+        None => Series::from_sorted(series.name.clone(), Vec::new(), Vec::new()),
+    }
+}
+
+/// How many periods of `period_ms` the span `[first, last]` touches.
+pub fn period_count(period_ms: i64, first: i64, last: i64) -> i64 {
+    if last < first || period_ms <= 0 {
+        return 0;
+    }
+    (last.div_euclid(period_ms) - first.div_euclid(period_ms)).saturating_add(1)
+}
+
+/// [`resample`] over the periods touching `[first, last]` (the evaluation span), whatever rows the
+/// series has. CloudWatch has no NaN or infinite datapoints (PutMetricData rejects them), so such
+/// samples count as no datapoint here. The caller bounds the span (see [`MAX_PERIODS`]).
+pub fn resample_span(
+    series: &Series,
+    period_ms: i64,
+    stat: Statistic,
+    first: i64,
+    last: i64,
+) -> Series {
     assert!(period_ms > 0, "period must be positive");
-    let mut timestamps = Vec::new();
-    let mut values = Vec::new();
-    let real: Vec<(i64, f64)> = series
-        .timestamps
-        .iter()
-        .copied()
-        .zip(series.values.iter().copied())
-        .filter(|(_, v)| !v.is_nan())
-        .collect();
-    if let (Some(first), Some(last)) = (real.first(), real.last()) {
-        let start = first.0.div_euclid(period_ms) * period_ms;
-        let end = last.0.div_euclid(period_ms) * period_ms;
-        let n = ((end - start) / period_ms + 1) as usize;
-        timestamps.reserve(n);
-        values.reserve(n);
-        let mut bucket: Vec<f64> = Vec::new();
-        let mut i = 0;
-        for k in 0..n {
-            let bucket_start = start + k as i64 * period_ms;
-            let bucket_end = bucket_start + period_ms;
-            bucket.clear();
-            while i < real.len() && real[i].0 < bucket_end {
-                bucket.push(real[i].1);
-                i += 1;
+    let n = period_count(period_ms, first, last);
+    assert!(n <= MAX_PERIODS, "callers bound the number of periods");
+    let n = n.max(0) as usize;
+    let start = first.div_euclid(period_ms) * period_ms;
+    let mut timestamps = Vec::with_capacity(n);
+    let mut values = Vec::with_capacity(n);
+    let mut i = series.timestamps.partition_point(|&t| t < start);
+    let mut bucket: Vec<f64> = Vec::new();
+    for k in 0..n {
+        let bucket_start = start + k as i64 * period_ms;
+        let bucket_end = bucket_start + period_ms;
+        bucket.clear();
+        while i < series.timestamps.len() && series.timestamps[i] < bucket_end {
+            let v = series.values[i];
+            if v.is_finite() {
+                bucket.push(v);
             }
-            timestamps.push(bucket_start);
-            values.push(stat.aggregate(&mut bucket));
+            i += 1;
         }
+        timestamps.push(bucket_start);
+        values.push(stat.aggregate(&mut bucket));
     }
     let mut out = Series::from_sorted(series.name.clone(), timestamps, values);
     out.labels = series.labels.clone();
@@ -158,7 +180,9 @@ mod tests {
 
     fn check(stat: Statistic, expected: [f64; 3]) {
         let out = resample(&sample(), 60_000, stat);
-        assert_eq!(out.timestamps, vec![0, 60_000, 120_000], "{stat}");
+        // The empty row at 200 s is a period that exists (180 s), and it is missing.
+        assert_eq!(out.timestamps, vec![0, 60_000, 120_000, 180_000], "{stat}");
+        assert!(out.values[3].is_nan(), "{stat}: a row with no value");
         assert_eq!(out.values[0], expected[0], "{stat}");
         assert!(
             out.values[1].is_nan(),
@@ -189,6 +213,30 @@ mod tests {
         );
         assert_eq!(out.timestamps, vec![0, 300_000]);
         assert_eq!(out.values, vec![1.0, 3.0]);
+    }
+
+    #[test]
+    fn an_explicit_span_adds_missing_periods_and_cuts_rows_outside() {
+        let out = resample_span(&sample(), 60_000, Statistic::Sum, 60_000, 300_000);
+        assert_eq!(
+            out.timestamps,
+            vec![60_000, 120_000, 180_000, 240_000, 300_000]
+        );
+        assert!(out.values[0].is_nan());
+        assert_eq!(out.values[1], 12.0);
+        assert!(out.values[2..].iter().all(|v| v.is_nan()));
+    }
+
+    #[test]
+    fn nan_and_infinite_samples_are_no_cloudwatch_datapoint() {
+        let s = Series::from_sorted(
+            "s",
+            vec![0, 1_000, 2_000],
+            vec![1.0, f64::INFINITY, super::super::nan_sample()],
+        );
+        assert_eq!(s.nan_samples, vec![2]);
+        let out = resample(&s, 60_000, Statistic::SampleCount);
+        assert_eq!(out.values, vec![1.0]);
     }
 
     #[test]

@@ -64,6 +64,27 @@ pub fn parse_timestamp(text: &str) -> Option<i64> {
     epoch_number_to_ms(number)
 }
 
+/// The latest time alertlab accepts anywhere: 9999-12-31T23:59:59Z.
+pub const MAX_TIME_MS: i64 = 253_402_300_799_000;
+
+/// A point in time given on the command line or in a spec (`--start`, `backtest.end`, ...): RFC 3339
+/// text or epoch **seconds**, between 1970 and 9999.
+pub fn parse_time_arg(text: &str) -> Result<i64, String> {
+    let text = text.trim();
+    let bytes = text.as_bytes();
+    let ms = if bytes.len() >= 10 && bytes[4] == b'-' && bytes[7] == b'-' {
+        parse_calendar(bytes)
+    } else {
+        text.parse::<f64>()
+            .ok()
+            .filter(|s| s.is_finite() && (0.0..=MAX_TIME_MS as f64 / 1000.0).contains(s))
+            .map(|s| (s * 1000.0).round() as i64)
+    };
+    ms.filter(|ms| (0..=MAX_TIME_MS).contains(ms)).ok_or_else(|| {
+        format!("`{text}` is not a time; expected RFC 3339 (`2024-01-01T00:00:00Z`) or epoch seconds between 1970 and 9999")
+    })
+}
+
 /// Epoch seconds or milliseconds (see [`EPOCH_MS_THRESHOLD`]) to milliseconds.
 pub fn epoch_number_to_ms(number: f64) -> Option<i64> {
     if !number.is_finite() {
@@ -132,6 +153,9 @@ fn parse_calendar(b: &[u8]) -> Option<i64> {
                 _ if rest.len() == 2 => digits(b, pos + 3, 2)? as i64,
                 _ => return None,
             };
+            if oh > 23 || om > 59 {
+                return None;
+            }
             let offset = oh * HOUR_MS + om * MINUTE_MS;
             Some(if sign == b'+' {
                 ms - offset

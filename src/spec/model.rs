@@ -163,4 +163,7 @@ pub struct BacktestSource {
     pub series: Option<String>,
     pub incidents: Option<PathBuf>,
     pub lead_ms: i64,
+    /// The evaluation span, when the spec sets it (default: the data's first to last row).
+    pub start_ms: Option<i64>,
+    pub end_ms: Option<i64>,
 }

@@ -12,9 +12,9 @@ use crate::band::promql::PromqlModel;
 use crate::band::seasonal::{SeasonalModel, Seasonality};
 use crate::band::{Comparison, Direction};
 use crate::engine::cloudwatch::{CloudWatchConfig, TreatMissingData};
-use crate::engine::prometheus::PrometheusConfig;
+use crate::engine::prometheus::{PrometheusConfig, PrometheusVersion};
 use crate::notify::{AlertmanagerConfig, CloudWatchActions};
-use crate::series::time::{parse_duration, DAY_MS, HOUR_MS, SECOND_MS};
+use crate::series::time::{parse_duration, parse_time_arg, DAY_MS, HOUR_MS, SECOND_MS};
 use crate::series::{Format, Statistic};
 
 struct Ctx<'a> {
@@ -539,7 +539,29 @@ fn resolve_alert(
             &evaluation.lookback_delta,
             5 * 60 * SECOND_MS,
         )?,
+        version: match evaluation.prometheus_version {
+            None | Some(2) => PrometheusVersion::V2,
+            Some(3) => PrometheusVersion::V3,
+            Some(other) => {
+                return Err(ctx.err(
+                    Some(name),
+                    oe,
+                    "prometheus_version",
+                    format!("`prometheus_version` {other}: expected 2 or 3"),
+                    Some("Prometheus 3 excludes a sample exactly `lookback_delta` (or a range) old; 2.x includes it".into()),
+                ))
+            }
+        },
     };
+    // The band's recording rules run on the same Prometheus as the alert.
+    let mut condition = condition;
+    if let Condition::Anomaly {
+        model: AnomalyModel::Promql(m),
+        ..
+    } = &mut condition
+    {
+        m.version = prom.version;
+    }
     if prom.interval_ms <= 0 {
         return Err(ctx.err(
             Some(name),
@@ -620,12 +642,36 @@ fn resolve_alert(
                         .map(|i| relative_to_spec(ctx.path, &i))
                 })
                 .transpose()?;
+            let time = |key: &str, t: &Option<v1::TimeV1>| {
+                t.as_ref()
+                    .map(|t| {
+                        parse_time_arg(&t.0).map_err(|e| {
+                            ctx.err(Some(name), oe, key, format!("`{key}`: {e}"), None)
+                        })
+                    })
+                    .transpose()
+            };
+            let start_ms = time("start", &b.start)?;
+            let end_ms = time("end", &b.end)?;
+            if let (Some(s), Some(e)) = (start_ms, end_ms) {
+                if e < s {
+                    return Err(ctx.err(
+                        Some(name),
+                        oe,
+                        "end",
+                        "`backtest.end` is before `backtest.start`".into(),
+                        None,
+                    ));
+                }
+            }
             Some(BacktestSource {
                 data,
                 format,
                 series: b.series,
                 incidents,
                 lead_ms: d("lead", &b.lead, 0)?,
+                start_ms,
+                end_ms,
             })
         }
     };
@@ -835,6 +881,7 @@ fn resolve_condition(
                 window_ms,
                 season_ms,
                 smooth_ms,
+                version: PrometheusVersion::V2,
             })
         }
         "replay" => {

@@ -155,3 +155,39 @@ alerts:
     );
     assert!(set.environments["qa"].owns_shared && !set.environments["dev"].owns_shared);
 }
+
+#[test]
+fn prometheus_version_and_backtest_span_resolve() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.yaml");
+    std::fs::write(
+        &path,
+        r#"apiVersion: alertlab/v1
+kind: AlertSet
+metadata: {name: t}
+environments:
+  dev: {account: "111111111111", region: eu-west-1}
+alerts:
+  - name: a
+    metric: {prometheus: {expr: m}}
+    condition: {anomaly: {model: promql, k: 3}}
+    evaluation: {prometheus_version: 3}
+    backtest: {data: x.csv, start: "2024-01-01T00:00:00Z", end: 1704153600}
+"#,
+    )
+    .unwrap();
+    let set = load_file(&path).unwrap();
+    let a = &set.alerts[0].per_env["dev"];
+    use crate::engine::prometheus::PrometheusVersion;
+    assert_eq!(a.prom.version, PrometheusVersion::V3);
+    match &a.condition {
+        Condition::Anomaly {
+            model: AnomalyModel::Promql(m),
+            ..
+        } => assert_eq!(m.version, PrometheusVersion::V3, "the band follows the alert"),
+        other => panic!("{other:?}"),
+    }
+    let b = a.backtest.as_ref().unwrap();
+    assert_eq!(b.start_ms, Some(1_704_067_200_000));
+    assert_eq!(b.end_ms, Some(1_704_153_600_000));
+}

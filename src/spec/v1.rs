@@ -164,6 +164,8 @@ pub struct EvaluationV1 {
     pub interval: Option<Duration>,
     pub phase: Option<Duration>,
     pub lookback_delta: Option<Duration>,
+    /// `2` (default: a sample exactly `lookback_delta`/`range` old is included) or `3` (excluded).
+    pub prometheus_version: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -187,6 +189,10 @@ pub struct BacktestV1 {
     pub series: Option<String>,
     pub incidents: Option<String>,
     pub lead: Option<Duration>,
+    /// Start of the evaluation span (RFC 3339 or epoch seconds; default: the first row).
+    pub start: Option<TimeV1>,
+    /// End of the evaluation span (default: the last row).
+    pub end: Option<TimeV1>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -200,6 +206,27 @@ pub struct OverrideV1 {
     pub evaluation: Option<EvaluationV1>,
     pub notify: Option<NotifyV1>,
     pub backtest: Option<BacktestV1>,
+}
+
+/// A point in time as written: RFC 3339 text or a number of epoch seconds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimeV1(pub String);
+
+impl<'de> Deserialize<'de> for TimeV1 {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Text(String),
+            Int(i64),
+            Float(f64),
+        }
+        Ok(TimeV1(match Raw::deserialize(d)? {
+            Raw::Text(s) => s,
+            Raw::Int(n) => n.to_string(),
+            Raw::Float(f) => f.to_string(),
+        }))
+    }
 }
 
 /// A duration as written: `15m`, `1h30m`, or a number of seconds.
@@ -237,7 +264,7 @@ pub trait Merge {
 macro_rules! leaf_merge {
     ($($t:ty),*) => {$(impl Merge for $t { fn merge(&mut self, over: &Self) { *self = over.clone(); } })*};
 }
-leaf_merge!(String, f64, i64, usize, bool, Duration);
+leaf_merge!(String, f64, i64, u32, usize, bool, Duration, TimeV1);
 
 impl<T: Merge + Clone> Merge for Option<T> {
     fn merge(&mut self, over: &Self) {
@@ -268,9 +295,9 @@ struct_merge!(PrometheusMetricV1; expr);
 struct_merge!(ThresholdV1; op, value);
 struct_merge!(PercentileV1; p, op, training_days, factor);
 struct_merge!(AnomalyV1; model, k, direction, training_days, seasonality, refit, min_history, k0, band_data, window, season, smooth);
-struct_merge!(EvaluationV1; datapoints_to_alarm, evaluation_periods, treat_missing_data, evaluation_range, evaluation_window, for_, keep_firing_for, interval, phase, lookback_delta);
+struct_merge!(EvaluationV1; datapoints_to_alarm, evaluation_periods, treat_missing_data, evaluation_range, evaluation_window, for_, keep_firing_for, interval, phase, lookback_delta, prometheus_version);
 struct_merge!(NotifyV1; alarm_actions, ok_actions, insufficient_data_actions, group_wait, group_interval, repeat_interval, send_resolved);
-struct_merge!(BacktestV1; data, format, series, incidents, lead);
+struct_merge!(BacktestV1; data, format, series, incidents, lead, start, end);
 
 impl Merge for ConditionV1 {
     /// An override naming another kind of condition replaces the base's kind.

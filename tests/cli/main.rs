@@ -1,5 +1,6 @@
 //! CLI tests: the built binary driven like a user would, each test in its own temp dir.
 
+mod exactness;
 mod generate;
 
 use std::path::{Path, PathBuf};
@@ -16,9 +17,7 @@ fn root() -> PathBuf {
 }
 
 fn nab(file: &str) -> PathBuf {
-    root()
-        .join("../shared/data/nab/realAWSCloudwatch")
-        .join(file)
+    root().join("data/nab/realAWSCloudwatch").join(file)
 }
 
 #[test]
@@ -280,7 +279,7 @@ fn backtest_scores_nab_against_its_labelled_windows() {
         .arg("--data")
         .arg(nab("ec2_cpu_utilization_24ae8d.csv"))
         .arg("--incidents")
-        .arg(root().join("../shared/data/nab/labels/combined_windows.json"))
+        .arg(root().join("data/nab/labels/combined_windows.json"))
         .args(["--format", "json"])
         .output()
         .unwrap();
