@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (`.ci/run` calls exactly this). Installs what the tests need
-# when it is missing: Debian's `prometheus` package (for `promtool`) and a Python venv (notebooks;
-# the independent HCL parser for generated Terraform). Everything is built once, in the release profile, and reused by the
+# when it is missing: Debian's `prometheus` package (for `promtool`), HashiCorp's HCL formatter and
+# parser from npm (for generated Terraform) and a Python venv (notebooks). Everything is built once, in the release profile, and reused by the
 # tests, the clippy pass and the benchmark smoke run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,12 +17,18 @@ if ! command -v promtool >/dev/null 2>&1; then
 fi
 promtool --version | head -1
 
-VENV=.venv
-if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import hcl2' 2>/dev/null; then
-  step "creating the Python venv ($VENV) for the HCL parser"
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check -r scripts/requirements.txt
+# HashiCorp's HCL formatter and parser (WebAssembly builds of its Go code) judge generated Terraform.
+if [ ! -d scripts/hcl/node_modules/@cdktf/hcl-tools ] || [ ! -d scripts/hcl/node_modules/@cdktf/hcl2json ]; then
+  step "installing HashiCorp's HCL tools (npm: @cdktf/hcl-tools, @cdktf/hcl2json) into scripts/hcl"
+  npm ci --prefix scripts/hcl --no-audit --no-fund --silent
 fi
+
+VENV=.venv
+if [ ! -x "$VENV/bin/python" ]; then
+  step "creating the Python venv ($VENV) for the notebooks"
+  python3 -m venv "$VENV"
+fi
+"$VENV/bin/pip" install -q --disable-pip-version-check -r scripts/requirements.txt
 export ALERTLAB_PYTHON="$PWD/$VENV/bin/python"
 
 step "cargo fmt --check"

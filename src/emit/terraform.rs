@@ -220,7 +220,10 @@ fn header(spec: &str) -> String {
 }
 
 fn render(spec: &str, body: &Body) -> String {
-    header(spec) + &hcl::to_string(body).expect("generated HCL bodies always format")
+    header(spec)
+        + &super::hclfmt::align_assignments(
+            &hcl::to_string(body).expect("generated HCL bodies always format"),
+        )
 }
 
 /// `main.tf`, `variables.tf` and `outputs.tf` of the module for `set`.

@@ -184,7 +184,11 @@ alerts:
         Condition::Anomaly {
             model: AnomalyModel::Promql(m),
             ..
-        } => assert_eq!(m.version, PrometheusVersion::V3, "the band follows the alert"),
+        } => assert_eq!(
+            m.version,
+            PrometheusVersion::V3,
+            "the band follows the alert"
+        ),
         other => panic!("{other:?}"),
     }
     let b = a.backtest.as_ref().unwrap();

@@ -51,25 +51,38 @@ fn promtool(args: &[&str], files: &[PathBuf], cwd: &Path) {
     );
 }
 
-/// The venv's Python (with python-hcl2), as scripts/test.sh sets it up.
-fn python() -> PathBuf {
-    std::env::var_os("ALERTLAB_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join(".venv/bin/python"))
-}
-
-fn parse_hcl(files: &[PathBuf]) -> serde_json::Value {
-    let out = Process::new(python())
-        .arg(root().join("scripts/hcl_to_json.py"))
+/// HashiCorp's own HCL tools (`scripts/hcl/hcl.js`: hclwrite.Format and the HCL parser, compiled to
+/// WebAssembly), as scripts/test.sh installs them.
+fn hcl_tool(command: &str, files: &[PathBuf]) -> std::process::Output {
+    Process::new("node")
+        .arg(root().join("scripts/hcl/hcl.js"))
+        .arg(command)
         .args(files)
         .output()
-        .expect("run scripts/test.sh to create the venv with python-hcl2");
+        .expect("node runs scripts/hcl/hcl.js (scripts/test.sh installs its packages)")
+}
+
+/// Every file parsed by HashiCorp's HCL parser: `{file: body}` in hcl2json's shape (blocks as
+/// arrays, expressions as `${...}` strings).
+fn parse_hcl(files: &[PathBuf]) -> serde_json::Value {
+    let out = hcl_tool("parse", files);
     assert!(
         out.status.success(),
-        "python-hcl2 rejected the generated Terraform:\n{}",
+        "HashiCorp's HCL parser rejected the generated Terraform:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// `terraform fmt` (hclwrite.Format) leaves every file byte for byte as it is.
+fn assert_fmt_clean(files: &[PathBuf]) {
+    let out = hcl_tool("fmt-check", files);
+    assert!(
+        out.status.success(),
+        "terraform fmt would rewrite generated files:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -169,6 +182,7 @@ fn terraform_parses_and_shared_account_resources_exist_once() {
     generate_into(dir.path(), Path::new("alerts")).success();
     let tf = files_under(&dir.path().join("terraform"), ".tf");
     assert_eq!(tf.len(), 3);
+    assert_fmt_clean(&tf);
     let parsed = parse_hcl(&tf);
     let main = parsed
         .as_object()
@@ -191,16 +205,14 @@ fn terraform_parses_and_shared_account_resources_exist_once() {
     assert_eq!(envs["dev"]["owns_shared"], true);
     assert_eq!(envs["staging"]["owns_shared"], false);
     let resources: Vec<(String, String, serde_json::Value)> = main["resource"]
-        .as_array()
+        .as_object()
         .unwrap()
         .iter()
-        .flat_map(|r| {
-            r.as_object().unwrap().iter().flat_map(|(t, v)| {
-                v.as_object()
-                    .unwrap()
-                    .iter()
-                    .map(move |(n, b)| (t.clone(), n.clone(), b.clone()))
-            })
+        .flat_map(|(t, v)| {
+            v.as_object()
+                .unwrap()
+                .iter()
+                .map(move |(n, b)| (t.clone(), n.clone(), b[0].clone()))
         })
         .collect();
     let of_type = |t: &str| resources.iter().filter(|r| r.0 == t).collect::<Vec<_>>();
@@ -311,11 +323,18 @@ alerts:
         "{text}"
     );
     assert!(
-        text.contains("extended_statistic = \"p99\""),
+        text.lines()
+            .any(|l| l.trim_start().starts_with("extended_statistic")
+                && l.trim_end().ends_with("= \"p99\"")),
         "percentiles are extended statistics"
     );
+    assert_fmt_clean(std::slice::from_ref(&main));
     let parsed = parse_hcl(&[main]);
     assert!(parsed.to_string().contains("GreaterThanOrEqualToThreshold"));
+    assert!(
+        parsed.to_string().contains("cost $${var.secret}"),
+        "the parser reads the escaped text back literally"
+    );
 }
 
 #[test]

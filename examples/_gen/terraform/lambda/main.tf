@@ -3,45 +3,45 @@
 locals {
   environments = {
     "dev" = {
-      "account" = "111111111111"
-      "region" = "eu-west-1"
-      "owns_shared" = true
-      "cluster" = "nonprod"
+      "account"      = "111111111111"
+      "region"       = "eu-west-1"
+      "owns_shared"  = true
+      "cluster"      = "nonprod"
       "owns_cluster" = true
     }
     "prod" = {
-      "account" = "222222222222"
-      "region" = "eu-west-1"
-      "owns_shared" = true
-      "cluster" = "prod"
+      "account"      = "222222222222"
+      "region"       = "eu-west-1"
+      "owns_shared"  = true
+      "cluster"      = "prod"
       "owns_cluster" = true
     }
     "staging" = {
-      "account" = "111111111111"
-      "region" = "eu-west-1"
-      "owns_shared" = false
-      "cluster" = "nonprod"
+      "account"      = "111111111111"
+      "region"       = "eu-west-1"
+      "owns_shared"  = false
+      "cluster"      = "nonprod"
       "owns_cluster" = false
     }
   }
-  env = local.environments[var.stage]
+  env            = local.environments[var.stage]
   sns_topic_name = "lambda-alerts"
-  sns_topic_arn = local.env.owns_shared ? aws_sns_topic.alerts[0].arn : format("arn:aws:sns:%s:%s:%s", local.env.region, local.env.account, local.sns_topic_name)
-  alarm_actions = concat([local.sns_topic_arn], var.extra_alarm_actions)
+  sns_topic_arn  = local.env.owns_shared ? aws_sns_topic.alerts[0].arn : format("arn:aws:sns:%s:%s:%s", local.env.region, local.env.account, local.sns_topic_name)
+  alarm_actions  = concat([local.sns_topic_arn], var.extra_alarm_actions)
 }
 
 resource "aws_sns_topic" "alerts" {
   count = local.env.owns_shared ? 1 : 0
-  name = local.sns_topic_name
-  tags = var.tags
+  name  = local.sns_topic_name
+  tags  = var.tags
 }
 
 resource "aws_chatbot_slack_channel_configuration" "alerts" {
-  count = local.env.owns_shared ? 1 : 0
+  count              = local.env.owns_shared ? 1 : 0
   configuration_name = "alertlab-lambda"
-  iam_role_arn = var.chatbot_role_arn
-  slack_team_id = "T0123456789"
-  slack_channel_id = "C0123456789"
+  iam_role_arn       = var.chatbot_role_arn
+  slack_team_id      = "T0123456789"
+  slack_channel_id   = "C0123456789"
   sns_topic_arns = [
     aws_sns_topic.alerts[0].arn
   ]
@@ -49,261 +49,261 @@ resource "aws_chatbot_slack_channel_configuration" "alerts" {
 }
 
 resource "aws_cloudwatch_metric_alarm" "lambda_concurrency_noisy_dev" {
-  count = var.stage == "dev" ? 1 : 0
-  alarm_name = "lambda-concurrency-noisy-dev"
-  alarm_description = "Lambda concurrency outside its usual band (untuned)"
+  count               = var.stage == "dev" ? 1 : 0
+  alarm_name          = "lambda-concurrency-noisy-dev"
+  alarm_description   = "Lambda concurrency outside its usual band (untuned)"
   comparison_operator = "GreaterThanUpperThreshold"
-  evaluation_periods = 1
+  evaluation_periods  = 1
   datapoints_to_alarm = 1
-  treat_missing_data = "missing"
-  alarm_actions = local.alarm_actions
-  ok_actions = local.alarm_actions
-  tags = merge(var.tags, { "alertlab_alert" = "lambda-concurrency-noisy", "severity" = "warning" })
+  treat_missing_data  = "missing"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+  tags                = merge(var.tags, { "alertlab_alert" = "lambda-concurrency-noisy", "severity" = "warning" })
   threshold_metric_id = "ad1"
 
   metric_query {
-    id = "m1"
+    id          = "m1"
     return_data = true
 
     metric {
       metric_name = "ConcurrentExecutions"
-      namespace = "AWS/Lambda"
-      period = 300
-      stat = "Maximum"
+      namespace   = "AWS/Lambda"
+      period      = 300
+      stat        = "Maximum"
     }
   }
 
   metric_query {
-    id = "ad1"
-    expression = "ANOMALY_DETECTION_BAND(m1, 2)"
-    label = "ConcurrentExecutions (expected)"
+    id          = "ad1"
+    expression  = "ANOMALY_DETECTION_BAND(m1, 2)"
+    label       = "ConcurrentExecutions (expected)"
     return_data = true
   }
 }
 
 resource "aws_cloudwatch_metric_alarm" "lambda_concurrency_noisy_prod" {
-  count = var.stage == "prod" ? 1 : 0
-  alarm_name = "lambda-concurrency-noisy-prod"
-  alarm_description = "Lambda concurrency outside its usual band (untuned)"
+  count               = var.stage == "prod" ? 1 : 0
+  alarm_name          = "lambda-concurrency-noisy-prod"
+  alarm_description   = "Lambda concurrency outside its usual band (untuned)"
   comparison_operator = "GreaterThanUpperThreshold"
-  evaluation_periods = 1
+  evaluation_periods  = 1
   datapoints_to_alarm = 1
-  treat_missing_data = "missing"
-  alarm_actions = local.alarm_actions
-  ok_actions = local.alarm_actions
-  tags = merge(var.tags, { "alertlab_alert" = "lambda-concurrency-noisy", "severity" = "warning" })
+  treat_missing_data  = "missing"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+  tags                = merge(var.tags, { "alertlab_alert" = "lambda-concurrency-noisy", "severity" = "warning" })
   threshold_metric_id = "ad1"
 
   metric_query {
-    id = "m1"
+    id          = "m1"
     return_data = true
 
     metric {
       metric_name = "ConcurrentExecutions"
-      namespace = "AWS/Lambda"
-      period = 300
-      stat = "Maximum"
+      namespace   = "AWS/Lambda"
+      period      = 300
+      stat        = "Maximum"
     }
   }
 
   metric_query {
-    id = "ad1"
-    expression = "ANOMALY_DETECTION_BAND(m1, 2)"
-    label = "ConcurrentExecutions (expected)"
+    id          = "ad1"
+    expression  = "ANOMALY_DETECTION_BAND(m1, 2)"
+    label       = "ConcurrentExecutions (expected)"
     return_data = true
   }
 }
 
 resource "aws_cloudwatch_metric_alarm" "lambda_concurrency_noisy_staging" {
-  count = var.stage == "staging" ? 1 : 0
-  alarm_name = "lambda-concurrency-noisy-staging"
-  alarm_description = "Lambda concurrency outside its usual band (untuned)"
+  count               = var.stage == "staging" ? 1 : 0
+  alarm_name          = "lambda-concurrency-noisy-staging"
+  alarm_description   = "Lambda concurrency outside its usual band (untuned)"
   comparison_operator = "GreaterThanUpperThreshold"
-  evaluation_periods = 1
+  evaluation_periods  = 1
   datapoints_to_alarm = 1
-  treat_missing_data = "missing"
-  alarm_actions = local.alarm_actions
-  ok_actions = local.alarm_actions
-  tags = merge(var.tags, { "alertlab_alert" = "lambda-concurrency-noisy", "severity" = "warning" })
+  treat_missing_data  = "missing"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+  tags                = merge(var.tags, { "alertlab_alert" = "lambda-concurrency-noisy", "severity" = "warning" })
   threshold_metric_id = "ad1"
 
   metric_query {
-    id = "m1"
+    id          = "m1"
     return_data = true
 
     metric {
       metric_name = "ConcurrentExecutions"
-      namespace = "AWS/Lambda"
-      period = 300
-      stat = "Maximum"
+      namespace   = "AWS/Lambda"
+      period      = 300
+      stat        = "Maximum"
     }
   }
 
   metric_query {
-    id = "ad1"
-    expression = "ANOMALY_DETECTION_BAND(m1, 2)"
-    label = "ConcurrentExecutions (expected)"
+    id          = "ad1"
+    expression  = "ANOMALY_DETECTION_BAND(m1, 2)"
+    label       = "ConcurrentExecutions (expected)"
     return_data = true
   }
 }
 
 resource "aws_cloudwatch_metric_alarm" "lambda_concurrency_anomaly_dev" {
-  count = var.stage == "dev" ? 1 : 0
-  alarm_name = "lambda-concurrency-anomaly-dev"
-  alarm_description = "Lambda concurrency outside its usual band"
+  count               = var.stage == "dev" ? 1 : 0
+  alarm_name          = "lambda-concurrency-anomaly-dev"
+  alarm_description   = "Lambda concurrency outside its usual band"
   comparison_operator = "GreaterThanUpperThreshold"
-  evaluation_periods = 5
+  evaluation_periods  = 5
   datapoints_to_alarm = 3
-  treat_missing_data = "notBreaching"
-  alarm_actions = local.alarm_actions
-  ok_actions = local.alarm_actions
-  tags = merge(var.tags, { "alertlab_alert" = "lambda-concurrency-anomaly", "severity" = "warning" })
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+  tags                = merge(var.tags, { "alertlab_alert" = "lambda-concurrency-anomaly", "severity" = "warning" })
   threshold_metric_id = "ad1"
 
   metric_query {
-    id = "m1"
+    id          = "m1"
     return_data = true
 
     metric {
       metric_name = "ConcurrentExecutions"
-      namespace = "AWS/Lambda"
-      period = 300
-      stat = "Maximum"
+      namespace   = "AWS/Lambda"
+      period      = 300
+      stat        = "Maximum"
     }
   }
 
   metric_query {
-    id = "ad1"
-    expression = "ANOMALY_DETECTION_BAND(m1, 4)"
-    label = "ConcurrentExecutions (expected)"
+    id          = "ad1"
+    expression  = "ANOMALY_DETECTION_BAND(m1, 4)"
+    label       = "ConcurrentExecutions (expected)"
     return_data = true
   }
 }
 
 resource "aws_cloudwatch_metric_alarm" "lambda_concurrency_anomaly_prod" {
-  count = var.stage == "prod" ? 1 : 0
-  alarm_name = "lambda-concurrency-anomaly-prod"
-  alarm_description = "Lambda concurrency outside its usual band"
+  count               = var.stage == "prod" ? 1 : 0
+  alarm_name          = "lambda-concurrency-anomaly-prod"
+  alarm_description   = "Lambda concurrency outside its usual band"
   comparison_operator = "GreaterThanUpperThreshold"
-  evaluation_periods = 5
+  evaluation_periods  = 5
   datapoints_to_alarm = 3
-  treat_missing_data = "notBreaching"
-  alarm_actions = local.alarm_actions
-  ok_actions = local.alarm_actions
-  tags = merge(var.tags, { "alertlab_alert" = "lambda-concurrency-anomaly", "severity" = "warning" })
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+  tags                = merge(var.tags, { "alertlab_alert" = "lambda-concurrency-anomaly", "severity" = "warning" })
   threshold_metric_id = "ad1"
 
   metric_query {
-    id = "m1"
+    id          = "m1"
     return_data = true
 
     metric {
       metric_name = "ConcurrentExecutions"
-      namespace = "AWS/Lambda"
-      period = 300
-      stat = "Maximum"
+      namespace   = "AWS/Lambda"
+      period      = 300
+      stat        = "Maximum"
     }
   }
 
   metric_query {
-    id = "ad1"
-    expression = "ANOMALY_DETECTION_BAND(m1, 3.5)"
-    label = "ConcurrentExecutions (expected)"
+    id          = "ad1"
+    expression  = "ANOMALY_DETECTION_BAND(m1, 3.5)"
+    label       = "ConcurrentExecutions (expected)"
     return_data = true
   }
 }
 
 resource "aws_cloudwatch_metric_alarm" "lambda_concurrency_anomaly_staging" {
-  count = var.stage == "staging" ? 1 : 0
-  alarm_name = "lambda-concurrency-anomaly-staging"
-  alarm_description = "Lambda concurrency outside its usual band"
+  count               = var.stage == "staging" ? 1 : 0
+  alarm_name          = "lambda-concurrency-anomaly-staging"
+  alarm_description   = "Lambda concurrency outside its usual band"
   comparison_operator = "GreaterThanUpperThreshold"
-  evaluation_periods = 5
+  evaluation_periods  = 5
   datapoints_to_alarm = 3
-  treat_missing_data = "notBreaching"
-  alarm_actions = local.alarm_actions
-  ok_actions = local.alarm_actions
-  tags = merge(var.tags, { "alertlab_alert" = "lambda-concurrency-anomaly", "severity" = "warning" })
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+  tags                = merge(var.tags, { "alertlab_alert" = "lambda-concurrency-anomaly", "severity" = "warning" })
   threshold_metric_id = "ad1"
 
   metric_query {
-    id = "m1"
+    id          = "m1"
     return_data = true
 
     metric {
       metric_name = "ConcurrentExecutions"
-      namespace = "AWS/Lambda"
-      period = 300
-      stat = "Maximum"
+      namespace   = "AWS/Lambda"
+      period      = 300
+      stat        = "Maximum"
     }
   }
 
   metric_query {
-    id = "ad1"
-    expression = "ANOMALY_DETECTION_BAND(m1, 4)"
-    label = "ConcurrentExecutions (expected)"
+    id          = "ad1"
+    expression  = "ANOMALY_DETECTION_BAND(m1, 4)"
+    label       = "ConcurrentExecutions (expected)"
     return_data = true
   }
 }
 
 resource "aws_cloudwatch_metric_alarm" "lambda_concurrency_ceiling_dev" {
-  count = var.stage == "dev" ? 1 : 0
-  alarm_name = "lambda-concurrency-ceiling-dev"
-  alarm_description = "Lambda concurrency close to the account limit"
+  count               = var.stage == "dev" ? 1 : 0
+  alarm_name          = "lambda-concurrency-ceiling-dev"
+  alarm_description   = "Lambda concurrency close to the account limit"
   comparison_operator = "GreaterThanThreshold"
-  evaluation_periods = 3
+  evaluation_periods  = 3
   datapoints_to_alarm = 2
-  treat_missing_data = "notBreaching"
-  alarm_actions = local.alarm_actions
-  ok_actions = local.alarm_actions
-  tags = merge(var.tags, { "alertlab_alert" = "lambda-concurrency-ceiling", "severity" = "critical" })
-  metric_name = "ConcurrentExecutions"
-  namespace = "AWS/Lambda"
-  statistic = "Maximum"
-  period = 60
-  threshold = 900
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+  tags                = merge(var.tags, { "alertlab_alert" = "lambda-concurrency-ceiling", "severity" = "critical" })
+  metric_name         = "ConcurrentExecutions"
+  namespace           = "AWS/Lambda"
+  statistic           = "Maximum"
+  period              = 60
+  threshold           = 900
 }
 
 resource "aws_cloudwatch_metric_alarm" "lambda_concurrency_ceiling_prod" {
-  count = var.stage == "prod" ? 1 : 0
-  alarm_name = "lambda-concurrency-ceiling-prod"
-  alarm_description = "Lambda concurrency close to the account limit"
+  count               = var.stage == "prod" ? 1 : 0
+  alarm_name          = "lambda-concurrency-ceiling-prod"
+  alarm_description   = "Lambda concurrency close to the account limit"
   comparison_operator = "GreaterThanThreshold"
-  evaluation_periods = 3
+  evaluation_periods  = 3
   datapoints_to_alarm = 2
-  treat_missing_data = "notBreaching"
-  alarm_actions = local.alarm_actions
-  ok_actions = local.alarm_actions
-  tags = merge(var.tags, { "alertlab_alert" = "lambda-concurrency-ceiling", "severity" = "critical" })
-  metric_name = "ConcurrentExecutions"
-  namespace = "AWS/Lambda"
-  statistic = "Maximum"
-  period = 60
-  threshold = 900
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+  tags                = merge(var.tags, { "alertlab_alert" = "lambda-concurrency-ceiling", "severity" = "critical" })
+  metric_name         = "ConcurrentExecutions"
+  namespace           = "AWS/Lambda"
+  statistic           = "Maximum"
+  period              = 60
+  threshold           = 900
 }
 
 resource "aws_cloudwatch_metric_alarm" "lambda_concurrency_ceiling_staging" {
-  count = var.stage == "staging" ? 1 : 0
-  alarm_name = "lambda-concurrency-ceiling-staging"
-  alarm_description = "Lambda concurrency close to the account limit"
+  count               = var.stage == "staging" ? 1 : 0
+  alarm_name          = "lambda-concurrency-ceiling-staging"
+  alarm_description   = "Lambda concurrency close to the account limit"
   comparison_operator = "GreaterThanThreshold"
-  evaluation_periods = 3
+  evaluation_periods  = 3
   datapoints_to_alarm = 2
-  treat_missing_data = "notBreaching"
-  alarm_actions = local.alarm_actions
-  ok_actions = local.alarm_actions
-  tags = merge(var.tags, { "alertlab_alert" = "lambda-concurrency-ceiling", "severity" = "critical" })
-  metric_name = "ConcurrentExecutions"
-  namespace = "AWS/Lambda"
-  statistic = "Maximum"
-  period = 60
-  threshold = 900
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+  tags                = merge(var.tags, { "alertlab_alert" = "lambda-concurrency-ceiling", "severity" = "critical" })
+  metric_name         = "ConcurrentExecutions"
+  namespace           = "AWS/Lambda"
+  statistic           = "Maximum"
+  period              = 60
+  threshold           = 900
 }
 
 locals {
   prometheus_rules = {
     "nonprod" = {
-      "lambda-dev.rules.yml" = "groups:\n- name: alertlab-lambda-dev\n  interval: 1m\n  rules:\n  - record: alertlab:lambda_concurrency_ceiling:value\n    expr: sum(aws_lambda_concurrent_executions_maximum{env=\"dev\"})\n  - alert: lambda-concurrency-ceiling\n    expr: alertlab:lambda_concurrency_ceiling:value > 900\n    for: 2m\n    labels:\n      env: dev\n      severity: critical\n    annotations:\n      summary: Lambda concurrency close to the account limit\n  - record: alertlab:lambda_concurrency_band:value\n    expr: sum(aws_lambda_concurrent_executions_maximum{env=\"dev\"})\n  - record: alertlab:lambda_concurrency_band:avg\n    expr: avg_over_time(alertlab:lambda_concurrency_band:value[1h] offset 1m)\n  - record: alertlab:lambda_concurrency_band:stddev\n    expr: stddev_over_time(alertlab:lambda_concurrency_band:value[1h] offset 1m)\n  - alert: lambda-concurrency-band\n    expr: alertlab:lambda_concurrency_band:value > alertlab:lambda_concurrency_band:avg + 3 * alertlab:lambda_concurrency_band:stddev\n    for: 2m\n    keep_firing_for: 5m\n    labels:\n      env: dev\n      severity: warning\n    annotations:\n      summary: Lambda concurrency far above its last hour\n"
+      "lambda-dev.rules.yml"     = "groups:\n- name: alertlab-lambda-dev\n  interval: 1m\n  rules:\n  - record: alertlab:lambda_concurrency_ceiling:value\n    expr: sum(aws_lambda_concurrent_executions_maximum{env=\"dev\"})\n  - alert: lambda-concurrency-ceiling\n    expr: alertlab:lambda_concurrency_ceiling:value > 900\n    for: 2m\n    labels:\n      env: dev\n      severity: critical\n    annotations:\n      summary: Lambda concurrency close to the account limit\n  - record: alertlab:lambda_concurrency_band:value\n    expr: sum(aws_lambda_concurrent_executions_maximum{env=\"dev\"})\n  - record: alertlab:lambda_concurrency_band:avg\n    expr: avg_over_time(alertlab:lambda_concurrency_band:value[1h] offset 1m)\n  - record: alertlab:lambda_concurrency_band:stddev\n    expr: stddev_over_time(alertlab:lambda_concurrency_band:value[1h] offset 1m)\n  - alert: lambda-concurrency-band\n    expr: alertlab:lambda_concurrency_band:value > alertlab:lambda_concurrency_band:avg + 3 * alertlab:lambda_concurrency_band:stddev\n    for: 2m\n    keep_firing_for: 5m\n    labels:\n      env: dev\n      severity: warning\n    annotations:\n      summary: Lambda concurrency far above its last hour\n"
       "lambda-staging.rules.yml" = "groups:\n- name: alertlab-lambda-staging\n  interval: 1m\n  rules:\n  - record: alertlab:lambda_concurrency_ceiling:value\n    expr: sum(aws_lambda_concurrent_executions_maximum{env=\"staging\"})\n  - alert: lambda-concurrency-ceiling\n    expr: alertlab:lambda_concurrency_ceiling:value > 900\n    for: 2m\n    labels:\n      env: staging\n      severity: critical\n    annotations:\n      summary: Lambda concurrency close to the account limit\n  - record: alertlab:lambda_concurrency_band:value\n    expr: sum(aws_lambda_concurrent_executions_maximum{env=\"staging\"})\n  - record: alertlab:lambda_concurrency_band:avg\n    expr: avg_over_time(alertlab:lambda_concurrency_band:value[1h] offset 1m)\n  - record: alertlab:lambda_concurrency_band:stddev\n    expr: stddev_over_time(alertlab:lambda_concurrency_band:value[1h] offset 1m)\n  - alert: lambda-concurrency-band\n    expr: alertlab:lambda_concurrency_band:value > alertlab:lambda_concurrency_band:avg + 3 * alertlab:lambda_concurrency_band:stddev\n    for: 2m\n    keep_firing_for: 5m\n    labels:\n      env: staging\n      severity: warning\n    annotations:\n      summary: Lambda concurrency far above its last hour\n"
     }
     "prod" = {
@@ -316,10 +316,10 @@ resource "kubernetes_config_map_v1" "prometheus_rules" {
   count = local.env.owns_cluster ? 1 : 0
 
   metadata {
-    name = "alertlab-lambda-rules"
+    name      = "alertlab-lambda-rules"
     namespace = var.prometheus_rules_namespace
     labels = {
-      "alertlab/spec" = "lambda"
+      "alertlab/spec"                = "lambda"
       "app.kubernetes.io/managed-by" = "alertlab"
     }
   }

@@ -2,20 +2,20 @@
 
 output "sns_topic_arn" {
   description = "The SNS topic every alarm of this stage notifies (shared per account)"
-  value = local.sns_topic_arn
+  value       = local.sns_topic_arn
 }
 
 output "alarm_arns" {
   description = "Alarm name → ARN (null for other stages' alarms)"
   value = {
-    "lambda-concurrency-noisy-dev" = one(aws_cloudwatch_metric_alarm.lambda_concurrency_noisy_dev[*].arn)
-    "lambda-concurrency-noisy-prod" = one(aws_cloudwatch_metric_alarm.lambda_concurrency_noisy_prod[*].arn)
-    "lambda-concurrency-noisy-staging" = one(aws_cloudwatch_metric_alarm.lambda_concurrency_noisy_staging[*].arn)
-    "lambda-concurrency-anomaly-dev" = one(aws_cloudwatch_metric_alarm.lambda_concurrency_anomaly_dev[*].arn)
-    "lambda-concurrency-anomaly-prod" = one(aws_cloudwatch_metric_alarm.lambda_concurrency_anomaly_prod[*].arn)
+    "lambda-concurrency-noisy-dev"       = one(aws_cloudwatch_metric_alarm.lambda_concurrency_noisy_dev[*].arn)
+    "lambda-concurrency-noisy-prod"      = one(aws_cloudwatch_metric_alarm.lambda_concurrency_noisy_prod[*].arn)
+    "lambda-concurrency-noisy-staging"   = one(aws_cloudwatch_metric_alarm.lambda_concurrency_noisy_staging[*].arn)
+    "lambda-concurrency-anomaly-dev"     = one(aws_cloudwatch_metric_alarm.lambda_concurrency_anomaly_dev[*].arn)
+    "lambda-concurrency-anomaly-prod"    = one(aws_cloudwatch_metric_alarm.lambda_concurrency_anomaly_prod[*].arn)
     "lambda-concurrency-anomaly-staging" = one(aws_cloudwatch_metric_alarm.lambda_concurrency_anomaly_staging[*].arn)
-    "lambda-concurrency-ceiling-dev" = one(aws_cloudwatch_metric_alarm.lambda_concurrency_ceiling_dev[*].arn)
-    "lambda-concurrency-ceiling-prod" = one(aws_cloudwatch_metric_alarm.lambda_concurrency_ceiling_prod[*].arn)
+    "lambda-concurrency-ceiling-dev"     = one(aws_cloudwatch_metric_alarm.lambda_concurrency_ceiling_dev[*].arn)
+    "lambda-concurrency-ceiling-prod"    = one(aws_cloudwatch_metric_alarm.lambda_concurrency_ceiling_prod[*].arn)
     "lambda-concurrency-ceiling-staging" = one(aws_cloudwatch_metric_alarm.lambda_concurrency_ceiling_staging[*].arn)
   }
 }

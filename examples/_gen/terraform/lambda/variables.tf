@@ -2,34 +2,34 @@
 
 variable "stage" {
   description = "The stage this module is applied for: one of dev, prod, staging"
-  type = string
+  type        = string
 
   validation {
-    condition = contains(["dev", "prod", "staging"], var.stage)
+    condition     = contains(["dev", "prod", "staging"], var.stage)
     error_message = "stage must be one of dev, prod, staging."
   }
 }
 
 variable "tags" {
   description = "Tags for every resource"
-  type = map(string)
-  default = {}
+  type        = map(string)
+  default     = {}
 }
 
 variable "extra_alarm_actions" {
   description = "ARNs notified besides the shared SNS topic"
-  type = list(string)
-  default = []
+  type        = list(string)
+  default     = []
 }
 
 variable "prometheus_rules_namespace" {
   description = "Namespace of the Prometheus rules ConfigMap (created by the stage that owns its cluster)"
-  type = string
-  default = "monitoring"
+  type        = string
+  default     = "monitoring"
 }
 
 variable "chatbot_role_arn" {
   description = "IAM role AWS Chatbot assumes (used by the stage that owns shared resources)"
-  type = string
-  default = null
+  type        = string
+  default     = null
 }
