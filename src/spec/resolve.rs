@@ -69,11 +69,13 @@ pub fn resolve(path: &Path, text: &str, raw: v1::AlertSetV1) -> Result<AlertSet,
             None,
         ));
     }
+    safe_component(&ctx, "name", "`metadata.name`", &raw.metadata.name)?;
     let environments = resolve_environments(&ctx, &raw.environments)?;
     if raw.alerts.is_empty() {
         return Err(ctx.err(None, None, "alerts", "`alerts` is empty".into(), None));
     }
     let mut alerts: Vec<Alert> = Vec::new();
+    let mut names: std::collections::HashSet<&str> = std::collections::HashSet::new();
     for a in &raw.alerts {
         if !a
             .name
@@ -92,7 +94,7 @@ pub fn resolve(path: &Path, text: &str, raw: v1::AlertSetV1) -> Result<AlertSet,
                 None,
             ));
         }
-        if alerts.iter().any(|x| x.name == a.name) {
+        if !names.insert(a.name.as_str()) {
             return Err(ctx.err(
                 Some(&a.name),
                 None,
@@ -159,6 +161,31 @@ pub fn resolve(path: &Path, text: &str, raw: v1::AlertSetV1) -> Result<AlertSet,
     })
 }
 
+/// Names that become file names of generated output (`metadata.name`, `cluster`) must be one safe
+/// path component: letters, digits, `.`, `-`, `_`, not starting with `.` or `-`, at most 100
+/// characters — so nothing is ever written outside the output folder.
+fn safe_component(ctx: &Ctx, key: &str, what: &str, value: &str) -> Result<(), SpecError> {
+    let ok = !value.is_empty()
+        && value.len() <= 100
+        && value.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+    if ok {
+        return Ok(());
+    }
+    Err(ctx.err(
+        None,
+        None,
+        key,
+        format!(
+            "{what} `{}` becomes a file name: use letters, digits, `.`, `-` and `_` (starting with a letter or digit, at most 100 characters)",
+            value.escape_debug()
+        ),
+        None,
+    ))
+}
+
 fn resolve_environments(
     ctx: &Ctx,
     raw: &BTreeMap<String, v1::EnvironmentV1>,
@@ -176,6 +203,14 @@ fn resolve_environments(
                 format!("environment name `{name}` may use only letters, digits, `-` and `_`"),
                 None,
             ));
+        }
+        if let Some(cluster) = &e.cluster {
+            safe_component(
+                ctx,
+                "cluster",
+                &format!("environment `{name}`: `cluster`"),
+                cluster,
+            )?;
         }
         if e.account.len() != 12 || !e.account.chars().all(|c| c.is_ascii_digit()) {
             return Err(ctx.err(None, None, name, format!("environment `{name}`: `account` must be a 12-digit AWS account id (quoted), got `{}`", e.account), None));
