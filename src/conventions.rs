@@ -58,6 +58,67 @@ pub fn rules_configmap(set: &str) -> String {
     format!("alertlab-{set}-rules")
 }
 
+/// A Kubernetes object name (a DNS-1123 subdomain: lower-case letters, digits, `-` and `.`,
+/// starting and ending with a letter or digit, at most 253 characters) made from `raw`: letters are
+/// lower-cased and any other character becomes `-`. Different inputs can map to one name; callers
+/// that name several objects check for collisions ([`k8s_names_unique`]).
+pub fn k8s_name(raw: &str) -> String {
+    let mapped: String = raw
+        .chars()
+        .map(|c| match c {
+            'a'..='z' | '0'..='9' | '-' | '.' => c,
+            'A'..='Z' => c.to_ascii_lowercase(),
+            _ => '-',
+        })
+        .collect();
+    trim_to(&mapped, 253, |c| c.is_ascii_alphanumeric())
+}
+
+/// A Kubernetes label value (at most 63 characters of letters, digits, `-`, `_`, `.`, starting and
+/// ending with a letter or digit) made from `raw`.
+pub fn k8s_label_value(raw: &str) -> String {
+    let mapped: String = raw
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    trim_to(&mapped, 63, |c| c.is_ascii_alphanumeric())
+}
+
+/// `text` cut to `max` characters, with characters failing `edge` removed from both ends; `x` when
+/// nothing is left.
+fn trim_to(text: &str, max: usize, edge: impl Fn(char) -> bool + Copy) -> String {
+    let cut: String = text.trim_matches(|c| !edge(c)).chars().take(max).collect();
+    let cut = cut.trim_end_matches(|c| !edge(c));
+    if cut.is_empty() {
+        "x".to_string()
+    } else {
+        cut.to_string()
+    }
+}
+
+/// `Err((a, b, name))` when two distinct raw names map to the same Kubernetes name.
+pub fn k8s_names_unique<'a>(
+    raw: impl IntoIterator<Item = &'a str>,
+) -> Result<(), (String, String, String)> {
+    let mut seen: std::collections::BTreeMap<String, &str> = std::collections::BTreeMap::new();
+    for r in raw {
+        let name = k8s_name(r);
+        match seen.get(&name) {
+            Some(other) if *other != r => return Err((other.to_string(), r.to_string(), name)),
+            _ => {
+                seen.insert(name, r);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Label every generated alert carries with its environment.
 pub const ENV_LABEL: &str = "env";
 
@@ -92,6 +153,21 @@ mod tests {
         assert_eq!(snake("lambda-concurrency.x"), "lambda_concurrency_x");
         assert_eq!(alarm_name("a-b", "dev"), "a-b-dev");
         assert_eq!(value_record("a-b"), "alertlab:a_b:value");
+    }
+
+    #[test]
+    fn kubernetes_names_are_dns_1123() {
+        assert_eq!(k8s_name("alertlab-shop-QA_1"), "alertlab-shop-qa-1");
+        assert_eq!(k8s_name("alertlab-shop-Prod.EU"), "alertlab-shop-prod.eu");
+        assert_eq!(k8s_name("-_x_-"), "x");
+        assert_eq!(k8s_name(&"a".repeat(300)).len(), 253);
+        assert_eq!(k8s_label_value("Prod EU!"), "Prod-EU");
+        assert_eq!(k8s_label_value(&"b".repeat(80)).len(), 63);
+        assert!(k8s_names_unique(["a-QA_1", "a-qa-2"]).is_ok());
+        assert_eq!(
+            k8s_names_unique(["a-QA_1", "a-qa-1"]),
+            Err(("a-QA_1".into(), "a-qa-1".into(), "a-qa-1".into()))
+        );
     }
 
     #[test]

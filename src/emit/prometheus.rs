@@ -273,7 +273,10 @@ pub fn k8s_labels(set: &AlertSet) -> BTreeMap<String, String> {
             "app.kubernetes.io/managed-by".to_string(),
             "alertlab".to_string(),
         ),
-        ("alertlab/spec".to_string(), set.name.clone()),
+        (
+            "alertlab/spec".to_string(),
+            conventions::k8s_label_value(&set.name),
+        ),
     ])
 }
 
@@ -284,6 +287,22 @@ pub fn generate(
     outputs: PrometheusOutputs,
 ) -> Result<Vec<GeneratedFile>, EmitError> {
     let spec = spec_label(&set.source);
+    // Two envs must never become one Kubernetes object after the name mapping.
+    let groups: Vec<String> = set
+        .env_names(envs)
+        .iter()
+        .map(|env| conventions::rule_group(&set.name, env))
+        .collect();
+    conventions::k8s_names_unique(groups.iter().map(String::as_str)).map_err(|(a, b, name)| {
+        EmitError {
+            alert: "*".into(),
+            env: "*".into(),
+            target: "prometheus",
+            reason: format!(
+                "`{a}` and `{b}` both become the Kubernetes name `{name}`; rename one environment"
+            ),
+        }
+    })?;
     let mut files = Vec::new();
     let mut by_cluster: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     for env in &set.env_names(envs) {
@@ -309,7 +328,7 @@ pub fn generate(
                 api_version: "monitoring.coreos.com/v1",
                 kind: "PrometheusRule",
                 metadata: Metadata {
-                    name: format!("alertlab-{}-{env}", set.name),
+                    name: conventions::k8s_name(&conventions::rule_group(&set.name, env)),
                     labels: k8s_labels(set),
                 },
                 spec: file,
@@ -327,7 +346,7 @@ pub fn generate(
                 api_version: "v1",
                 kind: "ConfigMap",
                 metadata: Metadata {
-                    name: conventions::rules_configmap(&set.name),
+                    name: conventions::k8s_name(&conventions::rules_configmap(&set.name)),
                     labels: k8s_labels(set),
                 },
                 data,

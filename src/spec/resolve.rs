@@ -192,18 +192,7 @@ fn resolve_environments(
 ) -> Result<BTreeMap<String, Environment>, SpecError> {
     let mut out = BTreeMap::new();
     for (name, e) in raw {
-        if !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            return Err(ctx.err(
-                None,
-                None,
-                name,
-                format!("environment name `{name}` may use only letters, digits, `-` and `_`"),
-                None,
-            ));
-        }
+        safe_component(ctx, name, "environment name", name)?;
         if let Some(cluster) = &e.cluster {
             safe_component(
                 ctx,

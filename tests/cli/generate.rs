@@ -483,3 +483,70 @@ fn names_that_would_escape_the_output_folder_are_refused() {
         assert!(!dir.path().parent().unwrap().join("escape").exists());
     }
 }
+
+/// Env names such as `QA_1` and `Prod.EU` give Kubernetes objects the API server accepts: names are
+/// DNS-1123 subdomains, label values and ConfigMap keys follow Kubernetes' rules, and two envs that
+/// would map to one name are an error.
+#[test]
+fn kubernetes_objects_have_valid_names_for_any_env_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("shop.yaml");
+    let write = |envs: &str| {
+        std::fs::write(
+            &spec,
+            format!("apiVersion: alertlab/v1\nkind: AlertSet\nmetadata: {{name: Shop_API}}\nenvironments:\n{envs}alerts:\n  - name: errors\n    metric: {{prometheus: {{expr: 'sum(errors)'}}}}\n    condition: {{threshold: {{op: \">\", value: 1}}}}\n"),
+        )
+        .unwrap();
+    };
+    write("  QA_1: {account: \"111111111111\", region: eu-west-1, cluster: Non_Prod}\n  Prod.EU: {account: \"222222222222\", region: eu-west-1}\n");
+    let out = dir.path().join("out");
+    generate_into(&out, &spec).success();
+    let dns1123 = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 253
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+            && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && s.ends_with(|c: char| c.is_ascii_alphanumeric())
+    };
+    let label_value = |s: &str| {
+        s.len() <= 63
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            && (s.is_empty()
+                || (s.starts_with(|c: char| c.is_ascii_alphanumeric())
+                    && s.ends_with(|c: char| c.is_ascii_alphanumeric())))
+    };
+    let objects: Vec<PathBuf> = files_under(&out.join("prometheus"), ".yaml");
+    assert_eq!(objects.len(), 4, "{objects:?}");
+    for file in &objects {
+        let doc: serde_yaml_ng::Value =
+            serde_yaml_ng::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+        let name = doc["metadata"]["name"].as_str().unwrap();
+        assert!(dns1123(name), "{}: name `{name}`", file.display());
+        for (k, v) in doc["metadata"]["labels"].as_mapping().unwrap() {
+            assert!(label_value(v.as_str().unwrap()), "label {k:?}={v:?}");
+        }
+        if doc["kind"] == "ConfigMap" {
+            for k in doc["data"].as_mapping().unwrap().keys() {
+                let k = k.as_str().unwrap();
+                assert!(
+                    k.len() <= 253
+                        && k.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')),
+                    "ConfigMap key `{k}`"
+                );
+            }
+        }
+    }
+    promtool(
+        &["check", "rules"],
+        &files_under(&out.join("prometheus"), ".rules.yml"),
+        &out,
+    );
+    // `QA_1` and `qa-1` would both be `alertlab-shop_api-qa-1`.
+    write("  QA_1: {account: \"111111111111\", region: eu-west-1}\n  qa-1: {account: \"111111111111\", region: eu-west-1}\n");
+    generate_into(&dir.path().join("out2"), &spec)
+        .code(2)
+        .stderr(predicate::str::contains("both become the Kubernetes name"));
+}
