@@ -345,6 +345,14 @@ mod tests {
         ),
     ];
 
+    /// The table's columns, in order.
+    const OPTIONS: [TreatMissingData; 4] = [
+        TreatMissingData::Missing,
+        TreatMissingData::Ignore,
+        TreatMissingData::Breaching,
+        TreatMissingData::NotBreaching,
+    ];
+
     /// Cells that one version printed and a later version corrected; the newer value is in
     /// `AWS_TABLE`. 2019-07 to 2020-04 printed `ALARM` under `ignore` for N = M = 3 `- - X - -`
     /// (2020-09 on: retain the state, as the text around the table says `ignore` does), and 2019-07
@@ -357,14 +365,8 @@ mod tests {
 
     #[test]
     fn every_row_of_the_aws_missing_data_table() {
-        let options = [
-            TreatMissingData::Missing,
-            TreatMissingData::Ignore,
-            TreatMissingData::Breaching,
-            TreatMissingData::NotBreaching,
-        ];
         for (n, m, data, expected, versions) in AWS_TABLE {
-            for (option, want) in options.iter().zip(expected) {
+            for (option, want) in OPTIONS.iter().zip(expected) {
                 let cfg = CloudWatchConfig::new(*n, *m, *option);
                 let got = decide(&parse(data), &cfg).map_or("keep", AlarmState::name);
                 assert_eq!(got, *want, "N={n} M={m} `{data}` {option} ({versions})");
@@ -385,14 +387,8 @@ mod tests {
     /// what the table says (`keep` = the state before it, here forced to `OK` by good history).
     #[test]
     fn every_row_of_the_aws_table_through_the_engine() {
-        let options = [
-            TreatMissingData::Missing,
-            TreatMissingData::Ignore,
-            TreatMissingData::Breaching,
-            TreatMissingData::NotBreaching,
-        ];
         for (n, m, data, expected, _) in AWS_TABLE {
-            for (option, want) in options.iter().zip(expected) {
+            for (option, want) in OPTIONS.iter().zip(expected) {
                 let cfg = CloudWatchConfig::new(*n, *m, *option);
                 // Five good periods first: the state before the row is OK.
                 let mut history = parse("0 0 0 0 0");
