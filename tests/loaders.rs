@@ -266,3 +266,35 @@ fn interleaved_long_rows_group_by_series_and_labels_across_the_whole_file() {
         assert!(s.timestamps.windows(2).all(|w| w[1] - w[0] == 60_000));
     }
 }
+
+/// A literal NaN is a sample and an empty cell a missing value, from CSV and Prometheus JSON, and
+/// the long CSV writer keeps them apart when it writes the series back.
+#[test]
+fn literal_nan_is_a_sample_and_round_trips_through_csv() {
+    use alertlab::series::{load, write_series, OutputLayout};
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("n.csv");
+    std::fs::write(
+        &csv,
+        "timestamp,value\n2024-01-01T00:00:00Z,1\n2024-01-01T00:01:00Z,NaN\n2024-01-01T00:02:00Z,\n2024-01-01T00:03:00Z,+Inf\n",
+    )
+    .unwrap();
+    let s = &load(&csv, None).unwrap()[0];
+    assert_eq!(s.nan_samples, vec![1]);
+    assert!(s.values[2].is_nan() && !s.samples().is_sample(2));
+    assert_eq!(s.values[3], f64::INFINITY);
+    assert_eq!(s.stats.empty_values, 1);
+    let back = dir.path().join("back.csv");
+    write_series(&back, std::slice::from_ref(s), OutputLayout::Long).unwrap();
+    let again = &load(&back, None).unwrap()[0];
+    assert_eq!(again.nan_samples, vec![1]);
+    let json = dir.path().join("p.json");
+    std::fs::write(
+        &json,
+        r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"m"},"values":[[1704067200,"1"],[1704067260,"NaN"],[1704067320,"+Inf"]]}]}}"#,
+    )
+    .unwrap();
+    let p = &load(&json, None).unwrap()[0];
+    assert_eq!(p.nan_samples, vec![1]);
+    assert_eq!(p.values[2], f64::INFINITY);
+}

@@ -65,8 +65,15 @@ fn write_csv(w: &mut dyn Write, series: &[Series], layout: OutputLayout) -> std:
             writeln!(w, "timestamp,series,value")?;
             for s in series {
                 let name = csv_field(&s.name);
-                for (t, v) in s.timestamps.iter().zip(&s.values) {
-                    writeln!(w, "{},{},{}", format_rfc3339(*t), name, format_value(*v))?;
+                let samples = s.samples();
+                for (i, (t, v)) in s.timestamps.iter().zip(&s.values).enumerate() {
+                    // A NaN sample reads back as a sample; an empty cell as a missing value.
+                    let cell = if v.is_nan() && samples.is_sample(i) {
+                        "NaN".to_string()
+                    } else {
+                        format_value(*v)
+                    };
+                    writeln!(w, "{},{},{}", format_rfc3339(*t), name, cell)?;
                 }
             }
         }
