@@ -10,7 +10,7 @@ use polars::prelude::{DataType, IntoColumn, NamedFrom, TimeUnit};
 
 use super::inspect::parse_input_format;
 use super::output::emit;
-use super::UsageError;
+use super::{limits, UsageError};
 use crate::backtest::prepare;
 use crate::band::percentile::PercentileModel;
 use crate::band::seasonal::{SeasonalModel, Seasonality};
@@ -76,6 +76,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if !(args.k >= 0.0 && args.k.is_finite()) {
         return Err(UsageError(format!("`--k {}` must be a non-negative number", args.k)).into());
     }
+    limits::number_in("--k0", args.k0, f64::MIN_POSITIVE, 1e6)?;
+    limits::number_in("--training-days", args.training_days, 1.0 / 24.0, 366.0)?;
+    limits::number_in("--p", args.p, 0.0, 100.0)?;
+    if let Some(p) = args.period {
+        limits::cloudwatch_period("--period", p)?;
+    }
     if args.format == "parquet" && args.out.is_none() {
         return Err(UsageError("`--format parquet` needs `--out FILE`".into()).into());
     }
@@ -116,6 +122,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 args.file.display()
             ))
             .into());
+        }
+    }
+    if let Some(p) = args.period {
+        for raw in &all {
+            let (first, last) = raw.row_span().unwrap_or((0, 0));
+            let n = series::period_count(p * 1000, first, last);
+            if n > series::MAX_PERIODS {
+                return Err(UsageError(format!(
+                    "series `{}` spans {n} periods of {p} s; the limit is {}\nhint: check the timestamps, or use a longer `--period`",
+                    raw.name,
+                    series::MAX_PERIODS
+                ))
+                .into());
+            }
         }
     }
     let training_ms = (args.training_days * DAY_MS as f64) as i64;

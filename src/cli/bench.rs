@@ -69,6 +69,13 @@ fn count_above(series: &[Series], thresholds: &[f64]) -> usize {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.series == 0 || args.points < 2 || args.repeat == 0 {
+        return Err(super::UsageError(
+            "`--series`, `--points` (at least 2) and `--repeat` must be positive".into(),
+        )
+        .into());
+    }
+    super::limits::generated_points(args.series as u64, args.points as u64)?;
     let cores = rayon::current_num_threads();
     let days = args.points as f64 / 1440.0;
     eprintln!(

@@ -6,6 +6,7 @@ mod band;
 mod bench;
 mod generate;
 mod inspect;
+mod limits;
 mod output;
 mod synth;
 
@@ -46,8 +47,19 @@ pub enum Command {
 #[error("{0}")]
 pub struct UsageError(pub String);
 
+/// The command line definition. Negative numbers parse as values (`--step -60`), so that the
+/// subcommand can reject them naming the flag instead of clap calling them unknown flags.
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    Cli::command().mut_subcommands(|c| c.allow_negative_numbers(true))
+}
+
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    use clap::FromArgMatches;
+    let parsed = command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -94,5 +106,6 @@ mod tests {
     #[test]
     fn cli_definition_is_valid() {
         Cli::command().debug_assert();
+        command().debug_assert();
     }
 }

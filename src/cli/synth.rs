@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use super::UsageError;
-use crate::series::time::parse_timestamp;
+use super::{limits, UsageError};
+use crate::series::time::{parse_time_arg, DAY_MS, MAX_TIME_MS};
 use crate::series::{write_series, OutputLayout};
 use crate::synth::{generate, SynthOptions};
 
@@ -44,9 +44,14 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    if args.series == 0 || args.days <= 0.0 || args.step <= 0 {
-        return Err(UsageError("`--series`, `--days` and `--step` must be positive".into()).into());
+    limits::number_in("--days", args.days, 1.0 / 1440.0, 3660.0)?;
+    limits::count_in("--step", args.step, 1, 86_400)?;
+    limits::number_in("--bursts-per-day", args.bursts_per_day, 0.0, 1e4)?;
+    if args.series == 0 {
+        return Err(UsageError("`--series 0`: expected at least one series".into()).into());
     }
+    let points = (args.days * 86_400.0 / args.step as f64).ceil() as u64;
+    limits::generated_points(args.series as u64, points)?;
     if !(0.0..1.0).contains(&args.missing_rate) {
         return Err(UsageError("`--missing-rate` must be in [0, 1)".into()).into());
     }
@@ -69,8 +74,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ..SynthOptions::default()
     };
     if let Some(start) = &args.start {
-        opts.start_ms = parse_timestamp(start)
-            .ok_or_else(|| UsageError(format!("`--start {start}` is not a timestamp")))?;
+        opts.start_ms = parse_time_arg(start).map_err(|e| UsageError(format!("`--start`: {e}")))?;
+        let end = opts.start_ms + (args.days * DAY_MS as f64) as i64;
+        if end > MAX_TIME_MS {
+            return Err(UsageError(format!(
+                "`--start {start}` with `--days {}` ends after 9999-12-31, beyond the timestamps alertlab reads",
+                args.days
+            ))
+            .into());
+        }
     }
     let series = generate(&opts);
     let layout = if args.layout == "wide" {

@@ -13,8 +13,26 @@ use polars::prelude::{DataType, TimeUnit};
 use rayon::prelude::*;
 
 use super::error::LoadError;
-use super::time::{epoch_number_to_ms, parse_timestamp};
+use super::time::{epoch_number_to_ms, in_range, parse_timestamp};
+
+/// How an out-of-range datetime cell is shown: its epoch milliseconds.
+fn format_out_of_range(ms: i64) -> String {
+    format!("{ms} ms since 1970 (outside 1970-01-01 to 9999-12-31)")
+}
 use super::{nan_sample, Series};
+
+/// A number cell: a decimal, `NaN` or an infinity spelt out. A finite-looking number too large for
+/// an `f64` (`1e400`, a thousand digits) is refused rather than read as infinity.
+pub(crate) fn parse_value(text: &str) -> Option<f64> {
+    let v: f64 = text.parse().ok()?;
+    if v.is_infinite() {
+        let word = text.trim_start_matches(['+', '-']).to_ascii_lowercase();
+        if word != "inf" && word != "infinity" {
+            return None;
+        }
+    }
+    Some(v)
+}
 
 /// A value read from a cell: a NaN there is a NaN sample, not a missing value.
 fn literal_value(v: f64) -> f64 {
@@ -154,13 +172,17 @@ fn timestamp_column(
                 if divisor != 1 {
                     out.iter_mut().for_each(|v| *v = v.div_euclid(divisor));
                 }
+                if let Some(row) = out.iter().position(|ms| !in_range(*ms)) {
+                    return Err(bad(row, format_out_of_range(out[row])));
+                }
                 return Ok(out);
             }
             ca.iter()
                 .enumerate()
-                .map(|(row, v)| {
-                    v.map(|v| v.div_euclid(divisor))
-                        .ok_or_else(|| bad(row, String::new()))
+                .map(|(row, v)| match v.map(|v| v.div_euclid(divisor)) {
+                    Some(ms) if in_range(ms) => Ok(ms),
+                    Some(ms) => Err(bad(row, format_out_of_range(ms))),
+                    None => Err(bad(row, String::new())),
                 })
                 .collect()
         }
@@ -234,10 +256,9 @@ fn value_column(
         .enumerate()
         .map(|(row, cell)| match cell.map(str::trim) {
             None | Some("") => Ok(f64::NAN),
-            Some(text) => text
-                .parse::<f64>()
+            Some(text) => parse_value(text)
                 .map(literal_value)
-                .map_err(|_| LoadError::BadValue {
+                .ok_or_else(|| LoadError::BadValue {
                     path: path.to_path_buf(),
                     at: naming.name(row),
                     column: name.to_string(),

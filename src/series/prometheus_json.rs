@@ -71,7 +71,14 @@ pub fn load(path: &Path, text: &str) -> Result<Vec<Series>, LoadError> {
                         "a numeric sample value in series `{name}`, got `{value}`"
                     ))
                 })?;
-                rows.push(((ts * 1000.0).round() as i64, v));
+                // Prometheus timestamps are always epoch seconds.
+                let ms = (ts * 1000.0).round();
+                if !(ms.is_finite() && super::time::in_range(ms as i64)) {
+                    return Err(shape_error(format!(
+                        "a sample time in epoch seconds between 1970 and 9999 in series `{name}`, got `{ts}`"
+                    )));
+                }
+                rows.push((ms as i64, v));
             }
         }
     }
@@ -84,10 +91,7 @@ fn parse_sample(text: &str) -> Option<f64> {
         "-Inf" => Some(f64::NEG_INFINITY),
         // A NaN sample: the series is present, its value is NaN.
         "NaN" => Some(super::nan_sample()),
-        _ => text
-            .parse::<f64>()
-            .ok()
-            .map(|v| if v.is_nan() { super::nan_sample() } else { v }),
+        _ => super::frame::parse_value(text).map(|v| if v.is_nan() { super::nan_sample() } else { v }),
     }
 }
 

@@ -12,8 +12,9 @@ pub const HOUR_MS: i64 = 60 * MINUTE_MS;
 pub const DAY_MS: i64 = 24 * HOUR_MS;
 pub const WEEK_MS: i64 = 7 * DAY_MS;
 
-/// Numeric epochs above this magnitude are milliseconds, below it seconds.
-/// 1e11 s is the year 5138; 1e11 ms is March 1973, so the two ranges do not overlap in practice.
+/// Numeric epochs below this magnitude are seconds; each factor of 1000 above it is the next unit
+/// (ms, µs, ns). 1e11 s is the year 5138; 1e11 ms is March 1973, so the ranges do not overlap in
+/// practice.
 const EPOCH_MS_THRESHOLD: f64 = 1e11;
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
@@ -53,15 +54,21 @@ fn digits(bytes: &[u8], at: usize, len: usize) -> Option<u32> {
     Some(n)
 }
 
-/// Parse one timestamp cell into UTC epoch milliseconds, or `None` when it is no timestamp we accept.
+/// Parse one timestamp cell into UTC epoch milliseconds, or `None` when it is no timestamp we accept
+/// (anything outside 1970-01-01 to 9999-12-31 included).
 pub fn parse_timestamp(text: &str) -> Option<i64> {
     let text = text.trim();
     let bytes = text.as_bytes();
     if bytes.len() >= 10 && bytes[4] == b'-' && bytes[7] == b'-' {
-        return parse_calendar(bytes);
+        return parse_calendar(bytes).filter(|ms| in_range(*ms));
     }
     let number: f64 = text.parse().ok()?;
     epoch_number_to_ms(number)
+}
+
+/// Whether `ms` lies in the span alertlab reads: 1970-01-01 to 9999-12-31.
+pub fn in_range(ms: i64) -> bool {
+    (0..=MAX_TIME_MS).contains(&ms)
 }
 
 /// The latest time alertlab accepts anywhere: 9999-12-31T23:59:59Z.
@@ -85,16 +92,27 @@ pub fn parse_time_arg(text: &str) -> Result<i64, String> {
     })
 }
 
-/// Epoch seconds or milliseconds (see [`EPOCH_MS_THRESHOLD`]) to milliseconds.
+/// An epoch number to milliseconds, its unit told by its magnitude: below 10¹¹ seconds (up to the
+/// year 5138), below 10¹⁴ milliseconds, below 10¹⁷ microseconds, below 10²⁰ nanoseconds (each range
+/// starts after the previous one ends for any date from 1973 on). `None` for anything else,
+/// negative, or outside 1970–9999.
 pub fn epoch_number_to_ms(number: f64) -> Option<i64> {
-    if !number.is_finite() {
+    if !number.is_finite() || number < 0.0 {
         return None;
     }
-    if number.abs() >= EPOCH_MS_THRESHOLD {
-        Some(number.round() as i64)
+    let ms = if number < EPOCH_MS_THRESHOLD {
+        number * 1e3
+    } else if number < EPOCH_MS_THRESHOLD * 1e3 {
+        number
+    } else if number < EPOCH_MS_THRESHOLD * 1e6 {
+        number / 1e3
+    } else if number < EPOCH_MS_THRESHOLD * 1e9 {
+        number / 1e6
     } else {
-        Some((number * 1000.0).round() as i64)
-    }
+        return None;
+    };
+    let ms = ms.round() as i64;
+    in_range(ms).then_some(ms)
 }
 
 fn parse_calendar(b: &[u8]) -> Option<i64> {
@@ -320,11 +338,36 @@ mod tests {
             1_392_388_200_000,
             1_392_388_200_250,
             951_782_400_000,
-            -86_400_000,
+            MAX_TIME_MS,
         ] {
             assert_eq!(parse_timestamp(&format_rfc3339(ms)), Some(ms));
         }
         assert_eq!(format_rfc3339(1_392_388_200_000), "2014-02-14T14:30:00Z");
+    }
+
+    /// Found by the hostile-input review: times outside 1970–9999, impossible offsets and epochs in
+    /// other units were accepted or clamped.
+    #[test]
+    fn out_of_range_and_garbage_times_are_refused() {
+        for bad in [
+            "1e300",
+            "-5",
+            "0026-01-01T00:00:00Z",
+            "1969-12-31T23:59:59Z",
+            "2024-01-01T00:00:00+99:99",
+            "2024-01-01T00:00:00+24:00",
+            "inf",
+            "NaN",
+        ] {
+            assert_eq!(parse_timestamp(bad), None, "{bad}");
+        }
+        // The unit of an epoch is told by its magnitude.
+        let t = 1_704_067_200_000; // 2024-01-01
+        for text in ["1704067200", "1704067200000", "1704067200000000", "1704067200000000000"] {
+            assert_eq!(parse_timestamp(text), Some(t), "{text}");
+        }
+        assert_eq!(parse_time_arg("1704067200"), Ok(t));
+        assert!(parse_time_arg("99999999999999").is_err());
     }
 
     #[test]
