@@ -185,10 +185,41 @@ pub fn alert_rules(alert: &ResolvedAlert) -> Result<Vec<Rule>, EmitError> {
         expr,
         for_: duration(alert.prom.for_ms),
         keep_firing_for: duration(alert.prom.keep_firing_for_ms),
-        labels: alert_labels(alert),
-        annotations: alert_annotations(alert),
+        labels: escape_templates(alert_labels(alert)),
+        annotations: escape_templates(alert_annotations(alert)),
     });
     Ok(rules)
+}
+
+/// Prometheus expands alert labels and annotations as Go templates: user text is written so that it
+/// expands to itself (`{{` becomes `{{ "{{" }}`, `}}` becomes `{{ "}}" }}`).
+fn escape_templates(map: BTreeMap<String, String>) -> BTreeMap<String, String> {
+    map.into_iter()
+        .map(|(k, v)| (k, escape_go_template(&v)))
+        .collect()
+}
+
+/// `text` as a Go template that renders `text` literally.
+pub fn escape_go_template(text: &str) -> String {
+    if !text.contains("{{") && !text.contains("}}") {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut rest = text;
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix("{{") {
+            out.push_str(r#"{{ "{{" }}"#);
+            rest = r;
+        } else if let Some(r) = rest.strip_prefix("}}") {
+            out.push_str(r#"{{ "}}" }}"#);
+            rest = r;
+        } else {
+            let c = rest.chars().next().expect("not empty");
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    out
 }
 
 /// The rule file of `set` for `env`: one group per evaluation interval. `None` when no alert of the

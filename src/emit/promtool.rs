@@ -320,8 +320,28 @@ fn recorded_window(alert: &ResolvedAlert, raw: &Series, from: i64, to: i64) -> S
     s
 }
 
+/// A YAML double-quoted string: JSON escaping, plus `\u` escapes for the characters YAML parsers
+/// refuse raw (DEL, C1 controls such as NEL, line and paragraph separators, BOM).
 fn yaml_string(s: &str) -> String {
-    serde_json::to_string(s).expect("strings serialise")
+    let json = serde_json::to_string(s).expect("strings serialise");
+    if json.chars().all(|c| !needs_yaml_escape(c)) {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 8);
+    for c in json.chars() {
+        if needs_yaml_escape(c) {
+            out.push_str(&format!("\\u{:04X}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn needs_yaml_escape(c: char) -> bool {
+    c == '\u{7f}'
+        || ('\u{80}'..='\u{9f}').contains(&c)
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}')
 }
 
 fn flow_map(map: &BTreeMap<String, String>) -> String {

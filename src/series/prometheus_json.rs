@@ -91,7 +91,8 @@ fn parse_sample(text: &str) -> Option<f64> {
         "-Inf" => Some(f64::NEG_INFINITY),
         // A NaN sample: the series is present, its value is NaN.
         "NaN" => Some(super::nan_sample()),
-        _ => super::frame::parse_value(text).map(|v| if v.is_nan() { super::nan_sample() } else { v }),
+        _ => super::frame::parse_value(text)
+            .map(|v| if v.is_nan() { super::nan_sample() } else { v }),
     }
 }
 

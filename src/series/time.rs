@@ -363,7 +363,12 @@ mod tests {
         }
         // The unit of an epoch is told by its magnitude.
         let t = 1_704_067_200_000; // 2024-01-01
-        for text in ["1704067200", "1704067200000", "1704067200000000", "1704067200000000000"] {
+        for text in [
+            "1704067200",
+            "1704067200000",
+            "1704067200000000",
+            "1704067200000000000",
+        ] {
             assert_eq!(parse_timestamp(text), Some(t), "{text}");
         }
         assert_eq!(parse_time_arg("1704067200"), Ok(t));

@@ -298,17 +298,36 @@ fn duration(
 ) -> Result<i64, SpecError> {
     match d {
         None => Ok(default_ms),
-        Some(v1::Duration(text)) => parse_duration(text).ok_or_else(|| {
-            ctx.err(
-                Some(alert),
-                env,
-                key,
-                format!("`{key}`: `{text}` is not a non-negative duration"),
-                Some("write it like `30s`, `15m`, `1h30m` or `0`".into()),
-            )
-        }),
+        Some(v1::Duration(text)) => {
+            let ms = parse_duration(text).ok_or_else(|| {
+                ctx.err(
+                    Some(alert),
+                    env,
+                    key,
+                    format!("`{key}`: `{text}` is not a non-negative duration"),
+                    Some("write it like `30s`, `15m`, `1h30m` or `0`".into()),
+                )
+            })?;
+            if ms > MAX_DURATION_MS {
+                return Err(ctx.err(
+                    Some(alert),
+                    env,
+                    key,
+                    format!("`{key}`: `{text}` is longer than a year, the longest duration alertlab accepts"),
+                    None,
+                ));
+            }
+            Ok(ms)
+        }
     }
 }
+
+/// The longest duration in a spec (`for`, windows, Alertmanager intervals...): one year.
+const MAX_DURATION_MS: i64 = 365 * DAY_MS;
+
+/// Largest `evaluation_periods` / `evaluation_range` (a week of 1-minute periods; CloudWatch's own
+/// limits are far lower).
+const MAX_EVALUATION_PERIODS: usize = 10_080;
 
 /// Substitute `{{env}}`, `{{account}}`, `{{region}}` and `{{alert}}`; any other `{{…}}` is an error.
 fn template(
@@ -451,9 +470,20 @@ fn resolve_alert(
                     None,
                 )
             })?;
-            Some(PrometheusMetric {
-                expr: template(ctx, name, "expr", &expr, env_name, env)?,
-            })
+            let expr = template(ctx, name, "expr", &expr, env_name, env)?;
+            if let Err(e) = promql_parser::parser::parse(&expr) {
+                return Err(ctx.err(
+                    Some(name),
+                    oe,
+                    "expr",
+                    format!(
+                        "`metric.prometheus.expr` is not valid PromQL in env `{env_name}`: {}",
+                        e.lines().next().unwrap_or("")
+                    ),
+                    None,
+                ));
+            }
+            Some(PrometheusMetric { expr })
         }
     };
     if cloudwatch.is_none() && prometheus.is_none() {
@@ -505,6 +535,17 @@ fn resolve_alert(
         if cw.period_s * n as i64 > limit {
             return Err(ctx.err(Some(name), oe, "evaluation_periods", format!("`period` × `evaluation_periods` = {} s exceeds CloudWatch's limit of {limit} s", cw.period_s * n as i64), None));
         }
+    }
+    if n > MAX_EVALUATION_PERIODS
+        || evaluation.evaluation_range.unwrap_or(0) > MAX_EVALUATION_PERIODS
+    {
+        return Err(ctx.err(
+            Some(name),
+            oe,
+            "evaluation_periods",
+            format!("`evaluation_periods` and `evaluation_range` may be at most {MAX_EVALUATION_PERIODS}"),
+            None,
+        ));
     }
     let r = evaluation.evaluation_range.unwrap_or(n + 2);
     if r < n {
@@ -586,12 +627,12 @@ fn resolve_alert(
     {
         m.version = prom.version;
     }
-    if prom.interval_ms <= 0 {
+    if prom.interval_ms < SECOND_MS {
         return Err(ctx.err(
             Some(name),
             oe,
             "interval",
-            "`interval` must be positive".into(),
+            "`interval` must be at least 1s".into(),
             None,
         ));
     }
@@ -699,6 +740,20 @@ fn resolve_alert(
             })
         }
     };
+    for key in a.labels.keys() {
+        let valid = key.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !key.starts_with("__");
+        if !valid {
+            return Err(ctx.err(
+                Some(name),
+                oe,
+                key,
+                format!("label name `{}` is not a Prometheus label name", key.escape_debug()),
+                Some("label names use letters, digits and `_`, do not start with a digit or `__` (e.g. `team_name`)".into()),
+            ));
+        }
+    }
     let mut labels = a.labels.clone();
     labels.insert(
         "severity".into(),
@@ -805,6 +860,15 @@ fn resolve_condition(
                 None,
             )
         })?;
+        if !value.is_finite() {
+            return Err(ctx.err(
+                Some(alert),
+                env,
+                "value",
+                format!("`threshold.value` must be a finite number, got `{value}`"),
+                None,
+            ));
+        }
         return Ok(Condition::Threshold {
             op: comparison(ctx, alert, env, &t.op)?,
             value,
