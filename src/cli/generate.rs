@@ -10,7 +10,7 @@ use anyhow::Context;
 
 use super::UsageError;
 use crate::emit::{self, prometheus::PrometheusOutputs, GeneratedFile};
-use crate::fsutil::write_bytes_atomic;
+use crate::fsutil::stage;
 use crate::series::{self, Series};
 use crate::spec;
 
@@ -58,6 +58,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             ))
             .into());
         }
+    }
+    if args.wrappers.len() > 1 && args.wrappers.iter().any(|w| w == "none") {
+        return Err(UsageError(format!(
+            "`--wrappers {}`: `none` cannot be combined with a wrapper",
+            args.wrappers.join(",")
+        ))
+        .into());
     }
     let sets = spec::load_path(&args.spec)?;
     for e in &args.env {
@@ -187,14 +194,22 @@ fn write(
             );
         }
     }
+    // Every changed file is staged complete before any is renamed into place, so one unwritable
+    // target leaves the folder as it was (the staged files are removed when dropped).
+    let mut staged = Vec::new();
     for f in files {
         let path = out.join(&f.path);
         if std::fs::read_to_string(&path).is_ok_and(|old| old == f.contents) {
             unchanged += 1;
             continue;
         }
-        write_bytes_atomic(&path, f.contents.as_bytes())
-            .with_context(|| format!("writing `{}`", path.display()))?;
+        staged.push(
+            stage(&path, |w| w.write_all(f.contents.as_bytes()))
+                .with_context(|| format!("writing `{}`", path.display()))?,
+        );
+    }
+    for s in staged {
+        s.commit().context("moving a generated file into place")?;
         written += 1;
     }
     // Only files alertlab generated earlier (first-line marker) are ever removed.

@@ -8,14 +8,23 @@ use polars::prelude::{NullValues, SerReader};
 
 use super::error::LoadError;
 use super::frame::{frame_to_series, RowNaming};
+use super::source::Source;
 use super::Series;
 
-pub fn load(path: &Path) -> Result<Vec<Series>, LoadError> {
-    let meta = std::fs::metadata(path).map_err(|source| LoadError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    if meta.len() == 0 {
+pub fn load(path: &Path, source: Source) -> Result<Vec<Series>, LoadError> {
+    let empty = match &source {
+        Source::File(p) => {
+            std::fs::metadata(p)
+                .map_err(|e| LoadError::Io {
+                    path: path.to_path_buf(),
+                    source: e,
+                })?
+                .len()
+                == 0
+        }
+        Source::Bytes(b) => b.is_empty(),
+    };
+    if empty {
         return Err(LoadError::Empty {
             path: path.to_path_buf(),
         });
@@ -32,16 +41,22 @@ pub fn load(path: &Path) -> Result<Vec<Series>, LoadError> {
         .with_separator(separator)
         .with_missing_is_null(true)
         .with_null_values(Some(NullValues::AllColumnsSingle("".into())));
-    let df = pl::CsvReadOptions::default()
+    let options = pl::CsvReadOptions::default()
         .with_has_header(true)
         .with_infer_schema_length(Some(0))
-        .with_parse_options(parse)
-        .try_into_reader_with_file_path(Some(path.to_path_buf()))
-        .and_then(|r| r.finish())
-        .map_err(|e| LoadError::Csv {
-            path: path.to_path_buf(),
-            message: first_line(&e.to_string()),
-        })?;
+        .with_parse_options(parse);
+    let read = match source {
+        Source::File(p) => options
+            .try_into_reader_with_file_path(Some(p))
+            .and_then(|r| r.finish()),
+        Source::Bytes(b) => options
+            .into_reader_with_file_handle(std::io::Cursor::new(b))
+            .finish(),
+    };
+    let df = read.map_err(|e| LoadError::Csv {
+        path: path.to_path_buf(),
+        message: first_line(&e.to_string()),
+    })?;
     if df.width() == 0 || df.height() == 0 {
         if df.width() <= 1 && df.height() == 0 {
             return Err(LoadError::Empty {

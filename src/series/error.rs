@@ -11,9 +11,11 @@ pub enum LoadError {
     },
     #[error("`{}` is empty\nhint: a metric file needs a header and at least one row", path.display())]
     Empty { path: PathBuf },
+    #[error("`{}` is {what}, not a metric file", path.display())]
+    NotAFile { path: PathBuf, what: &'static str },
     #[error("`{}` holds no series", path.display())]
     NoSeries { path: PathBuf },
-    #[error("`{}`: unknown format for extension `{extension}`\nhint: use .csv, .parquet or .json, or pass `--format csv|parquet|cloudwatch-json|prometheus-json`", path.display())]
+    #[error("`{}`: unknown format for extension `{extension}`\nhint: use .csv, .parquet or .json, or name the format: `--input-format csv|parquet|cloudwatch-json|prometheus-json` (`backtest.format` in a spec)", path.display())]
     UnknownFormat { path: PathBuf, extension: String },
     #[error("`{}`: no timestamp column; expected one named `timestamp` (or `time`, `ts`, `date`) in the header `{header}`", path.display())]
     MissingTimestampColumn { path: PathBuf, header: String },

@@ -20,6 +20,7 @@ mod inspect;
 mod parquet;
 mod prometheus_json;
 mod resample;
+mod source;
 pub mod time;
 mod write;
 
@@ -336,6 +337,12 @@ pub fn load(path: &Path, format: Option<Format>) -> Result<Vec<Series>, LoadErro
         .and_then(|e| e.to_str())
         .unwrap_or("")
         .to_ascii_lowercase();
+    if std::fs::metadata(path).is_ok_and(|m| m.is_dir()) {
+        return Err(LoadError::NotAFile {
+            path: path.to_path_buf(),
+            what: "a directory",
+        });
+    }
     let format = match format {
         Some(f) => f,
         None => match ext.as_str() {
@@ -350,11 +357,12 @@ pub fn load(path: &Path, format: Option<Format>) -> Result<Vec<Series>, LoadErro
             }
         },
     };
+    let source = source::open(path)?;
     let series = match format {
-        Format::Csv => csv::load(path)?,
-        Format::Parquet => parquet::load(path)?,
-        Format::CloudWatchJson => cloudwatch_json::load(path, &read_text(path)?)?,
-        Format::PrometheusJson => prometheus_json::load(path, &read_text(path)?)?,
+        Format::Csv => csv::load(path, source)?,
+        Format::Parquet => parquet::load(path, source)?,
+        Format::CloudWatchJson => cloudwatch_json::load(path, &read_text(path, source)?)?,
+        Format::PrometheusJson => prometheus_json::load(path, &read_text(path, source)?)?,
     };
     if series.is_empty() {
         return Err(LoadError::NoSeries {
@@ -365,11 +373,11 @@ pub fn load(path: &Path, format: Option<Format>) -> Result<Vec<Series>, LoadErro
 }
 
 fn load_json_detect(path: &Path) -> Result<Vec<Series>, LoadError> {
-    let text = read_text(path)?;
-    let head: String = text.chars().take(4096).collect();
-    let series = if head.contains("\"MetricDataResults\"") || head.contains("\"Datapoints\"") {
+    let text = read_text(path, source::open(path)?)?;
+    // The whole text is searched: a key may come after any amount of other content.
+    let series = if text.contains("\"MetricDataResults\"") || text.contains("\"Datapoints\"") {
         cloudwatch_json::load(path, &text)?
-    } else if head.contains("\"resultType\"") || head.contains("\"result\"") {
+    } else if text.contains("\"resultType\"") || text.contains("\"result\"") {
         prometheus_json::load(path, &text)?
     } else {
         return Err(LoadError::JsonShape {
@@ -387,11 +395,8 @@ fn load_json_detect(path: &Path) -> Result<Vec<Series>, LoadError> {
     Ok(series)
 }
 
-fn read_text(path: &Path) -> Result<String, LoadError> {
-    let bytes = std::fs::read(path).map_err(|source| LoadError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+fn read_text(path: &Path, source: source::Source) -> Result<String, LoadError> {
+    let bytes = source.into_bytes(path)?;
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(LoadError::Empty {
             path: path.to_path_buf(),

@@ -7,22 +7,35 @@ use polars::prelude::SerReader;
 
 use super::error::LoadError;
 use super::frame::{frame_to_series, RowNaming};
+use super::source::Source;
 use super::Series;
 
-pub fn load(path: &Path) -> Result<Vec<Series>, LoadError> {
-    let file = std::fs::File::open(path).map_err(|source| LoadError::Io {
+pub fn load(path: &Path, source: Source) -> Result<Vec<Series>, LoadError> {
+    let io = |source| LoadError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
-    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    if len == 0 {
-        return Err(LoadError::Empty {
-            path: path.to_path_buf(),
-        });
-    }
+    };
+    // A regular file is read in place (polars maps it); a stream was read into memory.
+    let input: Box<dyn polars::io::mmap::MmapBytesReader> = match source {
+        Source::File(p) => {
+            let file = std::fs::File::open(p).map_err(io)?;
+            if file.metadata().map_err(io)?.len() == 0 {
+                return Err(LoadError::Empty {
+                    path: path.to_path_buf(),
+                });
+            }
+            Box::new(file)
+        }
+        Source::Bytes(b) if b.is_empty() => {
+            return Err(LoadError::Empty {
+                path: path.to_path_buf(),
+            })
+        }
+        Source::Bytes(b) => Box::new(std::io::Cursor::new(b)),
+    };
     // polars may panic on some malformed files; a user's bad file must never crash us.
     let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        pl::ParquetReader::new(file).finish()
+        pl::ParquetReader::new(input).finish()
     }));
     let df = match read {
         Ok(Ok(df)) => df,
