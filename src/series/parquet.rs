@@ -33,12 +33,25 @@ pub fn load(path: &Path, source: Source) -> Result<Vec<Series>, LoadError> {
         }
         Source::Bytes(b) => Box::new(std::io::Cursor::new(b)),
     };
-    // polars may panic on some malformed files; a user's bad file must never crash us.
-    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        pl::ParquetReader::new(input).finish()
-    }));
+    // polars may panic on some malformed files; a user's bad file must never crash us (and its
+    // panic message is kept off the user's terminal: see `quiet_panics`).
+    let read = crate::quiet_panics(|| {
+        let mut reader = pl::ParquetReader::new(input);
+        let schema = reader.schema()?;
+        if let Some(field) = schema.iter_values().find(|f| !readable(&f.dtype)) {
+            return Ok(Err(LoadError::Parquet {
+                path: path.to_path_buf(),
+                message: format!(
+                    "column `{}` has the type {:?}; alertlab reads numbers, text and timestamps (one value per cell)",
+                    field.name, field.dtype
+                ),
+            }));
+        }
+        reader.finish().map(Ok)
+    });
     let df = match read {
-        Ok(Ok(df)) => df,
+        Ok(Ok(Ok(df))) => df,
+        Ok(Ok(Err(e))) => return Err(e),
         Ok(Err(e)) => {
             return Err(LoadError::Parquet {
                 path: path.to_path_buf(),
@@ -62,4 +75,28 @@ pub fn load(path: &Path, source: Source) -> Result<Vec<Series>, LoadError> {
         .and_then(|s| s.to_str())
         .unwrap_or("series");
     frame_to_series(path, &df, RowNaming::ParquetRow, stem)
+}
+
+/// Column types the frame reader turns into series; nested and binary columns are refused before
+/// any data is decoded.
+fn readable(dtype: &polars::prelude::ArrowDataType) -> bool {
+    use polars::prelude::ArrowDataType as T;
+    !matches!(
+        dtype,
+        T::List(_)
+            | T::LargeList(_)
+            | T::FixedSizeList(_, _)
+            | T::Struct(_)
+            | T::Map(_, _)
+            | T::Union(_)
+            | T::Binary
+            | T::LargeBinary
+            | T::FixedSizeBinary(_)
+            | T::BinaryView
+            | T::Decimal(_, _)
+            | T::Decimal32(_, _)
+            | T::Decimal64(_, _)
+            | T::Decimal256(_, _)
+            | T::Extension(_)
+    )
 }

@@ -265,3 +265,41 @@ fn generated_promtool_tests_pass_on_random_histories_and_catch_a_wrong_expectati
         "a wrong expectation fails"
     );
 }
+
+/// A FIFO nobody writes to is "empty" at once (it used to hang `inspect` and `backtest`), and a
+/// pipe with data is read like a file.
+#[cfg(unix)]
+#[test]
+fn fifos_and_pipes_are_read_without_hanging() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("f.csv");
+    let made = Process::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    alertlab()
+        .arg("inspect")
+        .arg(&fifo)
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is empty"));
+    // A writer feeding the FIFO: its rows are read.
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            std::fs::write(
+                &fifo,
+                "timestamp,value\n2024-01-01T00:00:00Z,1\n2024-01-01T00:01:00Z,2\n",
+            )
+            .unwrap();
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    alertlab()
+        .args(["inspect", "--format", "json"])
+        .arg(&fifo)
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"rows\": 2"));
+    writer.join().unwrap();
+}

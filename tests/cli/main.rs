@@ -1,5 +1,6 @@
 //! CLI tests: the built binary driven like a user would, each test in its own temp dir.
 
+mod bad_input;
 mod exactness;
 mod generate;
 

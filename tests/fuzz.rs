@@ -1,0 +1,162 @@
+//! Bounded fuzzing of every parser that reads user files: the data loaders (CSV, Prometheus and
+//! CloudWatch JSON, Parquet), the spec loader and the incidents loader. Each target gets arbitrary
+//! bytes and mutations of a real file (bytes flipped, inserted, deleted; hostile tokens spliced in:
+//! huge numbers, far-away times, NaN, separators, unicode). A parser may refuse its input but never
+//! panic; a crash proptest finds is shrunk and kept in `tests/fuzz.proptest-regressions`, so it stays
+//! a regression test. The run is bounded (cases per target below); the whole file takes seconds.
+
+use std::path::{Path, PathBuf};
+
+use proptest::prelude::*;
+
+/// Cases per target, from a fixed seed so that every run (and CI) tries the same inputs; raise it
+/// locally with `ALERTLAB_FUZZ_CASES`.
+fn cases() -> u32 {
+    std::env::var("ALERTLAB_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1500)
+}
+
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        cases: cases(),
+        rng_seed: proptest::test_runner::RngSeed::Fixed(20_261_126),
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"),
+        )),
+        ..ProptestConfig::default()
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
+}
+
+fn seed(rel: &str) -> Vec<u8> {
+    std::fs::read(root().join(rel)).unwrap()
+}
+
+/// Tokens that broke parsers before (see the bad-input corpus) or are likely to.
+const HOSTILE: &[&str] = &[
+    "1e300",
+    "-9223372036854775808",
+    "9223372036854775807",
+    "1e400",
+    "NaN",
+    "-Inf",
+    "0026-01-01T00:00:00Z",
+    "9999-12-31T23:59:59+99:99",
+    "\"",
+    ",",
+    "\n",
+    "{{env}}",
+    "\u{2028}",
+    "\u{0}",
+    ": [",
+    "}",
+    "-",
+    "0",
+    "999999999999999999999999999999",
+];
+
+/// A mutation of `base`: a few edits at random places.
+fn mutated(base: Vec<u8>) -> impl Strategy<Value = Vec<u8>> {
+    let len = base.len().max(1);
+    prop::collection::vec((0..len, 0u8..4, any::<u8>(), 0..HOSTILE.len()), 1..8).prop_map(
+        move |edits| {
+            let mut b = base.clone();
+            for (at, kind, byte, token) in edits {
+                let at = at.min(b.len());
+                match kind {
+                    0 if at < b.len() => b[at] = byte,
+                    1 => b.insert(at, byte),
+                    2 if at < b.len() => {
+                        b.remove(at);
+                    }
+                    _ => {
+                        let t = HOSTILE[token].as_bytes();
+                        b.splice(at..at, t.iter().copied());
+                    }
+                }
+            }
+            b
+        },
+    )
+}
+
+fn bytes_or_mutation(base: Vec<u8>) -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        1 => prop::collection::vec(any::<u8>(), 0..512),
+        4 => mutated(base),
+    ]
+}
+
+/// Write `bytes` as `name` in a fresh folder and run `f` on it.
+fn with_file<T>(name: &str, bytes: &[u8], f: impl FnOnce(&Path) -> T) -> T {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, bytes).unwrap();
+    f(&path)
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn csv_loader_never_panics(bytes in bytes_or_mutation(seed("tests/fixtures/data/long_labels.csv"))) {
+        let _ = with_file("f.csv", &bytes, |p| alertlab::series::load(p, None));
+    }
+
+    #[test]
+    fn nab_csv_loader_never_panics(bytes in mutated(seed("data/nab/realAWSCloudwatch/iio_us-east-1_i-a2eb1cd9_NetworkIn.csv")[..4000].to_vec())) {
+        let _ = with_file("f.csv", &bytes, |p| alertlab::series::load(p, None));
+    }
+
+    #[test]
+    fn prometheus_json_loader_never_panics(bytes in bytes_or_mutation(seed("tests/fixtures/data/prometheus_query_range.json"))) {
+        let _ = with_file("f.json", &bytes, |p| alertlab::series::load(p, None));
+    }
+
+    #[test]
+    fn cloudwatch_json_loader_never_panics(bytes in bytes_or_mutation(seed("tests/fixtures/data/cloudwatch_get_metric_data.json"))) {
+        let _ = with_file("f.json", &bytes, |p| alertlab::series::load(p, None));
+    }
+
+    #[test]
+    fn parquet_loader_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+        let _ = with_file("f.parquet", &bytes, |p| alertlab::series::load(p, None));
+    }
+
+    #[test]
+    fn spec_loader_never_panics(bytes in bytes_or_mutation(seed("alerts/lambda.yaml"))) {
+        let _ = with_file("s.yaml", &bytes, alertlab::spec::load_file);
+    }
+
+    #[test]
+    fn incidents_loader_never_panics(bytes in bytes_or_mutation(seed("data/nab/labels/combined_windows.json")[..3000].to_vec())) {
+        let _ = with_file("w.json", &bytes, alertlab::score::load_incidents);
+    }
+}
+
+/// A Parquet file that the loader reads, then mutated: the reader must refuse, not crash.
+#[test]
+fn mutated_parquet_never_panics() {
+    use alertlab::series::{write_series, OutputLayout, Series};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.parquet");
+    let s = Series::from_sorted(
+        "s",
+        (0..200).map(|i| 1_704_067_200_000 + i * 60_000).collect(),
+        (0..200).map(|i| i as f64).collect(),
+    );
+    write_series(&path, &[s], OutputLayout::Long).unwrap();
+    let base = std::fs::read(&path).unwrap();
+    let mut runner = proptest::test_runner::TestRunner::new(config());
+    runner
+        .run(&mutated(base), |bytes| {
+            let _ = with_file("f.parquet", &bytes, |p| alertlab::series::load(p, None));
+            Ok(())
+        })
+        .unwrap();
+}
