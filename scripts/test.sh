@@ -23,6 +23,12 @@ if [ ! -d scripts/hcl/node_modules/@cdktf/hcl-tools ] || [ ! -d scripts/hcl/node
   npm ci --prefix scripts/hcl --no-audit --no-fund --silent
 fi
 
+# prometheus-operator's PrometheusRule schema (compiled from its CRD) judges generated PrometheusRules.
+if [ ! -d scripts/k8s/node_modules/@kubernetes-models/prometheus-operator ]; then
+  step "installing prometheus-operator's CRD schema (npm: @kubernetes-models/prometheus-operator) into scripts/k8s"
+  npm ci --prefix scripts/k8s --no-audit --no-fund --silent
+fi
+
 VENV=.venv
 if [ ! -x "$VENV/bin/python" ]; then
   step "creating the Python venv ($VENV) for the notebooks"

@@ -74,6 +74,22 @@ fn parse_hcl(files: &[PathBuf]) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// Every PrometheusRule in `files` validates against prometheus-operator's CRD schema
+/// (`scripts/k8s/validate.js`).
+fn assert_valid_prometheus_rules(files: &[PathBuf]) {
+    let out = Process::new("node")
+        .arg(root().join("scripts/k8s/validate.js"))
+        .args(files)
+        .output()
+        .expect("node runs scripts/k8s/validate.js (scripts/test.sh installs its packages)");
+    assert!(
+        out.status.success(),
+        "prometheus-operator's schema rejects a generated PrometheusRule:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// `terraform fmt` (hclwrite.Format) leaves every file byte for byte as it is.
 fn assert_fmt_clean(files: &[PathBuf]) {
     let out = hcl_tool("fmt-check", files);
@@ -134,6 +150,7 @@ fn promtool_checks_and_tests_every_generated_rule_file() {
     let rules = files_under(&prom, ".rules.yml");
     assert_eq!(rules.len(), 3);
     promtool(&["check", "rules"], &rules, &prom);
+    assert_valid_prometheus_rules(&files_under(&prom, ".prometheusrule.yaml"));
     let tests = files_under(&prom.join("tests"), ".test.yml");
     assert_eq!(tests.len(), 3);
     let text = std::fs::read_to_string(&tests[0]).unwrap();
@@ -544,6 +561,10 @@ fn kubernetes_objects_have_valid_names_for_any_env_name() {
         &files_under(&out.join("prometheus"), ".rules.yml"),
         &out,
     );
+    assert_valid_prometheus_rules(&files_under(
+        &out.join("prometheus"),
+        ".prometheusrule.yaml",
+    ));
     // `QA_1` and `qa-1` would both be `alertlab-shop_api-qa-1`.
     write("  QA_1: {account: \"111111111111\", region: eu-west-1}\n  qa-1: {account: \"111111111111\", region: eu-west-1}\n");
     generate_into(&dir.path().join("out2"), &spec)
