@@ -367,6 +367,44 @@ pub struct SeriesContext<'a> {
     step_ms: Option<i64>,
     grids: RefCell<Vec<(GridKey, Rc<Series>)>>,
     selections: RefCell<Vec<(SelectionKey, Rc<Selection>)>>,
+    bands: BandCache,
+}
+
+/// Bands already computed over one series, by what they were computed from and every setting that
+/// changes them (never `k`: a new `k` is one comparison pass over the same band). Tuning tries many
+/// settings on one series; each band is fitted once.
+#[derive(Default)]
+pub struct BandCache(RefCell<std::collections::HashMap<String, Rc<PreparedCondition>>>);
+
+impl BandCache {
+    /// The band of `key`, computed by `f` the first time.
+    pub fn get(&self, key: String, f: impl FnOnce() -> PreparedCondition) -> Rc<PreparedCondition> {
+        if let Some(b) = self.0.borrow().get(&key) {
+            return b.clone();
+        }
+        let b = Rc::new(f());
+        self.0.borrow_mut().insert(key, b.clone());
+        b
+    }
+}
+
+/// What makes a condition's band: the condition with `k` left out.
+fn band_key(condition: &Condition) -> String {
+    match condition {
+        Condition::Anomaly {
+            model, direction, ..
+        } => format!("anomaly {model:?} {direction:?}"),
+        other => format!("{other:?}"),
+    }
+}
+
+/// The comparison rule of `condition` over a cached band: the cached rule (side, strictness, floor)
+/// with this condition's own `k`.
+fn rule_of(condition: &Condition, cached: &Rule) -> Rule {
+    match condition {
+        Condition::Anomaly { k, .. } => Rule { k: *k, ..*cached },
+        _ => *cached,
+    }
 }
 
 /// (period ms, statistic name, span) of a resampled grid.
@@ -383,6 +421,7 @@ impl<'a> SeriesContext<'a> {
             step_ms: median_step_ms(raw),
             grids: RefCell::new(Vec::new()),
             selections: RefCell::new(Vec::new()),
+            bands: BandCache::default(),
         }
     }
 
@@ -426,14 +465,22 @@ pub fn run_cloudwatch(
     let metric = alert.cloudwatch.as_ref()?;
     let period_ms = metric.period_s * 1000;
     let grid = ctx.grid(period_ms, metric.stat, span);
-    let prepared = prepare(
-        &alert.condition,
-        &grid.timestamps,
-        &grid.values,
-        period_ms,
-        replay,
+    let key = format!(
+        "cloudwatch {period_ms} {} {span:?} {}",
+        metric.stat,
+        band_key(&alert.condition)
     );
-    let breach = band::breaches(&grid.values, &prepared.band, &prepared.rule);
+    let prepared = ctx.bands.get(key, || {
+        prepare(
+            &alert.condition,
+            &grid.timestamps,
+            &grid.values,
+            period_ms,
+            replay,
+        )
+    });
+    let rule = rule_of(&alert.condition, &prepared.rule);
+    let breach = band::breaches(&grid.values, &prepared.band, &rule);
     let timeline = cloudwatch::evaluate(
         &breach,
         grid.timestamps.first().copied().unwrap_or(0),
@@ -452,7 +499,7 @@ pub fn run_cloudwatch(
     );
     result.evaluations = breach.len();
     result.warm_up_evaluations = prepared.band.warm_up_points();
-    result.seasonality = prepared.seasonality;
+    result.seasonality = prepared.seasonality.clone();
     if let Some(step) = ctx.step_ms.filter(|s| *s > period_ms) {
         result.warnings.push(format!(
             "data step {} is coarser than the alarm period {}: most periods have no datapoint",
@@ -483,6 +530,32 @@ pub fn prometheus_present(
     selected: &[Option<usize>],
     replay: Option<&ReplayBounds>,
 ) -> (Vec<bool>, PreparedPrometheus) {
+    prometheus_present_cached(
+        alert,
+        samples,
+        step_ms,
+        eval_times,
+        selected,
+        replay,
+        &BandCache::default(),
+        "",
+    )
+}
+
+/// [`prometheus_present`] with bands kept in `bands` under keys that start with `scope` (what
+/// distinguishes the samples and evaluation times: the same band key over other data is another
+/// band).
+#[allow(clippy::too_many_arguments)]
+fn prometheus_present_cached(
+    alert: &ResolvedAlert,
+    samples: &Samples,
+    step_ms: i64,
+    eval_times: &[i64],
+    selected: &[Option<usize>],
+    replay: Option<&ReplayBounds>,
+    bands: &BandCache,
+    scope: &str,
+) -> (Vec<bool>, PreparedPrometheus) {
     if let Condition::Anomaly {
         model: AnomalyModel::Promql(m),
         k,
@@ -499,7 +572,22 @@ pub fn prometheus_present(
             values: &values,
             present: &present,
         };
-        let band = band::promql::band_recorded(&recorded, alert.prom.interval_ms, m);
+        let key = format!(
+            "promql {scope} {} {}",
+            alert.prom.interval_ms,
+            band_key(&alert.condition)
+        );
+        let prepared = bands.get(key, || PreparedCondition {
+            band: band::promql::band_recorded(&recorded, alert.prom.interval_ms, m),
+            rule: Rule {
+                k: 0.0,
+                direction: *direction,
+                inclusive: false,
+                floor: None,
+            },
+            seasonality: None,
+        });
+        let band = &prepared.band;
         let compared = band::promql::compared_recorded(&recorded, m);
         let rule = Rule {
             k: *k,
@@ -507,7 +595,7 @@ pub fn prometheus_present(
             inclusive: false,
             floor: None,
         };
-        let breach = band::breaches(&compared, &band, &rule);
+        let breach = band::breaches(&compared, band, &rule);
         let present = breach.iter().map(|b| *b == Breach::Breaching).collect();
         return (
             present,
@@ -518,8 +606,12 @@ pub fn prometheus_present(
         );
     }
     let (timestamps, values) = (samples.timestamps, samples.values);
-    let prepared = prepare(&alert.condition, timestamps, values, step_ms, replay);
-    let breach = band::breaches(values, &prepared.band, &prepared.rule);
+    let key = format!("raw {scope} {step_ms} {}", band_key(&alert.condition));
+    let prepared = bands.get(key, || {
+        prepare(&alert.condition, timestamps, values, step_ms, replay)
+    });
+    let rule = rule_of(&alert.condition, &prepared.rule);
+    let breach = band::breaches(values, &prepared.band, &rule);
     let present = selected
         .iter()
         .map(|s| s.is_some_and(|i| breach[i] == Breach::Breaching))
@@ -533,7 +625,7 @@ pub fn prometheus_present(
         present,
         PreparedPrometheus {
             warm_up_evaluations,
-            seasonality: prepared.seasonality,
+            seasonality: prepared.seasonality.clone(),
         },
     )
 }
@@ -551,8 +643,20 @@ pub fn run_prometheus(
     let step = ctx.step_ms.unwrap_or(alert.prom.interval_ms);
     let selection = ctx.selection(&alert.prom, span);
     let (eval_times, selected) = (&selection.0, &selection.1);
-    let (present, prepared) =
-        prometheus_present(alert, &raw.samples(), step, eval_times, selected, replay);
+    let (present, prepared) = prometheus_present_cached(
+        alert,
+        &raw.samples(),
+        step,
+        eval_times,
+        selected,
+        replay,
+        &ctx.bands,
+        // What the recorded values depend on: the span and the rule timing, not `for`.
+        &format!(
+            "{span:?} {} {} {} {:?}",
+            alert.prom.interval_ms, alert.prom.phase_ms, alert.prom.lookback_ms, alert.prom.version
+        ),
+    );
     let timeline = prometheus::evaluate(&present, eval_times, &alert.prom);
     let noise = score::noise(&timeline, &FlapRule::default());
     let notifications = notify::alertmanager_notifications(
@@ -606,16 +710,75 @@ fn load_cached(
     Ok(loaded)
 }
 
-/// Run every matching (alert, env) of `sets`.
-pub fn run(sets: &[AlertSet], opts: &BacktestOptions) -> Result<Report, BacktestError> {
-    let jobs: Vec<&ResolvedAlert> = sets
-        .iter()
+/// The (alert, env) pairs of `sets` that `opts` selects.
+pub fn selected_alerts<'a>(sets: &'a [AlertSet], opts: &BacktestOptions) -> Vec<&'a ResolvedAlert> {
+    sets.iter()
         .flat_map(|s| &s.alerts)
         .filter(|a| opts.alerts.is_empty() || opts.alerts.contains(&a.name))
         .flat_map(|a| a.per_env.values())
         .filter(|r| opts.envs.is_empty() || opts.envs.contains(&r.env))
+        .collect()
+}
+
+/// Run every matching (alert, env) of `sets`.
+pub fn run(sets: &[AlertSet], opts: &BacktestOptions) -> Result<Report, BacktestError> {
+    let groups = plan(&selected_alerts(sets, opts), opts)?;
+    // Every alert reading one series shares its resampled grids (see `SeriesContext`).
+    let mut results: Vec<BacktestResult> = groups
+        .par_iter()
+        .flat_map_iter(|group| {
+            let ctx = SeriesContext::new(group.series());
+            group
+                .jobs
+                .iter()
+                .flat_map(|job| replay(job.alert, &ctx, &job.inputs, opts.engines))
+                .collect::<Vec<_>>()
+        })
         .collect();
-    if jobs.is_empty() {
+    results.sort_by(|a, b| {
+        (&a.alert, &a.env, a.engine, &a.series).cmp(&(&b.alert, &b.env, b.engine, &b.series))
+    });
+    Ok(Report { results })
+}
+
+/// Replay `alert` over the series of `ctx` with the engines asked for, and score it against the
+/// series' incidents: the one code path behind every figure `backtest` and `tune` report.
+pub fn replay(
+    alert: &ResolvedAlert,
+    ctx: &SeriesContext,
+    inputs: &JobInputs,
+    engines: Engines,
+) -> Vec<BacktestResult> {
+    let replay = inputs.replay.as_deref();
+    let mut out = Vec::new();
+    if engines.cloudwatch {
+        out.extend(run_cloudwatch(alert, ctx, inputs.span, replay));
+    }
+    if engines.prometheus {
+        out.extend(run_prometheus(alert, ctx, inputs.span, replay));
+    }
+    if let Some(list) = &inputs.incidents {
+        let lead = alert.backtest.as_ref().map_or(0, |b| b.lead_ms);
+        for r in &mut out {
+            r.incidents = Some(score::match_incidents(
+                &r.timeline.episodes,
+                list,
+                lead,
+                r.timeline.horizon(),
+                r.timeline.covered_ms(),
+            ));
+        }
+    }
+    out
+}
+
+/// Load every input of `alerts` (sequentially, so the first error is deterministic) and group the
+/// alerts by the series they read (a hash map: linear in the number of series).
+pub fn plan<'a>(
+    alerts: &[&'a ResolvedAlert],
+    opts: &BacktestOptions,
+) -> Result<Vec<SeriesGroup<'a>>, BacktestError> {
+    if alerts.is_empty() {
         return Err(BacktestError::Nothing);
     }
     let cache: Cache = Mutex::new(BTreeMap::new());
@@ -630,12 +793,11 @@ pub fn run(sets: &[AlertSet], opts: &BacktestOptions) -> Result<Report, Backtest
         ),
         None => None,
     };
-    // Load every input first (sequentially, so the first error is deterministic), grouping the
-    // alerts by the series they read.
-    let mut groups: Vec<SeriesJobs> = Vec::new();
+    let mut groups: Vec<SeriesGroup> = Vec::new();
     let mut group_index: std::collections::HashMap<(PathBuf, usize), usize> =
         std::collections::HashMap::new();
-    for alert in &jobs {
+    for alert in alerts {
+        let alert: &'a ResolvedAlert = alert;
         let source = alert.backtest.as_ref();
         let path = opts
             .data
@@ -677,24 +839,18 @@ pub fn run(sets: &[AlertSet], opts: &BacktestOptions) -> Result<Report, Backtest
             &incidents_override,
             source.and_then(|b| b.incidents.clone()),
         ) {
-            (Some(all), _) => Some(all.clone()),
-            (None, Some(p)) => {
-                Some(
-                    score::load_incidents(&p).map_err(|source| BacktestError::Data {
-                        alert: alert.name.clone(),
-                        env: alert.env.clone(),
-                        path: p.clone(),
-                        source: Box::new(source),
-                    })?,
-                )
-            }
+            (Some(all), _) => Some(std::borrow::Cow::Borrowed(all)),
+            (None, Some(p)) => Some(std::borrow::Cow::Owned(score::load_incidents(&p).map_err(
+                |source| BacktestError::Data {
+                    alert: alert.name.clone(),
+                    env: alert.env.clone(),
+                    path: p.clone(),
+                    source: Box::new(source),
+                },
+            )?)),
             (None, None) => None,
         };
-        let stem = path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or("")
-            .to_string();
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
         let replay = match &alert.condition {
             Condition::Anomaly {
                 model: AnomalyModel::Replay(m),
@@ -718,78 +874,60 @@ pub fn run(sets: &[AlertSet], opts: &BacktestOptions) -> Result<Report, Backtest
             }
             _ => None,
         };
-        let key = path.clone();
         for i in chosen {
             let Some(span) = evaluation_span(alert, &all[i], opts) else {
                 continue;
             };
             check_span(alert, &all[i].name, span)?;
-            let group = match group_index.get(&(key.clone(), i)) {
-                Some(&g) => &mut groups[g],
-                None => {
-                    group_index.insert((key.clone(), i), groups.len());
-                    groups.push((key.clone(), i, all.clone(), Vec::new()));
-                    groups.last_mut().expect("just pushed")
-                }
-            };
-            group.3.push(Job {
+            let g = *group_index.entry((path.clone(), i)).or_insert_with(|| {
+                groups.push(SeriesGroup {
+                    data: all.clone(),
+                    index: i,
+                    jobs: Vec::new(),
+                });
+                groups.len() - 1
+            });
+            let incidents = incidents
+                .as_ref()
+                .map(|all_incidents| score::incidents_for(all_incidents, &all[i].name, stem));
+            groups[g].jobs.push(Job {
                 alert,
-                incidents: incidents.clone(),
-                stem: stem.clone(),
-                replay: replay.clone(),
-                span,
+                inputs: JobInputs {
+                    incidents,
+                    replay: replay.clone(),
+                    span,
+                },
             });
         }
     }
-    // Every alert reading one series shares its resampled grids (see `SeriesContext`).
-    let mut results: Vec<BacktestResult> = groups
-        .par_iter()
-        .flat_map_iter(|(_, i, all, jobs)| {
-            let raw = &all[*i];
-            let ctx = SeriesContext::new(raw);
-            let mut out = Vec::new();
-            for job in jobs {
-                let replay = job.replay.as_deref();
-                let mut mine = Vec::new();
-                if opts.engines.cloudwatch {
-                    mine.extend(run_cloudwatch(job.alert, &ctx, job.span, replay));
-                }
-                if opts.engines.prometheus {
-                    mine.extend(run_prometheus(job.alert, &ctx, job.span, replay));
-                }
-                if let Some(all_incidents) = &job.incidents {
-                    let list: Vec<Incident> =
-                        score::incidents_for(all_incidents, &raw.name, &job.stem);
-                    let lead = job.alert.backtest.as_ref().map_or(0, |b| b.lead_ms);
-                    for r in &mut mine {
-                        r.incidents = Some(score::match_incidents(
-                            &r.timeline.episodes,
-                            &list,
-                            lead,
-                            r.timeline.horizon(),
-                            r.timeline.covered_ms(),
-                        ));
-                    }
-                }
-                out.extend(mine);
-            }
-            out
-        })
-        .collect();
-    results.sort_by(|a, b| {
-        (&a.alert, &a.env, a.engine, &a.series).cmp(&(&b.alert, &b.env, b.engine, &b.series))
-    });
-    Ok(Report { results })
+    Ok(groups)
 }
 
-/// The alerts reading series `.1` of data file `.0` (loaded as `.2`).
-type SeriesJobs<'a> = (PathBuf, usize, std::sync::Arc<Vec<Series>>, Vec<Job<'a>>);
+/// The alerts reading one series of a loaded data file.
+pub struct SeriesGroup<'a> {
+    pub data: std::sync::Arc<Vec<Series>>,
+    pub index: usize,
+    pub jobs: Vec<Job<'a>>,
+}
+
+impl SeriesGroup<'_> {
+    pub fn series(&self) -> &Series {
+        &self.data[self.index]
+    }
+}
 
 /// One alert to replay over a series.
-struct Job<'a> {
-    alert: &'a ResolvedAlert,
-    incidents: Option<BTreeMap<String, Vec<Incident>>>,
-    stem: String,
-    replay: Option<std::sync::Arc<ReplayBounds>>,
-    span: (i64, i64),
+pub struct Job<'a> {
+    pub alert: &'a ResolvedAlert,
+    pub inputs: JobInputs,
+}
+
+/// What a replay over one series needs besides the alert's settings.
+#[derive(Clone)]
+pub struct JobInputs {
+    /// The series' labelled (or injected) incidents, when known.
+    pub incidents: Option<Vec<Incident>>,
+    pub replay: Option<std::sync::Arc<ReplayBounds>>,
+    /// The evaluation span.
+    pub span: (i64, i64),
 }
