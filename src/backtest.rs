@@ -151,6 +151,8 @@ pub struct BacktestResult {
     pub transitions: Rfc3339<Vec<Transition>>,
     pub notifications: usize,
     pub alerts_per_week: f64,
+    /// Exact Poisson 95 % interval of `alerts_per_week` (a few weeks of history are a small sample).
+    pub alerts_per_week_ci: [f64; 2],
     pub time_in_alarm_s: f64,
     pub time_in_alarm_ratio: f64,
     pub flaps: usize,
@@ -239,6 +241,10 @@ impl BacktestResult {
             transitions: Rfc3339(timeline.transitions.clone()),
             notifications,
             alerts_per_week: noise.alerts_per_week,
+            alerts_per_week_ci: score::rate::per_week_interval(
+                noise.episodes,
+                noise.covered_s * 1000.0,
+            ),
             time_in_alarm_s: noise.time_in_alarm_s,
             time_in_alarm_ratio: noise.time_in_alarm_ratio,
             flaps: noise.flaps,

@@ -19,6 +19,7 @@ pub mod score;
 pub mod series;
 pub mod spec;
 pub mod synth;
+pub mod tune;
 
 thread_local! {
     static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };

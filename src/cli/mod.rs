@@ -9,6 +9,7 @@ mod inspect;
 mod limits;
 mod output;
 mod synth;
+mod tune;
 
 use std::process::ExitCode;
 
@@ -38,6 +39,9 @@ pub enum Command {
     /// Generate Terraform (CloudWatch alarms) and Prometheus rules, ConfigMaps, PrometheusRules and
     /// promtool tests from the specs; `--check` for CI.
     Generate(generate::Args),
+    /// Find the quietest setting that still catches incidents, per alert and env; `--write` puts
+    /// it beside the spec for backtest and generate.
+    Tune(tune::Args),
     /// Time loading and backtesting on generated data, against a baseline measured in the same run.
     Bench(bench::Args),
 }
@@ -73,6 +77,7 @@ pub fn main() -> ExitCode {
         Command::Band(args) => band::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Generate(args) => generate::run(args),
+        Command::Tune(args) => tune::run(args),
     };
     match result {
         Ok(code) => code,

@@ -28,6 +28,9 @@ pub struct IncidentScore {
     pub false_alerts: usize,
     pub false_alerts_per_week: f64,
     pub median_delay_s: Option<f64>,
+    /// Every caught incident's delay, seconds (for pooling over series).
+    #[serde(skip)]
+    pub delays_s: Vec<f64>,
 }
 
 pub fn match_incidents(
@@ -73,6 +76,7 @@ pub fn match_incidents(
             0.0
         },
         median_delay_s,
+        delays_s: delays.iter().map(|d| *d as f64 / 1000.0).collect(),
     }
 }
 

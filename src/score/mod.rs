@@ -1,6 +1,7 @@
 //! Alert metrics for one timeline, and matching of episodes against incident windows.
 
 mod incidents;
+pub mod rate;
 
 pub use incidents::{incidents_for, load_incidents, match_incidents, Incident, IncidentScore};
 

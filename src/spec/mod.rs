@@ -6,6 +6,7 @@
 //! nearest valid key.
 
 pub mod model;
+pub mod overlay;
 mod resolve;
 pub mod v1;
 
@@ -50,8 +51,26 @@ struct Header {
     kind: Option<String>,
 }
 
-/// Load one spec file.
+/// How specs are loaded.
+#[derive(Debug, Clone, Copy)]
+pub struct LoadOptions {
+    /// Merge the tuned overlay (`<spec>.tuned.yaml`) when there is one.
+    pub tuned: bool,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions { tuned: true }
+    }
+}
+
+/// Load one spec file (with its tuned overlay, when there is one).
 pub fn load_file(path: &Path) -> Result<AlertSet, SpecError> {
+    load_file_with(path, LoadOptions::default())
+}
+
+/// Load one spec file.
+pub fn load_file_with(path: &Path, opts: LoadOptions) -> Result<AlertSet, SpecError> {
     let err = |line, message: String, hint: Option<String>| SpecError {
         path: path.to_path_buf(),
         line,
@@ -95,12 +114,39 @@ pub fn load_file(path: &Path) -> Result<AlertSet, SpecError> {
             None,
         ));
     }
-    let raw: v1::AlertSetV1 = serde_yaml_ng::from_str(&text).map_err(|e| yaml_error(path, &e))?;
-    resolve::resolve(path, &text, raw)
+    let mut raw: v1::AlertSetV1 =
+        serde_yaml_ng::from_str(&text).map_err(|e| yaml_error(path, &e))?;
+    let mut tuned = None;
+    if opts.tuned {
+        if let Some((overlay_path, overlay)) = overlay::read(path)? {
+            overlay::apply(&overlay_path, &overlay, &mut raw)?;
+            tuned = Some(overlay_path);
+        }
+    }
+    let mut set = resolve::resolve(path, &text, raw)?;
+    set.tuned = tuned;
+    Ok(set)
 }
 
-/// Load a spec file, or every `*.yaml`/`*.yml`/`*.json` file in a folder (sorted by name).
+/// Resolve `alert` in `env` of `set` as if `extra` were merged over the spec's `overrides.<env>`:
+/// how `tune` tries a setting, through the same resolution `backtest` and `generate` use.
+pub fn resolve_with(
+    set: &AlertSet,
+    alert: &str,
+    env: &str,
+    extra: &v1::OverrideV1,
+) -> Result<ResolvedAlert, SpecError> {
+    resolve::resolve_with(&set.source, &set.raw.text, &set.raw.v1, alert, env, extra)
+}
+
+/// Load a spec file, or every `*.yaml`/`*.yml`/`*.json` file in a folder (sorted by name), with
+/// their tuned overlays.
 pub fn load_path(path: &Path) -> Result<Vec<AlertSet>, SpecError> {
+    load_path_with(path, LoadOptions::default())
+}
+
+/// [`load_path`] with options.
+pub fn load_path_with(path: &Path, opts: LoadOptions) -> Result<Vec<AlertSet>, SpecError> {
     if path.is_dir() {
         let mut files: Vec<PathBuf> = std::fs::read_dir(path)
             .map_err(|e| SpecError {
@@ -132,12 +178,12 @@ pub fn load_path(path: &Path) -> Result<Vec<AlertSet>, SpecError> {
         }
         let sets = files
             .iter()
-            .map(|f| load_file(f))
+            .map(|f| load_file_with(f, opts))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut names: Vec<(&str, &Path)> = Vec::new();
+        let mut names: std::collections::HashMap<&str, &Path> = std::collections::HashMap::new();
         for set in &sets {
             for alert in &set.alerts {
-                if let Some((_, other)) = names.iter().find(|(n, _)| *n == alert.name) {
+                if let Some(other) = names.get(alert.name.as_str()) {
                     return Err(SpecError {
                         path: set.source.clone(),
                         line: None,
@@ -149,12 +195,12 @@ pub fn load_path(path: &Path) -> Result<Vec<AlertSet>, SpecError> {
                         hint: Some("alert names must be unique across specs".into()),
                     });
                 }
-                names.push((&alert.name, &set.source));
+                names.insert(&alert.name, &set.source);
             }
         }
         Ok(sets)
     } else {
-        Ok(vec![load_file(path)?])
+        Ok(vec![load_file_with(path, opts)?])
     }
 }
 

@@ -18,6 +18,10 @@ pub struct AlertSet {
     pub name: String,
     /// The spec file this came from (named in generated headers).
     pub source: PathBuf,
+    /// The spec as decoded (tuned overlay merged), to resolve variants of its alerts (`tune`).
+    pub raw: std::sync::Arc<RawSpec>,
+    /// The tuned overlay merged into it, when there was one.
+    pub tuned: Option<PathBuf>,
     pub environments: BTreeMap<String, Environment>,
     pub notifications: Notifications,
     pub alerts: Vec<Alert>,
@@ -36,6 +40,13 @@ impl AlertSet {
             .filter(|e| only.is_empty() || only.contains(e))
             .collect()
     }
+}
+
+/// A spec's text and its strict v1 decoding.
+#[derive(Debug, Clone)]
+pub struct RawSpec {
+    pub text: String,
+    pub v1: super::v1::AlertSetV1,
 }
 
 /// The environment of a spec that declares none.

@@ -60,6 +60,10 @@ impl Ctx<'_> {
 
 pub fn resolve(path: &Path, text: &str, raw: v1::AlertSetV1) -> Result<AlertSet, SpecError> {
     let ctx = Ctx { path, text };
+    let raw_spec = std::sync::Arc::new(RawSpec {
+        text: text.to_string(),
+        v1: raw.clone(),
+    });
     if raw.kind != "AlertSet" {
         return Err(ctx.err(
             None,
@@ -155,6 +159,8 @@ pub fn resolve(path: &Path, text: &str, raw: v1::AlertSetV1) -> Result<AlertSet,
     Ok(AlertSet {
         name: raw.metadata.name,
         source: path.to_path_buf(),
+        raw: raw_spec,
+        tuned: None,
         environments,
         notifications,
         alerts,
@@ -1007,4 +1013,26 @@ fn resolve_condition(
         k,
         direction,
     })
+}
+
+/// Resolve one alert in one env with `extra` merged over the env's override (see
+/// [`super::resolve_with`]).
+pub fn resolve_with(
+    path: &Path,
+    text: &str,
+    raw: &v1::AlertSetV1,
+    alert: &str,
+    env: &str,
+    extra: &v1::OverrideV1,
+) -> Result<ResolvedAlert, SpecError> {
+    let ctx = Ctx { path, text };
+    let environments = resolve_environments(&ctx, &raw.environments)?;
+    let a = raw
+        .alerts
+        .iter()
+        .find(|a| a.name == alert)
+        .ok_or_else(|| ctx.err(None, None, "alerts", format!("no alert `{alert}`"), None))?;
+    let mut over = a.overrides.get(env).cloned().unwrap_or_default();
+    over.merge(extra);
+    resolve_alert(&ctx, a, Some(&over), env, environments.get(env))
 }

@@ -78,6 +78,29 @@ pub struct AlertV1 {
     #[serde(default)]
     pub overrides: BTreeMap<String, OverrideV1>,
     pub backtest: Option<BacktestV1>,
+    /// The search space `alertlab tune` uses for this alert: spec key → values to try.
+    pub tune: Option<BTreeMap<String, Vec<ScalarV1>>>,
+}
+
+/// A number or a word, kept as written (grid values of a `tune:` block).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScalarV1(pub String);
+
+impl<'de> Deserialize<'de> for ScalarV1 {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Text(String),
+            Int(i64),
+            Float(f64),
+        }
+        Ok(ScalarV1(match Raw::deserialize(d)? {
+            Raw::Text(s) => s,
+            Raw::Int(n) => n.to_string(),
+            Raw::Float(f) => f.to_string(),
+        }))
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -208,26 +231,8 @@ pub struct OverrideV1 {
     pub backtest: Option<BacktestV1>,
 }
 
-/// A point in time as written: RFC 3339 text or a number of epoch seconds.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TimeV1(pub String);
-
-impl<'de> Deserialize<'de> for TimeV1 {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Text(String),
-            Int(i64),
-            Float(f64),
-        }
-        Ok(TimeV1(match Raw::deserialize(d)? {
-            Raw::Text(s) => s,
-            Raw::Int(n) => n.to_string(),
-            Raw::Float(f) => f.to_string(),
-        }))
-    }
-}
+/// A point in time as written: RFC 3339 text or a number of epoch seconds (kept as written).
+pub type TimeV1 = ScalarV1;
 
 /// A duration as written: `15m`, `1h30m`, or a number of seconds.
 #[derive(Debug, Clone, PartialEq)]
@@ -264,7 +269,7 @@ pub trait Merge {
 macro_rules! leaf_merge {
     ($($t:ty),*) => {$(impl Merge for $t { fn merge(&mut self, over: &Self) { *self = over.clone(); } })*};
 }
-leaf_merge!(String, f64, i64, u32, usize, bool, Duration, TimeV1);
+leaf_merge!(String, f64, i64, u32, usize, bool, Duration, ScalarV1);
 
 impl<T: Merge + Clone> Merge for Option<T> {
     fn merge(&mut self, over: &Self) {
@@ -298,6 +303,7 @@ struct_merge!(AnomalyV1; model, k, direction, training_days, seasonality, refit,
 struct_merge!(EvaluationV1; datapoints_to_alarm, evaluation_periods, treat_missing_data, evaluation_range, evaluation_window, for_, keep_firing_for, interval, phase, lookback_delta, prometheus_version);
 struct_merge!(NotifyV1; alarm_actions, ok_actions, insufficient_data_actions, group_wait, group_interval, repeat_interval, send_resolved);
 struct_merge!(BacktestV1; data, format, series, incidents, lead, start, end);
+struct_merge!(OverrideV1; enabled, summary, severity, metric, condition, evaluation, notify, backtest);
 
 impl Merge for ConditionV1 {
     /// An override naming another kind of condition replaces the base's kind.

@@ -1,0 +1,323 @@
+//! `alertlab tune`
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use super::backtest::parse_time;
+use super::output::{csv, emit, num, table, OutputFormat};
+use super::UsageError;
+use crate::backtest::{BacktestOptions, Engines};
+use crate::series::time::format_duration;
+use crate::spec;
+use crate::tune::{self, grid, Objective, Outcome, Recommendation, TuneOptions};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// A spec file or a folder of specs.
+    #[arg(long, default_value = "alerts")]
+    pub spec: PathBuf,
+    /// Only these alerts (repeat or comma-separate).
+    #[arg(long, value_delimiter = ',')]
+    pub alert: Vec<String>,
+    /// Only these environments (repeat or comma-separate).
+    #[arg(long, value_delimiter = ',')]
+    pub env: Vec<String>,
+    /// Tune every alert on this data file instead of the spec's `backtest.data`.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Labelled incident windows (NAB `combined_windows.json` or CSV `start,end[,series]`).
+    #[arg(long)]
+    pub incidents: Option<PathBuf>,
+    /// Alerts per week a recommendation may not exceed (false alerts when incidents are known).
+    #[arg(long, default_value_t = 1.0)]
+    pub budget: f64,
+    /// Search space, `KEY=V1,V2,...` with spec key names (repeatable): k, datapoints_to_alarm,
+    /// evaluation_periods, treat_missing_data, period, value, p, factor, for, keep_firing_for, window...
+    #[arg(long = "grid")]
+    pub grid: Vec<String>,
+    /// What to optimise within the budget.
+    #[arg(long, default_value = "recall", value_parser = ["recall", "delay"])]
+    pub objective: String,
+    /// Which engines to tune.
+    #[arg(long, default_value = "both", value_parser = ["cloudwatch", "prometheus", "both"])]
+    pub engine: String,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: OutputFormat,
+    /// Write the output to this file (atomically) instead of stdout.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Write the recommendations beside each spec as `<spec>.tuned.yaml` (read by backtest and
+    /// generate); the spec itself is never touched.
+    #[arg(long)]
+    pub write: bool,
+    /// Tune from the spec alone, ignoring an existing tuned overlay.
+    #[arg(long)]
+    pub no_tuned: bool,
+    /// Start of the evaluation span (RFC 3339 or epoch seconds).
+    #[arg(long, value_parser = parse_time, allow_hyphen_values = true)]
+    pub start: Option<i64>,
+    /// End of the evaluation span.
+    #[arg(long, value_parser = parse_time, allow_hyphen_values = true)]
+    pub end: Option<i64>,
+}
+
+/// `k=4 datapoints_to_alarm=3`, or `(as in the spec)` for no change.
+fn describe(params: &grid::Params) -> String {
+    if params.is_empty() {
+        return "(as in the spec)".into();
+    }
+    params
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn opt(v: Option<f64>, digits: usize) -> String {
+    v.map(|v| num(v, digits)).unwrap_or_else(|| "-".into())
+}
+
+fn delay(v: Option<f64>) -> String {
+    v.map(|s| format_duration((s * 1000.0) as i64))
+        .unwrap_or_else(|| "-".into())
+}
+
+fn ci(o: [f64; 2]) -> String {
+    format!("[{}, {}]", num(o[0], 1), num(o[1], 1))
+}
+
+const HEADER: &[&str] = &[
+    "alert",
+    "env",
+    "engine",
+    "setting",
+    "params",
+    "alerts/wk",
+    "95% CI",
+    "false/wk",
+    "recall",
+    "median_delay",
+];
+
+fn row(r: &Recommendation, which: &str, o: &Outcome) -> Vec<String> {
+    vec![
+        r.alert.clone(),
+        r.env.clone(),
+        r.engine.to_string(),
+        which.to_string(),
+        describe(&o.params),
+        num(o.alerts_per_week, 2),
+        ci(o.alerts_per_week_ci),
+        opt(o.false_alerts_per_week, 2),
+        opt(o.recall, 2),
+        delay(o.median_delay_s),
+    ]
+}
+
+fn recommended(r: &Recommendation) -> Outcome {
+    Outcome {
+        params: r.params.clone(),
+        alerts_per_week: r.alerts_per_week,
+        alerts_per_week_ci: r.alerts_per_week_ci,
+        false_alerts_per_week: r.false_alerts_per_week,
+        recall: r.recall,
+        median_delay_s: r.median_delay_s,
+        episodes: 0,
+        incidents: r.current.incidents,
+        caught: 0,
+    }
+}
+
+fn as_table(report: &tune::TuneReport) -> String {
+    let mut rows = Vec::new();
+    for r in &report.recommendations {
+        rows.push(row(r, "current", &r.current));
+        let label = if r.within_budget {
+            "recommended"
+        } else {
+            "quietest (over budget)"
+        };
+        rows.push(row(r, label, &recommended(r)));
+    }
+    let mut text = table(HEADER, &rows);
+    for r in &report.recommendations {
+        if !r.within_budget {
+            text.push_str(&format!(
+                "note: {} in {} ({}): no setting tried stays within {} alerts/week; showing the quietest\n",
+                r.alert, r.env, r.engine, r.budget
+            ));
+        }
+        if r.noise_difference_uncertain && !r.params.is_empty() {
+            text.push_str(&format!(
+                "note: {} in {} ({}): current and recommended alerts/week are within each other's 95% interval; more history would tell them apart\n",
+                r.alert, r.env, r.engine
+            ));
+        }
+    }
+    if report.recommendations.iter().any(|r| r.recall.is_none()) {
+        text.push_str("note: where no incidents are known recall is unknown, and the recommendation is the most sensitive setting within budget (pass --incidents or --inject)\n");
+    }
+    let front: Vec<Vec<String>> = report
+        .pareto
+        .iter()
+        .map(|p| {
+            vec![
+                p.alert.clone(),
+                p.env.clone(),
+                p.engine.to_string(),
+                describe(&p.params),
+                num(p.alerts_per_week, 2),
+                opt(p.false_alerts_per_week, 2),
+                opt(p.recall, 2),
+                delay(p.median_delay_s),
+            ]
+        })
+        .collect();
+    text.push_str("\nPareto front (no other setting is quieter, catches more and sooner):\n");
+    text.push_str(&table(
+        &[
+            "alert",
+            "env",
+            "engine",
+            "params",
+            "alerts/wk",
+            "false/wk",
+            "recall",
+            "median_delay",
+        ],
+        &front,
+    ));
+    text
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if !(args.budget.is_finite() && args.budget >= 0.0) {
+        return Err(UsageError(format!(
+            "`--budget {}`: expected a non-negative number of alerts per week",
+            args.budget
+        ))
+        .into());
+    }
+    let grid = if args.grid.is_empty() {
+        None
+    } else {
+        Some(grid::parse_grid(&args.grid).map_err(|e| UsageError(e.to_string()))?)
+    };
+    let engines = match args.engine.as_str() {
+        "cloudwatch" => Engines {
+            cloudwatch: true,
+            prometheus: false,
+        },
+        "prometheus" => Engines {
+            cloudwatch: false,
+            prometheus: true,
+        },
+        _ => Engines::default(),
+    };
+    let sets = spec::load_path_with(
+        &args.spec,
+        spec::LoadOptions {
+            tuned: !args.no_tuned,
+        },
+    )?;
+    let opts = TuneOptions {
+        backtest: BacktestOptions {
+            envs: args.env.clone(),
+            alerts: args.alert.clone(),
+            data: args.data.clone(),
+            incidents: args.incidents.clone(),
+            engines,
+            start_ms: args.start,
+            end_ms: args.end,
+            ..BacktestOptions::default()
+        },
+        grid,
+        budget: args.budget,
+        objective: if args.objective == "delay" {
+            Objective::Delay
+        } else {
+            Objective::Recall
+        },
+    };
+    let report = tune::run(&sets, &opts).map_err(|e| match e {
+        tune::TuneError::Backtest(b) => anyhow::Error::new(b),
+        tune::TuneError::Spec(s) => anyhow::Error::new(s),
+        other => UsageError(other.to_string()).into(),
+    })?;
+    let text = match args.format {
+        OutputFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
+        OutputFormat::Csv => {
+            let rows: Vec<Vec<String>> = report
+                .recommendations
+                .iter()
+                .flat_map(|r| {
+                    [
+                        row(r, "current", &r.current),
+                        row(r, "recommended", &recommended(r)),
+                    ]
+                })
+                .collect();
+            csv(HEADER, &rows)
+        }
+        OutputFormat::Table => as_table(&report),
+    };
+    emit(&text, args.out.as_deref())?;
+    if args.write {
+        write_overlays(&sets, &report, &args)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One overlay per spec with a changed setting.
+fn write_overlays(
+    sets: &[spec::AlertSet],
+    report: &tune::TuneReport,
+    args: &Args,
+) -> anyhow::Result<()> {
+    for set in sets {
+        let mut entries: BTreeMap<String, BTreeMap<String, serde_json::Value>> = BTreeMap::new();
+        let mut data = Vec::new();
+        for r in &report.recommendations {
+            let Some(alert) = set
+                .alerts
+                .iter()
+                .find(|a| a.name == r.alert)
+                .and_then(|a| a.per_env.get(&r.env))
+            else {
+                continue;
+            };
+            if let Some(b) = &alert.backtest {
+                data.push(args.data.clone().unwrap_or_else(|| b.data.clone()));
+            }
+            if r.params.is_empty() {
+                continue;
+            }
+            let over = grid::override_json(alert, &r.params);
+            let slot = entries
+                .entry(r.alert.clone())
+                .or_default()
+                .entry(r.env.clone())
+                .or_insert(serde_json::Value::Null);
+            // CloudWatch's recommendation is written first; Prometheus adds its own keys.
+            if slot.is_null() {
+                *slot = over;
+            } else if let (Some(s), Some(o)) = (slot.as_object_mut(), over.as_object()) {
+                for (k, v) in o {
+                    s.entry(k.clone()).or_insert(v.clone());
+                }
+            }
+        }
+        if entries.is_empty() {
+            continue;
+        }
+        let tuning = serde_json::json!({
+            "budget_per_week": args.budget,
+            "objective": args.objective,
+            "incidents": args.incidents.as_ref().map(|p| p.display().to_string()),
+        });
+        let path = spec::overlay::write(&set.source, &entries, &data, tuning)?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,319 @@
+//! The search space: spec keys and the values to try. Keys are the spec's own names (`k`,
+//! `datapoints_to_alarm`, `for`, ...), so a recommended setting pasted into the spec — or written to
+//! the overlay — is read back by the same resolution that `backtest` uses.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::spec::{v1, AnomalyModel, Condition, ResolvedAlert};
+
+/// One value of a tuned key, as the spec spells it.
+#[derive(Debug, Clone, PartialEq, PartialOrd, Serialize)]
+#[serde(untagged)]
+pub enum Value {
+    Int(i64),
+    Num(f64),
+    Text(String),
+}
+
+impl std::fmt::Display for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::Int(v) => write!(f, "{v}"),
+            Value::Num(v) => write!(f, "{v}"),
+            Value::Text(v) => f.write_str(v),
+        }
+    }
+}
+
+/// A setting: spec key → value, flat.
+pub type Params = BTreeMap<String, Value>;
+
+/// What kind of value a key takes.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Number,
+    Count,
+    Duration,
+    Text,
+}
+
+/// Every key `tune` can vary: (key, value kind, what it is).
+const KEYS: &[(&str, Kind, &str)] = &[
+    (
+        "k",
+        Kind::Number,
+        "anomaly band width in standard deviations",
+    ),
+    ("value", Kind::Number, "static threshold"),
+    ("p", Kind::Number, "percentile of the percentile threshold"),
+    ("factor", Kind::Number, "factor on the percentile threshold"),
+    (
+        "training_days",
+        Kind::Number,
+        "training window of seasonal and percentile models",
+    ),
+    ("window", Kind::Duration, "promql band window"),
+    ("season", Kind::Duration, "promql band season offset"),
+    ("smooth", Kind::Duration, "promql band smoothing"),
+    ("datapoints_to_alarm", Kind::Count, "M of M-of-N"),
+    ("evaluation_periods", Kind::Count, "N of M-of-N"),
+    (
+        "evaluation_range",
+        Kind::Count,
+        "CloudWatch evaluation range",
+    ),
+    (
+        "treat_missing_data",
+        Kind::Text,
+        "missing, ignore, breaching or notBreaching",
+    ),
+    ("period", Kind::Count, "CloudWatch period in seconds"),
+    ("stat", Kind::Text, "CloudWatch statistic"),
+    ("for", Kind::Duration, "Prometheus `for`"),
+    (
+        "keep_firing_for",
+        Kind::Duration,
+        "Prometheus `keep_firing_for`",
+    ),
+];
+
+/// The keys, for messages.
+pub fn key_names() -> Vec<&'static str> {
+    KEYS.iter().map(|k| k.0).collect()
+}
+
+/// A grid: keys with the values to try (every combination is one setting).
+pub type Grid = Vec<(String, Vec<Value>)>;
+
+/// Why a grid could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum GridError {
+    #[error("`--grid {0}`: expected KEY=V1,V2,... (e.g. `k=2,3,4`)")]
+    Shape(String),
+    #[error("unknown grid key `{key}`{suggestion}; tunable keys: {}", key_names().join(", "))]
+    UnknownKey { key: String, suggestion: String },
+    #[error("grid key `{key}`: `{value}` is not {expected}")]
+    BadValue {
+        key: String,
+        value: String,
+        expected: &'static str,
+    },
+}
+
+fn kind_of(key: &str) -> Option<Kind> {
+    KEYS.iter().find(|k| k.0 == key).map(|k| k.1)
+}
+
+/// Parse one value of `key` as the spec would take it.
+pub fn parse_value(key: &str, text: &str) -> Result<Value, GridError> {
+    let kind = kind_of(key).ok_or_else(|| unknown(key))?;
+    let bad = |expected| GridError::BadValue {
+        key: key.to_string(),
+        value: text.to_string(),
+        expected,
+    };
+    let text = text.trim();
+    Ok(match kind {
+        Kind::Number => Value::Num(
+            text.parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| bad("a finite number"))?,
+        ),
+        Kind::Count => Value::Int(
+            text.parse::<i64>()
+                .ok()
+                .filter(|v| *v > 0)
+                .ok_or_else(|| bad("a positive whole number"))?,
+        ),
+        Kind::Duration => {
+            crate::series::time::parse_duration(text)
+                .ok_or_else(|| bad("a duration like `30s`, `5m`, `1h`"))?;
+            Value::Text(text.to_string())
+        }
+        Kind::Text => {
+            if text.is_empty() {
+                return Err(bad("a word"));
+            }
+            Value::Text(text.to_string())
+        }
+    })
+}
+
+fn unknown(key: &str) -> GridError {
+    let nearest = KEYS
+        .iter()
+        .map(|k| (strsim::levenshtein(key, k.0), k.0))
+        .min()
+        .filter(|(d, _)| *d <= 3)
+        .map(|(_, k)| format!(" (did you mean `{k}`?)"))
+        .unwrap_or_default();
+    GridError::UnknownKey {
+        key: key.to_string(),
+        suggestion: nearest,
+    }
+}
+
+/// Parse `--grid KEY=V1,V2,...` flags; a later flag for the same key replaces an earlier one.
+pub fn parse_grid(flags: &[String]) -> Result<Grid, GridError> {
+    let mut grid: Grid = Vec::new();
+    for flag in flags {
+        let (key, values) = flag
+            .split_once('=')
+            .ok_or_else(|| GridError::Shape(flag.clone()))?;
+        let key = key.trim();
+        let values: Vec<Value> = values
+            .split(',')
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| parse_value(key, v))
+            .collect::<Result<_, _>>()?;
+        if values.is_empty() {
+            return Err(GridError::Shape(flag.clone()));
+        }
+        grid.retain(|(k, _)| k != key);
+        grid.push((key.to_string(), values));
+    }
+    Ok(grid)
+}
+
+/// A sensible default search space for `alert`, per its condition and metric: band width (or the
+/// threshold around its current value) × M of N for CloudWatch, × `for` for Prometheus.
+pub fn default_grid(alert: &ResolvedAlert) -> Grid {
+    let mut grid: Grid = Vec::new();
+    let nums = |v: &[f64]| v.iter().map(|x| Value::Num(*x)).collect::<Vec<_>>();
+    match &alert.condition {
+        Condition::Anomaly { model, .. } => {
+            grid.push((
+                "k".into(),
+                nums(&[2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0, 8.0, 10.0]),
+            ));
+            if let AnomalyModel::Promql(_) = model {
+                grid.push((
+                    "window".into(),
+                    ["30m", "1h", "3h"]
+                        .iter()
+                        .map(|w| Value::Text(w.to_string()))
+                        .collect(),
+                ));
+            }
+        }
+        Condition::Threshold { value, .. } => {
+            let around: Vec<f64> = [0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0]
+                .iter()
+                .map(|f| value * f)
+                .collect();
+            grid.push(("value".into(), nums(&around)));
+        }
+        Condition::Percentile { .. } => {
+            grid.push(("p".into(), nums(&[95.0, 99.0, 99.9])));
+            grid.push(("factor".into(), nums(&[1.0, 1.2, 1.5, 2.0])));
+        }
+    }
+    if alert.cloudwatch.is_some() {
+        grid.push((
+            "evaluation_periods".into(),
+            [1, 2, 3, 5].iter().map(|n| Value::Int(*n)).collect(),
+        ));
+        grid.push((
+            "datapoints_to_alarm".into(),
+            (1..=5).map(Value::Int).collect(),
+        ));
+    }
+    if alert.prometheus.is_some() {
+        grid.push((
+            "for".into(),
+            ["0m", "2m", "5m", "10m", "15m"]
+                .iter()
+                .map(|v| Value::Text(v.to_string()))
+                .collect(),
+        ));
+    }
+    grid
+}
+
+/// Every combination of `grid` (the first key varies slowest).
+pub fn settings(grid: &Grid) -> Vec<Params> {
+    let mut out = vec![Params::new()];
+    for (key, values) in grid {
+        out = out
+            .into_iter()
+            .flat_map(|p| {
+                values.iter().map(move |v| {
+                    let mut p = p.clone();
+                    p.insert(key.clone(), v.clone());
+                    p
+                })
+            })
+            .collect();
+    }
+    out
+}
+
+/// `params` as a spec override (`{condition: {anomaly: {k: 3}}, evaluation: {...}}`) for `alert`'s
+/// kind of condition, as JSON in the spec's shape.
+pub fn override_json(alert: &ResolvedAlert, params: &Params) -> serde_json::Value {
+    use serde_json::{json, Map, Value as J};
+    let condition_kind = match &alert.condition {
+        Condition::Threshold { .. } => "threshold",
+        Condition::Percentile { .. } => "percentile",
+        Condition::Anomaly { .. } => "anomaly",
+    };
+    let mut out = Map::new();
+    let mut put = |path: &[&str], v: J| {
+        let mut node = &mut out;
+        for p in &path[..path.len() - 1] {
+            node = node
+                .entry(p.to_string())
+                .or_insert_with(|| J::Object(Map::new()))
+                .as_object_mut()
+                .expect("objects all the way down");
+        }
+        node.insert(path[path.len() - 1].to_string(), v);
+    };
+    for (key, value) in params {
+        let v = serde_json::to_value(value).expect("values serialise");
+        match key.as_str() {
+            "k" | "window" | "season" | "smooth" => put(&["condition", "anomaly", key], v),
+            "value" => put(&["condition", "threshold", key], v),
+            "p" | "factor" => put(&["condition", "percentile", key], v),
+            "training_days" => put(&["condition", condition_kind, key], v),
+            "period" | "stat" => put(&["metric", "cloudwatch", key], v),
+            _ => put(&["evaluation", key], v),
+        }
+    }
+    json!(out)
+}
+
+/// `params` as the spec's override type (strictly decoded: a value of the wrong type is an error).
+pub fn override_of(
+    alert: &ResolvedAlert,
+    params: &Params,
+) -> Result<v1::OverrideV1, serde_json::Error> {
+    serde_json::from_value(override_json(alert, params))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grids_parse_and_name_bad_keys_and_values() {
+        let g = parse_grid(&["k=2,3".into(), "for=0m,5m".into()]).unwrap();
+        assert_eq!(settings(&g).len(), 4);
+        assert!(matches!(
+            parse_grid(&["kk=2".into()]),
+            Err(GridError::UnknownKey { .. })
+        ));
+        let e = parse_grid(&["datapoints_to_alrm=2".into()]).unwrap_err();
+        assert!(
+            e.to_string().contains("did you mean `datapoints_to_alarm`"),
+            "{e}"
+        );
+        let e = parse_grid(&["evaluation_periods=x".into()]).unwrap_err();
+        assert!(e.to_string().contains("positive whole number"), "{e}");
+        assert!(parse_grid(&["k".into()]).is_err());
+        assert!(parse_grid(&["for=5 minutes".into()]).is_err());
+    }
+}

@@ -1,0 +1,364 @@
+//! Tuning: many backtests made fast, never a second simulator. For each (alert, env, engine) the
+//! settings of a grid are resolved through the spec's own resolution (`spec::resolve_with`) and
+//! replayed by `backtest::replay` — the code path behind `alertlab backtest` — over every series the
+//! alert reads; bands are fitted once per series and band setting (`backtest::BandCache`), so a new
+//! `k` or M-of-N costs one comparison pass and one engine pass. The figures reported for a setting
+//! are therefore exactly what `backtest` reports for it (pooled over series: alerts per week add up,
+//! recall is caught / incidents, the delay is the median over all caught incidents).
+
+pub mod grid;
+pub mod select;
+
+use std::collections::BTreeMap;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::backtest::{self, BacktestError, BacktestOptions, Engines, JobInputs, SeriesContext};
+use crate::score::rate;
+use crate::spec::{AlertSet, ResolvedAlert, SpecError};
+use grid::{Grid, Params, Value};
+pub use select::Objective;
+
+/// Keys that only one engine reads: a CloudWatch alarm has no `for`, a Prometheus rule no M of N.
+const CLOUDWATCH_ONLY: &[&str] = &[
+    "datapoints_to_alarm",
+    "evaluation_periods",
+    "evaluation_range",
+    "treat_missing_data",
+    "period",
+    "stat",
+];
+const PROMETHEUS_ONLY: &[&str] = &["for", "keep_firing_for", "window", "season", "smooth"];
+
+#[derive(Debug, Clone)]
+pub struct TuneOptions {
+    /// Which alerts, envs, data, incidents and engines (as `backtest` takes them).
+    pub backtest: BacktestOptions,
+    /// The search space from the command line; else each alert's `tune:` block, else a default.
+    pub grid: Option<Grid>,
+    /// Alerts per week (false alerts when incidents are known) a recommendation may not exceed.
+    pub budget: f64,
+    pub objective: Objective,
+}
+
+/// What one setting gave, pooled over the series of one (alert, env, engine).
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub params: Params,
+    pub alerts_per_week: f64,
+    pub alerts_per_week_ci: [f64; 2],
+    pub false_alerts_per_week: Option<f64>,
+    pub recall: Option<f64>,
+    pub median_delay_s: Option<f64>,
+    pub episodes: usize,
+    pub incidents: usize,
+    pub caught: usize,
+}
+
+/// The recommendation for one (alert, env, engine). Field names are a contract.
+#[derive(Debug, Clone, Serialize)]
+pub struct Recommendation {
+    pub alert: String,
+    pub env: String,
+    pub engine: &'static str,
+    pub params: Params,
+    pub alerts_per_week: f64,
+    pub alerts_per_week_ci: [f64; 2],
+    pub false_alerts_per_week: Option<f64>,
+    pub recall: Option<f64>,
+    pub median_delay_s: Option<f64>,
+    pub configs_evaluated: usize,
+    /// Whether the recommendation meets the budget (else it is the quietest setting tried).
+    pub within_budget: bool,
+    pub budget: f64,
+    /// The setting as the spec has it now.
+    pub current: Outcome,
+    /// Whether current and recommended alerts per week cannot be told apart (their 95 % intervals
+    /// hold each other's estimate).
+    pub noise_difference_uncertain: bool,
+}
+
+/// One point of a Pareto front. Field names are a contract.
+#[derive(Debug, Clone, Serialize)]
+pub struct ParetoPoint {
+    pub alert: String,
+    pub env: String,
+    pub engine: &'static str,
+    pub params: Params,
+    pub alerts_per_week: f64,
+    pub false_alerts_per_week: Option<f64>,
+    pub recall: Option<f64>,
+    pub median_delay_s: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct TuneReport {
+    pub recommendations: Vec<Recommendation>,
+    pub pareto: Vec<ParetoPoint>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TuneError {
+    #[error(transparent)]
+    Backtest(#[from] BacktestError),
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    #[error("alert `{alert}`: {message}")]
+    Grid { alert: String, message: String },
+}
+
+/// The settings tried for one (alert, env, engine): the current one first.
+struct Candidates {
+    alert: ResolvedAlert,
+    engine: &'static str,
+    settings: Vec<(Params, ResolvedAlert)>,
+}
+
+/// The grid of `alert`: the command line's, else the spec's `tune:` block, else the default.
+fn grid_for(set: &AlertSet, alert: &ResolvedAlert, cli: Option<&Grid>) -> Result<Grid, TuneError> {
+    if let Some(g) = cli {
+        return Ok(g.clone());
+    }
+    let raw = set.raw.v1.alerts.iter().find(|a| a.name == alert.name);
+    if let Some(block) = raw.and_then(|a| a.tune.as_ref()) {
+        let mut g = Grid::new();
+        for (key, values) in block {
+            let parsed = values
+                .iter()
+                .map(|v| grid::parse_value(key, &v.0))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| TuneError::Grid {
+                    alert: alert.name.clone(),
+                    message: format!("`tune:` block: {e}"),
+                })?;
+            g.push((key.clone(), parsed));
+        }
+        return Ok(g);
+    }
+    Ok(grid::default_grid(alert))
+}
+
+/// Every valid setting of `grid` for `alert` on `engine`, resolved. M > N is skipped.
+fn candidates(
+    set: &AlertSet,
+    alert: &ResolvedAlert,
+    engine: &'static str,
+    grid: &Grid,
+) -> Result<Candidates, TuneError> {
+    let excluded = if engine == "cloudwatch" {
+        PROMETHEUS_ONLY
+    } else {
+        CLOUDWATCH_ONLY
+    };
+    let grid: Grid = grid
+        .iter()
+        .filter(|(k, _)| !excluded.contains(&k.as_str()))
+        .cloned()
+        .collect();
+    let mut settings = vec![(Params::new(), alert.clone())];
+    for params in grid::settings(&grid) {
+        let int = |k: &str| match params.get(k) {
+            Some(Value::Int(v)) => Some(*v as usize),
+            _ => None,
+        };
+        let n = int("evaluation_periods").unwrap_or(alert.cw.evaluation_periods);
+        let m = int("datapoints_to_alarm").unwrap_or(alert.cw.datapoints_to_alarm.min(n));
+        if m > n {
+            continue;
+        }
+        let mut params = params;
+        if engine == "cloudwatch"
+            && !params.contains_key("datapoints_to_alarm")
+            && params.contains_key("evaluation_periods")
+        {
+            // N alone would leave M at the spec's value; keep M ≤ N explicit in the setting.
+            params.insert("datapoints_to_alarm".into(), Value::Int(m as i64));
+        }
+        let over = grid::override_of(alert, &params).map_err(|e| TuneError::Grid {
+            alert: alert.name.clone(),
+            message: e.to_string(),
+        })?;
+        let variant = crate::spec::resolve_with(set, &alert.name, &alert.env, &over)?;
+        settings.push((params, variant));
+    }
+    Ok(Candidates {
+        alert: alert.clone(),
+        engine,
+        settings,
+    })
+}
+
+/// Per setting, what one series gave.
+#[derive(Default, Clone)]
+struct Tally {
+    alerts_per_week: f64,
+    false_alerts_per_week: f64,
+    episodes: usize,
+    covered_ms: f64,
+    incidents: usize,
+    caught: usize,
+    delays_s: Vec<f64>,
+    labelled: bool,
+}
+
+impl Tally {
+    fn add(&mut self, other: &Tally) {
+        self.alerts_per_week += other.alerts_per_week;
+        self.false_alerts_per_week += other.false_alerts_per_week;
+        self.episodes += other.episodes;
+        self.covered_ms = self.covered_ms.max(other.covered_ms);
+        self.incidents += other.incidents;
+        self.caught += other.caught;
+        self.delays_s.extend_from_slice(&other.delays_s);
+        self.labelled |= other.labelled;
+    }
+
+    fn outcome(&self, params: &Params) -> Outcome {
+        let mut delays = self.delays_s.clone();
+        delays.sort_by(f64::total_cmp);
+        let median = match delays.len() {
+            0 => None,
+            n if n % 2 == 1 => Some(delays[n / 2]),
+            n => Some((delays[n / 2 - 1] + delays[n / 2]) / 2.0),
+        };
+        Outcome {
+            params: params.clone(),
+            alerts_per_week: self.alerts_per_week,
+            alerts_per_week_ci: rate::per_week_interval(self.episodes, self.covered_ms),
+            false_alerts_per_week: self.labelled.then_some(self.false_alerts_per_week),
+            recall: (self.labelled && self.incidents > 0)
+                .then(|| self.caught as f64 / self.incidents as f64),
+            median_delay_s: median,
+            episodes: self.episodes,
+            incidents: self.incidents,
+            caught: self.caught,
+        }
+    }
+}
+
+/// Tune every (alert, env) of `sets` that `opts` selects.
+pub fn run(sets: &[AlertSet], opts: &TuneOptions) -> Result<TuneReport, TuneError> {
+    let alerts = backtest::selected_alerts(sets, &opts.backtest);
+    let groups = backtest::plan(&alerts, &opts.backtest)?;
+    let set_of = |a: &ResolvedAlert| {
+        sets.iter()
+            .find(|s| s.alerts.iter().any(|x| x.name == a.name))
+            .expect("selected alerts come from these sets")
+    };
+    // The settings of every (alert, env, engine), resolved once.
+    let mut all: Vec<Candidates> = Vec::new();
+    for alert in &alerts {
+        let set = set_of(alert);
+        let grid = grid_for(set, alert, opts.grid.as_ref())?;
+        if alert.cloudwatch.is_some() && opts.backtest.engines.cloudwatch {
+            all.push(candidates(set, alert, "cloudwatch", &grid)?);
+        }
+        if alert.prometheus.is_some() && opts.backtest.engines.prometheus {
+            all.push(candidates(set, alert, "prometheus", &grid)?);
+        }
+    }
+    // Units of work: one series of one (alert, env); every engine and setting replayed over it.
+    let units: Vec<(&backtest::SeriesGroup, &JobInputs, &ResolvedAlert)> = groups
+        .iter()
+        .flat_map(|g| g.jobs.iter().map(move |j| (g, &j.inputs, j.alert)))
+        .collect();
+    let tallies: Vec<(usize, Vec<Tally>)> = units
+        .par_iter()
+        .flat_map_iter(|(group, inputs, alert)| {
+            let ctx = SeriesContext::new(group.series());
+            all.iter()
+                .enumerate()
+                .filter(|(_, c)| c.alert.name == alert.name && c.alert.env == alert.env)
+                .map(|(ci, c)| {
+                    let engines = Engines {
+                        cloudwatch: c.engine == "cloudwatch",
+                        prometheus: c.engine == "prometheus",
+                    };
+                    let per_setting = c
+                        .settings
+                        .iter()
+                        .map(|(_, variant)| {
+                            let mut t = Tally::default();
+                            for r in backtest::replay(variant, &ctx, inputs, engines) {
+                                t.alerts_per_week += r.alerts_per_week;
+                                t.episodes += r.episodes.len();
+                                t.covered_ms = t.covered_ms.max(r.covered_s * 1000.0);
+                                if let Some(i) = &r.incidents {
+                                    t.labelled = true;
+                                    t.false_alerts_per_week += i.false_alerts_per_week;
+                                    t.incidents += i.incidents;
+                                    t.caught += i.caught;
+                                    t.delays_s.extend_from_slice(&i.delays_s);
+                                }
+                            }
+                            t
+                        })
+                        .collect();
+                    (ci, per_setting)
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut pooled: BTreeMap<usize, Vec<Tally>> = BTreeMap::new();
+    for (ci, per_setting) in tallies {
+        let entry = pooled
+            .entry(ci)
+            .or_insert_with(|| vec![Tally::default(); per_setting.len()]);
+        for (acc, t) in entry.iter_mut().zip(&per_setting) {
+            acc.add(t);
+        }
+    }
+    let mut report = TuneReport::default();
+    for (ci, tallies) in pooled {
+        let c = &all[ci];
+        let outcomes: Vec<Outcome> = c
+            .settings
+            .iter()
+            .zip(&tallies)
+            .map(|((params, _), t)| t.outcome(params))
+            .collect();
+        let current = outcomes[0].clone();
+        // The current setting is a candidate too (as the empty change).
+        let Some((best, within_budget)) = select::recommend(&outcomes, opts.budget, opts.objective)
+        else {
+            continue;
+        };
+        let chosen = &outcomes[best];
+        report.recommendations.push(Recommendation {
+            alert: c.alert.name.clone(),
+            env: c.alert.env.clone(),
+            engine: c.engine,
+            params: chosen.params.clone(),
+            alerts_per_week: chosen.alerts_per_week,
+            alerts_per_week_ci: chosen.alerts_per_week_ci,
+            false_alerts_per_week: chosen.false_alerts_per_week,
+            recall: chosen.recall,
+            median_delay_s: chosen.median_delay_s,
+            configs_evaluated: outcomes.len(),
+            within_budget,
+            budget: opts.budget,
+            noise_difference_uncertain: rate::indistinguishable(
+                current.alerts_per_week,
+                current.alerts_per_week_ci,
+                chosen.alerts_per_week,
+                chosen.alerts_per_week_ci,
+            ),
+            current,
+        });
+        for i in select::pareto(&outcomes) {
+            let o = &outcomes[i];
+            report.pareto.push(ParetoPoint {
+                alert: c.alert.name.clone(),
+                env: c.alert.env.clone(),
+                engine: c.engine,
+                params: o.params.clone(),
+                alerts_per_week: o.alerts_per_week,
+                false_alerts_per_week: o.false_alerts_per_week,
+                recall: o.recall,
+                median_delay_s: o.median_delay_s,
+            });
+        }
+    }
+    Ok(report)
+}

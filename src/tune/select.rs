@@ -1,0 +1,128 @@
+//! Choosing among measured settings: the recommendation under a budget and an objective, and the
+//! Pareto front a person can pick another point from.
+
+use super::Outcome;
+
+/// What the recommendation optimises once the budget is met.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Objective {
+    /// Catch the most incidents; then the shortest delay; then the fewest alerts.
+    #[default]
+    Recall,
+    /// Catch incidents the soonest (among settings that catch any); then the most; then the fewest
+    /// alerts.
+    Delay,
+}
+
+/// The noise a budget limits: false alerts per week when incidents are known, else all alerts.
+pub fn noise(o: &Outcome) -> f64 {
+    o.false_alerts_per_week.unwrap_or(o.alerts_per_week)
+}
+
+fn delay(o: &Outcome) -> f64 {
+    o.median_delay_s.unwrap_or(f64::INFINITY)
+}
+
+fn recall(o: &Outcome) -> f64 {
+    o.recall.unwrap_or(0.0)
+}
+
+/// The index of the recommended outcome, and whether it meets the budget. Within the budget: with
+/// incidents, by the objective; without, the most sensitive setting (the one alerting most while
+/// within budget: widening further only goes blinder). Over budget everywhere: the quietest.
+/// Ties keep the earlier setting (the grid's order), so the choice is deterministic.
+pub fn recommend(outcomes: &[Outcome], budget: f64, objective: Objective) -> Option<(usize, bool)> {
+    let feasible: Vec<usize> = (0..outcomes.len())
+        .filter(|&i| noise(&outcomes[i]) <= budget + 1e-9)
+        .collect();
+    let labelled = outcomes.iter().any(|o| o.recall.is_some());
+    let better = |a: &Outcome, b: &Outcome| -> bool {
+        // Whether `a` beats `b`.
+        let key = |o: &Outcome| match (labelled, objective) {
+            (true, Objective::Recall) => (-recall(o), delay(o), noise(o)),
+            (true, Objective::Delay) => (
+                if recall(o) > 0.0 {
+                    delay(o)
+                } else {
+                    f64::INFINITY
+                },
+                -recall(o),
+                noise(o),
+            ),
+            (false, _) => (-o.alerts_per_week, 0.0, 0.0),
+        };
+        key(a).partial_cmp(&key(b)) == Some(std::cmp::Ordering::Less)
+    };
+    if let Some(&first) = feasible.first() {
+        let best = feasible.iter().copied().fold(first, |best, i| {
+            if better(&outcomes[i], &outcomes[best]) {
+                i
+            } else {
+                best
+            }
+        });
+        return Some((best, true));
+    }
+    let quietest = (0..outcomes.len()).min_by(|&a, &b| {
+        (noise(&outcomes[a]), -recall(&outcomes[a]))
+            .partial_cmp(&(noise(&outcomes[b]), -recall(&outcomes[b])))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    })?;
+    Some((quietest, false))
+}
+
+/// The settings no other setting beats on all of noise (lower), recall (higher) and delay (lower),
+/// one per distinct (noise, recall, delay), quietest first.
+pub fn pareto(outcomes: &[Outcome]) -> Vec<usize> {
+    let point = |o: &Outcome| (noise(o), recall(o), delay(o));
+    let dominated = |i: usize| {
+        let (n, r, d) = point(&outcomes[i]);
+        outcomes.iter().any(|o| {
+            let (n2, r2, d2) = point(o);
+            n2 <= n && r2 >= r && d2 <= d && (n2 < n || r2 > r || d2 < d)
+        })
+    };
+    let mut front: Vec<usize> = (0..outcomes.len()).filter(|&i| !dominated(i)).collect();
+    front.sort_by(|&a, &b| {
+        point(&outcomes[a])
+            .partial_cmp(&point(&outcomes[b]))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    front.dedup_by(|a, b| point(&outcomes[*a]) == point(&outcomes[*b]));
+    front
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tune::grid::Params;
+
+    fn o(apw: f64, false_pw: f64, recall: f64, delay: f64) -> Outcome {
+        Outcome {
+            params: Params::new(),
+            alerts_per_week: apw,
+            alerts_per_week_ci: [0.0, 0.0],
+            false_alerts_per_week: Some(false_pw),
+            recall: Some(recall),
+            median_delay_s: Some(delay),
+            episodes: 0,
+            incidents: 2,
+            caught: 0,
+        }
+    }
+
+    #[test]
+    fn the_best_recall_within_budget_then_the_soonest() {
+        let outs = [
+            o(10.0, 9.0, 1.0, 60.0), // over budget
+            o(2.0, 1.0, 0.5, 600.0), // within, half
+            o(2.5, 0.5, 1.0, 900.0), // within, all, slow
+            o(3.0, 1.0, 1.0, 300.0), // within, all, faster
+        ];
+        assert_eq!(recommend(&outs, 1.0, Objective::Recall), Some((3, true)));
+        assert_eq!(recommend(&outs, 0.1, Objective::Recall), Some((2, false)));
+        let front = pareto(&outs);
+        assert!(front.contains(&3) && front.contains(&2) && front.contains(&0));
+        assert!(!front.contains(&1), "index 3 beats it everywhere");
+    }
+}
