@@ -895,7 +895,7 @@ pub fn plan<'a>(
             });
             let incidents = incidents
                 .as_ref()
-                .map(|all_incidents| score::incidents_for(all_incidents, &all[i].name, stem));
+                .and_then(|all_incidents| score::incidents_for(all_incidents, &all[i].name, stem));
             groups[g].jobs.push(Job {
                 alert,
                 inputs: JobInputs {

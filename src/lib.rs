@@ -13,6 +13,7 @@ pub mod conventions;
 pub mod emit;
 pub mod engine;
 pub mod fsutil;
+pub mod inject;
 pub mod notify;
 pub mod rng;
 pub mod score;

@@ -5,6 +5,7 @@ mod backtest;
 mod band;
 mod bench;
 mod generate;
+mod inject;
 mod inspect;
 mod limits;
 mod output;
@@ -39,6 +40,9 @@ pub enum Command {
     /// Generate Terraform (CloudWatch alarms) and Prometheus rules, ConfigMaps, PrometheusRules and
     /// promtool tests from the specs; `--check` for CI.
     Generate(generate::Args),
+    /// Write a series with seeded synthetic anomalies (spike, shift, drift, drop, variance) and
+    /// where they are, to look at or to measure recall against.
+    Inject(inject::Args),
     /// Find the quietest setting that still catches incidents, per alert and env; `--write` puts
     /// it beside the spec for backtest and generate.
     Tune(tune::Args),
@@ -78,6 +82,7 @@ pub fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Generate(args) => generate::run(args),
         Command::Tune(args) => tune::run(args),
+        Command::Inject(args) => inject::run(args),
     };
     match result {
         Ok(code) => code,

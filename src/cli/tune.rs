@@ -29,6 +29,16 @@ pub struct Args {
     /// Labelled incident windows (NAB `combined_windows.json` or CSV `start,end[,series]`).
     #[arg(long)]
     pub incidents: Option<PathBuf>,
+    /// Inject seeded anomalies as incidents: `KIND:SIZE,...` with kinds spike, shift, drift,
+    /// variance (size in robust σ) and drop (size a duration, e.g. `drop:30m`).
+    #[arg(long)]
+    pub inject: Option<String>,
+    /// How many of each injected anomaly per series.
+    #[arg(long, default_value_t = 2)]
+    pub inject_count: usize,
+    /// Seed of the injected anomalies.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
     /// Alerts per week a recommendation may not exceed (false alerts when incidents are known).
     #[arg(long, default_value_t = 1.0)]
     pub budget: f64,
@@ -126,6 +136,7 @@ fn recommended(r: &Recommendation) -> Outcome {
         episodes: 0,
         incidents: r.current.incidents,
         caught: 0,
+        recall_by_kind: r.recall_by_kind.clone(),
     }
 }
 
@@ -152,6 +163,22 @@ fn as_table(report: &tune::TuneReport) -> String {
             text.push_str(&format!(
                 "note: {} in {} ({}): current and recommended alerts/week are within each other's 95% interval; more history would tell them apart\n",
                 r.alert, r.env, r.engine
+            ));
+        }
+    }
+    for r in &report.recommendations {
+        if !r.recall_by_kind.is_empty() {
+            let parts: Vec<String> = r
+                .recall_by_kind
+                .iter()
+                .map(|(k, v)| format!("{k} {}", num(*v, 2)))
+                .collect();
+            text.push_str(&format!(
+                "recall by injected anomaly, {} in {} ({}), recommended: {}\n",
+                r.alert,
+                r.env,
+                r.engine,
+                parts.join(", ")
             ));
         }
     }
@@ -234,6 +261,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         },
         grid,
         budget: args.budget,
+        inject: match &args.inject {
+            Some(text) => crate::inject::parse_list(text)
+                .map_err(|e| UsageError(format!("`--inject`: {e}")))?,
+            None => Vec::new(),
+        },
+        inject_count: super::limits::count_in("--inject-count", args.inject_count as i64, 1, 100)?
+            as usize,
+        seed: args.seed,
         objective: if args.objective == "delay" {
             Objective::Delay
         } else {

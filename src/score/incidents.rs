@@ -33,6 +33,18 @@ pub struct IncidentScore {
     pub delays_s: Vec<f64>,
 }
 
+/// The episode that catches `incident`: the first to start inside its window, or up to `lead_ms`
+/// before it.
+pub fn first_catch<'a>(
+    episodes: &'a [Episode],
+    incident: &Incident,
+    lead_ms: i64,
+) -> Option<&'a Episode> {
+    episodes
+        .iter()
+        .find(|e| e.start >= incident.start - lead_ms && e.start <= incident.end)
+}
+
 pub fn match_incidents(
     episodes: &[Episode],
     incidents: &[Incident],
@@ -42,10 +54,7 @@ pub fn match_incidents(
 ) -> IncidentScore {
     let mut delays = Vec::new();
     for inc in incidents {
-        if let Some(first) = episodes
-            .iter()
-            .find(|e| e.start >= inc.start - lead_ms && e.start <= inc.end)
-        {
+        if let Some(first) = first_catch(episodes, inc, lead_ms) {
             delays.push(first.start - inc.start);
         }
     }
@@ -177,13 +186,20 @@ pub fn load_incidents(path: &Path) -> Result<BTreeMap<String, Vec<Incident>>, Lo
 }
 
 /// The incidents that apply to a series: its own (by exact name or file stem) plus the `*` ones.
+/// The incidents of one series: the windows listed under its name, its file's stem or `*`.
+/// `None` when the file lists none of those keys (the series is not labelled at all, as opposed to
+/// labelled with no incident).
 pub fn incidents_for(
     all: &BTreeMap<String, Vec<Incident>>,
     series: &str,
     file_stem: &str,
-) -> Vec<Incident> {
+) -> Option<Vec<Incident>> {
+    let keys = [series, file_stem, "*"];
+    if !keys.iter().any(|k| all.contains_key(*k)) {
+        return None;
+    }
     let mut out: Vec<Incident> = Vec::new();
-    for key in [series, file_stem, "*"] {
+    for key in keys {
         if let Some(list) = all.get(key) {
             for incident in list {
                 if !out.contains(incident) {
@@ -193,7 +209,7 @@ pub fn incidents_for(
         }
     }
     out.sort_by_key(|i| i.start);
-    out
+    Some(out)
 }
 
 #[cfg(test)]
@@ -238,6 +254,7 @@ mod tests {
         std::fs::write(&p, r#"{"realAWSCloudwatch/a_b.csv": [["2014-02-26 13:45:00.000000", "2014-02-27 06:25:00.000000"]]}"#).unwrap();
         let w = load_incidents(&p).unwrap();
         assert_eq!(w["a_b"].len(), 1);
-        assert_eq!(incidents_for(&w, "a_b", "a_b").len(), 1);
+        assert_eq!(incidents_for(&w, "a_b", "a_b").map(|l| l.len()), Some(1));
+        assert_eq!(incidents_for(&w, "other", "other"), None, "not labelled");
     }
 }

@@ -3,7 +3,9 @@
 mod incidents;
 pub mod rate;
 
-pub use incidents::{incidents_for, load_incidents, match_incidents, Incident, IncidentScore};
+pub use incidents::{
+    first_catch, incidents_for, load_incidents, match_incidents, Incident, IncidentScore,
+};
 
 use serde::Serialize;
 

@@ -132,18 +132,6 @@ pub fn staleness(overlay_path: &Path, overlay: &OverlayV1) -> Vec<String> {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fingerprints_are_fnv1a() {
-        // Reference values of FNV-1a 64.
-        assert_eq!(fnv1a64(b""), "cbf29ce484222325");
-        assert_eq!(fnv1a64(b"a"), "af63dc4c8601ec8c");
-    }
-}
-
 /// Write the overlay of `spec`: `entries` (alert → env → override, in the spec's shape) merged over
 /// the overlay already there, with fresh fingerprints of the spec and of `data` (the files tuned
 /// on) and `tuning` (how). Returns the overlay's path.
@@ -240,4 +228,16 @@ fn relative(from: &Path, to: &Path) -> PathBuf {
         out.push(c);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_are_fnv1a() {
+        // Reference values of FNV-1a 64.
+        assert_eq!(fnv1a64(b""), "cbf29ce484222325");
+        assert_eq!(fnv1a64(b"a"), "af63dc4c8601ec8c");
+    }
 }

@@ -15,7 +15,9 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::backtest::{self, BacktestError, BacktestOptions, Engines, JobInputs, SeriesContext};
-use crate::score::rate;
+use crate::inject::{self, Anomaly};
+use crate::score::{self, rate, Incident};
+use crate::series::Series;
 use crate::spec::{AlertSet, ResolvedAlert, SpecError};
 use grid::{Grid, Params, Value};
 pub use select::Objective;
@@ -40,6 +42,11 @@ pub struct TuneOptions {
     /// Alerts per week (false alerts when incidents are known) a recommendation may not exceed.
     pub budget: f64,
     pub objective: Objective,
+    /// Anomalies injected into every series, as incidents (beside any labelled ones).
+    pub inject: Vec<Anomaly>,
+    /// How many of each anomaly per series.
+    pub inject_count: usize,
+    pub seed: u64,
 }
 
 /// What one setting gave, pooled over the series of one (alert, env, engine).
@@ -54,6 +61,9 @@ pub struct Outcome {
     pub episodes: usize,
     pub incidents: usize,
     pub caught: usize,
+    /// Recall per injected anomaly (`shift:3` → 0.5).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub recall_by_kind: BTreeMap<String, f64>,
 }
 
 /// The recommendation for one (alert, env, engine). Field names are a contract.
@@ -69,6 +79,9 @@ pub struct Recommendation {
     pub recall: Option<f64>,
     pub median_delay_s: Option<f64>,
     pub configs_evaluated: usize,
+    /// Recall per injected anomaly (`shift:3` → 0.5), when anomalies were injected.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub recall_by_kind: BTreeMap<String, f64>,
     /// Whether the recommendation meets the budget (else it is the quietest setting tried).
     pub within_budget: bool,
     pub budget: f64,
@@ -106,6 +119,13 @@ pub enum TuneError {
     Spec(#[from] SpecError),
     #[error("alert `{alert}`: {message}")]
     Grid { alert: String, message: String },
+    #[error("`{}` has no windows for series `{series}` (alert `{alert}`, env `{env}`)\nhint: list the series (or its file name) in the incidents file, or tune it with `--inject`", file.display())]
+    NoWindows {
+        file: std::path::PathBuf,
+        series: String,
+        alert: String,
+        env: String,
+    },
 }
 
 /// The settings tried for one (alert, env, engine): the current one first.
@@ -200,6 +220,8 @@ struct Tally {
     caught: usize,
     delays_s: Vec<f64>,
     labelled: bool,
+    /// Injected anomaly label → (caught, injected).
+    by_kind: BTreeMap<String, (usize, usize)>,
 }
 
 impl Tally {
@@ -212,6 +234,11 @@ impl Tally {
         self.caught += other.caught;
         self.delays_s.extend_from_slice(&other.delays_s);
         self.labelled |= other.labelled;
+        for (k, (c, n)) in &other.by_kind {
+            let e = self.by_kind.entry(k.clone()).or_default();
+            e.0 += c;
+            e.1 += n;
+        }
     }
 
     fn outcome(&self, params: &Params) -> Outcome {
@@ -233,6 +260,11 @@ impl Tally {
             episodes: self.episodes,
             incidents: self.incidents,
             caught: self.caught,
+            recall_by_kind: self
+                .by_kind
+                .iter()
+                .map(|(k, (c, n))| (k.clone(), *c as f64 / (*n).max(1) as f64))
+                .collect(),
         }
     }
 }
@@ -259,14 +291,24 @@ pub fn run(sets: &[AlertSet], opts: &TuneOptions) -> Result<TuneReport, TuneErro
         }
     }
     // Units of work: one series of one (alert, env); every engine and setting replayed over it.
-    let units: Vec<(&backtest::SeriesGroup, &JobInputs, &ResolvedAlert)> = groups
-        .iter()
-        .flat_map(|g| g.jobs.iter().map(move |j| (g, &j.inputs, j.alert)))
-        .collect();
+    if let (Some(file), true) = (&opts.backtest.incidents, opts.inject.is_empty()) {
+        for g in &groups {
+            if let Some(job) = g.jobs.iter().find(|j| j.inputs.incidents.is_none()) {
+                return Err(TuneError::NoWindows {
+                    file: file.clone(),
+                    series: g.series().name.clone(),
+                    alert: job.alert.name.clone(),
+                    env: job.alert.env.clone(),
+                });
+            }
+        }
+    }
+    let units = units(&groups, opts);
     let tallies: Vec<(usize, Vec<Tally>)> = units
         .par_iter()
-        .flat_map_iter(|(group, inputs, alert)| {
-            let ctx = SeriesContext::new(group.series());
+        .flat_map_iter(|unit| {
+            let (inputs, alert) = (&unit.inputs, unit.alert);
+            let ctx = SeriesContext::new(&unit.series);
             all.iter()
                 .enumerate()
                 .filter(|(_, c)| c.alert.name == alert.name && c.alert.env == alert.env)
@@ -280,7 +322,15 @@ pub fn run(sets: &[AlertSet], opts: &TuneOptions) -> Result<TuneReport, TuneErro
                         .iter()
                         .map(|(_, variant)| {
                             let mut t = Tally::default();
+                            let lead = variant.backtest.as_ref().map_or(0, |b| b.lead_ms);
                             for r in backtest::replay(variant, &ctx, inputs, engines) {
+                                for (incident, label) in &unit.injected {
+                                    let e = t.by_kind.entry(label.clone()).or_default();
+                                    e.0 += score::first_catch(&r.timeline.episodes, incident, lead)
+                                        .is_some()
+                                        as usize;
+                                    e.1 += 1;
+                                }
                                 t.alerts_per_week += r.alerts_per_week;
                                 t.episodes += r.episodes.len();
                                 t.covered_ms = t.covered_ms.max(r.covered_s * 1000.0);
@@ -336,6 +386,7 @@ pub fn run(sets: &[AlertSet], opts: &TuneOptions) -> Result<TuneReport, TuneErro
             recall: chosen.recall,
             median_delay_s: chosen.median_delay_s,
             configs_evaluated: outcomes.len(),
+            recall_by_kind: chosen.recall_by_kind.clone(),
             within_budget,
             budget: opts.budget,
             noise_difference_uncertain: rate::indistinguishable(
@@ -361,4 +412,47 @@ pub fn run(sets: &[AlertSet], opts: &TuneOptions) -> Result<TuneReport, TuneErro
         }
     }
     Ok(report)
+}
+
+/// One series of one (alert, env) to tune over: the series (with injected anomalies, when asked),
+/// the replay inputs (its incidents include the injected ones) and the injected anomalies' labels.
+struct Unit<'a> {
+    series: std::sync::Arc<Series>,
+    inputs: JobInputs,
+    alert: &'a ResolvedAlert,
+    injected: Vec<(Incident, String)>,
+}
+
+fn units<'a>(groups: &[backtest::SeriesGroup<'a>], opts: &TuneOptions) -> Vec<Unit<'a>> {
+    let mut out = Vec::new();
+    for g in groups {
+        let raw = g.series();
+        // One injected copy per series, shared by every alert reading it.
+        let labelled: Vec<Incident> = g
+            .jobs
+            .iter()
+            .flat_map(|j| j.inputs.incidents.iter().flatten().copied())
+            .collect();
+        let (series, injected) = if opts.inject.is_empty() {
+            (std::sync::Arc::new(raw.clone()), Vec::new())
+        } else {
+            let (s, placed) =
+                inject::inject(raw, &opts.inject, opts.inject_count, opts.seed, &labelled);
+            (std::sync::Arc::new(s), placed)
+        };
+        for job in &g.jobs {
+            let mut inputs = job.inputs.clone();
+            if !injected.is_empty() {
+                let list = inputs.incidents.get_or_insert_with(Vec::new);
+                list.extend(injected.iter().map(|p| p.incident()));
+            }
+            out.push(Unit {
+                series: series.clone(),
+                inputs,
+                alert: job.alert,
+                injected: injected.iter().map(|p| (p.incident(), p.label())).collect(),
+            });
+        }
+    }
+    out
 }

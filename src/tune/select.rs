@@ -108,6 +108,7 @@ mod tests {
             episodes: 0,
             incidents: 2,
             caught: 0,
+            recall_by_kind: Default::default(),
         }
     }
 

@@ -1,0 +1,307 @@
+//! Seeded synthetic anomalies, to measure recall where no incident is labelled: spikes, level
+//! shifts, gradual drifts, dropouts (missing data — where `treat_missing_data` matters) and bursts
+//! of variance, each sized in robust standard deviations of the series (MAD × 1.4826), placed at
+//! random times away from labelled windows, from one another and from the start of the history
+//! (where bands are still warming up). The same seed gives the same anomalies.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use crate::rng::Rng;
+use crate::score::Incident;
+use crate::series::time::{format_prometheus_duration, parse_duration, HOUR_MS};
+use crate::series::Series;
+
+/// A kind of anomaly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A few samples far above the level.
+    Spike,
+    /// The level moves by `size` σ for hours.
+    Shift,
+    /// The level ramps up to `size` σ over hours, then back.
+    Drift,
+    /// No samples for `size` (a duration).
+    Drop,
+    /// The noise around the level grows `size`-fold for hours.
+    Variance,
+}
+
+impl Kind {
+    pub const NAMES: &'static [&'static str] = &["spike", "shift", "drift", "drop", "variance"];
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Kind::Spike => "spike",
+            Kind::Shift => "shift",
+            Kind::Drift => "drift",
+            Kind::Drop => "drop",
+            Kind::Variance => "variance",
+        })
+    }
+}
+
+/// One anomaly to inject: its kind and size (σ, or a duration in ms for `drop`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Anomaly {
+    pub kind: Kind,
+    pub size: f64,
+}
+
+impl Anomaly {
+    /// How it is written: `spike:4`, `drop:30m`.
+    pub fn label(&self) -> String {
+        match self.kind {
+            Kind::Drop => format!("drop:{}", format_prometheus_duration(self.size as i64)),
+            k => format!("{k}:{}", self.size),
+        }
+    }
+}
+
+impl FromStr for Anomaly {
+    type Err = String;
+    /// `KIND:SIZE`: `spike:4`, `shift:3`, `drift:2`, `variance:3` (σ), `drop:30m` (a duration).
+    fn from_str(text: &str) -> Result<Self, String> {
+        let (kind, size) = text
+            .split_once(':')
+            .ok_or_else(|| format!("`{text}`: expected KIND:SIZE, e.g. `spike:4` or `drop:30m`"))?;
+        let kind = match kind.trim() {
+            "spike" => Kind::Spike,
+            "shift" => Kind::Shift,
+            "drift" => Kind::Drift,
+            "drop" | "dropout" => Kind::Drop,
+            "variance" => Kind::Variance,
+            other => {
+                return Err(format!(
+                    "`{other}` is no anomaly kind; expected one of {}",
+                    Kind::NAMES.join(", ")
+                ))
+            }
+        };
+        let size = if kind == Kind::Drop {
+            parse_duration(size)
+                .filter(|d| *d > 0 && *d <= 7 * 24 * HOUR_MS)
+                .ok_or_else(|| {
+                    format!("`{text}`: a dropout lasts a duration up to a week, like `30m`")
+                })? as f64
+        } else {
+            size.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|s| s.is_finite() && *s > 0.0 && *s <= 1000.0)
+                .ok_or_else(|| format!("`{text}`: the size is a positive number of σ up to 1000"))?
+        };
+        Ok(Anomaly { kind, size })
+    }
+}
+
+/// Parse `spike:4,shift:3,drop:30m`.
+pub fn parse_list(text: &str) -> Result<Vec<Anomaly>, String> {
+    text.split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(str::parse)
+        .collect()
+}
+
+/// An anomaly placed in a series: where, what and how big.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Injected {
+    pub start: i64,
+    pub end: i64,
+    pub kind: Kind,
+    pub size: f64,
+}
+
+impl Injected {
+    pub fn incident(&self) -> Incident {
+        Incident {
+            start: self.start,
+            end: self.end,
+        }
+    }
+
+    pub fn label(&self) -> String {
+        Anomaly {
+            kind: self.kind,
+            size: self.size,
+        }
+        .label()
+    }
+}
+
+/// Robust σ of the real values: MAD × 1.4826 (a floor of 1e-9 keeps a flat series injectable).
+pub fn robust_sigma(values: &[f64]) -> f64 {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return 1.0;
+    }
+    v.sort_by(f64::total_cmp);
+    let median = v[v.len() / 2];
+    let mut dev: Vec<f64> = v.iter().map(|x| (x - median).abs()).collect();
+    dev.sort_by(f64::total_cmp);
+    (dev[dev.len() / 2] * 1.4826).max(1e-9)
+}
+
+/// How long an anomaly of `kind` lasts, in ms, for a series sampled every `step` ms.
+fn duration_ms(a: &Anomaly, step: i64) -> i64 {
+    match a.kind {
+        Kind::Spike => 3 * step,
+        Kind::Shift => 6 * HOUR_MS,
+        Kind::Drift => 6 * HOUR_MS,
+        Kind::Variance => 2 * HOUR_MS,
+        Kind::Drop => a.size as i64,
+    }
+}
+
+/// `series` with `count` of each anomaly injected at seeded random times, and where they are.
+/// Anomalies are placed after the first 40 % of the history (bands need history), apart from each
+/// other and from `avoid` (labelled windows) by a day or a quarter of the history, whichever is
+/// less; an anomaly that finds no free place is left out.
+pub fn inject(
+    series: &Series,
+    anomalies: &[Anomaly],
+    count: usize,
+    seed: u64,
+    avoid: &[Incident],
+) -> (Series, Vec<Injected>) {
+    let mut out = series.clone();
+    let mut placed: Vec<Injected> = Vec::new();
+    let (Some(&first), Some(&last)) = (series.timestamps.first(), series.timestamps.last()) else {
+        return (out, placed);
+    };
+    let step = crate::series::median_step_ms(series)
+        .unwrap_or(60_000)
+        .max(1);
+    let sigma = robust_sigma(&series.values);
+    let span = last - first;
+    let gap = (24 * HOUR_MS).min(span / 4);
+    // The seed and the series name make each series' anomalies different but reproducible.
+    let name_hash = series.name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    });
+    let mut rng = Rng::new(seed ^ name_hash);
+    let earliest = first + span * 2 / 5;
+    let busy = |s: i64, e: i64, placed: &[Injected]| {
+        avoid
+            .iter()
+            .map(|i| (i.start, i.end))
+            .chain(placed.iter().map(|p| (p.start, p.end)))
+            .any(|(a, b)| s <= b + gap && e + gap >= a)
+    };
+    for a in anomalies {
+        for _ in 0..count {
+            let len = duration_ms(a, step);
+            if earliest + len > last {
+                continue;
+            }
+            let mut spot = None;
+            for _ in 0..200 {
+                let s = rng.int(earliest, last - len);
+                let s = first + (s - first) / step * step; // on a sample
+                if !busy(s, s + len, &placed) {
+                    spot = Some(s);
+                    break;
+                }
+            }
+            let Some(start) = spot else { continue };
+            let end = start + len;
+            apply(&mut out, a, start, end, sigma, &mut rng);
+            placed.push(Injected {
+                start,
+                end,
+                kind: a.kind,
+                size: a.size,
+            });
+        }
+    }
+    placed.sort_by_key(|p| p.start);
+    (out, placed)
+}
+
+fn apply(s: &mut Series, a: &Anomaly, start: i64, end: i64, sigma: f64, rng: &mut Rng) {
+    let lo = s.timestamps.partition_point(|&t| t < start);
+    let hi = s.timestamps.partition_point(|&t| t < end);
+    let len = (end - start).max(1) as f64;
+    for i in lo..hi {
+        let v = &mut s.values[i];
+        if v.is_nan() && a.kind != Kind::Drop {
+            continue;
+        }
+        let at = (s.timestamps[i] - start) as f64 / len;
+        match a.kind {
+            Kind::Spike | Kind::Shift => *v += a.size * sigma,
+            // Up over the first half, back over the second.
+            Kind::Drift => *v += a.size * sigma * (1.0 - (2.0 * at - 1.0).abs()),
+            Kind::Variance => *v += (a.size - 1.0).max(0.0) * sigma * rng.normal(),
+            Kind::Drop => *v = f64::NAN,
+        }
+    }
+    if a.kind == Kind::Drop {
+        s.nan_samples.retain(|&i| i < lo || i >= hi);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flat(n: i64) -> Series {
+        let mut rng = Rng::new(1);
+        Series::from_sorted(
+            "s",
+            (0..n).map(|i| i * 60_000).collect(),
+            (0..n).map(|_| 100.0 + rng.normal()).collect(),
+        )
+    }
+
+    #[test]
+    fn anomalies_parse_and_refuse_nonsense() {
+        assert_eq!(
+            parse_list("spike:4,drop:30m").unwrap(),
+            vec![
+                Anomaly {
+                    kind: Kind::Spike,
+                    size: 4.0
+                },
+                Anomaly {
+                    kind: Kind::Drop,
+                    size: 1_800_000.0
+                }
+            ]
+        );
+        assert!(parse_list("spike").is_err());
+        assert!(parse_list("wobble:3").is_err());
+        assert!(parse_list("shift:-1").is_err());
+        assert!(parse_list("drop:3").is_err());
+    }
+
+    #[test]
+    fn injection_is_seeded_sized_in_sigma_and_avoids_labels() {
+        let s = flat(4 * 1440);
+        let kinds = parse_list("shift:5,drop:30m,spike:8").unwrap();
+        let avoid = [Incident {
+            start: 3 * 1440 * 60_000,
+            end: 3 * 1440 * 60_000 + 3_600_000,
+        }];
+        let (a, placed) = inject(&s, &kinds, 1, 7, &avoid);
+        let (b, again) = inject(&s, &kinds, 1, 7, &avoid);
+        assert_eq!(placed, again, "same seed, same anomalies");
+        assert_eq!(a.values.len(), b.values.len());
+        assert!(!placed.is_empty());
+        for p in &placed {
+            assert!(p.start >= s.timestamps[s.len() * 2 / 5] - 60_000);
+            assert!(p.end < avoid[0].start || p.start > avoid[0].end);
+            let i = s.timestamps.partition_point(|&t| t < p.start);
+            match p.kind {
+                Kind::Shift => assert!(a.values[i] - s.values[i] > 4.0 * robust_sigma(&s.values)),
+                Kind::Drop => assert!(a.values[i].is_nan()),
+                _ => {}
+            }
+        }
+    }
+}
