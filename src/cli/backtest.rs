@@ -34,6 +34,9 @@ pub struct Args {
     /// Write the output to this file (atomically) instead of stdout.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Ignore the tuned overlay (`<spec>.tuned.yaml`) and replay the spec as written.
+    #[arg(long)]
+    pub no_tuned: bool,
     /// Start of the evaluation span (RFC 3339 or epoch seconds; default: the data's first row, or
     /// the spec's `backtest.start`).
     #[arg(long, value_parser = parse_time, allow_hyphen_values = true)]
@@ -110,7 +113,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         },
         _ => Engines::default(),
     };
-    let sets = spec::load_path(&args.spec)?;
+    let sets = spec::load_path_with(
+        &args.spec,
+        spec::LoadOptions {
+            tuned: !args.no_tuned,
+        },
+    )?;
     for e in &args.env {
         if !sets.iter().any(|s| {
             s.environments.contains_key(e) || s.alerts.iter().any(|a| a.per_env.contains_key(e))

@@ -38,9 +38,13 @@ pub struct Args {
     /// Skip promtool unit tests derived from backtests.
     #[arg(long)]
     pub no_tests: bool,
-    /// Compare with the files on disk instead of writing: exit 1 with a diff when they differ.
+    /// Compare with the files on disk instead of writing: exit 1 with a diff when they differ (or a
+    /// tuned overlay is stale: its spec or data changed since `alertlab tune --write`).
     #[arg(long)]
     pub check: bool,
+    /// Ignore tuned overlays (`<spec>.tuned.yaml`) and generate from the specs as written.
+    #[arg(long)]
+    pub no_tuned: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -66,7 +70,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ))
         .into());
     }
-    let sets = spec::load_path(&args.spec)?;
+    let sets = spec::load_path_with(
+        &args.spec,
+        spec::LoadOptions {
+            tuned: !args.no_tuned,
+        },
+    )?;
     for e in &args.env {
         if !sets.iter().any(|s| s.environments.contains_key(e)) {
             return Err(
@@ -77,10 +86,35 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let files = build(&sets, &args)?;
     let specs: Vec<String> = sets.iter().map(|s| emit::spec_label(&s.source)).collect();
     if args.check {
-        return check(&args.out, &files, &specs, &args.env);
+        let stale_overlays = stale_overlays(&sets);
+        let code = check(&args.out, &files, &specs, &args.env)?;
+        if !stale_overlays.is_empty() {
+            for line in &stale_overlays {
+                println!("stale tuned overlay: {line}");
+            }
+            eprintln!("error: {} tuned overlays are stale\nhint: run `alertlab tune --write` again on the current data, or delete the overlay", stale_overlays.len());
+            return Ok(ExitCode::from(1));
+        }
+        return Ok(code);
     }
     write(&args.out, &files, &specs, &args.env)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Why each merged tuned overlay no longer matches its spec or data.
+fn stale_overlays(sets: &[spec::AlertSet]) -> Vec<String> {
+    let mut out = Vec::new();
+    for set in sets {
+        let Some(path) = &set.tuned else { continue };
+        if let Ok(Some((path, overlay))) = spec::overlay::read(&set.source) {
+            for why in spec::overlay::staleness(&path, &overlay) {
+                out.push(format!("{}: {why}", path.display()));
+            }
+        } else {
+            out.push(format!("{}: cannot be read", path.display()));
+        }
+    }
+    out
 }
 
 /// Every file, in memory, sorted by path; nothing touches the disk until all are built.

@@ -61,6 +61,9 @@ pub struct Args {
     /// generate); the spec itself is never touched.
     #[arg(long)]
     pub write: bool,
+    /// Also report every setting tried (JSON `settings`, or a table after the front).
+    #[arg(long)]
+    pub all: bool,
     /// Tune from the spec alone, ignoring an existing tuned overlay.
     #[arg(long)]
     pub no_tuned: bool,
@@ -105,6 +108,17 @@ const HEADER: &[&str] = &[
     "params",
     "alerts/wk",
     "95% CI",
+    "false/wk",
+    "recall",
+    "median_delay",
+];
+
+const FRONT_HEADER: [&str; 8] = [
+    "alert",
+    "env",
+    "engine",
+    "params",
+    "alerts/wk",
     "false/wk",
     "recall",
     "median_delay",
@@ -201,20 +215,29 @@ fn as_table(report: &tune::TuneReport) -> String {
             ]
         })
         .collect();
+    if !report.settings.is_empty() {
+        let all: Vec<Vec<String>> = report
+            .settings
+            .iter()
+            .map(|t| {
+                let o = &t.outcome;
+                vec![
+                    t.alert.clone(),
+                    t.env.clone(),
+                    t.engine.to_string(),
+                    describe(&o.params),
+                    num(o.alerts_per_week, 2),
+                    opt(o.false_alerts_per_week, 2),
+                    opt(o.recall, 2),
+                    delay(o.median_delay_s),
+                ]
+            })
+            .collect();
+        text.push_str("\nEvery setting tried:\n");
+        text.push_str(&table(&FRONT_HEADER, &all));
+    }
     text.push_str("\nPareto front (no other setting is quieter, catches more and sooner):\n");
-    text.push_str(&table(
-        &[
-            "alert",
-            "env",
-            "engine",
-            "params",
-            "alerts/wk",
-            "false/wk",
-            "recall",
-            "median_delay",
-        ],
-        &front,
-    ));
+    text.push_str(&table(&FRONT_HEADER, &front));
     text
 }
 
@@ -269,6 +292,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         inject_count: super::limits::count_in("--inject-count", args.inject_count as i64, 1, 100)?
             as usize,
         seed: args.seed,
+        keep_all: args.all,
         objective: if args.objective == "delay" {
             Objective::Delay
         } else {

@@ -233,6 +233,33 @@ pub fn default_grid(alert: &ResolvedAlert) -> Grid {
     grid
 }
 
+/// Whether `key` means anything for `alert`'s kind of condition (one `--grid` serves every alert:
+/// `k` tunes the band alerts, `value` the static ones).
+pub fn applies(alert: &ResolvedAlert, key: &str) -> bool {
+    match key {
+        "k" => matches!(alert.condition, Condition::Anomaly { .. }),
+        "value" => matches!(alert.condition, Condition::Threshold { .. }),
+        "p" | "factor" => matches!(alert.condition, Condition::Percentile { .. }),
+        "training_days" => matches!(
+            alert.condition,
+            Condition::Percentile { .. }
+                | Condition::Anomaly {
+                    model: AnomalyModel::Seasonal(_),
+                    ..
+                }
+        ),
+        "window" | "season" | "smooth" => matches!(
+            alert.condition,
+            Condition::Anomaly {
+                model: AnomalyModel::Promql(_),
+                ..
+            }
+        ),
+        "period" | "stat" => alert.cloudwatch.is_some(),
+        _ => true,
+    }
+}
+
 /// Every combination of `grid` (the first key varies slowest).
 pub fn settings(grid: &Grid) -> Vec<Params> {
     let mut out = vec![Params::new()];

@@ -47,6 +47,8 @@ pub struct TuneOptions {
     /// How many of each anomaly per series.
     pub inject_count: usize,
     pub seed: u64,
+    /// Report every setting tried, not only the recommendation and the Pareto front.
+    pub keep_all: bool,
 }
 
 /// What one setting gave, pooled over the series of one (alert, env, engine).
@@ -109,6 +111,19 @@ pub struct ParetoPoint {
 pub struct TuneReport {
     pub recommendations: Vec<Recommendation>,
     pub pareto: Vec<ParetoPoint>,
+    /// Every setting tried (`--all`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub settings: Vec<Tried>,
+}
+
+/// A setting tried, with what it gave (`--all`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Tried {
+    pub alert: String,
+    pub env: String,
+    pub engine: &'static str,
+    #[serde(flatten)]
+    pub outcome: Outcome,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -173,7 +188,7 @@ fn candidates(
     };
     let grid: Grid = grid
         .iter()
-        .filter(|(k, _)| !excluded.contains(&k.as_str()))
+        .filter(|(k, _)| !excluded.contains(&k.as_str()) && grid::applies(alert, k))
         .cloned()
         .collect();
     let mut settings = vec![(Params::new(), alert.clone())];
@@ -397,6 +412,14 @@ pub fn run(sets: &[AlertSet], opts: &TuneOptions) -> Result<TuneReport, TuneErro
             ),
             current,
         });
+        if opts.keep_all {
+            report.settings.extend(outcomes.iter().map(|o| Tried {
+                alert: c.alert.name.clone(),
+                env: c.alert.env.clone(),
+                engine: c.engine,
+                outcome: o.clone(),
+            }));
+        }
         for i in select::pareto(&outcomes) {
             let o = &outcomes[i];
             report.pareto.push(ParetoPoint {

@@ -1,0 +1,367 @@
+//! `alertlab tune`: its figures are backtest's, its recommendations meet their budget when re-run
+//! through backtest (with the overlay it writes), the JSON contract, and bad grids and incidents.
+
+use std::path::Path;
+
+use alertlab::rng::Rng;
+use predicates::prelude::*;
+
+use super::alertlab;
+
+/// A folder with a spec (a CloudWatch seasonal band alert and a Prometheus threshold alert), a
+/// week of synthetic 5-minute data with injected anomalies, and their windows.
+fn workspace() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    alertlab()
+        .current_dir(p)
+        .args([
+            "synth", "--days", "9", "--step", "300", "--seed", "3", "--out", "raw.csv",
+        ])
+        .assert()
+        .success();
+    alertlab()
+        .current_dir(p)
+        .args([
+            "inject",
+            "raw.csv",
+            "--kind",
+            "shift,spike,drift",
+            "--size",
+            "4,8,4",
+            "--count",
+            "2",
+            "--seed",
+            "5",
+            "--out",
+            "data.csv",
+        ])
+        .assert()
+        .success();
+    std::fs::write(
+        p.join("s.yaml"),
+        r#"apiVersion: alertlab/v1
+kind: AlertSet
+metadata: {name: t}
+environments: {dev: {account: "111111111111", region: eu-west-1}}
+alerts:
+  - name: band
+    metric: {cloudwatch: {namespace: X, name: Y, stat: Average, period: 300}}
+    condition: {anomaly: {model: seasonal, k: 2, direction: both}}
+    evaluation: {datapoints_to_alarm: 1, evaluation_periods: 1}
+    backtest: {data: data.csv, incidents: data.windows.csv}
+  - name: ceiling
+    metric: {prometheus: {expr: 'm'}}
+    condition: {threshold: {op: ">", value: 500}}
+    backtest: {data: data.csv, incidents: data.windows.csv}
+"#,
+    )
+    .unwrap();
+    dir
+}
+
+fn json(dir: &Path, args: &[&str]) -> serde_json::Value {
+    let out = alertlab().current_dir(dir).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn backtest_row<'a>(v: &'a serde_json::Value, alert: &str, engine: &str) -> &'a serde_json::Value {
+    v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["alert"] == alert && r["engine"] == engine)
+        .unwrap()
+}
+
+/// The spec's own keys for a flat setting, written by hand (not by alertlab's mapping).
+fn as_override(params: &serde_json::Map<String, serde_json::Value>) -> String {
+    let mut condition = Vec::new();
+    let mut evaluation = Vec::new();
+    for (k, v) in params {
+        match k.as_str() {
+            "k" => condition.push(format!("anomaly: {{k: {v}}}")),
+            "value" => condition.push(format!("threshold: {{value: {v}}}")),
+            _ => evaluation.push(format!(
+                "{k}: {}",
+                v.as_str().map_or(v.to_string(), String::from)
+            )),
+        }
+    }
+    let mut parts = Vec::new();
+    if !condition.is_empty() {
+        parts.push(format!("condition: {{{}}}", condition.join(", ")));
+    }
+    if !evaluation.is_empty() {
+        parts.push(format!("evaluation: {{{}}}", evaluation.join(", ")));
+    }
+    format!("{{{}}}", parts.join(", "))
+}
+
+fn same(a: &serde_json::Value, b: &serde_json::Value, what: &str) {
+    match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => assert!(
+            (x - y).abs() <= 1e-9 * x.abs().max(1.0),
+            "{what}: {a} vs {b}"
+        ),
+        _ => assert_eq!(a, b, "{what}"),
+    }
+}
+
+/// For random settings of every alert, the figures tune reports are exactly those backtest gives
+/// when the setting is pasted into the spec as an override.
+#[test]
+fn tune_figures_equal_backtest_for_random_settings() {
+    let dir = workspace();
+    let p = dir.path();
+    let tuned = json(
+        p,
+        &[
+            "tune",
+            "--spec",
+            "s.yaml",
+            "--format",
+            "json",
+            "--all",
+            "--grid",
+            "k=1.5,2,3,5",
+            "--grid",
+            "evaluation_periods=1,3,5",
+            "--grid",
+            "datapoints_to_alarm=1,2,3",
+            "--grid",
+            "value=300,500,800",
+            "--grid",
+            "for=0m,10m",
+        ],
+    );
+    let settings = tuned["settings"].as_array().unwrap();
+    assert!(settings.len() > 30, "{}", settings.len());
+    let mut rng = Rng::new(11);
+    let spec = std::fs::read_to_string(p.join("s.yaml")).unwrap();
+    for _ in 0..8 {
+        let s = rng.pick(settings);
+        let (alert, engine) = (s["alert"].as_str().unwrap(), s["engine"].as_str().unwrap());
+        let params = s["params"].as_object().unwrap();
+        // Paste the setting into the alert's dev override and backtest that spec.
+        let marker = format!("  - name: {alert}\n");
+        let pasted = spec.replace(
+            &marker,
+            &format!("{marker}    overrides: {{dev: {}}}\n", as_override(params)),
+        );
+        std::fs::write(p.join("pasted.yaml"), pasted).unwrap();
+        let bt = json(
+            p,
+            &[
+                "backtest",
+                "--spec",
+                "pasted.yaml",
+                "--format",
+                "json",
+                "--alert",
+                alert,
+                "--engine",
+                engine,
+            ],
+        );
+        let row = backtest_row(&bt, alert, engine);
+        same(
+            &s["alerts_per_week"],
+            &row["alerts_per_week"],
+            "alerts_per_week",
+        );
+        same(
+            &s["alerts_per_week_ci"][1],
+            &row["alerts_per_week_ci"][1],
+            "ci",
+        );
+        let inc = &row["incidents"];
+        same(
+            &s["false_alerts_per_week"],
+            &inc["false_alerts_per_week"],
+            "false_alerts_per_week",
+        );
+        same(&s["recall"], &inc["recall"], "recall");
+        same(
+            &s["median_delay_s"],
+            &inc["median_delay_s"],
+            "median_delay_s",
+        );
+    }
+}
+
+/// The JSON contract, and every recommendation within budget stays within it when backtest reads
+/// the overlay `--write` put beside the spec (which it never touches).
+#[test]
+fn recommendations_meet_their_budget_through_the_overlay() {
+    let dir = workspace();
+    let p = dir.path();
+    let spec_before = std::fs::read_to_string(p.join("s.yaml")).unwrap();
+    let tuned = json(
+        p,
+        &[
+            "tune", "--spec", "s.yaml", "--format", "json", "--budget", "1", "--write",
+        ],
+    );
+    assert_eq!(
+        std::fs::read_to_string(p.join("s.yaml")).unwrap(),
+        spec_before
+    );
+    let overlay = std::fs::read_to_string(p.join("s.tuned.yaml")).unwrap();
+    assert!(
+        overlay.starts_with("# Code generated by alertlab"),
+        "{overlay}"
+    );
+    let recs = tuned["recommendations"].as_array().unwrap();
+    assert_eq!(recs.len(), 2);
+    for r in recs {
+        for key in [
+            "alert",
+            "env",
+            "engine",
+            "params",
+            "alerts_per_week",
+            "false_alerts_per_week",
+            "recall",
+            "median_delay_s",
+            "configs_evaluated",
+        ] {
+            assert!(r.get(key).is_some(), "recommendation lacks `{key}`: {r}");
+        }
+        assert!(r["configs_evaluated"].as_u64().unwrap() > 10);
+    }
+    for p_ in tuned["pareto"].as_array().unwrap() {
+        for key in [
+            "alert",
+            "env",
+            "engine",
+            "params",
+            "alerts_per_week",
+            "recall",
+            "median_delay_s",
+        ] {
+            assert!(p_.get(key).is_some(), "pareto point lacks `{key}`");
+        }
+    }
+    let bt = json(p, &["backtest", "--spec", "s.yaml", "--format", "json"]);
+    for r in recs {
+        let row = backtest_row(
+            &bt,
+            r["alert"].as_str().unwrap(),
+            r["engine"].as_str().unwrap(),
+        );
+        same(
+            &r["alerts_per_week"],
+            &row["alerts_per_week"],
+            "through the overlay",
+        );
+        if r["within_budget"] == true {
+            assert!(row["incidents"]["false_alerts_per_week"].as_f64().unwrap() <= 1.0 + 1e-9);
+        }
+    }
+    // `--no-tuned` reads the spec alone again.
+    let plain = json(
+        p,
+        &[
+            "backtest",
+            "--spec",
+            "s.yaml",
+            "--format",
+            "json",
+            "--no-tuned",
+        ],
+    );
+    let first = tuned["recommendations"][0]["current"]["alerts_per_week"].clone();
+    let alert = tuned["recommendations"][0]["alert"].as_str().unwrap();
+    let engine = tuned["recommendations"][0]["engine"].as_str().unwrap();
+    same(
+        &first,
+        &backtest_row(&plain, alert, engine)["alerts_per_week"],
+        "no-tuned",
+    );
+    // generate carries the tuned values, and `--check` notices when the overlay goes stale.
+    alertlab()
+        .current_dir(p)
+        .args(["generate", "--spec", "s.yaml", "--out", "out"])
+        .assert()
+        .success();
+    alertlab()
+        .current_dir(p)
+        .args(["generate", "--spec", "s.yaml", "--out", "out", "--check"])
+        .assert()
+        .success();
+    let mut data = std::fs::read_to_string(p.join("data.csv")).unwrap();
+    data.push_str("2030-01-01T00:00:00Z,synth-0,1\n");
+    std::fs::write(p.join("data.csv"), data).unwrap();
+    alertlab()
+        .current_dir(p)
+        .args([
+            "generate",
+            "--spec",
+            "s.yaml",
+            "--out",
+            "out",
+            "--check",
+            "--no-tests",
+        ])
+        .assert()
+        .code(1)
+        .stdout(
+            predicate::str::contains("stale tuned overlay")
+                .and(predicate::str::contains("data.csv")),
+        );
+}
+
+#[test]
+fn bad_grids_and_incidents_are_usage_errors_naming_them() {
+    let dir = workspace();
+    let p = dir.path();
+    alertlab()
+        .current_dir(p)
+        .args(["tune", "--spec", "s.yaml", "--grid", "kk=1,2"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("unknown grid key `kk`")
+                .and(predicate::str::contains("did you mean `k`")),
+        );
+    alertlab()
+        .current_dir(p)
+        .args([
+            "tune",
+            "--spec",
+            "s.yaml",
+            "--grid",
+            "evaluation_periods=three",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "`three` is not a positive whole number",
+        ));
+    std::fs::write(
+        p.join("other.csv"),
+        "start,end,series\n2024-01-01T00:00:00Z,2024-01-01T01:00:00Z,somewhere-else\n",
+    )
+    .unwrap();
+    alertlab()
+        .current_dir(p)
+        .args(["tune", "--spec", "s.yaml", "--incidents", "other.csv"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("other.csv")
+                .and(predicate::str::contains("has no windows for series")),
+        );
+    alertlab()
+        .current_dir(p)
+        .args(["tune", "--spec", "s.yaml", "--inject", "wobble:3"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("`wobble` is no anomaly kind"));
+}
