@@ -12,7 +12,16 @@
 //! 3. estimates a trend as the change of the median residual between the first and last quarter of
 //!    the window (3 days of history at least), so a growing metric is not a permanent breach;
 //! 4. center = profile[bin] + median residual + trend; spread = 1.4826 × MAD of residuals (a past
-//!    spike moves the median absolute deviation very little, so it cannot widen the band for weeks).
+//!    spike moves the median absolute deviation very little, so it cannot widen the band for weeks);
+//! 5. the spread has a floor that follows the data, because the MAD collapses on series that sit
+//!    on one value most of the time: bimodal ones (idle 0.1 %, busy 80 %: the busy mode is "an
+//!    anomaly" at any k) and quantised ones (integer counts). The floor is the larger of the
+//!    residuals' central 90 % range / 6.58 — for Gaussian residuals that is 0.5 σ, so it never
+//!    binds there, while for a mixture whose second mode holds over 5 % of the time it spans the
+//!    modes; rarer bursts stay outside it, as anomalies should — and the quantisation step of the
+//!    values (the smallest gap between distinct values). Both come from the same training window, so the band
+//!    still never looks ahead, and the band is still `center ± k·spread`, so a wider `k` never
+//!    adds alarm time.
 //!
 //! No band exists before `min_history` of data (the warm-up, reported).
 
@@ -326,6 +335,32 @@ fn profile_for(
     }
 }
 
+/// The floor of the spread (step 5 of the module docs): the larger of the residuals' central 90 %
+/// range / 6.58 (0.5 σ for Gaussian residuals) and the values' quantisation step, on strided samples of at most
+/// `ROBUST_SAMPLE` points.
+fn spread_floor(residuals: &[f64], values: &[f64], scratch: &mut Vec<f64>) -> f64 {
+    let stride = residuals.len().div_ceil(ROBUST_SAMPLE).max(1);
+    scratch.clear();
+    scratch.extend(residuals.iter().step_by(stride));
+    if scratch.len() < 10 {
+        return 0.0;
+    }
+    scratch.sort_by(f64::total_cmp);
+    let at = |q: f64| scratch[((scratch.len() - 1) as f64 * q).round() as usize];
+    let range = at(0.95) - at(0.05);
+    let stride = values.len().div_ceil(ROBUST_SAMPLE).max(1);
+    scratch.clear();
+    scratch.extend(values.iter().step_by(stride));
+    scratch.sort_by(f64::total_cmp);
+    let quantum = scratch
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .filter(|d| *d > 0.0)
+        .fold(f64::INFINITY, f64::min);
+    let quantum = if quantum.is_finite() { quantum } else { 0.0 };
+    (range / 6.58).max(quantum)
+}
+
 /// 1.4826 × MAD, falling back to the mean absolute deviation (× √(π/2)) when more than half the
 /// residuals are identical (a mostly flat metric), so the band does not collapse to a line.
 fn robust_sigma(mad: f64, residuals: &[f64], level: f64) -> f64 {
@@ -388,6 +423,7 @@ fn fit(
     if candidates.len() > 1 || work.detected.is_none() {
         work.detected = Some((seasonality, window.end_ms, available.len()));
     }
+    let spread = spread.max(spread_floor(&residuals, real_v, &mut work.scratch));
     let (mut slope_per_ms, mut anchor) = (0.0, real_t[real_t.len() - 1]);
     if span >= 3 * DAY_MS {
         let quarter = residuals.len() / 4;
