@@ -157,6 +157,8 @@ pub fn load_incidents(path: &Path) -> Result<BTreeMap<String, Vec<Incident>>, Lo
         });
     };
     let series_col = col("series");
+    // A CSV with a header and no rows labels every series as having had no incident.
+    out.insert("*".into(), Vec::new());
     for (i, line) in lines {
         if line.trim().is_empty() {
             continue;
@@ -181,6 +183,9 @@ pub fn load_incidents(path: &Path) -> Result<BTreeMap<String, Vec<Incident>>, Lo
             .filter(|s| !s.is_empty())
             .map_or("*".to_string(), |s| s.to_string());
         out.entry(key).or_default().push(incident);
+    }
+    if out.len() > 1 && out["*"].is_empty() {
+        out.remove("*");
     }
     Ok(out)
 }
