@@ -169,6 +169,7 @@ pub struct BacktestResult {
     pub incidents: Option<IncidentScore>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// The evaluation span and step (its episodes and transitions are the fields above).
     #[serde(skip)]
     pub timeline: Timeline,
 }
@@ -224,11 +225,12 @@ impl Serialize for Rfc3339<Vec<Transition>> {
 }
 
 impl BacktestResult {
+    /// The result of `timeline` (whose episodes and transitions move into the result).
     fn new(
         alert: &ResolvedAlert,
         engine: &'static str,
         series: &str,
-        timeline: Timeline,
+        mut timeline: Timeline,
         noise: NoiseScore,
         notifications: usize,
     ) -> BacktestResult {
@@ -237,8 +239,8 @@ impl BacktestResult {
             env: alert.env.clone(),
             engine,
             series: series.to_string(),
-            episodes: Rfc3339(timeline.episodes.clone()),
-            transitions: Rfc3339(timeline.transitions.clone()),
+            episodes: Rfc3339(std::mem::take(&mut timeline.episodes)),
+            transitions: Rfc3339(std::mem::take(&mut timeline.transitions)),
             notifications,
             alerts_per_week: noise.alerts_per_week,
             alerts_per_week_ci: score::rate::per_week_interval(
@@ -374,17 +376,21 @@ pub struct SeriesContext<'a> {
     grids: RefCell<Vec<(GridKey, Rc<Series>)>>,
     selections: RefCell<Vec<(SelectionKey, Rc<Selection>)>>,
     bands: BandCache,
+    breaches: Memo<Vec<Breach>>,
 }
 
-/// Bands already computed over one series, by what they were computed from and every setting that
-/// changes them (never `k`: a new `k` is one comparison pass over the same band). Tuning tries many
-/// settings on one series; each band is fitted once.
-#[derive(Default)]
-pub struct BandCache(RefCell<std::collections::HashMap<String, Rc<PreparedCondition>>>);
+/// Values computed once per series and key, shared by every alert setting replayed over it.
+pub struct Memo<T>(RefCell<std::collections::HashMap<String, Rc<T>>>);
 
-impl BandCache {
-    /// The band of `key`, computed by `f` the first time.
-    pub fn get(&self, key: String, f: impl FnOnce() -> PreparedCondition) -> Rc<PreparedCondition> {
+impl<T> Default for Memo<T> {
+    fn default() -> Self {
+        Memo(RefCell::new(std::collections::HashMap::new()))
+    }
+}
+
+impl<T> Memo<T> {
+    /// The value of `key`, computed by `f` the first time.
+    pub fn get(&self, key: String, f: impl FnOnce() -> T) -> Rc<T> {
         if let Some(b) = self.0.borrow().get(&key) {
             return b.clone();
         }
@@ -393,6 +399,11 @@ impl BandCache {
         b
     }
 }
+
+/// Bands already computed over one series, by what they were computed from and every setting that
+/// changes them (never `k`: a new `k` is one comparison pass over the same band). Tuning tries many
+/// settings on one series; each band is fitted once.
+pub type BandCache = Memo<PreparedCondition>;
 
 /// What makes a condition's band: the condition with `k` left out.
 fn band_key(condition: &Condition) -> String {
@@ -428,6 +439,7 @@ impl<'a> SeriesContext<'a> {
             grids: RefCell::new(Vec::new()),
             selections: RefCell::new(Vec::new()),
             bands: BandCache::default(),
+            breaches: Memo::default(),
         }
     }
 
@@ -476,7 +488,7 @@ pub fn run_cloudwatch(
         metric.stat,
         band_key(&alert.condition)
     );
-    let prepared = ctx.bands.get(key, || {
+    let prepared = ctx.bands.get(key.clone(), || {
         prepare(
             &alert.condition,
             &grid.timestamps,
@@ -486,7 +498,10 @@ pub fn run_cloudwatch(
         )
     });
     let rule = rule_of(&alert.condition, &prepared.rule);
-    let breach = band::breaches(&grid.values, &prepared.band, &rule);
+    // One classification per band and rule: M-of-N settings of one k share it.
+    let breach = ctx.breaches.get(format!("{key} {rule:?}"), || {
+        band::breaches(&grid.values, &prepared.band, &rule)
+    });
     let timeline = cloudwatch::evaluate(
         &breach,
         grid.timestamps.first().copied().unwrap_or(0),
@@ -767,7 +782,7 @@ pub fn replay(
         let lead = alert.backtest.as_ref().map_or(0, |b| b.lead_ms);
         for r in &mut out {
             r.incidents = Some(score::match_incidents(
-                &r.timeline.episodes,
+                &r.episodes,
                 list,
                 lead,
                 r.timeline.horizon(),
