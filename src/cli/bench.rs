@@ -8,6 +8,7 @@
 //!   values above each threshold.
 //! - `band`: the seasonal band for every series, then re-classifying at a new `k`; baseline: the same
 //!   counting pass.
+//! - `tune`: see [`super::bench_tune`].
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -25,7 +26,7 @@ use crate::synth::{generate, SynthOptions};
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// What to time.
-    #[arg(default_value = "all", value_parser = ["load", "backtest", "band", "all"])]
+    #[arg(default_value = "all", value_parser = ["load", "backtest", "band", "tune", "all"])]
     pub what: String,
     #[arg(long, default_value_t = 1000)]
     pub series: usize,
@@ -37,7 +38,7 @@ pub struct Args {
     pub repeat: usize,
 }
 
-fn time<T>(repeat: usize, mut f: impl FnMut() -> T) -> (f64, T) {
+pub(super) fn time<T>(repeat: usize, mut f: impl FnMut() -> T) -> (f64, T) {
     let mut best = f64::INFINITY;
     let mut last = None;
     for _ in 0..repeat.max(1) {
@@ -49,7 +50,7 @@ fn time<T>(repeat: usize, mut f: impl FnMut() -> T) -> (f64, T) {
     (best, last.expect("ran at least once"))
 }
 
-fn report(label: &str, secs: f64, baseline: f64, extra: &str) {
+pub(super) fn report(label: &str, secs: f64, baseline: f64, extra: &str) {
     println!(
         "{label:<44} {secs:>9.3} s   {:>8.1}× baseline   {extra}",
         secs / baseline.max(1e-9)
@@ -103,6 +104,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     if all || args.what == "band" {
         bench_band(&data, args.repeat);
+    }
+    if all || args.what == "tune" {
+        super::bench_tune::bench_tune(&data, args.repeat, cores)?;
     }
     Ok(ExitCode::SUCCESS)
 }

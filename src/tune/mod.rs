@@ -341,8 +341,7 @@ pub fn run(sets: &[AlertSet], opts: &TuneOptions) -> Result<TuneReport, TuneErro
                             for r in backtest::replay(variant, &ctx, inputs, engines) {
                                 for (incident, label) in &unit.injected {
                                     let e = t.by_kind.entry(label.clone()).or_default();
-                                    e.0 += score::first_catch(&r.episodes, incident, lead)
-                                        .is_some()
+                                    e.0 += score::first_catch(&r.episodes, incident, lead).is_some()
                                         as usize;
                                     e.1 += 1;
                                 }

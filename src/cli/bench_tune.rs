@@ -1,0 +1,192 @@
+//! `alertlab bench tune`: the whole `tune` run (load included) over a grid of 20 k values × M 1–5 ×
+//! N 1–6 (400 valid settings with M ≤ N) for one CloudWatch seasonal-band alert, with two baselines
+//! measured in the same run: running `backtest` once per setting (timed on a sample of settings and
+//! scaled to the grid), and a vectorised numpy replay of the same M-of-N over the same bands
+//! (`scripts/bench_numpy.py`, when numpy can be imported).
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::Context;
+use rayon::prelude::*;
+
+use super::bench::time;
+use crate::backtest::{self, BacktestOptions, Engines};
+use crate::band::seasonal::SeasonalModel;
+use crate::series::{write_series, OutputLayout, Series};
+use crate::tune::{self, grid, Objective, TuneOptions};
+
+const KS: [f64; 20] = [
+    1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0, 6.5, 7.0, 7.5, 8.0, 9.0, 10.0, 12.0,
+    15.0, 20.0,
+];
+
+pub fn bench_tune(data: &[Series], repeat: usize, cores: usize) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let parquet = dir.path().join("fleet.parquet");
+    write_series(&parquet, data, OutputLayout::Long)?;
+    let spec = dir.path().join("tune.yaml");
+    std::fs::write(
+        &spec,
+        format!(
+            "apiVersion: alertlab/v1\nkind: AlertSet\nmetadata: {{name: bench}}\nalerts:\n  - name: band\n    metric: {{cloudwatch: {{namespace: Bench, name: m, stat: Average, period: 60}}}}\n    condition: {{anomaly: {{model: seasonal, k: 3, direction: above}}}}\n    backtest: {{data: {}}}\n",
+            parquet.display()
+        ),
+    )?;
+    let sets = crate::spec::load_path(&spec)?;
+    let ks: Vec<String> = KS.iter().map(|k| k.to_string()).collect();
+    let grid_flags = vec![
+        format!("k={}", ks.join(",")),
+        "evaluation_periods=1,2,3,4,5,6".to_string(),
+        "datapoints_to_alarm=1,2,3,4,5".to_string(),
+    ];
+    let opts = TuneOptions {
+        backtest: BacktestOptions {
+            engines: Engines {
+                cloudwatch: true,
+                prometheus: false,
+            },
+            ..BacktestOptions::default()
+        },
+        grid: Some(grid::parse_grid(&grid_flags).map_err(|e| anyhow::anyhow!("{e}"))?),
+        budget: 1.0,
+        objective: Objective::Recall,
+        inject: Vec::new(),
+        inject_count: 1,
+        seed: 1,
+        keep_all: false,
+    };
+    let points: usize = data.iter().map(|s| s.len()).sum();
+    let (secs, result) = time(repeat, || tune::run(&sets, &opts));
+    let report_ = result?;
+    let configs = report_
+        .recommendations
+        .first()
+        .map_or(0, |r| r.configs_evaluated);
+    let rate = (points * configs) as f64 / secs;
+    // Baseline 1: backtest once per setting, on a sample of settings, scaled to the grid.
+    let alert = sets[0].alerts[0]
+        .per_env
+        .values()
+        .next()
+        .context("the bench spec has an alert")?;
+    let sample: Vec<grid::Params> = grid::settings(&opts.grid.clone().unwrap_or_default())
+        .into_iter()
+        .filter(|p| {
+            let int = |k: &str| match p.get(k) {
+                Some(grid::Value::Int(v)) => *v,
+                _ => 0,
+            };
+            int("datapoints_to_alarm") <= int("evaluation_periods")
+        })
+        .step_by(50)
+        .collect();
+    let (per_backtest, _) = time(1, || {
+        for params in &sample {
+            let over = grid::override_of(alert, params).expect("bench settings are valid");
+            let variant = crate::spec::resolve_with(&sets[0], &alert.name, &alert.env, &over)
+                .expect("bench settings resolve");
+            let groups = backtest::plan(&[&variant], &opts.backtest).expect("bench data loads");
+            let n: usize = groups
+                .par_iter()
+                .map(|g| {
+                    let ctx = backtest::SeriesContext::new(g.series());
+                    g.jobs
+                        .iter()
+                        .map(|j| {
+                            backtest::replay(j.alert, &ctx, &j.inputs, opts.backtest.engines).len()
+                        })
+                        .sum::<usize>()
+                })
+                .sum();
+            std::hint::black_box(n);
+        }
+    });
+    let backtest_each = per_backtest / sample.len().max(1) as f64 * configs as f64;
+    println!(
+        "{:<44} {secs:>9.3} s   {:.2} G points×configs/s ({:.2} G/s/core), {:.1}× faster than backtest once per setting ({backtest_each:.1} s, timed on {} settings)",
+        format!("tune ({configs} settings, load included)"),
+        rate / 1e9,
+        rate / 1e9 / cores as f64,
+        backtest_each / secs,
+        sample.len()
+    );
+    numpy_baseline(data, dir.path(), rate)?;
+    Ok(())
+}
+
+/// The numpy replay over the same bands, when numpy is importable.
+fn numpy_baseline(data: &[Series], dir: &Path, rate: f64) -> anyhow::Result<()> {
+    let python = std::env::var("ALERTLAB_PYTHON").unwrap_or_else(|_| "python3".into());
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/bench_numpy.py");
+    let has_numpy = Command::new(&python)
+        .args(["-c", "import numpy"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_numpy || !script.exists() {
+        println!("numpy baseline skipped: `{python}` cannot import numpy (scripts/test.sh installs it in .venv; set ALERTLAB_PYTHON)");
+        return Ok(());
+    }
+    // The bands tune used (one fit per series), as float64 matrices.
+    let model = SeasonalModel::default();
+    let bands: Vec<_> = data
+        .par_iter()
+        .map(|s| crate::band::seasonal::band(&s.timestamps, &s.values, 60_000, &model).band)
+        .collect();
+    let points = data.first().map_or(0, |s| s.len());
+    if data.iter().any(|s| s.len() != points) {
+        println!("numpy baseline skipped: series of different lengths");
+        return Ok(());
+    }
+    let write = |name: &str, rows: Vec<&[f64]>| -> anyhow::Result<()> {
+        let file = std::fs::File::create(dir.join(format!("{name}.f64")))?;
+        let mut out = std::io::BufWriter::new(file);
+        for row in rows {
+            for v in row {
+                out.write_all(&v.to_le_bytes())?;
+            }
+        }
+        Ok(())
+    };
+    write("values", data.iter().map(|s| s.values.as_slice()).collect())?;
+    write(
+        "center",
+        bands.iter().map(|b| b.center.as_slice()).collect(),
+    )?;
+    write(
+        "spread",
+        bands.iter().map(|b| b.spread.as_slice()).collect(),
+    )?;
+    let ks: Vec<String> = KS.iter().map(|k| k.to_string()).collect();
+    let out = Command::new(&python)
+        .arg(&script)
+        .arg(dir)
+        .arg(data.len().to_string())
+        .arg(points.to_string())
+        .arg(ks.join(","))
+        .arg("1,2,3,4,5,6")
+        .arg("1,2,3,4,5")
+        .output()
+        .context("running the numpy baseline")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut parts = text.split_whitespace();
+    let (Some(secs), Some(configs)) = (
+        parts.next().and_then(|s| s.parse::<f64>().ok()),
+        parts.next().and_then(|s| s.parse::<usize>().ok()),
+    ) else {
+        println!(
+            "numpy baseline failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        return Ok(());
+    };
+    let numpy_rate = (data.len() * points * configs) as f64 / secs;
+    println!(
+        "{:<44} {secs:>9.3} s   numpy replay of the same M-of-N over the same bands: {:.2} G points×configs/s; tune's whole run is {:.2}× its rate",
+        "numpy baseline (replay only)",
+        numpy_rate / 1e9,
+        rate / numpy_rate
+    );
+    Ok(())
+}
