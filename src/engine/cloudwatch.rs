@@ -183,8 +183,11 @@ pub fn decide(window: &[Breach], cfg: &CloudWatchConfig) -> Option<AlarmState> {
 
 /// Run the alarm over `breach` (one entry per period, the first at `start_ms`).
 ///
-/// Rolling counts of missing datapoints in the range and of breaching ones in the newest N keep the
-/// common case (no gap in the range) at O(1) per evaluation; ranges with gaps go through [`decide`].
+/// One pass with two running counts: breaching datapoints among the newest N, and the position of
+/// the newest missing one. A range without a missing period (the common case, before and after a
+/// gap) is decided by the count alone in a few instructions; a range with one goes through
+/// [`decide`]. The range before the first datapoint counts as missing. A property test checks this
+/// against applying [`decide`] to every range.
 pub fn evaluate(
     breach: &[Breach],
     start_ms: i64,
@@ -200,36 +203,80 @@ pub fn evaluate(
     }
     let n = cfg.evaluation_periods.max(1);
     let r = cfg.evaluation_range.max(n);
-    // The range before the first datapoint is padded with missing periods.
-    let mut padded = vec![Breach::Missing; r - 1];
-    padded.extend_from_slice(breach);
-    let mut missing_in_range = r - 1;
-    let mut breaching_in_n = 0usize;
+    let m = cfg.datapoints_to_alarm as u32;
+    let window_ms = n as i64 * period_ms;
+    // Index of the newest missing period at or before i; the padding before 0 is missing.
+    let mut last_missing: i64 = if r > 1 { -1 } else { i64::MIN / 2 };
+    let mut breaching_in_n = 0u32;
     let mut state = AlarmState::InsufficientData;
     let mut episodes = EpisodeBuilder::default();
-    let window_ms = n as i64 * period_ms;
-    for i in 0..breach.len() {
-        let newest = padded[i + r - 1];
-        missing_in_range += (newest == Breach::Missing) as usize;
-        breaching_in_n += (newest == Breach::Breaching) as usize;
-        if i > 0 {
-            missing_in_range -= (padded[i - 1] == Breach::Missing) as usize;
+    let mut range: Vec<Breach> = Vec::with_capacity(r);
+    let mut i = 0;
+    while i < breach.len() {
+        // A stretch where every range is whole (no gap since r periods, none arriving): only the
+        // count decides, so the state is compared only where it may change.
+        if !cfg.wall_clock
+            && last_missing + (r as i64) <= i as i64
+            && i >= n
+            && breach[i] != Breach::Missing
+        {
+            let end = breach[i..]
+                .iter()
+                .position(|b| *b == Breach::Missing)
+                .map_or(breach.len(), |p| i + p);
+            let mut alarm = state == AlarmState::Alarm;
+            let mut known = state != AlarmState::InsufficientData;
+            for j in i..end {
+                breaching_in_n += (breach[j] == Breach::Breaching) as u32;
+                breaching_in_n -= (breach[j - n] == Breach::Breaching) as u32;
+                let now = breaching_in_n >= m;
+                if now != alarm || !known {
+                    let at = start_ms + j as i64 * period_ms;
+                    let next = if now {
+                        AlarmState::Alarm
+                    } else {
+                        AlarmState::Ok
+                    };
+                    timeline.transitions.push(Transition {
+                        at,
+                        to: next.name(),
+                    });
+                    episodes.observe(at, now);
+                    state = next;
+                    alarm = now;
+                    known = true;
+                }
+            }
+            i = end;
+            continue;
         }
-        if i + r > n {
-            breaching_in_n -= (padded[i + r - n - 1] == Breach::Breaching) as usize;
+        let b = breach[i];
+        breaching_in_n += (b == Breach::Breaching) as u32;
+        if i >= n {
+            breaching_in_n -= (breach[i - n] == Breach::Breaching) as u32;
+        }
+        if b == Breach::Missing {
+            last_missing = i as i64;
         }
         let at = start_ms + i as i64 * period_ms;
         if cfg.wall_clock && (at + period_ms).rem_euclid(window_ms) != 0 {
+            i += 1;
             continue;
         }
-        let next = if missing_in_range == 0 {
-            Some(if breaching_in_n >= cfg.datapoints_to_alarm {
+        let next = if last_missing + (r as i64) <= i as i64 {
+            Some(if breaching_in_n >= m {
                 AlarmState::Alarm
             } else {
                 AlarmState::Ok
             })
         } else {
-            decide(&padded[i..i + r], cfg)
+            range.clear();
+            range.extend(std::iter::repeat_n(
+                Breach::Missing,
+                (r - 1).saturating_sub(i),
+            ));
+            range.extend_from_slice(&breach[(i + 1).saturating_sub(r)..=i]);
+            decide(&range, cfg)
         };
         if let Some(next) = next {
             if next != state {
@@ -242,6 +289,7 @@ pub fn evaluate(
                 episodes.observe(at, state == AlarmState::Alarm);
             }
         }
+        i += 1;
     }
     timeline.first_eval = Some(start_ms);
     timeline.last_eval = Some(start_ms + (breach.len() as i64 - 1) * period_ms);
@@ -252,6 +300,112 @@ pub fn evaluate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The previous implementation (a padded copy of the breaches and rolling counts), kept as the
+    /// reference the fast pass must equal.
+    ///
+    /// Rolling counts of missing datapoints in the range and of breaching ones in the newest N keep the
+    /// common case (no gap in the range) at O(1) per evaluation; ranges with gaps go through [`decide`].
+    fn evaluate_reference(
+        breach: &[Breach],
+        start_ms: i64,
+        period_ms: i64,
+        cfg: &CloudWatchConfig,
+    ) -> Timeline {
+        let mut timeline = Timeline {
+            step_ms: period_ms,
+            ..Timeline::default()
+        };
+        if breach.is_empty() {
+            return timeline;
+        }
+        let n = cfg.evaluation_periods.max(1);
+        let r = cfg.evaluation_range.max(n);
+        // The range before the first datapoint is padded with missing periods.
+        let mut padded = vec![Breach::Missing; r - 1];
+        padded.extend_from_slice(breach);
+        let mut missing_in_range = r - 1;
+        let mut breaching_in_n = 0usize;
+        let mut state = AlarmState::InsufficientData;
+        let mut episodes = EpisodeBuilder::default();
+        let window_ms = n as i64 * period_ms;
+        for i in 0..breach.len() {
+            let newest = padded[i + r - 1];
+            missing_in_range += (newest == Breach::Missing) as usize;
+            breaching_in_n += (newest == Breach::Breaching) as usize;
+            if i > 0 {
+                missing_in_range -= (padded[i - 1] == Breach::Missing) as usize;
+            }
+            if i + r > n {
+                breaching_in_n -= (padded[i + r - n - 1] == Breach::Breaching) as usize;
+            }
+            let at = start_ms + i as i64 * period_ms;
+            if cfg.wall_clock && (at + period_ms).rem_euclid(window_ms) != 0 {
+                continue;
+            }
+            let next = if missing_in_range == 0 {
+                Some(if breaching_in_n >= cfg.datapoints_to_alarm {
+                    AlarmState::Alarm
+                } else {
+                    AlarmState::Ok
+                })
+            } else {
+                decide(&padded[i..i + r], cfg)
+            };
+            if let Some(next) = next {
+                if next != state {
+                    timeline.transitions.push(Transition {
+                        at,
+                        to: next.name(),
+                    });
+                    state = next;
+                    // Episodes only change with the state.
+                    episodes.observe(at, state == AlarmState::Alarm);
+                }
+            }
+        }
+        timeline.first_eval = Some(start_ms);
+        timeline.last_eval = Some(start_ms + (breach.len() as i64 - 1) * period_ms);
+        timeline.episodes = episodes.finish();
+        timeline
+    }
+
+    /// Every range decided by `decide` directly, for random sequences and settings.
+    #[test]
+    fn the_fast_pass_equals_deciding_every_range() {
+        let mut rng = crate::rng::Rng::new(99);
+        let options = [
+            TreatMissingData::Missing,
+            TreatMissingData::Ignore,
+            TreatMissingData::Breaching,
+            TreatMissingData::NotBreaching,
+        ];
+        for case in 0..3000 {
+            let len = rng.int(1, 80) as usize;
+            let gap_rate = *rng.pick(&[0.0, 0.05, 0.3, 0.8]);
+            let breach: Vec<Breach> = (0..len)
+                .map(|_| {
+                    if rng.chance(gap_rate) {
+                        Breach::Missing
+                    } else if rng.chance(0.4) {
+                        Breach::Breaching
+                    } else {
+                        Breach::Good
+                    }
+                })
+                .collect();
+            let n = rng.int(1, 7) as usize;
+            let m = rng.int(1, n as i64) as usize;
+            let cfg = CloudWatchConfig {
+                evaluation_range: n + rng.int(0, 4) as usize,
+                wall_clock: rng.chance(0.2),
+                ..CloudWatchConfig::new(n, m, *rng.pick(&options))
+            };
+            let fast = evaluate(&breach, 0, 60_000, &cfg);
+            let reference = evaluate_reference(&breach, 0, 60_000, &cfg);
+            assert_eq!(fast, reference, "case {case}: {breach:?} {cfg:?}");
+        }
+    }
 
     fn parse(text: &str) -> Vec<Breach> {
         text.split_whitespace()
