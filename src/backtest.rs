@@ -744,10 +744,12 @@ pub fn selected_alerts<'a>(sets: &'a [AlertSet], opts: &BacktestOptions) -> Vec<
 /// Run every matching (alert, env) of `sets`.
 pub fn run(sets: &[AlertSet], opts: &BacktestOptions) -> Result<Report, BacktestError> {
     let groups = plan(&selected_alerts(sets, opts), opts)?;
+    let progress = crate::progress::Progress::new(groups.len() as u64, "backtest: series");
     // Every alert reading one series shares its resampled grids (see `SeriesContext`).
     let mut results: Vec<BacktestResult> = groups
         .par_iter()
         .flat_map_iter(|group| {
+            progress.advance(1);
             let ctx = SeriesContext::new(group.series());
             group
                 .jobs
@@ -756,6 +758,7 @@ pub fn run(sets: &[AlertSet], opts: &BacktestOptions) -> Result<Report, Backtest
                 .collect::<Vec<_>>()
         })
         .collect();
+    progress.finish();
     results.sort_by(|a, b| {
         (&a.alert, &a.env, a.engine, &a.series).cmp(&(&b.alert, &b.env, b.engine, &b.series))
     });

@@ -319,9 +319,11 @@ pub fn run(sets: &[AlertSet], opts: &TuneOptions) -> Result<TuneReport, TuneErro
         }
     }
     let units = units(&groups, opts);
+    let progress = crate::progress::Progress::new(units.len() as u64, "tune: series");
     let tallies: Vec<(usize, Vec<Tally>)> = units
         .par_iter()
         .flat_map_iter(|unit| {
+            progress.advance(1);
             let (inputs, alert) = (&unit.inputs, unit.alert);
             let ctx = SeriesContext::new(&unit.series);
             all.iter()
@@ -364,6 +366,7 @@ pub fn run(sets: &[AlertSet], opts: &TuneOptions) -> Result<TuneReport, TuneErro
                 .collect::<Vec<_>>()
         })
         .collect();
+    progress.finish();
     let mut pooled: BTreeMap<usize, Vec<Tally>> = BTreeMap::new();
     for (ci, per_setting) in tallies {
         let entry = pooled
