@@ -27,6 +27,16 @@ pub struct Engines {
     pub prometheus: bool,
 }
 
+impl Engines {
+    /// `cloudwatch`, `prometheus` or `both` (the `--engine` values).
+    pub fn from_name(name: &str) -> Engines {
+        Engines {
+            cloudwatch: name != "prometheus",
+            prometheus: name != "cloudwatch",
+        }
+    }
+}
+
 impl Default for Engines {
     fn default() -> Self {
         Engines {

@@ -102,17 +102,7 @@ fn row(r: &BacktestResult) -> Vec<String> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let engines = match args.engine.as_str() {
-        "cloudwatch" => Engines {
-            cloudwatch: true,
-            prometheus: false,
-        },
-        "prometheus" => Engines {
-            cloudwatch: false,
-            prometheus: true,
-        },
-        _ => Engines::default(),
-    };
+    let engines = Engines::from_name(&args.engine);
     let sets = spec::load_path_with(
         &args.spec,
         spec::LoadOptions {

@@ -254,17 +254,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         Some(grid::parse_grid(&args.grid).map_err(|e| UsageError(e.to_string()))?)
     };
-    let engines = match args.engine.as_str() {
-        "cloudwatch" => Engines {
-            cloudwatch: true,
-            prometheus: false,
-        },
-        "prometheus" => Engines {
-            cloudwatch: false,
-            prometheus: true,
-        },
-        _ => Engines::default(),
-    };
+    let engines = Engines::from_name(&args.engine);
     let sets = spec::load_path_with(
         &args.spec,
         spec::LoadOptions {

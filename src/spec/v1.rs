@@ -88,19 +88,21 @@ pub struct ScalarV1(pub String);
 
 impl<'de> Deserialize<'de> for ScalarV1 {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Text(String),
-            Int(i64),
-            Float(f64),
-        }
-        Ok(ScalarV1(match Raw::deserialize(d)? {
-            Raw::Text(s) => s,
-            Raw::Int(n) => n.to_string(),
-            Raw::Float(f) => f.to_string(),
+        Ok(ScalarV1(match RawScalar::deserialize(d)? {
+            RawScalar::Text(s) => s,
+            RawScalar::Int(n) => n.to_string(),
+            RawScalar::Float(f) => f.to_string(),
         }))
     }
+}
+
+/// A YAML scalar as written: text, a whole number or a decimal.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawScalar {
+    Text(String),
+    Int(i64),
+    Float(f64),
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -240,24 +242,16 @@ pub struct Duration(pub String);
 
 impl<'de> Deserialize<'de> for Duration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Text(String),
-            Int(i64),
-            Float(f64),
-        }
-        Ok(
-            match Raw::deserialize(d).map_err(|_| {
-                serde::de::Error::custom(
-                    "expected a duration such as `15m`, `1h30m` or a number of seconds",
-                )
-            })? {
-                Raw::Text(s) => Duration(s),
-                Raw::Int(n) => Duration(if n == 0 { "0".into() } else { format!("{n}s") }),
-                Raw::Float(f) => Duration(format!("{}ms", (f * 1000.0).round() as i64)),
-            },
-        )
+        let raw = RawScalar::deserialize(d).map_err(|_| {
+            serde::de::Error::custom(
+                "expected a duration such as `15m`, `1h30m` or a number of seconds",
+            )
+        })?;
+        Ok(match raw {
+            RawScalar::Text(s) => Duration(s),
+            RawScalar::Int(n) => Duration(if n == 0 { "0".into() } else { format!("{n}s") }),
+            RawScalar::Float(f) => Duration(format!("{}ms", (f * 1000.0).round() as i64)),
+        })
     }
 }
 
