@@ -131,22 +131,18 @@ fn row(r: &Recommendation, which: &str, o: &Outcome) -> Vec<String> {
         r.engine.to_string(),
         which.to_string(),
         describe(&o.params),
-        num(o.alerts_per_week, 2),
-        ci(o.alerts_per_week_ci),
-        opt(o.false_alerts_per_week, 2),
-        opt(o.recall, 2),
-        delay(o.median_delay_s),
+        num(o.figures.alerts_per_week, 2),
+        ci(o.figures.alerts_per_week_ci),
+        opt(o.figures.false_alerts_per_week, 2),
+        opt(o.figures.recall, 2),
+        delay(o.figures.median_delay_s),
     ]
 }
 
 fn recommended(r: &Recommendation) -> Outcome {
     Outcome {
         params: r.params.clone(),
-        alerts_per_week: r.alerts_per_week,
-        alerts_per_week_ci: r.alerts_per_week_ci,
-        false_alerts_per_week: r.false_alerts_per_week,
-        recall: r.recall,
-        median_delay_s: r.median_delay_s,
+        figures: r.figures.clone(),
         episodes: 0,
         incidents: r.current.incidents,
         caught: 0,
@@ -196,7 +192,11 @@ fn as_table(report: &tune::TuneReport) -> String {
             ));
         }
     }
-    if report.recommendations.iter().any(|r| r.recall.is_none()) {
+    if report
+        .recommendations
+        .iter()
+        .any(|r| r.figures.recall.is_none())
+    {
         text.push_str("note: where no incidents are known recall is unknown, and the recommendation is the most sensitive setting within budget (pass --incidents or --inject)\n");
     }
     let front: Vec<Vec<String>> = report
@@ -208,10 +208,10 @@ fn as_table(report: &tune::TuneReport) -> String {
                 p.env.clone(),
                 p.engine.to_string(),
                 describe(&p.params),
-                num(p.alerts_per_week, 2),
-                opt(p.false_alerts_per_week, 2),
-                opt(p.recall, 2),
-                delay(p.median_delay_s),
+                num(p.figures.alerts_per_week, 2),
+                opt(p.figures.false_alerts_per_week, 2),
+                opt(p.figures.recall, 2),
+                delay(p.figures.median_delay_s),
             ]
         })
         .collect();
@@ -226,10 +226,10 @@ fn as_table(report: &tune::TuneReport) -> String {
                     t.env.clone(),
                     t.engine.to_string(),
                     describe(&o.params),
-                    num(o.alerts_per_week, 2),
-                    opt(o.false_alerts_per_week, 2),
-                    opt(o.recall, 2),
-                    delay(o.median_delay_s),
+                    num(o.figures.alerts_per_week, 2),
+                    opt(o.figures.false_alerts_per_week, 2),
+                    opt(o.figures.recall, 2),
+                    delay(o.figures.median_delay_s),
                 ]
             })
             .collect();

@@ -51,15 +51,24 @@ pub struct TuneOptions {
     pub keep_all: bool,
 }
 
-/// What one setting gave, pooled over the series of one (alert, env, engine).
+/// The figures of one setting, pooled over the series of one (alert, env, engine). Field names are
+/// a contract (they appear flat in every object of the JSON report).
 #[derive(Debug, Clone, Serialize)]
-pub struct Outcome {
-    pub params: Params,
+pub struct Figures {
     pub alerts_per_week: f64,
+    /// Exact Poisson 95 % interval of `alerts_per_week`.
     pub alerts_per_week_ci: [f64; 2],
     pub false_alerts_per_week: Option<f64>,
     pub recall: Option<f64>,
     pub median_delay_s: Option<f64>,
+}
+
+/// What one setting gave.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub params: Params,
+    #[serde(flatten)]
+    pub figures: Figures,
     pub episodes: usize,
     pub incidents: usize,
     pub caught: usize,
@@ -75,11 +84,8 @@ pub struct Recommendation {
     pub env: String,
     pub engine: &'static str,
     pub params: Params,
-    pub alerts_per_week: f64,
-    pub alerts_per_week_ci: [f64; 2],
-    pub false_alerts_per_week: Option<f64>,
-    pub recall: Option<f64>,
-    pub median_delay_s: Option<f64>,
+    #[serde(flatten)]
+    pub figures: Figures,
     pub configs_evaluated: usize,
     /// Recall per injected anomaly (`shift:3` → 0.5), when anomalies were injected.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -101,10 +107,8 @@ pub struct ParetoPoint {
     pub env: String,
     pub engine: &'static str,
     pub params: Params,
-    pub alerts_per_week: f64,
-    pub false_alerts_per_week: Option<f64>,
-    pub recall: Option<f64>,
-    pub median_delay_s: Option<f64>,
+    #[serde(flatten)]
+    pub figures: Figures,
 }
 
 #[derive(Debug, Clone, Serialize, Default)]
@@ -266,12 +270,14 @@ impl Tally {
         };
         Outcome {
             params: params.clone(),
-            alerts_per_week: self.alerts_per_week,
-            alerts_per_week_ci: rate::per_week_interval(self.episodes, self.covered_ms),
-            false_alerts_per_week: self.labelled.then_some(self.false_alerts_per_week),
-            recall: (self.labelled && self.incidents > 0)
-                .then(|| self.caught as f64 / self.incidents as f64),
-            median_delay_s: median,
+            figures: Figures {
+                alerts_per_week: self.alerts_per_week,
+                alerts_per_week_ci: rate::per_week_interval(self.episodes, self.covered_ms),
+                false_alerts_per_week: self.labelled.then_some(self.false_alerts_per_week),
+                recall: (self.labelled && self.incidents > 0)
+                    .then(|| self.caught as f64 / self.incidents as f64),
+                median_delay_s: median,
+            },
             episodes: self.episodes,
             incidents: self.incidents,
             caught: self.caught,
@@ -397,20 +403,16 @@ pub fn run(sets: &[AlertSet], opts: &TuneOptions) -> Result<TuneReport, TuneErro
             env: c.alert.env.clone(),
             engine: c.engine,
             params: chosen.params.clone(),
-            alerts_per_week: chosen.alerts_per_week,
-            alerts_per_week_ci: chosen.alerts_per_week_ci,
-            false_alerts_per_week: chosen.false_alerts_per_week,
-            recall: chosen.recall,
-            median_delay_s: chosen.median_delay_s,
+            figures: chosen.figures.clone(),
             configs_evaluated: outcomes.len(),
             recall_by_kind: chosen.recall_by_kind.clone(),
             within_budget,
             budget: opts.budget,
             noise_difference_uncertain: rate::indistinguishable(
-                current.alerts_per_week,
-                current.alerts_per_week_ci,
-                chosen.alerts_per_week,
-                chosen.alerts_per_week_ci,
+                current.figures.alerts_per_week,
+                current.figures.alerts_per_week_ci,
+                chosen.figures.alerts_per_week,
+                chosen.figures.alerts_per_week_ci,
             ),
             current,
         });
@@ -429,10 +431,7 @@ pub fn run(sets: &[AlertSet], opts: &TuneOptions) -> Result<TuneReport, TuneErro
                 env: c.alert.env.clone(),
                 engine: c.engine,
                 params: o.params.clone(),
-                alerts_per_week: o.alerts_per_week,
-                false_alerts_per_week: o.false_alerts_per_week,
-                recall: o.recall,
-                median_delay_s: o.median_delay_s,
+                figures: o.figures.clone(),
             });
         }
     }

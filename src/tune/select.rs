@@ -16,15 +16,17 @@ pub enum Objective {
 
 /// The noise a budget limits: false alerts per week when incidents are known, else all alerts.
 pub fn noise(o: &Outcome) -> f64 {
-    o.false_alerts_per_week.unwrap_or(o.alerts_per_week)
+    o.figures
+        .false_alerts_per_week
+        .unwrap_or(o.figures.alerts_per_week)
 }
 
 fn delay(o: &Outcome) -> f64 {
-    o.median_delay_s.unwrap_or(f64::INFINITY)
+    o.figures.median_delay_s.unwrap_or(f64::INFINITY)
 }
 
 fn recall(o: &Outcome) -> f64 {
-    o.recall.unwrap_or(0.0)
+    o.figures.recall.unwrap_or(0.0)
 }
 
 /// The index of the recommended outcome, and whether it meets the budget. Within the budget: with
@@ -35,7 +37,7 @@ pub fn recommend(outcomes: &[Outcome], budget: f64, objective: Objective) -> Opt
     let feasible: Vec<usize> = (0..outcomes.len())
         .filter(|&i| noise(&outcomes[i]) <= budget + 1e-9)
         .collect();
-    let labelled = outcomes.iter().any(|o| o.recall.is_some());
+    let labelled = outcomes.iter().any(|o| o.figures.recall.is_some());
     let better = |a: &Outcome, b: &Outcome| -> bool {
         // Whether `a` beats `b`.
         let key = |o: &Outcome| match (labelled, objective) {
@@ -49,7 +51,7 @@ pub fn recommend(outcomes: &[Outcome], budget: f64, objective: Objective) -> Opt
                 -recall(o),
                 noise(o),
             ),
-            (false, _) => (-o.alerts_per_week, 0.0, 0.0),
+            (false, _) => (-o.figures.alerts_per_week, 0.0, 0.0),
         };
         key(a).partial_cmp(&key(b)) == Some(std::cmp::Ordering::Less)
     };
@@ -100,11 +102,13 @@ mod tests {
     fn o(apw: f64, false_pw: f64, recall: f64, delay: f64) -> Outcome {
         Outcome {
             params: Params::new(),
-            alerts_per_week: apw,
-            alerts_per_week_ci: [0.0, 0.0],
-            false_alerts_per_week: Some(false_pw),
-            recall: Some(recall),
-            median_delay_s: Some(delay),
+            figures: crate::tune::Figures {
+                alerts_per_week: apw,
+                alerts_per_week_ci: [0.0, 0.0],
+                false_alerts_per_week: Some(false_pw),
+                recall: Some(recall),
+                median_delay_s: Some(delay),
+            },
             episodes: 0,
             incidents: 2,
             caught: 0,
