@@ -1,9 +1,10 @@
 //! Timestamp parsing and formatting.
 //!
-//! Timestamps are UTC epoch milliseconds (`i64`) everywhere inside alertlab. Parsing is hand-written
-//! because it runs once per row on multi-million-row files and accepts exactly the spellings users
-//! have: RFC 3339 (`2024-01-01T00:05:00Z`, `+02:00` offsets, fractions), NAB's
-//! `YYYY-MM-DD HH:MM:SS[.ffffff]` (read as UTC), and epoch seconds or milliseconds.
+//! Timestamps are UTC epoch milliseconds (`i64`) everywhere inside alertlab. Calendar text is parsed
+//! and formatted with chrono, except the two fixed-width spellings that fill multi-million-row files,
+//! which a fast path reads. Accepted: RFC 3339 (`2024-01-01T00:05:00Z`, `+02:00` offsets, fractions),
+//! NAB's `YYYY-MM-DD HH:MM:SS[.ffffff]` (read as UTC), dates, and epoch numbers whose unit (s, ms, µs,
+//! ns) is told by their magnitude; anything outside 1970–9999 is refused.
 
 /// Milliseconds in one second, minute, hour and day.
 pub const SECOND_MS: i64 = 1_000;
@@ -115,75 +116,84 @@ pub fn epoch_number_to_ms(number: f64) -> Option<i64> {
     in_range(ms).then_some(ms)
 }
 
+/// A calendar timestamp. The two spellings that fill multi-million-row files — `YYYY-MM-DDTHH:MM:SS`
+/// (optionally with `Z`) as alertlab writes it, and NAB's `YYYY-MM-DD HH:MM:SS` — are read by a
+/// fixed-position fast path (`alertlab bench load` shows it matters: every row of a long-layout file
+/// has its own timestamp); every other spelling (fractions, offsets, dates alone, `UTC` suffixes) goes
+/// to chrono.
 fn parse_calendar(b: &[u8]) -> Option<i64> {
+    if let Some(ms) = parse_fixed(b) {
+        return Some(ms);
+    }
+    let text = std::str::from_utf8(b).ok()?;
+    parse_with_chrono(text)
+}
+
+/// `YYYY-MM-DD[T ]HH:MM:SS[Z]`, digits at fixed positions.
+fn parse_fixed(b: &[u8]) -> Option<i64> {
+    if !(b.len() == 19 || (b.len() == 20 && b[19] == b'Z')) {
+        return None;
+    }
+    if b[4] != b'-'
+        || b[7] != b'-'
+        || !(b[10] == b'T' || b[10] == b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
     let year = digits(b, 0, 4)? as i64;
     let month = digits(b, 5, 2)?;
     let day = digits(b, 8, 2)?;
-    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+    let (hour, minute, second) = (digits(b, 11, 2)?, digits(b, 14, 2)?, digits(b, 17, 2)?);
+    if !(1..=12).contains(&month)
+        || day == 0
+        || day > days_in_month(year, month)
+        || hour > 23
+        || minute > 59
+        || second > 59
+    {
         return None;
     }
-    let mut ms = days_from_civil(year, month, day) * DAY_MS;
-    if b.len() == 10 {
-        return Some(ms);
+    Some(
+        days_from_civil(year, month, day) * DAY_MS
+            + hour as i64 * HOUR_MS
+            + minute as i64 * MINUTE_MS
+            + second as i64 * SECOND_MS,
+    )
+}
+
+/// Every other calendar spelling: RFC 3339 (offsets, fractions), then naive UTC date-times with or
+/// without seconds and fractions, a ` UTC` / ` +0000 UTC` suffix, or a date alone.
+fn parse_with_chrono(text: &str) -> Option<i64> {
+    use chrono::{DateTime, NaiveDate, NaiveDateTime};
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Some(t.timestamp_millis());
     }
-    if b.len() < 16 || !(b[10] == b'T' || b[10] == b't' || b[10] == b' ') || b[13] != b':' {
-        return None;
-    }
-    let hour = digits(b, 11, 2)?;
-    let minute = digits(b, 14, 2)?;
-    let mut pos = 16;
-    let mut second = 0;
-    if b.get(pos) == Some(&b':') {
-        second = digits(b, pos + 1, 2)?;
-        pos += 3;
-    }
-    if hour > 23 || minute > 59 || second > 60 {
-        return None;
-    }
-    ms += hour as i64 * HOUR_MS + minute as i64 * MINUTE_MS + second as i64 * SECOND_MS;
-    if b.get(pos) == Some(&b'.') || b.get(pos) == Some(&b',') {
-        pos += 1;
-        let start = pos;
-        let mut frac_ms = 0i64;
-        while pos < b.len() && b[pos].is_ascii_digit() {
-            if pos - start < 3 {
-                frac_ms = frac_ms * 10 + (b[pos] - b'0') as i64;
-            }
-            pos += 1;
+    // ISO 8601 offsets without a colon (`+0100`).
+    for format in ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z"] {
+        if let Ok(t) = DateTime::parse_from_str(text, format) {
+            return Some(t.timestamp_millis());
         }
-        if pos == start {
-            return None;
-        }
-        for _ in (pos - start).min(3)..3 {
-            frac_ms *= 10;
-        }
-        ms += frac_ms;
     }
-    match b.get(pos) {
-        None => Some(ms),
-        Some(b'Z') | Some(b'z') if pos + 1 == b.len() => Some(ms),
-        Some(&sign @ (b'+' | b'-')) => {
-            let oh = digits(b, pos + 1, 2)? as i64;
-            let rest = &b[pos + 3..];
-            let om = match rest {
-                [] => 0,
-                [b':', ..] if rest.len() == 3 => digits(b, pos + 4, 2)? as i64,
-                _ if rest.len() == 2 => digits(b, pos + 3, 2)? as i64,
-                _ => return None,
-            };
-            if oh > 23 || om > 59 {
-                return None;
-            }
-            let offset = oh * HOUR_MS + om * MINUTE_MS;
-            Some(if sign == b'+' {
-                ms - offset
-            } else {
-                ms + offset
-            })
+    let naive = text
+        .strip_suffix(" +0000 UTC")
+        .or_else(|| text.strip_suffix(" UTC"))
+        .unwrap_or(text);
+    for format in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(naive, format) {
+            return Some(t.and_utc().timestamp_millis());
         }
-        Some(b' ') if &b[pos..] == b" UTC" || &b[pos..] == b" +0000 UTC" => Some(ms),
-        _ => None,
     }
+    NaiveDate::parse_from_str(naive, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc().timestamp_millis())
 }
 
 fn days_in_month(year: i64, month: u32) -> u32 {
@@ -197,16 +207,10 @@ fn days_in_month(year: i64, month: u32) -> u32 {
 
 /// RFC 3339 UTC with second precision (milliseconds only when present): `2024-01-01T00:05:00Z`.
 pub fn format_rfc3339(ms: i64) -> String {
-    let days = ms.div_euclid(DAY_MS);
-    let in_day = ms.rem_euclid(DAY_MS);
-    let (y, m, d) = civil_from_days(days);
-    let (h, rest) = (in_day / HOUR_MS, in_day % HOUR_MS);
-    let (mi, rest) = (rest / MINUTE_MS, rest % MINUTE_MS);
-    let (s, milli) = (rest / SECOND_MS, rest % SECOND_MS);
-    if milli == 0 {
-        format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
-    } else {
-        format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}Z")
+    match chrono::DateTime::from_timestamp_millis(ms) {
+        Some(t) if ms % SECOND_MS == 0 => t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        Some(t) => t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+        None => format!("{ms} ms since 1970"),
     }
 }
 
