@@ -4,53 +4,19 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::output::{csv, emit, num, table, OutputFormat};
-use super::UsageError;
-use crate::backtest::{self, BacktestOptions, BacktestResult, Engines};
+use super::selection::Selection;
+use crate::backtest::{self, BacktestResult};
 use crate::series::time::format_duration;
-use crate::spec;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// A spec file or a folder of specs.
-    #[arg(long, default_value = "alerts")]
-    pub spec: PathBuf,
-    /// Only these environments (repeat or comma-separate).
-    #[arg(long, value_delimiter = ',')]
-    pub env: Vec<String>,
-    /// Only these alerts (repeat or comma-separate).
-    #[arg(long, value_delimiter = ',')]
-    pub alert: Vec<String>,
-    /// Replay every alert over this data file instead of the spec's `backtest.data`.
-    #[arg(long)]
-    pub data: Option<PathBuf>,
-    /// Incident windows (NAB `combined_windows.json` or CSV `start,end[,series]`) for recall/precision.
-    #[arg(long)]
-    pub incidents: Option<PathBuf>,
-    /// Which engines to replay.
-    #[arg(long, default_value = "both", value_parser = ["cloudwatch", "prometheus", "both"])]
-    pub engine: String,
+    #[command(flatten)]
+    pub select: Selection,
     #[arg(long, value_enum, default_value = "table")]
     pub format: OutputFormat,
     /// Write the output to this file (atomically) instead of stdout.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Ignore the tuned overlay (`<spec>.tuned.yaml`) and replay the spec as written.
-    #[arg(long)]
-    pub no_tuned: bool,
-    /// Start of the evaluation span (RFC 3339 or epoch seconds; default: the data's first row, or
-    /// the spec's `backtest.start`).
-    #[arg(long, value_parser = parse_time, allow_hyphen_values = true)]
-    pub start: Option<i64>,
-    /// End of the evaluation span (default: the data's last row, or the spec's `backtest.end`).
-    /// Periods after the metric stops reporting are evaluated: that is where `treat_missing_data`
-    /// decides the state.
-    #[arg(long, value_parser = parse_time, allow_hyphen_values = true)]
-    pub end: Option<i64>,
-}
-
-/// clap parser for `--start`/`--end`.
-pub fn parse_time(text: &str) -> Result<i64, String> {
-    crate::series::time::parse_time_arg(text)
 }
 
 const HEADER: &[&str] = &[
@@ -102,37 +68,8 @@ fn row(r: &BacktestResult) -> Vec<String> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let engines = Engines::from_name(&args.engine);
-    let sets = spec::load_path_with(
-        &args.spec,
-        spec::LoadOptions {
-            tuned: !args.no_tuned,
-        },
-    )?;
-    for e in &args.env {
-        if !sets.iter().any(|s| {
-            s.environments.contains_key(e) || s.alerts.iter().any(|a| a.per_env.contains_key(e))
-        }) {
-            return Err(
-                UsageError(format!("`--env {e}`: no spec defines this environment")).into(),
-            );
-        }
-    }
-    if let (Some(s), Some(e)) = (args.start, args.end) {
-        if e < s {
-            return Err(UsageError("`--end` is before `--start`".into()).into());
-        }
-    }
-    let opts = BacktestOptions {
-        start_ms: args.start,
-        end_ms: args.end,
-        envs: args.env,
-        alerts: args.alert,
-        data: args.data,
-        incidents: args.incidents,
-        engines,
-        ..BacktestOptions::default()
-    };
+    let sets = args.select.load()?;
+    let opts = args.select.options()?;
     let report = backtest::run(&sets, &opts)?;
     for r in &report.results {
         for w in &r.warnings {

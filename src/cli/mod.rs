@@ -10,6 +10,7 @@ mod inject;
 mod inspect;
 mod limits;
 mod output;
+mod selection;
 mod synth;
 mod tune;
 

@@ -4,31 +4,17 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::backtest::parse_time;
 use super::output::{csv, emit, num, table, OutputFormat};
+use super::selection::Selection;
 use super::UsageError;
-use crate::backtest::{BacktestOptions, Engines};
 use crate::series::time::format_duration;
 use crate::spec;
 use crate::tune::{self, grid, Objective, Outcome, Recommendation, TuneOptions};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// A spec file or a folder of specs.
-    #[arg(long, default_value = "alerts")]
-    pub spec: PathBuf,
-    /// Only these alerts (repeat or comma-separate).
-    #[arg(long, value_delimiter = ',')]
-    pub alert: Vec<String>,
-    /// Only these environments (repeat or comma-separate).
-    #[arg(long, value_delimiter = ',')]
-    pub env: Vec<String>,
-    /// Tune every alert on this data file instead of the spec's `backtest.data`.
-    #[arg(long)]
-    pub data: Option<PathBuf>,
-    /// Labelled incident windows (NAB `combined_windows.json` or CSV `start,end[,series]`).
-    #[arg(long)]
-    pub incidents: Option<PathBuf>,
+    #[command(flatten)]
+    pub select: Selection,
     /// Inject seeded anomalies as incidents: `KIND:SIZE,...` with kinds spike, shift, drift,
     /// variance (size in robust σ) and drop (size a duration, e.g. `drop:30m`).
     #[arg(long)]
@@ -49,9 +35,6 @@ pub struct Args {
     /// What to optimise within the budget.
     #[arg(long, default_value = "recall", value_parser = ["recall", "delay"])]
     pub objective: String,
-    /// Which engines to tune.
-    #[arg(long, default_value = "both", value_parser = ["cloudwatch", "prometheus", "both"])]
-    pub engine: String,
     #[arg(long, value_enum, default_value = "table")]
     pub format: OutputFormat,
     /// Write the output to this file (atomically) instead of stdout.
@@ -64,15 +47,6 @@ pub struct Args {
     /// Also report every setting tried (JSON `settings`, or a table after the front).
     #[arg(long)]
     pub all: bool,
-    /// Tune from the spec alone, ignoring an existing tuned overlay.
-    #[arg(long)]
-    pub no_tuned: bool,
-    /// Start of the evaluation span (RFC 3339 or epoch seconds).
-    #[arg(long, value_parser = parse_time, allow_hyphen_values = true)]
-    pub start: Option<i64>,
-    /// End of the evaluation span.
-    #[arg(long, value_parser = parse_time, allow_hyphen_values = true)]
-    pub end: Option<i64>,
 }
 
 /// `k=4 datapoints_to_alarm=3`, or `(as in the spec)` for no change.
@@ -254,24 +228,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         Some(grid::parse_grid(&args.grid).map_err(|e| UsageError(e.to_string()))?)
     };
-    let engines = Engines::from_name(&args.engine);
-    let sets = spec::load_path_with(
-        &args.spec,
-        spec::LoadOptions {
-            tuned: !args.no_tuned,
-        },
-    )?;
+    let sets = args.select.load()?;
     let opts = TuneOptions {
-        backtest: BacktestOptions {
-            envs: args.env.clone(),
-            alerts: args.alert.clone(),
-            data: args.data.clone(),
-            incidents: args.incidents.clone(),
-            engines,
-            start_ms: args.start,
-            end_ms: args.end,
-            ..BacktestOptions::default()
-        },
+        backtest: args.select.options()?,
         grid,
         budget: args.budget,
         inject: match &args.inject {
@@ -337,7 +296,7 @@ fn write_overlays(
                 continue;
             };
             if let Some(b) = &alert.backtest {
-                data.push(args.data.clone().unwrap_or_else(|| b.data.clone()));
+                data.push(args.select.data.clone().unwrap_or_else(|| b.data.clone()));
             }
             if r.params.is_empty() {
                 continue;
@@ -363,7 +322,7 @@ fn write_overlays(
         let tuning = serde_json::json!({
             "budget_per_week": args.budget,
             "objective": args.objective,
-            "incidents": args.incidents.as_ref().map(|p| p.display().to_string()),
+            "incidents": args.select.incidents.as_ref().map(|p| p.display().to_string()),
         });
         let path = spec::overlay::write(&set.source, &entries, &data, tuning)?;
         eprintln!("wrote {}", path.display());

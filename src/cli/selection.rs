@@ -1,0 +1,89 @@
+//! What `backtest` and `tune` replay: specs, alerts, envs, data, incidents, engines and the
+//! evaluation span — one set of flags, resolved into the library's options in one place.
+
+use std::path::PathBuf;
+
+use super::UsageError;
+use crate::backtest::{BacktestOptions, Engines};
+use crate::spec;
+
+#[derive(clap::Args, Debug)]
+pub struct Selection {
+    /// A spec file or a folder of specs.
+    #[arg(long, default_value = "alerts")]
+    pub spec: PathBuf,
+    /// Only these environments (repeat or comma-separate).
+    #[arg(long, value_delimiter = ',')]
+    pub env: Vec<String>,
+    /// Only these alerts (repeat or comma-separate).
+    #[arg(long, value_delimiter = ',')]
+    pub alert: Vec<String>,
+    /// Use this data file for every alert instead of the spec's `backtest.data`.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Incident windows (NAB `combined_windows.json` or CSV `start,end[,series]`): recall,
+    /// precision, false alerts per week, delay.
+    #[arg(long)]
+    pub incidents: Option<PathBuf>,
+    /// Which engines to replay.
+    #[arg(long, default_value = "both", value_parser = ["cloudwatch", "prometheus", "both"])]
+    pub engine: String,
+    /// Ignore the tuned overlay (`<spec>.tuned.yaml`) and use the spec as written.
+    #[arg(long)]
+    pub no_tuned: bool,
+    /// Start of the evaluation span (RFC 3339 or epoch seconds; default: the data's first row, or
+    /// the spec's `backtest.start`).
+    #[arg(long, value_parser = parse_time, allow_hyphen_values = true)]
+    pub start: Option<i64>,
+    /// End of the evaluation span (default: the data's last row, or the spec's `backtest.end`).
+    /// Periods after the metric stops reporting are evaluated: that is where `treat_missing_data`
+    /// decides the state.
+    #[arg(long, value_parser = parse_time, allow_hyphen_values = true)]
+    pub end: Option<i64>,
+}
+
+/// clap parser for `--start`/`--end`.
+pub fn parse_time(text: &str) -> Result<i64, String> {
+    crate::series::time::parse_time_arg(text)
+}
+
+impl Selection {
+    /// The specs (with their tuned overlays unless `--no-tuned`), checked against `--env`.
+    pub fn load(&self) -> anyhow::Result<Vec<spec::AlertSet>> {
+        let sets = spec::load_path_with(
+            &self.spec,
+            spec::LoadOptions {
+                tuned: !self.no_tuned,
+            },
+        )?;
+        for e in &self.env {
+            if !sets.iter().any(|s| {
+                s.environments.contains_key(e) || s.alerts.iter().any(|a| a.per_env.contains_key(e))
+            }) {
+                return Err(
+                    UsageError(format!("`--env {e}`: no spec defines this environment")).into(),
+                );
+            }
+        }
+        Ok(sets)
+    }
+
+    /// The library's options for these flags.
+    pub fn options(&self) -> Result<BacktestOptions, UsageError> {
+        if let (Some(s), Some(e)) = (self.start, self.end) {
+            if e < s {
+                return Err(UsageError("`--end` is before `--start`".into()));
+            }
+        }
+        Ok(BacktestOptions {
+            envs: self.env.clone(),
+            alerts: self.alert.clone(),
+            data: self.data.clone(),
+            incidents: self.incidents.clone(),
+            engines: Engines::from_name(&self.engine),
+            start_ms: self.start,
+            end_ms: self.end,
+            ..BacktestOptions::default()
+        })
+    }
+}
