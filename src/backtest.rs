@@ -490,6 +490,28 @@ pub fn run_cloudwatch(
     span: (i64, i64),
     replay: Option<&ReplayBounds>,
 ) -> Option<BacktestResult> {
+    cloudwatch_replay(alert, ctx, span, replay).map(|r| r.result)
+}
+
+/// A CloudWatch replay with what it was computed from: the period grid, the band and rule the
+/// datapoints were compared with, and the classification (what a chart draws).
+pub struct CloudWatchReplay {
+    pub grid: Rc<Series>,
+    pub prepared: Rc<PreparedCondition>,
+    pub rule: Rule,
+    pub breach: Rc<Vec<Breach>>,
+    /// `DatapointsToAlarm` and `EvaluationPeriods`.
+    pub m_of_n: (usize, usize),
+    pub result: BacktestResult,
+}
+
+/// [`run_cloudwatch`], keeping the grid, band and classification.
+pub fn cloudwatch_replay(
+    alert: &ResolvedAlert,
+    ctx: &SeriesContext,
+    span: (i64, i64),
+    replay: Option<&ReplayBounds>,
+) -> Option<CloudWatchReplay> {
     let metric = alert.cloudwatch.as_ref()?;
     let period_ms = metric.period_s * 1000;
     let grid = ctx.grid(period_ms, metric.stat, span);
@@ -538,7 +560,14 @@ pub fn run_cloudwatch(
             format_duration(period_ms)
         ));
     }
-    Some(result)
+    Some(CloudWatchReplay {
+        grid,
+        prepared,
+        rule,
+        breach,
+        m_of_n: (alert.cw.datapoints_to_alarm, alert.cw.evaluation_periods),
+        result,
+    })
 }
 
 /// What the Prometheus engine needs besides the evaluation times.

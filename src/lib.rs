@@ -15,6 +15,7 @@ pub mod engine;
 pub mod fsutil;
 pub mod inject;
 pub mod notify;
+pub mod plot;
 pub mod progress;
 pub mod rng;
 pub mod score;

@@ -10,6 +10,7 @@ mod inject;
 mod inspect;
 mod limits;
 mod output;
+mod plot;
 mod selection;
 mod synth;
 mod tune;
@@ -45,6 +46,8 @@ pub enum Command {
     /// Write a series with seeded synthetic anomalies (spike, shift, drift, drop, variance) and
     /// where they are, to look at or to measure recall against.
     Inject(inject::Args),
+    /// Band charts (PNG or SVG): one series with its band, or every CloudWatch alarm of a spec.
+    Plot(plot::Args),
     /// Find the quietest setting that still catches incidents, per alert and env; `--write` puts
     /// it beside the spec for backtest and generate.
     Tune(tune::Args),
@@ -85,6 +88,7 @@ pub fn main() -> ExitCode {
         Command::Generate(args) => generate::run(args),
         Command::Tune(args) => tune::run(args),
         Command::Inject(args) => inject::run(args),
+        Command::Plot(args) => plot::run(args),
     };
     match result {
         Ok(code) => code,

@@ -3,6 +3,7 @@
 mod bad_input;
 mod exactness;
 mod generate;
+mod plot;
 mod tune;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,331 @@
+//! `alertlab plot`: band charts of one series (`plot FILE`) or of every CloudWatch alarm of a spec
+//! (`plot --spec`), drawn from the backtest's own replay.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use super::selection::parse_time;
+use super::UsageError;
+use crate::backtest::{self, BacktestOptions, Engines, SeriesContext};
+use crate::fsutil::write_bytes_atomic;
+use crate::plot::{render, Chart};
+use crate::spec;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// A metric file to chart (one series with its band); or use `--spec`.
+    pub file: Option<PathBuf>,
+    /// Chart every CloudWatch alarm of these specs instead (one chart per alert, env and series,
+    /// and an `index.html`, in the folder `--out`).
+    #[arg(long, conflicts_with = "file")]
+    pub spec: Option<PathBuf>,
+    /// With `--spec`: only these alerts.
+    #[arg(long, value_delimiter = ',')]
+    pub alert: Vec<String>,
+    /// With `--spec`: only these environments.
+    #[arg(long, value_delimiter = ',')]
+    pub env: Vec<String>,
+    /// The series of FILE to chart (default: the first).
+    #[arg(long)]
+    pub series: Option<String>,
+    /// The band model for FILE.
+    #[arg(long, default_value = "seasonal", value_parser = ["seasonal", "percentile", "replay", "promql"])]
+    pub model: String,
+    /// Band width in standard deviations (anomaly models).
+    #[arg(long, default_value_t = 2.0)]
+    pub k: f64,
+    /// Percentile of the `percentile` model.
+    #[arg(long, default_value_t = 99.0)]
+    pub p: f64,
+    /// The real band for `--model replay` (GetMetricData output with the band's bounds).
+    #[arg(long)]
+    pub band_data: Option<PathBuf>,
+    /// The band's width when fetched (`--model replay`).
+    #[arg(long, default_value_t = 2.0)]
+    pub k0: f64,
+    /// CloudWatch period in seconds for FILE.
+    #[arg(long, default_value_t = 300)]
+    pub period: i64,
+    /// CloudWatch statistic for FILE.
+    #[arg(long, default_value = "Average")]
+    pub stat: String,
+    /// Draw from this time (RFC 3339 or epoch seconds); the band still learns from all history.
+    #[arg(long, value_parser = parse_time, allow_hyphen_values = true)]
+    pub from: Option<i64>,
+    /// Draw up to this time.
+    #[arg(long, value_parser = parse_time, allow_hyphen_values = true)]
+    pub to: Option<i64>,
+    /// Incident windows to mark (NAB `combined_windows.json` or CSV `start,end[,series]`).
+    #[arg(long)]
+    pub incidents: Option<PathBuf>,
+    /// The chart (`.png` or `.svg`) for FILE; a folder with `--spec`.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Image size, `WIDTHxHEIGHT` pixels.
+    #[arg(long, default_value = "1200x600", value_parser = parse_size)]
+    pub size: (u32, u32),
+    /// With `--spec`: the image format of each chart.
+    #[arg(long, default_value = "png", value_parser = ["png", "svg"])]
+    pub format: String,
+}
+
+fn parse_size(text: &str) -> Result<(u32, u32), String> {
+    let (w, h) = text
+        .split_once('x')
+        .ok_or_else(|| format!("`{text}`: expected WIDTHxHEIGHT, e.g. 1200x600"))?;
+    let parse = |v: &str| {
+        v.trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|v| (200..=8000).contains(v))
+    };
+    match (parse(w), parse(h)) {
+        (Some(w), Some(h)) => Ok((w, h)),
+        _ => Err(format!("`{text}`: width and height are 200 to 8000 pixels")),
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    match (&args.file, &args.spec) {
+        (Some(file), None) => plot_file(file, &args),
+        (None, Some(spec)) => plot_spec(spec, &args),
+        _ => Err(UsageError("give a metric FILE to chart, or `--spec F|DIR`".into()).into()),
+    }
+}
+
+/// FILE: the alarm `--model`/`--k` would make, 1 of 1, as a one-alert spec through the same
+/// resolution and replay as `backtest`.
+fn plot_file(file: &Path, args: &Args) -> anyhow::Result<ExitCode> {
+    let ext = args.out.extension().and_then(|e| e.to_str()).unwrap_or("");
+    if !matches!(ext, "png" | "svg") {
+        return Err(UsageError(format!(
+            "`--out {}`: a chart is written as .png or .svg",
+            args.out.display()
+        ))
+        .into());
+    }
+    super::limits::cloudwatch_period("--period", args.period)?;
+    let condition = match args.model.as_str() {
+        "seasonal" => format!("{{anomaly: {{model: seasonal, k: {}, direction: both}}}}", args.k),
+        "percentile" => format!("{{percentile: {{p: {}, op: '>'}}}}", args.p),
+        "replay" => {
+            let band = args.band_data.as_ref().ok_or_else(|| {
+                UsageError("`--model replay` needs `--band-data FILE`".into())
+            })?;
+            format!(
+                "{{anomaly: {{model: replay, k: {}, k0: {}, band_data: {}, direction: both}}}}",
+                args.k,
+                args.k0,
+                json_path(band)?
+            )
+        }
+        _ => {
+            return Err(UsageError(
+                "`--model promql` is a Prometheus band; charts of the Prometheus engine are not drawn yet (chart it with a CloudWatch model)".into(),
+            )
+            .into())
+        }
+    };
+    let dir = tempfile::tempdir().context("creating a temporary folder")?;
+    let spec_path = dir.path().join("chart.yaml");
+    let series_filter = args
+        .series
+        .as_ref()
+        .map(|s| format!(", series: {}", serde_json::to_string(s).unwrap_or_default()))
+        .unwrap_or_default();
+    std::fs::write(
+        &spec_path,
+        format!(
+            "apiVersion: alertlab/v1\nkind: AlertSet\nmetadata: {{name: chart}}\nalerts:\n  - name: chart\n    metric: {{cloudwatch: {{namespace: Chart, name: value, stat: {}, period: {}}}}}\n    condition: {condition}\n    backtest: {{data: {}{series_filter}}}\n",
+            serde_json::to_string(&args.stat)?,
+            args.period,
+            json_path(file)?,
+        ),
+    )?;
+    let sets = spec::load_file(&spec_path).map_err(|e| UsageError(e.message))?;
+    let opts = BacktestOptions {
+        incidents: args.incidents.clone(),
+        engines: Engines::from_name("cloudwatch"),
+        ..BacktestOptions::default()
+    };
+    let alerts = backtest::selected_alerts(std::slice::from_ref(&sets), &opts);
+    let groups = backtest::plan(&alerts, &opts)?;
+    let group = groups.first().context("no series to chart")?;
+    let series = group.series();
+    let job = &group.jobs[0];
+    let ctx = SeriesContext::new(series);
+    let replay = backtest::cloudwatch_replay(
+        job.alert,
+        &ctx,
+        job.inputs.span,
+        job.inputs.replay.as_deref(),
+    )
+    .context("the chart's alarm has no CloudWatch metric")?;
+    let mut chart = Chart::from_cloudwatch(
+        series.name.clone(),
+        &replay,
+        job.inputs.incidents.as_deref().unwrap_or(&[]),
+        None,
+    );
+    crop(&mut chart, args.from, args.to)?;
+    render(&chart, &args.out, args.size).map_err(|e| UsageError(e.to_string()))?;
+    eprintln!(
+        "{}: {} ({})",
+        args.out.display(),
+        chart.legend(),
+        if groups.len() > 1 && args.series.is_none() {
+            format!(
+                "the first of {} series; pick one with --series",
+                groups.len()
+            )
+        } else {
+            series.name.clone()
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A path as a JSON (hence YAML) string.
+fn json_path(p: &Path) -> anyhow::Result<String> {
+    let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    Ok(serde_json::to_string(&abs.to_string_lossy())?)
+}
+
+/// Keep what lies in `[from, to]`.
+fn crop(chart: &mut Chart, from: Option<i64>, to: Option<i64>) -> Result<(), UsageError> {
+    if from.is_none() && to.is_none() {
+        return Ok(());
+    }
+    let (a, b) = (from.unwrap_or(i64::MIN), to.unwrap_or(i64::MAX));
+    let lo = chart.times.partition_point(|&t| t < a);
+    let hi = chart.times.partition_point(|&t| t <= b);
+    if lo >= hi {
+        return Err(UsageError(
+            "`--from`/`--to`: the range holds no datapoint of the series".into(),
+        ));
+    }
+    chart.times = chart.times[lo..hi].to_vec();
+    chart.values = chart.values[lo..hi].to_vec();
+    chart.lower = chart.lower[lo..hi].to_vec();
+    chart.upper = chart.upper[lo..hi].to_vec();
+    let (first, last) = (chart.times[0], *chart.times.last().expect("not empty"));
+    let inside = |(s, e): &(i64, i64)| *e >= first && *s <= last;
+    let clamp = |(s, e): (i64, i64)| (s.max(first), e.min(last));
+    chart.breaching.retain(|(t, _)| *t >= first && *t <= last);
+    chart.episodes = chart
+        .episodes
+        .iter()
+        .filter(|x| inside(x))
+        .map(|x| clamp(*x))
+        .collect();
+    chart.incidents = chart
+        .incidents
+        .iter()
+        .filter(|x| inside(x))
+        .map(|x| clamp(*x))
+        .collect();
+    chart.warm_up = chart.warm_up.filter(inside).map(clamp);
+    Ok(())
+}
+
+/// `--spec`: one chart per CloudWatch alarm, env and series, and an index.
+fn plot_spec(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
+    let sets = spec::load_path(path)?;
+    let opts = BacktestOptions {
+        envs: args.env.clone(),
+        alerts: args.alert.clone(),
+        incidents: args.incidents.clone(),
+        engines: Engines::from_name("cloudwatch"),
+        ..BacktestOptions::default()
+    };
+    let alerts: Vec<_> = backtest::selected_alerts(&sets, &opts)
+        .into_iter()
+        .filter(|a| a.cloudwatch.is_some())
+        .collect();
+    if alerts.is_empty() {
+        return Err(UsageError(
+            "no CloudWatch alarm to chart (charts of the Prometheus engine are not drawn yet)"
+                .into(),
+        )
+        .into());
+    }
+    let groups = backtest::plan(&alerts, &opts)?;
+    let mut index = String::from("<!doctype html><meta charset=\"utf-8\"><title>alertlab charts</title>\n<style>body{font-family:sans-serif;margin:2em}img{max-width:100%;border:1px solid #ddd}figure{margin:0 0 2em}</style>\n<h1>alertlab charts</h1>\n");
+    let mut written = 0;
+    for group in &groups {
+        let ctx = SeriesContext::new(group.series());
+        for job in &group.jobs {
+            let Some(replay) = backtest::cloudwatch_replay(
+                job.alert,
+                &ctx,
+                job.inputs.span,
+                job.inputs.replay.as_deref(),
+            ) else {
+                continue;
+            };
+            let title = format!(
+                "{} · {} · {}",
+                job.alert.name,
+                job.alert.env,
+                group.series().name
+            );
+            let chart = Chart::from_cloudwatch(
+                title.clone(),
+                &replay,
+                job.inputs.incidents.as_deref().unwrap_or(&[]),
+                job.alert.cloudwatch.as_ref().map(|m| m.metric_name.clone()),
+            );
+            let name = format!(
+                "{}-{}-{}.{}",
+                job.alert.name,
+                job.alert.env,
+                safe_name(&group.series().name),
+                args.format
+            );
+            render(&chart, &args.out.join(&name), args.size)
+                .map_err(|e| UsageError(e.to_string()))?;
+            let _ = writeln!(
+                index,
+                "<figure><img src=\"{}\" alt=\"{}\"><figcaption>{} — {}</figcaption></figure>",
+                html(&name),
+                html(&title),
+                html(&title),
+                html(&chart.legend())
+            );
+            written += 1;
+        }
+    }
+    write_bytes_atomic(&args.out.join("index.html"), index.as_bytes())?;
+    eprintln!("{written} charts and index.html in {}", args.out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A series name as part of a file name.
+fn safe_name(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(80)
+        .collect();
+    if s.is_empty() {
+        "series".into()
+    } else {
+        s
+    }
+}
+
+fn html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}

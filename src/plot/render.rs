@@ -1,0 +1,254 @@
+//! Drawing a [`Chart`] with plotters, to SVG or PNG by the output's extension, atomically.
+//!
+//! Text uses DejaVu Sans compiled into the binary (`assets/fonts`, its licence beside it) through
+//! plotters' ab_glyph backend: no fontconfig, no system fonts. Long series are reduced to the
+//! minimum and maximum per pixel column, so spikes stay visible and 20,160 points draw fast.
+
+use std::path::Path;
+use std::sync::Once;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::{register_font, FontStyle};
+
+use super::chart::{decimate, Chart};
+use crate::fsutil::write_bytes_atomic;
+
+static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+const FAMILY: &str = "sans-serif";
+
+/// The series line.
+pub const SERIES: RGBColor = RGBColor(31, 119, 180);
+/// The band or threshold.
+pub const BAND: RGBColor = RGBColor(44, 160, 44);
+/// Alarm episodes (drawn at 25 % opacity) and breaching datapoints.
+pub const ALARM: RGBColor = RGBColor(214, 39, 40);
+/// Labelled or injected incidents.
+pub const INCIDENT: RGBColor = RGBColor(255, 127, 14);
+/// Warm-up (no band yet).
+pub const WARM_UP: RGBColor = RGBColor(190, 190, 190);
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("`{0}`: a chart is written as .png or .svg")]
+    Extension(String),
+    #[error("`{path}`: {message}")]
+    Draw { path: String, message: String },
+    #[error("writing `{path}`: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+fn register() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        for style in [FontStyle::Normal, FontStyle::Bold] {
+            // The font is compiled in and known to parse.
+            let _ = register_font(FAMILY, style, FONT);
+        }
+    });
+}
+
+/// Draw `chart` into `path` (`.svg` or `.png`) at `size` pixels.
+pub fn render(chart: &Chart, path: &Path, size: (u32, u32)) -> Result<(), RenderError> {
+    register();
+    let shown = path.display().to_string();
+    let draw_err = |e: String| RenderError::Draw {
+        path: shown.clone(),
+        message: e,
+    };
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let bytes = match ext.as_str() {
+        "svg" => {
+            let mut svg = String::new();
+            {
+                let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+                draw(chart, &root).map_err(draw_err)?;
+                root.present().map_err(|e| draw_err(e.to_string()))?;
+            }
+            svg.into_bytes()
+        }
+        "png" => {
+            let (w, h) = size;
+            let mut rgb = vec![0u8; w as usize * h as usize * 3];
+            {
+                let root = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
+                draw(chart, &root).map_err(draw_err)?;
+                root.present().map_err(|e| draw_err(e.to_string()))?;
+            }
+            let mut png = Vec::new();
+            use image::ImageEncoder;
+            image::codecs::png::PngEncoder::new(&mut png)
+                .write_image(&rgb, w, h, image::ColorType::Rgb8)
+                .map_err(|e| draw_err(e.to_string()))?;
+            png
+        }
+        _ => return Err(RenderError::Extension(shown)),
+    };
+    write_bytes_atomic(path, &bytes).map_err(|source| RenderError::Io {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// Tick labels that read well from hours to weeks.
+fn time_label(t: i64, span_ms: i64) -> String {
+    let Some(dt) = chrono::DateTime::from_timestamp_millis(t) else {
+        return String::new();
+    };
+    if span_ms <= 2 * 86_400_000 {
+        dt.format("%m-%d %H:%M").to_string()
+    } else {
+        dt.format("%Y-%m-%d").to_string()
+    }
+}
+
+fn draw<DB: DrawingBackend>(chart: &Chart, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
+    root.fill(&WHITE).map_err(e)?;
+    let (Some(&first), Some(&last)) = (chart.times.first(), chart.times.last()) else {
+        return Err("nothing to draw: the series is empty".into());
+    };
+    let step = chart.times.get(1).map_or(60_000, |t| t - first).max(1);
+    let (x0, x1) = (first, last + step);
+    let finite = chart
+        .values
+        .iter()
+        .chain(&chart.lower)
+        .chain(&chart.upper)
+        .copied()
+        .filter(|v| v.is_finite());
+    let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+        (a.min(v), b.max(v))
+    });
+    let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 1.0) };
+    let pad = ((hi - lo) * 0.05).max(1e-9);
+    let (y0, y1) = (lo - pad, hi + pad);
+    let width = root.dim_in_pixel().0 as usize;
+    let mut cc = ChartBuilder::on(root)
+        .caption(
+            format!("{} — {}", chart.title, chart.condition),
+            (FAMILY, 20).into_font(),
+        )
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(72)
+        .build_cartesian_2d(x0..x1, y0..y1)
+        .map_err(e)?;
+    let span = x1 - x0;
+    cc.configure_mesh()
+        .x_labels(8)
+        .y_labels(8)
+        .x_label_formatter(&|t| time_label(*t, span))
+        .x_desc("time (UTC)")
+        .y_desc(chart.unit.clone().unwrap_or_else(|| "value".into()))
+        .label_style((FAMILY, 13))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()
+        .map_err(e)?;
+    if let Some((a, b)) = chart.warm_up {
+        cc.draw_series(std::iter::once(Rectangle::new(
+            [(a, y0), (b, y1)],
+            WARM_UP.mix(0.3).filled(),
+        )))
+        .map_err(e)?
+        .label("warm-up (no band yet)")
+        .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], WARM_UP.mix(0.6).filled()));
+    }
+    if !chart.incidents.is_empty() {
+        cc.draw_series(
+            chart
+                .incidents
+                .iter()
+                .map(|&(a, b)| Rectangle::new([(a, y0), (b, y1)], INCIDENT.mix(0.2).filled())),
+        )
+        .map_err(e)?
+        .label(format!("incidents: {}", chart.incidents.len()))
+        .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], INCIDENT.mix(0.6).filled()));
+    }
+    // An episode is at least one pixel wide, so a five-minute page on a two-week chart shows.
+    let pixel_ms = (span / width.max(1) as i64).max(1);
+    cc.draw_series(chart.episodes.iter().map(|&(a, b)| {
+        Rectangle::new(
+            [(a, y0), (b.max(a + pixel_ms), y1)],
+            ALARM.mix(0.25).filled(),
+        )
+    }))
+    .map_err(e)?
+    .label(format!("ALARM: {}", chart.legend()))
+    .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], ALARM.mix(0.6).filled()));
+    if chart.is_band {
+        // One polygon per stretch with a band: the upper bound's per-column maximum, then the
+        // lower bound's per-column minimum back.
+        let uppers = decimate(&chart.times, &chart.upper, width);
+        let lowers = decimate(&chart.times, &chart.lower, width);
+        let mut first_band = true;
+        for (up, down) in uppers.iter().zip(&lowers) {
+            let mut outline: Vec<(i64, f64)> = up.clone();
+            outline.extend(down.iter().rev());
+            let series = cc
+                .draw_series(std::iter::once(Polygon::new(
+                    outline,
+                    BAND.mix(0.25).filled(),
+                )))
+                .map_err(e)?;
+            if first_band {
+                series.label("band").legend(|(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 12, y + 5)], BAND.mix(0.5).filled())
+                });
+                first_band = false;
+            }
+        }
+    } else {
+        let line = decimate(&chart.times, &chart.upper, width);
+        for (i, seg) in line.into_iter().enumerate() {
+            let s = cc
+                .draw_series(LineSeries::new(seg, BAND.stroke_width(2)))
+                .map_err(e)?;
+            if i == 0 {
+                s.label("threshold").legend(|(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 12, y)], BAND.stroke_width(2))
+                });
+            }
+        }
+    }
+    for (i, seg) in decimate(&chart.times, &chart.values, width)
+        .into_iter()
+        .enumerate()
+    {
+        let s = cc
+            .draw_series(LineSeries::new(seg, SERIES.stroke_width(1)))
+            .map_err(e)?;
+        if i == 0 {
+            s.label("series").legend(|(x, y)| {
+                PathElement::new(vec![(x, y), (x + 12, y)], SERIES.stroke_width(2))
+            });
+        }
+    }
+    // Breaching datapoints; at most one marker per pixel column.
+    let stride = chart.breaching.len().div_ceil(width.max(1)).max(1);
+    cc.draw_series(
+        chart
+            .breaching
+            .iter()
+            .step_by(stride)
+            .map(|&(t, v)| Circle::new((t, v), 2, ALARM.filled())),
+    )
+    .map_err(e)?
+    .label(format!("breaching: {}", chart.breaching.len()))
+    .legend(|(x, y)| Circle::new((x + 6, y), 3, ALARM.filled()));
+    cc.configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.4))
+        .label_font((FAMILY, 13))
+        .draw()
+        .map_err(e)?;
+    Ok(())
+}

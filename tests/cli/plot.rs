@@ -1,0 +1,220 @@
+//! `alertlab plot`: SVG structure (band, one span per backtest episode, labels, legend figures),
+//! PNG content, charts of a whole spec, and bad input.
+
+use std::path::Path;
+
+use predicates::prelude::*;
+
+use super::{alertlab, root};
+
+const EPISODE_RECT: &str = r##"opacity="0.25" fill="#D62728""##;
+
+/// The same alarm as `plot FILE --k 3 --period 300 --stat Maximum` draws, as a spec.
+fn backtest_of_the_chart(dir: &Path, data: &Path) -> serde_json::Value {
+    let spec = dir.join("same.yaml");
+    std::fs::write(
+        &spec,
+        format!(
+            "apiVersion: alertlab/v1\nkind: AlertSet\nmetadata: {{name: same}}\nalerts:\n  - name: same\n    metric: {{cloudwatch: {{namespace: Chart, name: value, stat: Maximum, period: 300}}}}\n    condition: {{anomaly: {{model: seasonal, k: 3, direction: both}}}}\n    backtest: {{data: {}}}\n",
+            serde_json::to_string(&data.to_string_lossy()).unwrap()
+        ),
+    )
+    .unwrap();
+    let out = alertlab()
+        .args(["backtest", "--format", "json", "--spec"])
+        .arg(&spec)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn svg_shows_the_band_one_span_per_episode_and_the_backtest_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = root().join("data/lambda_prod.csv");
+    let svg_path = dir.path().join("c.svg");
+    alertlab()
+        .arg("plot")
+        .arg(&data)
+        .args([
+            "--k",
+            "3",
+            "--period",
+            "300",
+            "--stat",
+            "Maximum",
+            "--incidents",
+        ])
+        .arg(root().join("data/lambda_prod.incidents.csv"))
+        .arg("--out")
+        .arg(&svg_path)
+        .assert()
+        .success();
+    let svg = std::fs::read_to_string(&svg_path).unwrap();
+    let bt = backtest_of_the_chart(dir.path(), &data);
+    let r = &bt["results"][0];
+    let episodes = r["episodes"].as_array().unwrap().len();
+    assert!(episodes > 3, "the chart has episodes to show: {episodes}");
+    assert_eq!(
+        svg.matches(EPISODE_RECT).count(),
+        episodes,
+        "one span per episode"
+    );
+    assert!(svg.contains("<polygon"), "the band is a shaded polygon");
+    let legend = format!(
+        "ALARM: {episodes} episodes, {:.1} alerts/week",
+        r["alerts_per_week"].as_f64().unwrap()
+    );
+    assert!(svg.contains(&legend), "legend `{legend}`");
+    for text in [
+        "time (UTC)",
+        "seasonal k=3 both, 1 of 1",
+        "concurrency-prod-0",
+        "incidents: 1",
+    ] {
+        assert!(svg.contains(text), "missing `{text}`");
+    }
+}
+
+#[test]
+fn png_has_the_requested_size_content_and_band_colour() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("c.png");
+    alertlab()
+        .arg("plot")
+        .arg(root().join("data/nab/realAWSCloudwatch/ec2_cpu_utilization_825cc2.csv"))
+        .args(["--size", "900x500", "--out"])
+        .arg(&png)
+        .assert()
+        .success();
+    let img = image::open(&png).unwrap().to_rgb8();
+    assert_eq!(img.dimensions(), (900, 500));
+    let pixels: Vec<[u8; 3]> = img.pixels().map(|p| p.0).collect();
+    let distinct: std::collections::BTreeSet<[u8; 3]> = pixels.iter().copied().collect();
+    assert!(distinct.len() > 20, "not blank: {} colours", distinct.len());
+    // The band: green at 25 % over white is about (202, 231, 202).
+    let band = pixels
+        .iter()
+        .filter(|p| p[0].abs_diff(202) <= 4 && p[1].abs_diff(231) <= 4 && p[2].abs_diff(202) <= 4)
+        .count();
+    assert!(band > 1000, "band colour present: {band} pixels");
+}
+
+#[test]
+fn a_spec_gives_one_chart_per_alarm_env_and_series_and_an_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("charts");
+    alertlab()
+        .args(["plot", "--spec"])
+        .arg(root().join("alerts"))
+        .args(["--format", "svg", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let index = std::fs::read_to_string(out.join("index.html")).unwrap();
+    let charts: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "svg"))
+        .collect();
+    assert_eq!(charts.len(), 9, "3 CloudWatch alarms × 3 envs");
+    for c in &charts {
+        let name = c.file_name().to_string_lossy().to_string();
+        assert!(index.contains(&name), "index lists {name}");
+    }
+}
+
+#[test]
+fn bad_plot_input_is_exit_2_and_leaves_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = root().join("data/lambda_prod.csv");
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec![
+                "--series".into(),
+                "nope".into(),
+                "--out".into(),
+                "a.png".into(),
+            ],
+            "matches `nope`",
+        ),
+        (
+            vec![
+                "--from".into(),
+                "2030-01-01T00:00:00Z".into(),
+                "--out".into(),
+                "b.png".into(),
+            ],
+            "holds no datapoint",
+        ),
+        (vec!["--out".into(), "c.jpg".into()], ".png or .svg"),
+        (
+            vec![
+                "--size".into(),
+                "10x10".into(),
+                "--out".into(),
+                "d.png".into(),
+            ],
+            "200 to 8000",
+        ),
+    ];
+    for (args, message) in cases {
+        alertlab()
+            .current_dir(dir.path())
+            .arg("plot")
+            .arg(&data)
+            .args(&args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(message));
+    }
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no partial file"
+    );
+    alertlab()
+        .arg("plot")
+        .arg(&data)
+        .args(["--out", "/proc/alertlab-cannot-write/c.png"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "/proc/alertlab-cannot-write/c.png",
+        ));
+}
+
+/// The README's chart is made by the command the README gives, byte for byte.
+#[test]
+fn the_readme_chart_command_still_makes_the_committed_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("lambda-prod.png");
+    alertlab()
+        .current_dir(root())
+        .args([
+            "plot",
+            "data/lambda_prod.csv",
+            "--period",
+            "300",
+            "--stat",
+            "Maximum",
+            "--k",
+            "3.5",
+            "--incidents",
+            "data/lambda_prod.incidents.csv",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        std::fs::read(root().join("docs/img/lambda-prod.png")).unwrap(),
+        "regenerate docs/img/lambda-prod.png with the command in the README"
+    );
+}
