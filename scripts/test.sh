@@ -17,6 +17,15 @@ if ! command -v promtool >/dev/null 2>&1; then
 fi
 promtool --version | head -1
 
+# Headless Chromium opens the HTML report in the tests.
+if ! command -v chromium >/dev/null 2>&1; then
+  step "installing Chromium (Debian package chromium) for the report test"
+  export DEBIAN_FRONTEND=noninteractive
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq || true
+  $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null || echo "chromium could not be installed: the report test will say it skipped"
+fi
+
 # HashiCorp's HCL formatter and parser (WebAssembly builds of its Go code) judge generated Terraform.
 if [ ! -d scripts/hcl/node_modules/@cdktf/hcl-tools ] || [ ! -d scripts/hcl/node_modules/@cdktf/hcl2json ]; then
   step "installing HashiCorp's HCL tools (npm: @cdktf/hcl-tools, @cdktf/hcl2json) into scripts/hcl"

@@ -17,6 +17,7 @@ pub mod inject;
 pub mod notify;
 pub mod plot;
 pub mod progress;
+pub mod report;
 pub mod rng;
 pub mod score;
 pub mod series;

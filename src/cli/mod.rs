@@ -11,6 +11,7 @@ mod inspect;
 mod limits;
 mod output;
 mod plot;
+mod report;
 mod selection;
 mod synth;
 mod tune;
@@ -48,6 +49,8 @@ pub enum Command {
     Inject(inject::Args),
     /// Band charts (PNG or SVG): one series with its band, or every CloudWatch alarm of a spec.
     Plot(plot::Args),
+    /// One self-contained HTML report: backtest table, charts, current vs recommended settings.
+    Report(report::Args),
     /// Find the quietest setting that still catches incidents, per alert and env; `--write` puts
     /// it beside the spec for backtest and generate.
     Tune(tune::Args),
@@ -89,6 +92,7 @@ pub fn main() -> ExitCode {
         Command::Tune(args) => tune::run(args),
         Command::Inject(args) => inject::run(args),
         Command::Plot(args) => plot::run(args),
+        Command::Report(args) => report::run(args),
     };
     match result {
         Ok(code) => code,

@@ -65,15 +65,7 @@ pub fn render(chart: &Chart, path: &Path, size: (u32, u32)) -> Result<(), Render
         .unwrap_or("")
         .to_ascii_lowercase();
     let bytes = match ext.as_str() {
-        "svg" => {
-            let mut svg = String::new();
-            {
-                let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
-                draw(chart, &root).map_err(draw_err)?;
-                root.present().map_err(|e| draw_err(e.to_string()))?;
-            }
-            svg.into_bytes()
-        }
+        "svg" => render_svg(chart, size).map_err(draw_err)?.into_bytes(),
         "png" => {
             let (w, h) = size;
             let mut rgb = vec![0u8; w as usize * h as usize * 3];
@@ -95,6 +87,18 @@ pub fn render(chart: &Chart, path: &Path, size: (u32, u32)) -> Result<(), Render
         path: path.display().to_string(),
         source,
     })
+}
+
+/// `chart` as SVG text (to inline in a page).
+pub fn render_svg(chart: &Chart, size: (u32, u32)) -> Result<String, String> {
+    register();
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        draw(chart, &root)?;
+        root.present().map_err(|e| e.to_string())?;
+    }
+    Ok(svg)
 }
 
 /// Tick labels that read well from hours to weeks.

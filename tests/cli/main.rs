@@ -4,6 +4,7 @@ mod bad_input;
 mod exactness;
 mod generate;
 mod plot;
+mod report;
 mod tune;
 
 use std::path::{Path, PathBuf};

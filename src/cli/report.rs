@@ -1,0 +1,68 @@
+//! `alertlab report`: one self-contained HTML file with the backtest table, charts and tuning.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use super::selection::Selection;
+use super::UsageError;
+use crate::backtest;
+use crate::fsutil::write_bytes_atomic;
+use crate::tune::{self, Objective, TuneOptions};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(flatten)]
+    pub select: Selection,
+    /// The report (`.html`), written atomically.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Leave tuning out (current vs recommended setting and the Pareto front).
+    #[arg(long)]
+    pub no_tune: bool,
+    /// The tuning budget: alerts per week (false alerts when incidents are known).
+    #[arg(long, default_value_t = 1.0)]
+    pub budget: f64,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.out.extension().and_then(|e| e.to_str()) != Some("html") {
+        return Err(UsageError(format!(
+            "`--out {}`: the report is an .html file",
+            args.out.display()
+        ))
+        .into());
+    }
+    let sets = args.select.load()?;
+    let opts = args.select.options()?;
+    let results = backtest::run(&sets, &opts)?.results;
+    let tuned = if args.no_tune {
+        None
+    } else {
+        Some(
+            tune::run(
+                &sets,
+                &TuneOptions {
+                    backtest: opts.clone(),
+                    grid: None,
+                    budget: args.budget,
+                    objective: Objective::Recall,
+                    inject: Vec::new(),
+                    inject_count: 1,
+                    seed: 1,
+                    keep_all: false,
+                },
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
+        )
+    };
+    let page = crate::report::build(&sets, &opts, &results, tuned.as_ref())
+        .map_err(|e| anyhow::anyhow!("drawing the report: {e}"))?;
+    write_bytes_atomic(&args.out, page.as_bytes())?;
+    eprintln!(
+        "wrote {} ({} results{})",
+        args.out.display(),
+        results.len(),
+        if tuned.is_some() { ", with tuning" } else { "" }
+    );
+    Ok(ExitCode::SUCCESS)
+}

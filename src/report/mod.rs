@@ -1,0 +1,201 @@
+//! The self-contained HTML report: the backtest table sorted by noise, each CloudWatch alarm's chart
+//! inline as SVG, and — from `tune` — current against recommended setting with both charts and the
+//! Pareto front. One file, CSS inline, no external URL: it opens offline and attaches to a ticket.
+
+use std::fmt::Write as _;
+
+use crate::backtest::{self, BacktestOptions, BacktestResult, SeriesContext};
+use crate::plot::{render_svg, Chart};
+use crate::spec::{self, AlertSet, ResolvedAlert};
+use crate::tune::{self, TuneReport};
+
+/// Chart size inside the report.
+const CHART: (u32, u32) = (1100, 420);
+
+/// Text for HTML.
+pub fn html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn num(v: f64) -> String {
+    if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map(num).unwrap_or_else(|| "–".into())
+}
+
+/// The charts of `alert` over every series it reads (CloudWatch engine), as inline SVG.
+fn charts(alert: &ResolvedAlert, opts: &BacktestOptions) -> Result<Vec<String>, String> {
+    let groups = backtest::plan(&[alert], opts).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    for g in &groups {
+        let ctx = SeriesContext::new(g.series());
+        for job in &g.jobs {
+            let Some(replay) = backtest::cloudwatch_replay(
+                job.alert,
+                &ctx,
+                job.inputs.span,
+                job.inputs.replay.as_deref(),
+            ) else {
+                continue;
+            };
+            let chart = Chart::from_cloudwatch(
+                format!("{} · {} · {}", alert.name, alert.env, g.series().name),
+                &replay,
+                job.inputs.incidents.as_deref().unwrap_or(&[]),
+                alert.cloudwatch.as_ref().map(|m| m.metric_name.clone()),
+            );
+            out.push(render_svg(&chart, CHART)?);
+        }
+    }
+    Ok(out)
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:24px auto;max-width:1160px;color:#222}\
+table{border-collapse:collapse;margin:12px 0 24px;font-size:14px}th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}\
+th{background:#f2f2f2}td:nth-child(-n+4),th:nth-child(-n+4){text-align:left}figure{margin:8px 0 24px}svg{max-width:100%;height:auto}\
+.note{color:#555;font-size:13px}h2{margin-top:36px;border-bottom:1px solid #ddd}";
+
+/// The report of `sets`: backtest (all engines), CloudWatch charts, and tuning when `tuned` is given.
+pub fn build(
+    sets: &[AlertSet],
+    opts: &BacktestOptions,
+    results: &[BacktestResult],
+    tuned: Option<&TuneReport>,
+) -> Result<String, String> {
+    let mut page = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>alertlab report</title><style>{STYLE}</style></head><body>\n<h1>alertlab report</h1>\n<p class=\"note\">Specs: {}. Rows sorted by alerts per week, noisiest first. `seasonal` bands approximate CloudWatch anomaly detection.</p>\n",
+        html(
+            &sets
+                .iter()
+                .map(|s| s.source.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    );
+    let mut rows: Vec<&BacktestResult> = results.iter().collect();
+    rows.sort_by(|a, b| b.alerts_per_week.total_cmp(&a.alerts_per_week));
+    page.push_str("<h2>Backtest</h2>\n<table><tr><th>alert</th><th>env</th><th>engine</th><th>series</th><th>condition</th><th>episodes</th><th>alerts/week</th><th>95% interval</th><th>recall</th><th>false/week</th></tr>\n");
+    for r in &rows {
+        let inc = r.incidents.as_ref();
+        let _ = writeln!(
+            page,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}–{}</td><td>{}</td><td>{}</td></tr>",
+            html(&r.alert),
+            html(&r.env),
+            r.engine,
+            html(&r.series),
+            html(&r.condition),
+            r.episodes.len(),
+            num(r.alerts_per_week),
+            num(r.alerts_per_week_ci[0]),
+            num(r.alerts_per_week_ci[1]),
+            opt(inc.and_then(|i| i.recall)),
+            opt(inc.map(|i| i.false_alerts_per_week)),
+        );
+    }
+    page.push_str("</table>\n");
+    for set in sets {
+        for alert in &set.alerts {
+            for resolved in alert.per_env.values() {
+                if resolved.cloudwatch.is_none()
+                    || (!opts.envs.is_empty() && !opts.envs.contains(&resolved.env))
+                {
+                    continue;
+                }
+                let _ = writeln!(
+                    page,
+                    "<h2>{} in {}</h2>",
+                    html(&resolved.name),
+                    html(&resolved.env)
+                );
+                for svg in charts(resolved, opts)? {
+                    let _ = writeln!(page, "<figure>{svg}</figure>");
+                }
+                let Some(rec) = tuned.and_then(|t| {
+                    t.recommendations.iter().find(|r| {
+                        r.alert == resolved.name
+                            && r.env == resolved.env
+                            && r.engine == "cloudwatch"
+                    })
+                }) else {
+                    continue;
+                };
+                let setting = |p: &tune::grid::Params| {
+                    if p.is_empty() {
+                        "as in the spec".to_string()
+                    } else {
+                        p.iter()
+                            .map(|(k, v)| format!("{k}={v}"))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    }
+                };
+                let _ = writeln!(page, "<h3>Tuning (budget {} per week)</h3>\n<table><tr><th>setting</th><th>params</th><th>alerts/week</th><th>false/week</th><th>recall</th><th>median delay (s)</th></tr>", num(rec.budget));
+                for (label, params, f) in [
+                    ("current", &rec.current.params, &rec.current.figures),
+                    (
+                        if rec.within_budget {
+                            "recommended"
+                        } else {
+                            "quietest (over budget)"
+                        },
+                        &rec.params,
+                        &rec.figures,
+                    ),
+                ] {
+                    let _ = writeln!(page, "<tr><td>{label}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", html(&setting(params)), num(f.alerts_per_week), opt(f.false_alerts_per_week), opt(f.recall), opt(f.median_delay_s));
+                }
+                page.push_str("</table>\n");
+                if !rec.params.is_empty() {
+                    if let Ok(over) = tune::grid::override_of(resolved, &rec.params) {
+                        if let Ok(variant) =
+                            spec::resolve_with(set, &resolved.name, &resolved.env, &over)
+                        {
+                            page.push_str("<p class=\"note\">Recommended setting:</p>\n");
+                            for svg in charts(&variant, opts)? {
+                                let _ = writeln!(page, "<figure>{svg}</figure>");
+                            }
+                        }
+                    }
+                }
+                let front: Vec<_> = tuned
+                    .map(|t| {
+                        t.pareto
+                            .iter()
+                            .filter(|p| {
+                                p.alert == resolved.name
+                                    && p.env == resolved.env
+                                    && p.engine == "cloudwatch"
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                page.push_str("<p class=\"note\">Pareto front: no other setting tried is quieter, catches more and sooner.</p>\n<table><tr><th>params</th><th>alerts/week</th><th>false/week</th><th>recall</th><th>median delay (s)</th></tr>\n");
+                for p in front {
+                    let f = &p.figures;
+                    let _ = writeln!(
+                        page,
+                        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                        html(&setting(&p.params)),
+                        num(f.alerts_per_week),
+                        opt(f.false_alerts_per_week),
+                        opt(f.recall),
+                        opt(f.median_delay_s)
+                    );
+                }
+                page.push_str("</table>\n");
+            }
+        }
+    }
+    page.push_str("</body></html>\n");
+    Ok(page)
+}

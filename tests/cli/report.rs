@@ -1,0 +1,92 @@
+//! `alertlab report`: one self-contained HTML file, opened in headless Chromium.
+
+use std::process::Command as Process;
+
+use predicates::prelude::*;
+
+use super::{alertlab, root};
+
+#[test]
+fn the_report_is_self_contained_and_renders_in_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("report.html");
+    alertlab()
+        .args(["report", "--spec"])
+        .arg(root().join("alerts"))
+        .arg("--out")
+        .arg(&page)
+        .assert()
+        .success();
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        html.contains("<table>") && html.contains("<svg"),
+        "tables and inline charts"
+    );
+    assert!(html.contains("Tuning (budget 1 per week)") && html.contains("Pareto front"));
+    // No external resource: the only URLs are SVG's XML namespace names (not requests).
+    let external: Vec<&str> = html
+        .match_indices("http")
+        .map(|(i, _)| &html[i..(i + 40).min(html.len())])
+        .filter(|s| !s.starts_with("http://www.w3.org/"))
+        .collect();
+    assert!(external.is_empty(), "external references: {external:?}");
+    for tag in ["<script", "<link", "src=\"http", "<img"] {
+        assert!(!html.contains(tag), "{tag}");
+    }
+    let chromium = ["chromium", "chromium-browser"].into_iter().find(|c| {
+        Process::new(c)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    let Some(chromium) = chromium else {
+        eprintln!(
+            "SKIPPED: Chromium is not installed (scripts/test.sh installs Debian's chromium)"
+        );
+        return;
+    };
+    let shot = dir.path().join("shot.png");
+    let out = Process::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--window-size=1280,1600",
+        ])
+        .arg(format!(
+            "--user-data-dir={}",
+            dir.path().join("profile").display()
+        ))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "chromium failed: {log}");
+    assert!(!log.contains("CONSOLE"), "console messages: {log}");
+    let img = image::open(&shot).unwrap().to_rgb8();
+    let distinct: std::collections::BTreeSet<[u8; 3]> = img.pixels().map(|p| p.0).collect();
+    assert!(
+        distinct.len() > 50,
+        "the screenshot is not blank ({} colours)",
+        distinct.len()
+    );
+}
+
+#[test]
+fn a_report_must_be_html() {
+    alertlab()
+        .args(["report", "--spec"])
+        .arg(root().join("alerts"))
+        .args(["--out", "report.pdf"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("the report is an .html file"));
+}
