@@ -8,7 +8,7 @@
 //!   values above each threshold.
 //! - `band`: the seasonal band for every series, then re-classifying at a new `k`; baseline: the same
 //!   counting pass.
-//! - `tune`: see [`super::bench_tune`].
+//! - `tune`: see [`super::bench_tune`]; `plot`: see [`super::bench_plot`].
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -26,7 +26,7 @@ use crate::synth::{generate, SynthOptions};
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// What to time.
-    #[arg(default_value = "all", value_parser = ["load", "backtest", "band", "tune", "all"])]
+    #[arg(default_value = "all", value_parser = ["load", "backtest", "band", "tune", "plot", "all"])]
     pub what: String,
     #[arg(long, default_value_t = 1000)]
     pub series: usize,
@@ -107,6 +107,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     if all || args.what == "tune" {
         super::bench_tune::bench_tune(&data, args.repeat, cores)?;
+    }
+    if all || args.what == "plot" {
+        super::bench_plot::bench_plot(&data, args.repeat)?;
     }
     Ok(ExitCode::SUCCESS)
 }

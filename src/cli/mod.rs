@@ -4,6 +4,7 @@
 mod backtest;
 mod band;
 mod bench;
+mod bench_plot;
 mod bench_tune;
 mod generate;
 mod inject;

@@ -6,13 +6,15 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
+use rayon::prelude::*;
 
 use super::selection::parse_time;
 use super::UsageError;
 use crate::backtest::{self, BacktestOptions, Engines, SeriesContext};
 use crate::fsutil::write_bytes_atomic;
-use crate::plot::{render, Chart};
+use crate::plot::{render, render_stack, Chart};
 use crate::spec;
+use crate::tune;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -67,6 +69,11 @@ pub struct Args {
     /// Image size, `WIDTHxHEIGHT` pixels.
     #[arg(long, default_value = "1200x600", value_parser = parse_size)]
     pub size: (u32, u32),
+    /// Before/after: chart the alarm once per setting, stacked on one time axis, e.g.
+    /// `--compare k=2,k=4` (one `KEY=VALUE` per setting, spec key names; join keys of one setting
+    /// with `+`: `k=4+datapoints_to_alarm=3`). Repeatable.
+    #[arg(long)]
+    pub compare: Vec<String>,
     /// With `--spec`: the image format of each chart.
     #[arg(long, default_value = "png", value_parser = ["png", "svg"])]
     pub format: String,
@@ -151,40 +158,78 @@ fn plot_file(file: &Path, args: &Args) -> anyhow::Result<ExitCode> {
         engines: Engines::from_name("cloudwatch"),
         ..BacktestOptions::default()
     };
-    let alerts = backtest::selected_alerts(std::slice::from_ref(&sets), &opts);
-    let groups = backtest::plan(&alerts, &opts)?;
-    let group = groups.first().context("no series to chart")?;
-    let series = group.series();
-    let job = &group.jobs[0];
-    let ctx = SeriesContext::new(series);
-    let replay = backtest::cloudwatch_replay(
-        job.alert,
-        &ctx,
-        job.inputs.span,
-        job.inputs.replay.as_deref(),
-    )
-    .context("the chart's alarm has no CloudWatch metric")?;
-    let mut chart = Chart::from_cloudwatch(
-        series.name.clone(),
-        &replay,
-        job.inputs.incidents.as_deref().unwrap_or(&[]),
-        None,
-    );
-    crop(&mut chart, args.from, args.to)?;
-    render(&chart, &args.out, args.size).map_err(|e| UsageError(e.to_string()))?;
-    eprintln!(
-        "{}: {} ({})",
-        args.out.display(),
-        chart.legend(),
-        if groups.len() > 1 && args.series.is_none() {
+    let base = sets.alerts[0]
+        .per_env
+        .values()
+        .next()
+        .context("the chart spec has its alert")?
+        .clone();
+    // The alarms to draw: the one of the flags, or one per `--compare` setting.
+    let mut alarms: Vec<(String, spec::ResolvedAlert)> = Vec::new();
+    for flag in &args.compare {
+        for setting in flag.split(',').filter(|s| !s.trim().is_empty()) {
+            let parts: Vec<String> = setting.split('+').map(str::to_string).collect();
+            let grid = tune::grid::parse_grid(&parts)
+                .map_err(|e| UsageError(format!("`--compare`: {e}")))?;
+            let params: tune::grid::Params = grid
+                .into_iter()
+                .filter_map(|(k, mut v)| v.pop().map(|v| (k, v)))
+                .collect();
+            let over = tune::grid::override_of(&base, &params)
+                .map_err(|e| UsageError(format!("`--compare {setting}`: {e}")))?;
+            let variant = spec::resolve_with(&sets, &base.name, &base.env, &over)
+                .map_err(|e| UsageError(format!("`--compare {setting}`: {}", e.message)))?;
+            alarms.push((setting.to_string(), variant));
+        }
+    }
+    if alarms.is_empty() {
+        alarms.push((String::new(), base));
+    }
+    let mut charts = Vec::new();
+    let mut note = String::new();
+    for (setting, alarm) in &alarms {
+        let groups = backtest::plan(&[alarm], &opts)?;
+        let group = groups.first().context("no series to chart")?;
+        let series = group.series();
+        let job = &group.jobs[0];
+        let ctx = SeriesContext::new(series);
+        let replay = backtest::cloudwatch_replay(
+            job.alert,
+            &ctx,
+            job.inputs.span,
+            job.inputs.replay.as_deref(),
+        )
+        .context("the chart's alarm has no CloudWatch metric")?;
+        let title = if setting.is_empty() {
+            series.name.clone()
+        } else {
+            format!("{} [{setting}]", series.name)
+        };
+        let mut chart = Chart::from_cloudwatch(
+            title,
+            &replay,
+            job.inputs.incidents.as_deref().unwrap_or(&[]),
+            None,
+        );
+        crop(&mut chart, args.from, args.to)?;
+        note = if groups.len() > 1 && args.series.is_none() {
             format!(
                 "the first of {} series; pick one with --series",
                 groups.len()
             )
         } else {
             series.name.clone()
-        }
-    );
+        };
+        charts.push(chart);
+    }
+    if charts.len() == 1 {
+        render(&charts[0], &args.out, args.size).map_err(|e| UsageError(e.to_string()))?;
+    } else {
+        let size = (args.size.0, args.size.1 * charts.len() as u32);
+        render_stack(&charts, &args.out, size).map_err(|e| UsageError(e.to_string()))?;
+    }
+    let legends: Vec<String> = charts.iter().map(Chart::legend).collect();
+    eprintln!("{}: {} ({note})", args.out.display(), legends.join(" | "));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -254,49 +299,58 @@ fn plot_spec(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
     }
     let groups = backtest::plan(&alerts, &opts)?;
     let mut index = String::from("<!doctype html><meta charset=\"utf-8\"><title>alertlab charts</title>\n<style>body{font-family:sans-serif;margin:2em}img{max-width:100%;border:1px solid #ddd}figure{margin:0 0 2em}</style>\n<h1>alertlab charts</h1>\n");
+    // Charts of different series draw on both cores.
+    let drawn: Vec<Vec<(String, String, String)>> = groups
+        .par_iter()
+        .map(|group| -> anyhow::Result<Vec<(String, String, String)>> {
+            let ctx = SeriesContext::new(group.series());
+            let mut out = Vec::new();
+            for job in &group.jobs {
+                let Some(replay) = backtest::cloudwatch_replay(
+                    job.alert,
+                    &ctx,
+                    job.inputs.span,
+                    job.inputs.replay.as_deref(),
+                ) else {
+                    continue;
+                };
+                let title = format!(
+                    "{} · {} · {}",
+                    job.alert.name,
+                    job.alert.env,
+                    group.series().name
+                );
+                let chart = Chart::from_cloudwatch(
+                    title.clone(),
+                    &replay,
+                    job.inputs.incidents.as_deref().unwrap_or(&[]),
+                    job.alert.cloudwatch.as_ref().map(|m| m.metric_name.clone()),
+                );
+                let name = format!(
+                    "{}-{}-{}.{}",
+                    job.alert.name,
+                    job.alert.env,
+                    safe_name(&group.series().name),
+                    args.format
+                );
+                render(&chart, &args.out.join(&name), args.size)
+                    .map_err(|e| UsageError(e.to_string()))?;
+                out.push((name, title, chart.legend()));
+            }
+            Ok(out)
+        })
+        .collect::<anyhow::Result<_>>()?;
     let mut written = 0;
-    for group in &groups {
-        let ctx = SeriesContext::new(group.series());
-        for job in &group.jobs {
-            let Some(replay) = backtest::cloudwatch_replay(
-                job.alert,
-                &ctx,
-                job.inputs.span,
-                job.inputs.replay.as_deref(),
-            ) else {
-                continue;
-            };
-            let title = format!(
-                "{} · {} · {}",
-                job.alert.name,
-                job.alert.env,
-                group.series().name
-            );
-            let chart = Chart::from_cloudwatch(
-                title.clone(),
-                &replay,
-                job.inputs.incidents.as_deref().unwrap_or(&[]),
-                job.alert.cloudwatch.as_ref().map(|m| m.metric_name.clone()),
-            );
-            let name = format!(
-                "{}-{}-{}.{}",
-                job.alert.name,
-                job.alert.env,
-                safe_name(&group.series().name),
-                args.format
-            );
-            render(&chart, &args.out.join(&name), args.size)
-                .map_err(|e| UsageError(e.to_string()))?;
-            let _ = writeln!(
-                index,
-                "<figure><img src=\"{}\" alt=\"{}\"><figcaption>{} — {}</figcaption></figure>",
-                html(&name),
-                html(&title),
-                html(&title),
-                html(&chart.legend())
-            );
-            written += 1;
-        }
+    for (name, title, legend) in drawn.into_iter().flatten() {
+        let _ = writeln!(
+            index,
+            "<figure><img src=\"{}\" alt=\"{}\"><figcaption>{} — {}</figcaption></figure>",
+            html(&name),
+            html(&title),
+            html(&title),
+            html(&legend)
+        );
+        written += 1;
     }
     write_bytes_atomic(&args.out.join("index.html"), index.as_bytes())?;
     eprintln!("{written} charts and index.html in {}", args.out.display());

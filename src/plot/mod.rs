@@ -7,4 +7,4 @@ pub mod chart;
 pub mod render;
 
 pub use chart::Chart;
-pub use render::{render, render_svg, RenderError};
+pub use render::{render, render_stack, render_svg, RenderError};

@@ -74,12 +74,7 @@ pub fn render(chart: &Chart, path: &Path, size: (u32, u32)) -> Result<(), Render
                 draw(chart, &root).map_err(draw_err)?;
                 root.present().map_err(|e| draw_err(e.to_string()))?;
             }
-            let mut png = Vec::new();
-            use image::ImageEncoder;
-            image::codecs::png::PngEncoder::new(&mut png)
-                .write_image(&rgb, w, h, image::ColorType::Rgb8)
-                .map_err(|e| draw_err(e.to_string()))?;
-            png
+            encode_png(&rgb, (w, h)).map_err(draw_err)?
         }
         _ => return Err(RenderError::Extension(shown)),
     };
@@ -87,6 +82,68 @@ pub fn render(chart: &Chart, path: &Path, size: (u32, u32)) -> Result<(), Render
         path: path.display().to_string(),
         source,
     })
+}
+
+/// Several charts stacked on one shared time axis (the before/after picture of `--compare`), to SVG
+/// or PNG by `path`'s extension; `size` is the whole image.
+pub fn render_stack(charts: &[Chart], path: &Path, size: (u32, u32)) -> Result<(), RenderError> {
+    register();
+    let shown = path.display().to_string();
+    let draw_err = |e: String| RenderError::Draw {
+        path: shown.clone(),
+        message: e,
+    };
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let bytes = match ext.as_str() {
+        "svg" => {
+            let mut svg = String::new();
+            {
+                let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+                draw_stack(charts, &root).map_err(draw_err)?;
+                root.present().map_err(|e| draw_err(e.to_string()))?;
+            }
+            svg.into_bytes()
+        }
+        "png" => {
+            let (w, h) = size;
+            let mut rgb = vec![0u8; w as usize * h as usize * 3];
+            {
+                let root = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
+                draw_stack(charts, &root).map_err(draw_err)?;
+                root.present().map_err(|e| draw_err(e.to_string()))?;
+            }
+            encode_png(&rgb, size).map_err(draw_err)?
+        }
+        _ => return Err(RenderError::Extension(shown)),
+    };
+    write_bytes_atomic(path, &bytes).map_err(|source| RenderError::Io {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+fn draw_stack<DB: DrawingBackend>(
+    charts: &[Chart],
+    root: &DrawingArea<DB, Shift>,
+) -> Result<(), String> {
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    for (area, chart) in root.split_evenly((charts.len(), 1)).iter().zip(charts) {
+        draw(chart, area)?;
+    }
+    Ok(())
+}
+
+fn encode_png(rgb: &[u8], (w, h): (u32, u32)) -> Result<Vec<u8>, String> {
+    use image::ImageEncoder;
+    let mut png = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut png)
+        .write_image(rgb, w, h, image::ColorType::Rgb8)
+        .map_err(|e| e.to_string())?;
+    Ok(png)
 }
 
 /// `chart` as SVG text (to inline in a page).

@@ -218,3 +218,45 @@ fn the_readme_chart_command_still_makes_the_committed_image() {
         "regenerate docs/img/lambda-prod.png with the command in the README"
     );
 }
+
+/// `--compare` stacks one chart per setting on a shared time axis, each legend with its figures.
+#[test]
+fn compare_stacks_the_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("cmp.svg");
+    let out = alertlab()
+        .arg("plot")
+        .arg(root().join("data/lambda_prod.csv"))
+        .args([
+            "--period",
+            "300",
+            "--stat",
+            "Maximum",
+            "--compare",
+            "k=2,k=6",
+            "--size",
+            "900x300",
+            "--out",
+        ])
+        .arg(&svg)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(text.contains("height=\"600\""), "two charts of 300 px");
+    assert!(text.contains("[k=2]") && text.contains("[k=6]"));
+    let legends = text.matches("alerts/week").count();
+    assert_eq!(legends, 2, "one legend per setting");
+    alertlab()
+        .arg("plot")
+        .arg(root().join("data/lambda_prod.csv"))
+        .args(["--compare", "kk=2", "--out"])
+        .arg(dir.path().join("bad.svg"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown grid key `kk`"));
+}
