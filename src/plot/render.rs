@@ -53,35 +53,7 @@ fn register() {
 
 /// Draw `chart` into `path` (`.svg` or `.png`) at `size` pixels.
 pub fn render(chart: &Chart, path: &Path, size: (u32, u32)) -> Result<(), RenderError> {
-    register();
-    let shown = path.display().to_string();
-    let draw_err = |e: String| RenderError::Draw {
-        path: shown.clone(),
-        message: e,
-    };
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let bytes = match ext.as_str() {
-        "svg" => render_svg(chart, size).map_err(draw_err)?.into_bytes(),
-        "png" => {
-            let (w, h) = size;
-            let mut rgb = vec![0u8; w as usize * h as usize * 3];
-            {
-                let root = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
-                draw(chart, &root).map_err(draw_err)?;
-                root.present().map_err(|e| draw_err(e.to_string()))?;
-            }
-            encode_png(&rgb, (w, h)).map_err(draw_err)?
-        }
-        _ => return Err(RenderError::Extension(shown)),
-    };
-    write_bytes_atomic(path, &bytes).map_err(|source| RenderError::Io {
-        path: path.display().to_string(),
-        source,
-    })
+    render_stack(std::slice::from_ref(chart), path, size)
 }
 
 /// Several charts stacked on one shared time axis (the before/after picture of `--compare`), to SVG
