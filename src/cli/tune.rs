@@ -98,6 +98,26 @@ const FRONT_HEADER: [&str; 8] = [
     "median_delay",
 ];
 
+/// A row of the settings and Pareto tables.
+fn setting_row(
+    alert: &str,
+    env: &str,
+    engine: &str,
+    params: &grid::Params,
+    f: &tune::Figures,
+) -> Vec<String> {
+    vec![
+        alert.to_string(),
+        env.to_string(),
+        engine.to_string(),
+        describe(params),
+        num(f.alerts_per_week, 2),
+        opt(f.false_alerts_per_week, 2),
+        opt(f.recall, 2),
+        delay(f.median_delay_s),
+    ]
+}
+
 fn row(r: &Recommendation, which: &str, o: &Outcome) -> Vec<String> {
     vec![
         r.alert.clone(),
@@ -176,35 +196,20 @@ fn as_table(report: &tune::TuneReport) -> String {
     let front: Vec<Vec<String>> = report
         .pareto
         .iter()
-        .map(|p| {
-            vec![
-                p.alert.clone(),
-                p.env.clone(),
-                p.engine.to_string(),
-                describe(&p.params),
-                num(p.figures.alerts_per_week, 2),
-                opt(p.figures.false_alerts_per_week, 2),
-                opt(p.figures.recall, 2),
-                delay(p.figures.median_delay_s),
-            ]
-        })
+        .map(|p| setting_row(&p.alert, &p.env, p.engine, &p.params, &p.figures))
         .collect();
     if !report.settings.is_empty() {
         let all: Vec<Vec<String>> = report
             .settings
             .iter()
             .map(|t| {
-                let o = &t.outcome;
-                vec![
-                    t.alert.clone(),
-                    t.env.clone(),
-                    t.engine.to_string(),
-                    describe(&o.params),
-                    num(o.figures.alerts_per_week, 2),
-                    opt(o.figures.false_alerts_per_week, 2),
-                    opt(o.figures.recall, 2),
-                    delay(o.figures.median_delay_s),
-                ]
+                setting_row(
+                    &t.alert,
+                    &t.env,
+                    t.engine,
+                    &t.outcome.params,
+                    &t.outcome.figures,
+                )
             })
             .collect();
         text.push_str("\nEvery setting tried:\n");
