@@ -5,7 +5,8 @@
 use rayon::prelude::*;
 
 use super::bench::{report, time};
-use crate::backtest::{self, BacktestOptions, Engines, SeriesContext};
+use crate::backtest::{self, BacktestOptions, Engines};
+use crate::plot::chart::group_charts;
 use crate::plot::{render, Chart};
 use crate::series::{write_series, OutputLayout, Series};
 
@@ -33,12 +34,7 @@ pub fn bench_plot(data: &[Series], repeat: usize) -> anyhow::Result<()> {
     let groups = backtest::plan(&alerts, &opts)?;
     let charts: Vec<Chart> = groups
         .par_iter()
-        .filter_map(|g| {
-            let ctx = SeriesContext::new(g.series());
-            let job = &g.jobs[0];
-            backtest::cloudwatch_replay(job.alert, &ctx, job.inputs.span, None)
-                .map(|r| Chart::from_cloudwatch(g.series().name.clone(), &r, &[], None))
-        })
+        .flat_map_iter(|g| group_charts(g).into_iter().map(|(_, chart)| chart))
         .collect();
     let first = charts.first().ok_or_else(|| anyhow::anyhow!("no chart"))?;
     let blank = dir.path().join("blank.png");

@@ -10,9 +10,11 @@ use rayon::prelude::*;
 
 use super::selection::parse_time;
 use super::UsageError;
-use crate::backtest::{self, BacktestOptions, Engines, SeriesContext};
+use crate::backtest::{self, BacktestOptions, Engines};
 use crate::fsutil::write_bytes_atomic;
+use crate::plot::chart::group_charts;
 use crate::plot::{render, render_stack, Chart};
+use crate::report::html;
 use crate::spec;
 use crate::tune;
 
@@ -191,26 +193,17 @@ fn plot_file(file: &Path, args: &Args) -> anyhow::Result<ExitCode> {
         let groups = backtest::plan(&[alarm], &opts)?;
         let group = groups.first().context("no series to chart")?;
         let series = group.series();
-        let job = &group.jobs[0];
-        let ctx = SeriesContext::new(series);
-        let replay = backtest::cloudwatch_replay(
-            job.alert,
-            &ctx,
-            job.inputs.span,
-            job.inputs.replay.as_deref(),
-        )
-        .context("the chart's alarm has no CloudWatch metric")?;
-        let title = if setting.is_empty() {
+        let (_, mut chart) = group_charts(group)
+            .into_iter()
+            .next()
+            .context("the chart's alarm has no CloudWatch metric")?;
+        // One series: it names the chart (and the setting, when comparing); the metric is made up.
+        chart.title = if setting.is_empty() {
             series.name.clone()
         } else {
             format!("{} [{setting}]", series.name)
         };
-        let mut chart = Chart::from_cloudwatch(
-            title,
-            &replay,
-            job.inputs.incidents.as_deref().unwrap_or(&[]),
-            None,
-        );
+        chart.unit = None;
         crop(&mut chart, args.from, args.to)?;
         note = if groups.len() > 1 && args.series.is_none() {
             format!(
@@ -303,39 +296,18 @@ fn plot_spec(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
     let drawn: Vec<Vec<(String, String, String)>> = groups
         .par_iter()
         .map(|group| -> anyhow::Result<Vec<(String, String, String)>> {
-            let ctx = SeriesContext::new(group.series());
             let mut out = Vec::new();
-            for job in &group.jobs {
-                let Some(replay) = backtest::cloudwatch_replay(
-                    job.alert,
-                    &ctx,
-                    job.inputs.span,
-                    job.inputs.replay.as_deref(),
-                ) else {
-                    continue;
-                };
-                let title = format!(
-                    "{} · {} · {}",
-                    job.alert.name,
-                    job.alert.env,
-                    group.series().name
-                );
-                let chart = Chart::from_cloudwatch(
-                    title.clone(),
-                    &replay,
-                    job.inputs.incidents.as_deref().unwrap_or(&[]),
-                    job.alert.cloudwatch.as_ref().map(|m| m.metric_name.clone()),
-                );
+            for (alert, chart) in group_charts(group) {
                 let name = format!(
                     "{}-{}-{}.{}",
-                    job.alert.name,
-                    job.alert.env,
+                    alert.name,
+                    alert.env,
                     safe_name(&group.series().name),
                     args.format
                 );
                 render(&chart, &args.out.join(&name), args.size)
                     .map_err(|e| UsageError(e.to_string()))?;
-                out.push((name, title, chart.legend()));
+                out.push((name, chart.title.clone(), chart.legend()));
             }
             Ok(out)
         })
@@ -375,11 +347,4 @@ fn safe_name(name: &str) -> String {
     } else {
         s
     }
-}
-
-fn html(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }

@@ -1,8 +1,9 @@
 //! What one chart shows, taken from a CloudWatch replay: nothing here decides alarm behaviour.
 
-use crate::backtest::CloudWatchReplay;
+use crate::backtest::{self, CloudWatchReplay, SeriesContext, SeriesGroup};
 use crate::engine::cloudwatch::Breach;
 use crate::score::Incident;
+use crate::spec::ResolvedAlert;
 
 /// Everything a chart draws; times are UTC epoch ms.
 #[derive(Debug, Clone)]
@@ -102,6 +103,33 @@ impl Chart {
             self.alerts_per_week
         )
     }
+}
+
+/// The chart of every alarm of `group` (alerts reading one series) that has a CloudWatch metric,
+/// from the backtest's own replay: titled `alert · env · series`, the value axis named after the
+/// metric, the series' incidents marked.
+pub fn group_charts<'a>(group: &SeriesGroup<'a>) -> Vec<(&'a ResolvedAlert, Chart)> {
+    let series = group.series();
+    let ctx = SeriesContext::new(series);
+    group
+        .jobs
+        .iter()
+        .filter_map(|job| {
+            let replay = backtest::cloudwatch_replay(
+                job.alert,
+                &ctx,
+                job.inputs.span,
+                job.inputs.replay.as_deref(),
+            )?;
+            let chart = Chart::from_cloudwatch(
+                format!("{} · {} · {}", job.alert.name, job.alert.env, series.name),
+                &replay,
+                job.inputs.incidents.as_deref().unwrap_or(&[]),
+                job.alert.cloudwatch.as_ref().map(|m| m.metric_name.clone()),
+            );
+            Some((job.alert, chart))
+        })
+        .collect()
 }
 
 /// At most two points per pixel column — the minimum and the maximum, in time order — so a long

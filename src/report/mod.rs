@@ -4,8 +4,9 @@
 
 use std::fmt::Write as _;
 
-use crate::backtest::{self, BacktestOptions, BacktestResult, SeriesContext};
-use crate::plot::{render_svg, Chart};
+use crate::backtest::{self, BacktestOptions, BacktestResult};
+use crate::plot::chart::group_charts;
+use crate::plot::render_svg;
 use crate::spec::{self, AlertSet, ResolvedAlert};
 use crate::tune::{self, TuneReport};
 
@@ -35,28 +36,11 @@ fn opt(v: Option<f64>) -> String {
 /// The charts of `alert` over every series it reads (CloudWatch engine), as inline SVG.
 fn charts(alert: &ResolvedAlert, opts: &BacktestOptions) -> Result<Vec<String>, String> {
     let groups = backtest::plan(&[alert], opts).map_err(|e| e.to_string())?;
-    let mut out = Vec::new();
-    for g in &groups {
-        let ctx = SeriesContext::new(g.series());
-        for job in &g.jobs {
-            let Some(replay) = backtest::cloudwatch_replay(
-                job.alert,
-                &ctx,
-                job.inputs.span,
-                job.inputs.replay.as_deref(),
-            ) else {
-                continue;
-            };
-            let chart = Chart::from_cloudwatch(
-                format!("{} · {} · {}", alert.name, alert.env, g.series().name),
-                &replay,
-                job.inputs.incidents.as_deref().unwrap_or(&[]),
-                alert.cloudwatch.as_ref().map(|m| m.metric_name.clone()),
-            );
-            out.push(render_svg(&chart, CHART)?);
-        }
-    }
-    Ok(out)
+    groups
+        .iter()
+        .flat_map(group_charts)
+        .map(|(_, chart)| render_svg(&chart, CHART))
+        .collect()
 }
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:24px auto;max-width:1160px;color:#222}\
