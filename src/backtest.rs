@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::band::{self, Band, Rule};
 use crate::engine::cloudwatch::{self, Breach};
-use crate::engine::prometheus::{self, PrometheusConfig, PrometheusVersion};
+use crate::engine::prometheus::{self, PrometheusConfig};
 use crate::engine::{Episode, Timeline, Transition};
 use crate::notify;
 use crate::score::{self, FlapRule, Incident, IncidentScore, NoiseScore};
@@ -383,8 +383,8 @@ pub fn prepare(
 pub struct SeriesContext<'a> {
     pub raw: &'a Series,
     step_ms: Option<i64>,
-    grids: RefCell<Vec<(GridKey, Rc<Series>)>>,
-    selections: RefCell<Vec<(SelectionKey, Rc<Selection>)>>,
+    grids: Memo<Series>,
+    selections: Memo<Selection>,
     bands: BandCache,
     breaches: Memo<Vec<Breach>>,
 }
@@ -434,10 +434,15 @@ fn rule_of(condition: &Condition, cached: &Rule) -> Rule {
     }
 }
 
-/// (period ms, statistic name, span) of a resampled grid.
-type GridKey = (i64, String, (i64, i64));
-/// (interval, phase, lookback, version, span) of a rule's evaluation.
-type SelectionKey = (i64, i64, i64, PrometheusVersion, (i64, i64));
+/// What a rule's evaluations and selected samples depend on: the span and the rule timing (not
+/// `for`, not the condition).
+fn selection_key(cfg: &PrometheusConfig, span: (i64, i64)) -> String {
+    format!(
+        "{span:?} {} {} {} {:?}",
+        cfg.interval_ms, cfg.phase_ms, cfg.lookback_ms, cfg.version
+    )
+}
+
 /// Evaluation times and the sample each instant query selects.
 type Selection = (Vec<i64>, Vec<Option<usize>>);
 
@@ -446,8 +451,8 @@ impl<'a> SeriesContext<'a> {
         SeriesContext {
             raw,
             step_ms: median_step_ms(raw),
-            grids: RefCell::new(Vec::new()),
-            selections: RefCell::new(Vec::new()),
+            grids: Memo::default(),
+            selections: Memo::default(),
             bands: BandCache::default(),
             breaches: Memo::default(),
         }
@@ -455,31 +460,17 @@ impl<'a> SeriesContext<'a> {
 
     /// The series on the alarm's period grid over `span` (checked by [`check_span`]).
     fn grid(&self, period_ms: i64, stat: Statistic, span: (i64, i64)) -> Rc<Series> {
-        let key = (period_ms, stat.to_string(), span);
-        if let Some((_, g)) = self.grids.borrow().iter().find(|(k, _)| *k == key) {
-            return g.clone();
-        }
-        let grid = Rc::new(resample_span(self.raw, period_ms, stat, span.0, span.1));
-        self.grids.borrow_mut().push((key, grid.clone()));
-        grid
+        self.grids.get(format!("{period_ms} {stat} {span:?}"), || {
+            resample_span(self.raw, period_ms, stat, span.0, span.1)
+        })
     }
 
     fn selection(&self, cfg: &PrometheusConfig, span: (i64, i64)) -> Rc<Selection> {
-        let key = (
-            cfg.interval_ms,
-            cfg.phase_ms,
-            cfg.lookback_ms,
-            cfg.version,
-            span,
-        );
-        if let Some((_, s)) = self.selections.borrow().iter().find(|(k, _)| *k == key) {
-            return s.clone();
-        }
-        let eval_times = cfg.eval_times(span.0, span.1);
-        let selected = prometheus::instant_indices(&self.raw.samples(), &eval_times, cfg);
-        let selection = Rc::new((eval_times, selected));
-        self.selections.borrow_mut().push((key, selection.clone()));
-        selection
+        self.selections.get(selection_key(cfg, span), || {
+            let eval_times = cfg.eval_times(span.0, span.1);
+            let selected = prometheus::instant_indices(&self.raw.samples(), &eval_times, cfg);
+            (eval_times, selected)
+        })
     }
 }
 
@@ -711,11 +702,8 @@ pub fn run_prometheus(
         selected,
         replay,
         &ctx.bands,
-        // What the recorded values depend on: the span and the rule timing, not `for`.
-        &format!(
-            "{span:?} {} {} {} {:?}",
-            alert.prom.interval_ms, alert.prom.phase_ms, alert.prom.lookback_ms, alert.prom.version
-        ),
+        // The recorded values are those of the selection.
+        &selection_key(&alert.prom, span),
     );
     let timeline = prometheus::evaluate(&present, eval_times, &alert.prom);
     let noise = score::noise(&timeline, &FlapRule::default());
