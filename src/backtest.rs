@@ -444,7 +444,7 @@ fn selection_key(cfg: &PrometheusConfig, span: (i64, i64)) -> String {
 }
 
 /// Evaluation times and the sample each instant query selects.
-type Selection = (Vec<i64>, Vec<Option<usize>>);
+pub type Selection = (Vec<i64>, Vec<Option<usize>>);
 
 impl<'a> SeriesContext<'a> {
     pub fn new(raw: &'a Series) -> SeriesContext<'a> {
@@ -561,10 +561,26 @@ pub fn cloudwatch_replay(
     })
 }
 
-/// What the Prometheus engine needs besides the evaluation times.
+/// What the Prometheus engine needs besides the evaluation times, and what a chart draws.
 pub struct PreparedPrometheus {
     pub warm_up_evaluations: usize,
     pub seasonality: Option<String>,
+    /// The band the rule compared with and the rule (its `k`, side and strictness).
+    pub prepared: Rc<PreparedCondition>,
+    pub rule: Rule,
+    /// Where the band's points lie: per evaluation (a `promql` band, over the recorded values) or
+    /// per raw sample (every other condition).
+    pub indexing: BandIndexing,
+}
+
+/// How a Prometheus rule's band lines up with its evaluations.
+pub enum BandIndexing {
+    /// Point `k` of the band belongs to evaluation `k`; `compared[k]` is the value the band
+    /// compared there (NaN: the series was absent).
+    Evaluations { compared: Vec<f64> },
+    /// Point `i` belongs to raw sample `i`; an evaluation compares the sample its instant query
+    /// selected.
+    Samples,
 }
 
 /// Whether the alert's expression returns the series at each evaluation.
@@ -653,6 +669,9 @@ fn prometheus_present_cached(
             PreparedPrometheus {
                 warm_up_evaluations: band.warm_up_points(),
                 seasonality: None,
+                prepared: prepared.clone(),
+                rule,
+                indexing: BandIndexing::Evaluations { compared },
             },
         );
     }
@@ -677,6 +696,9 @@ fn prometheus_present_cached(
         PreparedPrometheus {
             warm_up_evaluations,
             seasonality: prepared.seasonality.clone(),
+            prepared: prepared.clone(),
+            rule,
+            indexing: BandIndexing::Samples,
         },
     )
 }
@@ -689,6 +711,28 @@ pub fn run_prometheus(
     span: (i64, i64),
     replay: Option<&ReplayBounds>,
 ) -> Option<BacktestResult> {
+    prometheus_replay(alert, ctx, span, replay).map(|r| r.result)
+}
+
+/// A Prometheus replay with what it was computed from: the evaluation times, the sample each
+/// selected, the band and rule, and whether the expression returned the series (what a chart
+/// draws).
+pub struct PrometheusReplay {
+    pub selection: Rc<Selection>,
+    pub present: Vec<bool>,
+    pub prepared: PreparedPrometheus,
+    /// The rule's timing (interval, `for`, `keep_firing_for`).
+    pub config: PrometheusConfig,
+    pub result: BacktestResult,
+}
+
+/// [`run_prometheus`], keeping the evaluations, band and classification.
+pub fn prometheus_replay(
+    alert: &ResolvedAlert,
+    ctx: &SeriesContext,
+    span: (i64, i64),
+    replay: Option<&ReplayBounds>,
+) -> Option<PrometheusReplay> {
     alert.prometheus.as_ref()?;
     let raw = ctx.raw;
     let step = ctx.step_ms.unwrap_or(alert.prom.interval_ms);
@@ -722,7 +766,7 @@ pub fn run_prometheus(
     );
     result.evaluations = eval_times.len();
     result.warm_up_evaluations = prepared.warm_up_evaluations;
-    result.seasonality = prepared.seasonality;
+    result.seasonality = prepared.seasonality.clone();
     if step > alert.prom.lookback_ms {
         result.warnings.push(format!(
             "data step {} is longer than the lookback delta {}: the series is absent between samples",
@@ -730,7 +774,13 @@ pub fn run_prometheus(
             format_duration(alert.prom.lookback_ms)
         ));
     }
-    Some(result)
+    Some(PrometheusReplay {
+        selection,
+        present,
+        prepared,
+        config: alert.prom,
+        result,
+    })
 }
 
 /// Everything a backtest run produced.

@@ -34,7 +34,11 @@ pub fn bench_plot(data: &[Series], repeat: usize) -> anyhow::Result<()> {
     let groups = backtest::plan(&alerts, &opts)?;
     let charts: Vec<Chart> = groups
         .par_iter()
-        .flat_map_iter(|g| group_charts(g).into_iter().map(|(_, chart)| chart))
+        .flat_map_iter(|g| {
+            group_charts(g, opts.engines)
+                .into_iter()
+                .map(|(_, chart)| chart)
+        })
         .collect();
     let first = charts.first().ok_or_else(|| anyhow::anyhow!("no chart"))?;
     let blank = dir.path().join("blank.png");

@@ -1,5 +1,5 @@
-//! `alertlab plot`: band charts of one series (`plot FILE`) or of every CloudWatch alarm of a spec
-//! (`plot --spec`), drawn from the backtest's own replay.
+//! `alertlab plot`: band charts of one series (`plot FILE`) or of every alarm and rule of a spec
+//! (`plot --spec`), drawn from the backtest's own replays (CloudWatch and Prometheus engines).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -22,8 +22,8 @@ use crate::tune;
 pub struct Args {
     /// A metric file to chart (one series with its band); or use `--spec`.
     pub file: Option<PathBuf>,
-    /// Chart every CloudWatch alarm of these specs instead (one chart per alert, env and series,
-    /// and an `index.html`, in the folder `--out`).
+    /// Chart every alarm of these specs instead (one chart per alert, env, engine and series, and
+    /// an `index.html`, in the folder `--out`).
     #[arg(long, conflicts_with = "file")]
     pub spec: Option<PathBuf>,
     /// With `--spec`: only these alerts.
@@ -32,6 +32,20 @@ pub struct Args {
     /// With `--spec`: only these environments.
     #[arg(long, value_delimiter = ',')]
     pub env: Vec<String>,
+    /// The engine whose alarm is drawn: `cloudwatch`, `prometheus` or (with `--spec`) `both`.
+    /// Default: `prometheus` for `--model promql`, `cloudwatch` for FILE's other models, `both`
+    /// with `--spec`.
+    #[arg(long, value_parser = ["cloudwatch", "prometheus", "both"])]
+    pub engine: Option<String>,
+    /// Prometheus rule evaluation interval for FILE (`--engine prometheus`), e.g. `1m`.
+    #[arg(long, default_value = "1m")]
+    pub interval: String,
+    /// Prometheus `for` for FILE (`--engine prometheus`): pending this long before firing.
+    #[arg(long = "for", default_value = "0s")]
+    pub for_: String,
+    /// Trailing window of the `promql` band for FILE.
+    #[arg(long, default_value = "1h")]
+    pub window: String,
     /// The series of FILE to chart (default: the first).
     #[arg(long)]
     pub series: Option<String>,
@@ -117,13 +131,28 @@ fn plot_file(file: &Path, args: &Args) -> anyhow::Result<ExitCode> {
         .into());
     }
     super::limits::cloudwatch_period("--period", args.period)?;
+    let engine = match (args.engine.as_deref(), args.model.as_str()) {
+        (Some("both"), _) => {
+            return Err(UsageError(
+                "`--engine both` draws a spec's alarms (`--spec`); a FILE chart is one engine's alarm: `cloudwatch` or `prometheus`".into(),
+            )
+            .into())
+        }
+        (Some(e), _) => e,
+        (None, "promql") => "prometheus",
+        (None, _) => "cloudwatch",
+    };
     let condition = match args.model.as_str() {
-        "seasonal" => format!("{{anomaly: {{model: seasonal, k: {}, direction: both}}}}", args.k),
+        "seasonal" => format!(
+            "{{anomaly: {{model: seasonal, k: {}, direction: both}}}}",
+            args.k
+        ),
         "percentile" => format!("{{percentile: {{p: {}, op: '>'}}}}", args.p),
         "replay" => {
-            let band = args.band_data.as_ref().ok_or_else(|| {
-                UsageError("`--model replay` needs `--band-data FILE`".into())
-            })?;
+            let band = args
+                .band_data
+                .as_ref()
+                .ok_or_else(|| UsageError("`--model replay` needs `--band-data FILE`".into()))?;
             format!(
                 "{{anomaly: {{model: replay, k: {}, k0: {}, band_data: {}, direction: both}}}}",
                 args.k,
@@ -131,12 +160,31 @@ fn plot_file(file: &Path, args: &Args) -> anyhow::Result<ExitCode> {
                 json_path(band)?
             )
         }
-        _ => {
-            return Err(UsageError(
-                "`--model promql` is a Prometheus band; charts of the Prometheus engine are not drawn yet (chart it with a CloudWatch model)".into(),
-            )
-            .into())
-        }
+        _ => format!(
+            "{{anomaly: {{model: promql, k: {}, window: {}, direction: both}}}}",
+            args.k,
+            serde_json::to_string(&args.window)?
+        ),
+    };
+    // The metric and timing of the one alarm, as the spec states them (validated there).
+    let (metric, evaluation) = if engine == "prometheus" {
+        (
+            "{prometheus: {expr: value}}".to_string(),
+            format!(
+                "{{interval: {}, for: {}}}",
+                serde_json::to_string(&args.interval)?,
+                serde_json::to_string(&args.for_)?
+            ),
+        )
+    } else {
+        (
+            format!(
+                "{{cloudwatch: {{namespace: Chart, name: value, stat: {}, period: {}}}}}",
+                serde_json::to_string(&args.stat)?,
+                args.period
+            ),
+            "{}".to_string(),
+        )
     };
     let dir = tempfile::tempdir().context("creating a temporary folder")?;
     let spec_path = dir.path().join("chart.yaml");
@@ -148,16 +196,15 @@ fn plot_file(file: &Path, args: &Args) -> anyhow::Result<ExitCode> {
     std::fs::write(
         &spec_path,
         format!(
-            "apiVersion: alertlab/v1\nkind: AlertSet\nmetadata: {{name: chart}}\nalerts:\n  - name: chart\n    metric: {{cloudwatch: {{namespace: Chart, name: value, stat: {}, period: {}}}}}\n    condition: {condition}\n    backtest: {{data: {}{series_filter}}}\n",
-            serde_json::to_string(&args.stat)?,
-            args.period,
+            "apiVersion: alertlab/v1\nkind: AlertSet\nmetadata: {{name: chart}}\nalerts:\n  - name: chart\n    metric: {metric}\n    condition: {condition}\n    evaluation: {evaluation}\n    backtest: {{data: {}{series_filter}}}\n",
             json_path(file)?,
         ),
     )?;
-    let sets = spec::load_file(&spec_path).map_err(|e| UsageError(e.message))?;
+    let sets = spec::load_file(&spec_path).map_err(|e| UsageError(flag_error(&e.message)))?;
+    let engines = Engines::from_name(engine);
     let opts = BacktestOptions {
         incidents: args.incidents.clone(),
-        engines: Engines::from_name("cloudwatch"),
+        engines,
         ..BacktestOptions::default()
     };
     let base = sets.alerts[0]
@@ -193,10 +240,10 @@ fn plot_file(file: &Path, args: &Args) -> anyhow::Result<ExitCode> {
         let groups = backtest::plan(&[alarm], &opts)?;
         let group = groups.first().context("no series to chart")?;
         let series = group.series();
-        let (_, mut chart) = group_charts(group)
+        let (_, mut chart) = group_charts(group, engines)
             .into_iter()
             .next()
-            .context("the chart's alarm has no CloudWatch metric")?;
+            .context("the chart's alarm has no metric of this engine")?;
         // One series: it names the chart (and the setting, when comparing); the metric is made up.
         chart.title = if setting.is_empty() {
             series.name.clone()
@@ -226,6 +273,15 @@ fn plot_file(file: &Path, args: &Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A spec error about the generated one-alert spec, said in terms of the flags that made it.
+fn flag_error(message: &str) -> String {
+    let message = message
+        .replace("`interval`", "`--interval`")
+        .replace("`for`", "`--for`")
+        .replace("`window`", "`--window`");
+    format!("the chart's alarm: {message}")
+}
+
 /// A path as a JSON (hence YAML) string.
 fn json_path(p: &Path) -> anyhow::Result<String> {
     let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
@@ -253,41 +309,44 @@ fn crop(chart: &mut Chart, from: Option<i64>, to: Option<i64>) -> Result<(), Usa
     let inside = |(s, e): &(i64, i64)| *e >= first && *s <= last;
     let clamp = |(s, e): (i64, i64)| (s.max(first), e.min(last));
     chart.breaching.retain(|(t, _)| *t >= first && *t <= last);
-    chart.episodes = chart
-        .episodes
-        .iter()
-        .filter(|x| inside(x))
-        .map(|x| clamp(*x))
-        .collect();
-    chart.incidents = chart
-        .incidents
-        .iter()
-        .filter(|x| inside(x))
-        .map(|x| clamp(*x))
-        .collect();
+    for spans in [
+        &mut chart.episodes,
+        &mut chart.pending,
+        &mut chart.incidents,
+    ] {
+        *spans = spans
+            .iter()
+            .filter(|x| inside(x))
+            .map(|x| clamp(*x))
+            .collect();
+    }
     chart.warm_up = chart.warm_up.filter(inside).map(clamp);
     Ok(())
 }
 
-/// `--spec`: one chart per CloudWatch alarm, env and series, and an index.
+/// `--spec`: one chart per alarm, env, engine and series, and an index.
 fn plot_spec(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
     let sets = spec::load_path(path)?;
+    let engines = Engines::from_name(args.engine.as_deref().unwrap_or("both"));
     let opts = BacktestOptions {
         envs: args.env.clone(),
         alerts: args.alert.clone(),
         incidents: args.incidents.clone(),
-        engines: Engines::from_name("cloudwatch"),
+        engines,
         ..BacktestOptions::default()
     };
     let alerts: Vec<_> = backtest::selected_alerts(&sets, &opts)
         .into_iter()
-        .filter(|a| a.cloudwatch.is_some())
+        .filter(|a| {
+            (engines.cloudwatch && a.cloudwatch.is_some())
+                || (engines.prometheus && a.prometheus.is_some())
+        })
         .collect();
     if alerts.is_empty() {
-        return Err(UsageError(
-            "no CloudWatch alarm to chart (charts of the Prometheus engine are not drawn yet)"
-                .into(),
-        )
+        return Err(UsageError(format!(
+            "no alarm of the {} engine to chart among the selected alerts",
+            args.engine.as_deref().unwrap_or("cloudwatch or prometheus")
+        ))
         .into());
     }
     let groups = backtest::plan(&alerts, &opts)?;
@@ -297,11 +356,12 @@ fn plot_spec(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
         .par_iter()
         .map(|group| -> anyhow::Result<Vec<(String, String, String)>> {
             let mut out = Vec::new();
-            for (alert, chart) in group_charts(group) {
+            for (alert, chart) in group_charts(group, engines) {
                 let name = format!(
-                    "{}-{}-{}.{}",
+                    "{}-{}-{}-{}.{}",
                     alert.name,
                     alert.env,
+                    chart.engine,
                     safe_name(&group.series().name),
                     args.format
                 );

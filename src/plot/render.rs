@@ -207,6 +207,17 @@ fn draw<DB: DrawingBackend>(chart: &Chart, root: &DrawingArea<DB, Shift>) -> Res
     }
     // An episode is at least one pixel wide, so a five-minute page on a two-week chart shows.
     let pixel_ms = (span / width.max(1) as i64).max(1);
+    if !chart.pending.is_empty() {
+        cc.draw_series(chart.pending.iter().map(|&(a, b)| {
+            Rectangle::new(
+                [(a, y0), (b.max(a + pixel_ms), y1)],
+                ALARM.mix(0.08).filled(),
+            )
+        }))
+        .map_err(e)?
+        .label(format!("pending: {}", chart.pending.len()))
+        .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], ALARM.mix(0.2).filled()));
+    }
     cc.draw_series(chart.episodes.iter().map(|&(a, b)| {
         Rectangle::new(
             [(a, y0), (b.max(a + pixel_ms), y1)],
@@ -214,7 +225,15 @@ fn draw<DB: DrawingBackend>(chart: &Chart, root: &DrawingArea<DB, Shift>) -> Res
         )
     }))
     .map_err(e)?
-    .label(format!("ALARM: {}", chart.legend()))
+    .label(format!(
+        "{}: {}",
+        if chart.engine == "prometheus" {
+            "firing"
+        } else {
+            "ALARM"
+        },
+        chart.legend()
+    ))
     .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], ALARM.mix(0.6).filled()));
     if chart.is_band {
         // One polygon per stretch with a band: the upper bound's per-column maximum, then the

@@ -33,12 +33,13 @@ fn opt(v: Option<f64>) -> String {
     v.map(num).unwrap_or_else(|| "–".into())
 }
 
-/// The charts of `alert` over every series it reads (CloudWatch engine), as inline SVG.
+/// The charts of `alert` over every series it reads (each engine the options select), as inline
+/// SVG.
 fn charts(alert: &ResolvedAlert, opts: &BacktestOptions) -> Result<Vec<String>, String> {
     let groups = backtest::plan(&[alert], opts).map_err(|e| e.to_string())?;
     groups
         .iter()
-        .flat_map(group_charts)
+        .flat_map(|group| group_charts(group, opts.engines))
         .map(|(_, chart)| render_svg(&chart, CHART))
         .collect()
 }

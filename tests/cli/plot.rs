@@ -122,10 +122,93 @@ fn a_spec_gives_one_chart_per_alarm_env_and_series_and_an_index() {
         .filter_map(|e| e.ok())
         .filter(|e| e.path().extension().is_some_and(|x| x == "svg"))
         .collect();
-    assert_eq!(charts.len(), 9, "3 CloudWatch alarms × 3 envs");
+    assert_eq!(
+        charts.len(),
+        15,
+        "3 CloudWatch alarms and 2 Prometheus rules × 3 envs"
+    );
     for c in &charts {
         let name = c.file_name().to_string_lossy().to_string();
         assert!(index.contains(&name), "index lists {name}");
+    }
+    let cloudwatch_only = dir.path().join("cw");
+    alertlab()
+        .args(["plot", "--engine", "cloudwatch", "--spec"])
+        .arg(root().join("alerts"))
+        .arg("--out")
+        .arg(&cloudwatch_only)
+        .assert()
+        .success();
+    let pngs = std::fs::read_dir(&cloudwatch_only)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "png"))
+        })
+        .count();
+    assert_eq!(pngs, 9, "3 CloudWatch alarms × 3 envs");
+}
+
+/// A Prometheus rule's chart: one firing span per episode and one lighter pending span per
+/// `pending` transition of the backtest of the same rule, the band polygon and the rule's timing.
+#[test]
+fn a_prometheus_chart_shows_firing_and_pending_as_the_backtest_has_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = root().join("data/lambda_prod.csv");
+    let svg_path = dir.path().join("p.svg");
+    alertlab()
+        .arg("plot")
+        .arg(&data)
+        .args(["--model", "promql", "--k", "3", "--for", "2m", "--out"])
+        .arg(&svg_path)
+        .assert()
+        .success();
+    let spec = dir.path().join("same.yaml");
+    std::fs::write(
+        &spec,
+        format!(
+            "apiVersion: alertlab/v1\nkind: AlertSet\nmetadata: {{name: same}}\nalerts:\n  - name: same\n    metric: {{prometheus: {{expr: value}}}}\n    condition: {{anomaly: {{model: promql, k: 3, window: 1h, direction: both}}}}\n    evaluation: {{interval: 1m, for: 2m}}\n    backtest: {{data: {}}}\n",
+            serde_json::to_string(&data.to_string_lossy()).unwrap()
+        ),
+    )
+    .unwrap();
+    let out = alertlab()
+        .args(["backtest", "--format", "json", "--spec"])
+        .arg(&spec)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let bt: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = &bt["results"][0];
+    assert_eq!(r["engine"], "prometheus");
+    let episodes = r["episodes"].as_array().unwrap().len();
+    let pending = r["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["to"] == "pending")
+        .count();
+    assert!(
+        episodes > 3 && pending > episodes,
+        "{episodes} episodes, {pending} pending"
+    );
+    let svg = std::fs::read_to_string(&svg_path).unwrap();
+    assert_eq!(svg.matches(EPISODE_RECT).count(), episodes);
+    assert_eq!(
+        svg.matches(r##"opacity="0.08" fill="#D62728""##).count(),
+        pending,
+        "one lighter span per pending period"
+    );
+    assert!(svg.contains("<polygon"), "the band is a shaded polygon");
+    for text in [
+        format!(
+            "firing: {episodes} episodes, {:.1} alerts/week",
+            r["alerts_per_week"].as_f64().unwrap()
+        ),
+        format!("pending: {pending}"),
+        "promql k=3 both, every 1m, for 2m".to_string(),
+    ] {
+        assert!(svg.contains(&text), "missing `{text}`");
     }
 }
 
@@ -161,6 +244,26 @@ fn bad_plot_input_is_exit_2_and_leaves_no_file() {
                 "d.png".into(),
             ],
             "200 to 8000",
+        ),
+        (
+            vec![
+                "--engine".into(),
+                "both".into(),
+                "--out".into(),
+                "e.png".into(),
+            ],
+            "one engine's alarm",
+        ),
+        (
+            vec![
+                "--model".into(),
+                "promql".into(),
+                "--interval".into(),
+                "0s".into(),
+                "--out".into(),
+                "f.png".into(),
+            ],
+            "`--interval` must be at least 1s",
         ),
     ];
     for (args, message) in cases {
