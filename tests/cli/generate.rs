@@ -571,3 +571,40 @@ fn kubernetes_objects_have_valid_names_for_any_env_name() {
         .code(2)
         .stderr(predicate::str::contains("both become the Kubernetes name"));
 }
+
+/// The PrometheusRule oracle is strict: a field the CRD does not know (which the API server would
+/// silently prune) fails it, as a wrong type does.
+#[test]
+fn the_prometheusrule_oracle_rejects_unknown_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = root().join("examples/_gen/prometheus/lambda-dev.prometheusrule.yaml");
+    let text = std::fs::read_to_string(&good).unwrap();
+    let cases = [
+        (
+            text.replacen(
+                "    - alert: lambda-concurrency-ceiling\n",
+                "    - alert: lambda-concurrency-ceiling\n      severity: critical\n",
+                1,
+            ),
+            "/spec/groups/0/rules/1/severity: unknown field",
+        ),
+        (
+            text.replacen("spec:\n", "spec:\n  tenant: shop\n", 1),
+            "/spec/tenant: unknown field",
+        ),
+        (text.replacen("for: 2m", "for: [2m]", 1), "must be string"),
+    ];
+    for (i, (bad, expected)) in cases.iter().enumerate() {
+        assert_ne!(bad, &text, "case {i} changes the file");
+        let path = dir.path().join(format!("bad{i}.yaml"));
+        std::fs::write(&path, bad).unwrap();
+        let out = Process::new("node")
+            .arg(root().join("scripts/k8s/validate.js"))
+            .arg(&path)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(!out.status.success(), "case {i} passes:\n{stdout}");
+        assert!(stdout.contains(expected), "case {i}: {stdout}");
+    }
+}
