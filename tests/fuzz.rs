@@ -4,6 +4,11 @@
 //! huge numbers, far-away times, NaN, separators, unicode). A parser may refuse its input but never
 //! panic; a crash proptest finds is shrunk and kept in `tests/fuzz.proptest-regressions`, so it stays
 //! a regression test. The run is bounded (cases per target below); the whole file takes seconds.
+//!
+//! An abort (an allocation failure inside a dependency) kills the process before proptest can shrink
+//! or save the case: set `ALERTLAB_FUZZ_LAST=FILE` and the Parquet target writes each case there
+//! first, so the last one is the culprit (that is how `tests/fixtures/data/bad/
+//! negative_page_count.parquet` was found, at 20,000 cases).
 
 use std::path::{Path, PathBuf};
 
@@ -155,6 +160,9 @@ fn mutated_parquet_never_panics() {
     let mut runner = proptest::test_runner::TestRunner::new(config());
     runner
         .run(&mutated(base), |bytes| {
+            if let Ok(p) = std::env::var("ALERTLAB_FUZZ_LAST") {
+                std::fs::write(p, &bytes).unwrap();
+            }
             let _ = with_file("f.parquet", &bytes, |p| alertlab::series::load(p, None));
             Ok(())
         })

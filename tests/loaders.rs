@@ -197,6 +197,16 @@ fn bad_inputs_name_the_file_row_and_expectation() {
         ("wrong_shape.json", &["expected", "MetricDataResults"]),
         ("wrong_type.json", &["line 1", "expected"]),
         ("truncated.parquet", &["not a readable Parquet file"]),
+        // Found by the fuzzer (20k cases): polars sized a bitmap by this count and the process
+        // aborted on a 2^61-byte allocation.
+        (
+            "negative_page_count.parquet",
+            &[
+                "not a readable Parquet file",
+                "column `timestamp`",
+                "-207 values",
+            ],
+        ),
     ];
     for (file, parts) in cases {
         let path = fixture(&format!("bad/{file}"));

@@ -18,6 +18,7 @@ mod error;
 mod frame;
 mod inspect;
 mod parquet;
+mod parquet_check;
 mod prometheus_json;
 mod resample;
 mod source;

@@ -7,6 +7,7 @@ use polars::prelude::SerReader;
 
 use super::error::LoadError;
 use super::frame::{frame_to_series, RowNaming};
+use super::parquet_check;
 use super::source::Source;
 use super::Series;
 
@@ -15,7 +16,12 @@ pub fn load(path: &Path, source: Source) -> Result<Vec<Series>, LoadError> {
         path: path.to_path_buf(),
         source,
     };
-    // A regular file is read in place (polars maps it); a stream was read into memory.
+    let corrupt = |message: String| LoadError::Parquet {
+        path: path.to_path_buf(),
+        message,
+    };
+    // A regular file is read in place (polars maps it); a stream was read into memory. Either way
+    // the counts polars sizes allocations by are checked first (`parquet_check`).
     let input: Box<dyn polars::io::mmap::MmapBytesReader> = match source {
         Source::File(p) => {
             let file = std::fs::File::open(p).map_err(io)?;
@@ -24,6 +30,11 @@ pub fn load(path: &Path, source: Source) -> Result<Vec<Series>, LoadError> {
                     path: path.to_path_buf(),
                 });
             }
+            // SAFETY: the map is read-only and dropped before polars reads the file; a file
+            // truncated meanwhile by another process is the one hazard, as for polars' own map.
+            let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
+            parquet_check::check(&map).map_err(corrupt)?;
+            drop(map);
             Box::new(file)
         }
         Source::Bytes(b) if b.is_empty() => {
@@ -31,7 +42,10 @@ pub fn load(path: &Path, source: Source) -> Result<Vec<Series>, LoadError> {
                 path: path.to_path_buf(),
             })
         }
-        Source::Bytes(b) => Box::new(std::io::Cursor::new(b)),
+        Source::Bytes(b) => {
+            parquet_check::check(&b).map_err(corrupt)?;
+            Box::new(std::io::Cursor::new(b))
+        }
     };
     // polars may panic on some malformed files; a user's bad file must never crash us (and its
     // panic message is kept off the user's terminal: see `quiet_panics`).
