@@ -62,7 +62,7 @@ else
   cargo test --release --no-fail-fast
 fi
 
-step "notebooks (code cells run in order)"
+step "notebooks on a real Jupyter kernel (nbclient + ipykernel)"
 "$ALERTLAB_PYTHON" scripts/run_notebooks.py
 
 step "benchmark smoke run (small; the full one is \`alertlab bench\`)"

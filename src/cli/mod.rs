@@ -6,6 +6,7 @@ mod band;
 mod bench;
 mod bench_plot;
 mod bench_tune;
+mod completions;
 mod generate;
 mod inject;
 mod inspect;
@@ -14,6 +15,7 @@ mod output;
 mod plot;
 mod report;
 mod selection;
+mod spec_reference;
 mod synth;
 mod tune;
 
@@ -48,7 +50,7 @@ pub enum Command {
     /// Write a series with seeded synthetic anomalies (spike, shift, drift, drop, variance) and
     /// where they are, to look at or to measure recall against.
     Inject(inject::Args),
-    /// Band charts (PNG or SVG): one series with its band, or every CloudWatch alarm of a spec.
+    /// Band charts (PNG or SVG): one series with its band, or every alarm and rule of a spec.
     Plot(plot::Args),
     /// One self-contained HTML report: backtest table, charts, current vs recommended settings.
     Report(report::Args),
@@ -57,6 +59,12 @@ pub enum Command {
     Tune(tune::Args),
     /// Time loading and backtesting on generated data, against a baseline measured in the same run.
     Bench(bench::Args),
+    /// The spec reference (every key, type, default and engine) as Markdown; `--check` for CI.
+    SpecReference(spec_reference::Args),
+    /// Shell completions (bash, zsh, fish, elvish, powershell) on stdout.
+    Completions(completions::CompletionArgs),
+    /// The man page (roff) on stdout, or one page per command into `--out DIR`.
+    Man(completions::ManArgs),
 }
 
 /// A usage error found after parsing (exit code 2).
@@ -94,6 +102,9 @@ pub fn main() -> ExitCode {
         Command::Inject(args) => inject::run(args),
         Command::Plot(args) => plot::run(args),
         Command::Report(args) => report::run(args),
+        Command::SpecReference(args) => spec_reference::run(args),
+        Command::Completions(args) => completions::completions(args),
+        Command::Man(args) => completions::man(args),
     };
     match result {
         Ok(code) => code,

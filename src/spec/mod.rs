@@ -7,6 +7,7 @@
 
 pub mod model;
 pub mod overlay;
+pub mod reference;
 mod resolve;
 pub mod v1;
 

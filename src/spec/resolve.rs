@@ -20,6 +20,8 @@ use crate::series::{Format, Statistic};
 struct Ctx<'a> {
     path: &'a Path,
     text: &'a str,
+    /// `metadata.labels`: labels of every alert of the set (an alert's own `labels` win).
+    set_labels: &'a BTreeMap<String, String>,
 }
 
 impl Ctx<'_> {
@@ -59,7 +61,11 @@ impl Ctx<'_> {
 }
 
 pub fn resolve(path: &Path, text: &str, raw: v1::AlertSetV1) -> Result<AlertSet, SpecError> {
-    let ctx = Ctx { path, text };
+    let ctx = Ctx {
+        path,
+        text,
+        set_labels: &raw.metadata.labels,
+    };
     let raw_spec = std::sync::Arc::new(RawSpec {
         text: text.to_string(),
         v1: raw.clone(),
@@ -746,7 +752,9 @@ fn resolve_alert(
             })
         }
     };
-    for key in a.labels.keys() {
+    let mut labels = ctx.set_labels.clone();
+    labels.extend(a.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
+    for key in labels.keys() {
         let valid = key.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
             && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
             && !key.starts_with("__");
@@ -760,7 +768,6 @@ fn resolve_alert(
             ));
         }
     }
-    let mut labels = a.labels.clone();
     labels.insert(
         "severity".into(),
         severity.clone().unwrap_or_else(|| "warning".into()),
@@ -1025,7 +1032,11 @@ pub fn resolve_with(
     env: &str,
     extra: &v1::OverrideV1,
 ) -> Result<ResolvedAlert, SpecError> {
-    let ctx = Ctx { path, text };
+    let ctx = Ctx {
+        path,
+        text,
+        set_labels: &raw.metadata.labels,
+    };
     let environments = resolve_environments(&ctx, &raw.environments)?;
     let a = raw
         .alerts

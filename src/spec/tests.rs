@@ -195,3 +195,38 @@ alerts:
     assert_eq!(b.start_ms, Some(1_704_067_200_000));
     assert_eq!(b.end_ms, Some(1_704_153_600_000));
 }
+
+#[test]
+fn metadata_labels_reach_every_alert_and_an_alerts_own_labels_win() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.yaml");
+    std::fs::write(
+        &path,
+        r#"apiVersion: alertlab/v1
+kind: AlertSet
+metadata: {name: t, labels: {team: payments, tier: "1"}}
+alerts:
+  - name: a
+    labels: {tier: "0"}
+    metric: {prometheus: {expr: up}}
+    condition: {threshold: {op: "<", value: 1}}
+"#,
+    )
+    .unwrap();
+    let set = load_file(&path).unwrap();
+    let labels = &set.alerts[0].per_env["default"].labels;
+    assert_eq!(labels["team"], "payments");
+    assert_eq!(labels["tier"], "0");
+    assert_eq!(labels["severity"], "warning");
+    std::fs::write(
+        &path,
+        "apiVersion: alertlab/v1\nkind: AlertSet\nmetadata: {name: t, labels: {team-name: x}}\nalerts:\n  - name: a\n    metric: {prometheus: {expr: up}}\n    condition: {threshold: {op: '<', value: 1}}\n",
+    )
+    .unwrap();
+    let err = load_file(&path).unwrap_err();
+    assert!(
+        err.message
+            .contains("`team-name` is not a Prometheus label name"),
+        "{err}"
+    );
+}

@@ -1,8 +1,10 @@
 //! CLI tests: the built binary driven like a user would, each test in its own temp dir.
 
 mod bad_input;
+mod docs;
 mod exactness;
 mod generate;
+mod notebooks;
 mod plot;
 mod report;
 mod tune;
