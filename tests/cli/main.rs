@@ -1,6 +1,7 @@
 //! CLI tests: the built binary driven like a user would, each test in its own temp dir.
 
 mod bad_input;
+mod ci_recipe;
 mod docs;
 mod exactness;
 mod generate;
