@@ -17,8 +17,9 @@ fn shell_lines(doc: &serde_yaml_ng::Value, out: &mut Vec<String>) {
                     (Some("run"), serde_yaml_ng::Value::String(s)) => {
                         out.extend(s.lines().map(str::to_string))
                     }
-                    (Some("script" | "before_script"), serde_yaml_ng::Value::Sequence(items)) => out
-                        .extend(items.iter().filter_map(|i| i.as_str().map(str::to_string))),
+                    (Some("script" | "before_script"), serde_yaml_ng::Value::Sequence(items)) => {
+                        out.extend(items.iter().filter_map(|i| i.as_str().map(str::to_string)))
+                    }
                     _ => shell_lines(v, out),
                 }
             }
@@ -70,8 +71,8 @@ fn every_alertlab_and_promtool_command_of_the_ci_recipes_runs() {
     let bin_dir = bin.parent().unwrap().to_path_buf();
     for recipe in ["github-actions.yml", "gitlab-ci.yml"] {
         let text = std::fs::read_to_string(root().join("docs/ci").join(recipe)).unwrap();
-        let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text)
-            .unwrap_or_else(|e| panic!("{recipe} is not YAML: {e}"));
+        let doc: serde_yaml_ng::Value =
+            serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("{recipe} is not YAML: {e}"));
         let mut lines = Vec::new();
         shell_lines(&doc, &mut lines);
         let runnable: Vec<&String> = lines
@@ -96,7 +97,10 @@ fn every_alertlab_and_promtool_command_of_the_ci_recipes_runs() {
             );
         }
         for artifact in ["tune.json", "report.html"] {
-            assert!(dir.path().join(artifact).exists(), "{recipe} makes {artifact}");
+            assert!(
+                dir.path().join(artifact).exists(),
+                "{recipe} makes {artifact}"
+            );
         }
     }
 }
@@ -120,7 +124,8 @@ fn the_stage_root_module_is_fmt_clean_hcl_setting_the_generated_variables() {
     }
     let text = std::fs::read_to_string(&tf).unwrap();
     let variables =
-        std::fs::read_to_string(root().join("examples/_gen/terraform/lambda/variables.tf")).unwrap();
+        std::fs::read_to_string(root().join("examples/_gen/terraform/lambda/variables.tf"))
+            .unwrap();
     for var in ["stage", "tags"] {
         assert!(text.contains(&format!("  {var} ")) || text.contains(&format!("  {var}=")));
         assert!(

@@ -11,7 +11,12 @@ use super::{alertlab, root};
 fn the_committed_spec_reference_is_current() {
     alertlab()
         .current_dir(root())
-        .args(["spec-reference", "--check", "--out", "docs/spec-reference.md"])
+        .args([
+            "spec-reference",
+            "--check",
+            "--out",
+            "docs/spec-reference.md",
+        ])
         .assert()
         .success();
     let dir = tempfile::tempdir().unwrap();
@@ -22,7 +27,9 @@ fn the_committed_spec_reference_is_current() {
         .arg(&stale)
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("not the spec reference of this build"));
+        .stderr(predicate::str::contains(
+            "not the spec reference of this build",
+        ));
 }
 
 #[test]
