@@ -62,6 +62,8 @@ pub struct BacktestOptions {
     /// data's first and last rows.
     pub start_ms: Option<i64>,
     pub end_ms: Option<i64>,
+    /// Only the series of this shard (`--shard i/n`).
+    pub shard: Option<crate::shard::Shard>,
 }
 
 /// The evaluation span `[start, end]` (UTC ms, both evaluated) of one alert over one series: what
@@ -935,6 +937,17 @@ pub fn plan<'a>(
                 path,
                 filter: filter.unwrap_or_default(),
             });
+        }
+        // A shard may hold none of an alert's series: no error, the other shards run them.
+        let chosen: Vec<usize> = match opts.shard {
+            Some(shard) => chosen
+                .into_iter()
+                .filter(|&i| shard.holds(&all[i].name))
+                .collect(),
+            None => chosen,
+        };
+        if chosen.is_empty() {
+            continue;
         }
         let incidents = match (
             &incidents_override,

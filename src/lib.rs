@@ -21,6 +21,7 @@ pub mod report;
 pub mod rng;
 pub mod score;
 pub mod series;
+pub mod shard;
 pub mod spec;
 pub mod synth;
 pub mod tune;

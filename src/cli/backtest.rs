@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use super::output::{csv, emit, num, table, OutputFormat};
 use super::selection::Selection;
-use crate::backtest::{self, BacktestResult};
+use crate::backtest;
 use crate::series::time::format_duration;
 
 #[derive(clap::Args, Debug)]
@@ -38,12 +38,39 @@ const HEADER: &[&str] = &[
     "median_delay",
 ];
 
-fn row(r: &BacktestResult) -> Vec<String> {
+/// The columns of one result, read from its JSON form: the same rows for a fresh run and for
+/// `alertlab merge` of shard outputs.
+#[derive(serde::Deserialize)]
+struct RowView {
+    alert: String,
+    env: String,
+    engine: String,
+    series: String,
+    condition: String,
+    episodes: Vec<serde::de::IgnoredAny>,
+    alerts_per_week: f64,
+    notifications: usize,
+    time_in_alarm_s: f64,
+    time_in_alarm_ratio: f64,
+    flaps: usize,
+    longest_episode_s: f64,
+    incidents: Option<IncidentView>,
+}
+
+#[derive(serde::Deserialize)]
+struct IncidentView {
+    recall: Option<f64>,
+    precision: Option<f64>,
+    false_alerts_per_week: f64,
+    median_delay_s: Option<f64>,
+}
+
+fn row(r: &RowView) -> Vec<String> {
     let inc = r.incidents.as_ref();
     vec![
         r.alert.clone(),
         r.env.clone(),
-        r.engine.to_string(),
+        r.engine.clone(),
         r.series.clone(),
         r.condition.clone(),
         r.episodes.len().to_string(),
@@ -67,6 +94,34 @@ fn row(r: &BacktestResult) -> Vec<String> {
     ]
 }
 
+/// A backtest report (`{"results": [...]}` as JSON) as `--format` asks: also the output of
+/// `alertlab merge` of backtest shards.
+pub fn render(report: &serde_json::Value, format: OutputFormat) -> anyhow::Result<String> {
+    if format == OutputFormat::Json {
+        return Ok(serde_json::to_string_pretty(report)? + "\n");
+    }
+    let results: Vec<RowView> = serde_json::from_value(report["results"].clone())
+        .map_err(|e| anyhow::anyhow!("not a backtest report: {e}"))?;
+    Ok(match format {
+        OutputFormat::Csv => csv(HEADER, &results.iter().map(row).collect::<Vec<_>>()),
+        _ => {
+            // Noisiest first: that is what a person reading this wants to fix.
+            let mut sorted: Vec<&RowView> = results.iter().collect();
+            sorted.sort_by(|a, b| {
+                b.alerts_per_week
+                    .total_cmp(&a.alerts_per_week)
+                    .then(b.time_in_alarm_s.total_cmp(&a.time_in_alarm_s))
+            });
+            let rows: Vec<Vec<String>> = sorted.into_iter().map(row).collect();
+            let mut text = table(HEADER, &rows);
+            if results.iter().any(|r| r.condition.starts_with("seasonal")) {
+                text.push_str("note: `seasonal` bands approximate CloudWatch anomaly detection (AWS's model is not public)\n");
+            }
+            text
+        }
+    })
+}
+
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let sets = args.select.load()?;
     let opts = args.select.options()?;
@@ -79,29 +134,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    let text = match args.format {
-        OutputFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
-        OutputFormat::Csv => csv(HEADER, &report.results.iter().map(row).collect::<Vec<_>>()),
-        OutputFormat::Table => {
-            // Noisiest first: that is what a person reading this wants to fix.
-            let mut sorted: Vec<&BacktestResult> = report.results.iter().collect();
-            sorted.sort_by(|a, b| {
-                b.alerts_per_week
-                    .total_cmp(&a.alerts_per_week)
-                    .then(b.time_in_alarm_s.total_cmp(&a.time_in_alarm_s))
-            });
-            let rows: Vec<Vec<String>> = sorted.into_iter().map(row).collect();
-            let mut text = table(HEADER, &rows);
-            if report
-                .results
-                .iter()
-                .any(|r| r.condition.starts_with("seasonal"))
-            {
-                text.push_str("note: `seasonal` bands approximate CloudWatch anomaly detection (AWS's model is not public)\n");
-            }
-            text
-        }
-    };
+    let text = render(&serde_json::to_value(&report)?, args.format)?;
     emit(&text, args.out.as_deref())?;
     Ok(ExitCode::SUCCESS)
 }

@@ -11,6 +11,7 @@ mod generate;
 mod inject;
 mod inspect;
 mod limits;
+mod merge;
 mod output;
 mod plot;
 mod report;
@@ -59,6 +60,9 @@ pub enum Command {
     Tune(tune::Args),
     /// Time loading and backtesting on generated data, against a baseline measured in the same run.
     Bench(bench::Args),
+    /// Combine the JSON outputs of sharded runs (`backtest --shard i/n`, `tune --shard i/n`) into
+    /// the report one run over all series gives.
+    Merge(merge::Args),
     /// The spec reference (every key, type, default and engine) as Markdown; `--check` for CI.
     SpecReference(spec_reference::Args),
     /// Shell completions (bash, zsh, fish, elvish, powershell) on stdout.
@@ -102,6 +106,7 @@ pub fn main() -> ExitCode {
         Command::Inject(args) => inject::run(args),
         Command::Plot(args) => plot::run(args),
         Command::Report(args) => report::run(args),
+        Command::Merge(args) => merge::run(args),
         Command::SpecReference(args) => spec_reference::run(args),
         Command::Completions(args) => completions::completions(args),
         Command::Man(args) => completions::man(args),

@@ -40,6 +40,12 @@ pub struct Selection {
     /// decides the state.
     #[arg(long, value_parser = parse_time, allow_hyphen_values = true)]
     pub end: Option<i64>,
+    /// Run only shard `i` of `n` (1-based; series chosen by a stable hash of their name), for
+    /// running across machines and combining with `alertlab merge`. `auto/n` takes the index from
+    /// the scheduler: `JOB_COMPLETION_INDEX` (Kubernetes Indexed Job) or
+    /// `AWS_BATCH_JOB_ARRAY_INDEX` (AWS Batch array job), both 0-based.
+    #[arg(long)]
+    pub shard: Option<String>,
 }
 
 /// clap parser for `--start`/`--end`.
@@ -75,6 +81,13 @@ impl Selection {
                 return Err(UsageError("`--end` is before `--start`".into()));
             }
         }
+        let shard = match &self.shard {
+            Some(text) => Some(
+                crate::shard::Shard::parse_with(text, |v| std::env::var(v).ok())
+                    .map_err(|e| UsageError(format!("`--shard`: {e}")))?,
+            ),
+            None => None,
+        };
         Ok(BacktestOptions {
             envs: self.env.clone(),
             alerts: self.alert.clone(),
@@ -83,6 +96,7 @@ impl Selection {
             engines: Engines::from_name(&self.engine),
             start_ms: self.start,
             end_ms: self.end,
+            shard,
             ..BacktestOptions::default()
         })
     }

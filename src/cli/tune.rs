@@ -233,6 +233,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         Some(grid::parse_grid(&args.grid).map_err(|e| UsageError(e.to_string()))?)
     };
+    if args.write && args.select.shard.is_some() {
+        return Err(UsageError(
+            "`--write` with `--shard`: a shard sees part of the series; merge the shards (`alertlab merge`) and tune without `--shard` to write".into(),
+        )
+        .into());
+    }
     let sets = args.select.load()?;
     let opts = TuneOptions {
         backtest: args.select.options()?,
@@ -258,8 +264,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         tune::TuneError::Spec(s) => anyhow::Error::new(s),
         other => UsageError(other.to_string()).into(),
     })?;
-    let text = match args.format {
-        OutputFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
+    let text = render(&report, args.format)?;
+    emit(&text, args.out.as_deref())?;
+    if args.write {
+        write_overlays(&sets, &report, &args)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A tune report as `--format` asks (also the output of `alertlab merge` of tune shards).
+pub fn render(report: &tune::TuneReport, format: OutputFormat) -> anyhow::Result<String> {
+    Ok(match format {
+        OutputFormat::Json => serde_json::to_string_pretty(report)? + "\n",
         OutputFormat::Csv => {
             let rows: Vec<Vec<String>> = report
                 .recommendations
@@ -273,13 +289,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .collect();
             csv(HEADER, &rows)
         }
-        OutputFormat::Table => as_table(&report),
-    };
-    emit(&text, args.out.as_deref())?;
-    if args.write {
-        write_overlays(&sets, &report, &args)?;
-    }
-    Ok(ExitCode::SUCCESS)
+        OutputFormat::Table => as_table(report),
+    })
 }
 
 /// One overlay per spec with a changed setting.

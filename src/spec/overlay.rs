@@ -42,12 +42,7 @@ pub struct Fingerprint {
 
 /// FNV-1a, 64 bits: a fingerprint to notice that a file changed (not a security hash).
 pub fn fnv1a64(bytes: &[u8]) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    format!("{h:016x}")
+    format!("{:016x}", crate::shard::fnv1a(bytes))
 }
 
 /// Where the overlay of `spec` lives: `<dir>/<stem>.tuned.yaml`.

@@ -7,12 +7,15 @@
 //! recall is caught / incidents, the delay is the median over all caught incidents).
 
 pub mod grid;
+pub mod pool;
 pub mod select;
 
 use std::collections::BTreeMap;
 
 use rayon::prelude::*;
 use serde::Serialize;
+
+use pool::{Pool, PoolGroup, Tally};
 
 use crate::backtest::{self, BacktestError, BacktestOptions, Engines, JobInputs, SeriesContext};
 use crate::inject::{self, Anomaly};
@@ -118,6 +121,10 @@ pub struct TuneReport {
     /// Every setting tried (`--all`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub settings: Vec<Tried>,
+    /// What a sharded run measured per setting (`--shard`), for `alertlab merge` to pool across
+    /// shards and choose again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pool: Option<Pool>,
 }
 
 /// A setting tried, with what it gave (`--all`).
@@ -228,68 +235,6 @@ fn candidates(
     })
 }
 
-/// Per setting, what one series gave.
-#[derive(Default, Clone)]
-struct Tally {
-    alerts_per_week: f64,
-    false_alerts_per_week: f64,
-    episodes: usize,
-    covered_ms: f64,
-    incidents: usize,
-    caught: usize,
-    delays_s: Vec<f64>,
-    labelled: bool,
-    /// Injected anomaly label → (caught, injected).
-    by_kind: BTreeMap<String, (usize, usize)>,
-}
-
-impl Tally {
-    fn add(&mut self, other: &Tally) {
-        self.alerts_per_week += other.alerts_per_week;
-        self.false_alerts_per_week += other.false_alerts_per_week;
-        self.episodes += other.episodes;
-        self.covered_ms = self.covered_ms.max(other.covered_ms);
-        self.incidents += other.incidents;
-        self.caught += other.caught;
-        self.delays_s.extend_from_slice(&other.delays_s);
-        self.labelled |= other.labelled;
-        for (k, (c, n)) in &other.by_kind {
-            let e = self.by_kind.entry(k.clone()).or_default();
-            e.0 += c;
-            e.1 += n;
-        }
-    }
-
-    fn outcome(&self, params: &Params) -> Outcome {
-        let mut delays = self.delays_s.clone();
-        delays.sort_by(f64::total_cmp);
-        let median = match delays.len() {
-            0 => None,
-            n if n % 2 == 1 => Some(delays[n / 2]),
-            n => Some((delays[n / 2 - 1] + delays[n / 2]) / 2.0),
-        };
-        Outcome {
-            params: params.clone(),
-            figures: Figures {
-                alerts_per_week: self.alerts_per_week,
-                alerts_per_week_ci: rate::per_week_interval(self.episodes, self.covered_ms),
-                false_alerts_per_week: self.labelled.then_some(self.false_alerts_per_week),
-                recall: (self.labelled && self.incidents > 0)
-                    .then(|| self.caught as f64 / self.incidents as f64),
-                median_delay_s: median,
-            },
-            episodes: self.episodes,
-            incidents: self.incidents,
-            caught: self.caught,
-            recall_by_kind: self
-                .by_kind
-                .iter()
-                .map(|(k, (c, n))| (k.clone(), *c as f64 / (*n).max(1) as f64))
-                .collect(),
-        }
-    }
-}
-
 /// Tune every (alert, env) of `sets` that `opts` selects.
 pub fn run(sets: &[AlertSet], opts: &TuneOptions) -> Result<TuneReport, TuneError> {
     let alerts = backtest::selected_alerts(sets, &opts.backtest);
@@ -353,12 +298,12 @@ pub fn run(sets: &[AlertSet], opts: &TuneOptions) -> Result<TuneReport, TuneErro
                                         as usize;
                                     e.1 += 1;
                                 }
-                                t.alerts_per_week += r.alerts_per_week;
+                                t.alerts_per_week.push(r.alerts_per_week);
                                 t.episodes += r.episodes.len();
                                 t.covered_ms = t.covered_ms.max(r.covered_s * 1000.0);
                                 if let Some(i) = &r.incidents {
                                     t.labelled = true;
-                                    t.false_alerts_per_week += i.false_alerts_per_week;
+                                    t.false_alerts_per_week.push(i.false_alerts_per_week);
                                     t.incidents += i.incidents;
                                     t.caught += i.caught;
                                     t.delays_s.extend_from_slice(&i.delays_s);
@@ -382,32 +327,66 @@ pub fn run(sets: &[AlertSet], opts: &TuneOptions) -> Result<TuneReport, TuneErro
             acc.add(t);
         }
     }
+    let pool = Pool {
+        budget: opts.budget,
+        objective: opts.objective,
+        keep_all: opts.keep_all,
+        groups: pooled
+            .into_iter()
+            .map(|(ci, tallies)| {
+                let c = &all[ci];
+                PoolGroup {
+                    order: ci,
+                    alert: c.alert.name.clone(),
+                    env: c.alert.env.clone(),
+                    engine: c.engine.to_string(),
+                    settings: c
+                        .settings
+                        .iter()
+                        .map(|(p, _)| p.clone())
+                        .zip(tallies)
+                        .collect(),
+                }
+            })
+            .collect(),
+    };
+    let mut report = choose(&pool);
+    if opts.backtest.shard.is_some() {
+        report.pool = Some(pool);
+    }
+    Ok(report)
+}
+
+/// The recommendation, Pareto front (and with `keep_all` every setting) of each pooled (alert,
+/// env, engine): from one run's tallies, or from every shard's added up (`pool::merge`).
+pub fn choose(pool: &Pool) -> TuneReport {
     let mut report = TuneReport::default();
-    for (ci, tallies) in pooled {
-        let c = &all[ci];
-        let outcomes: Vec<Outcome> = c
+    for group in &pool.groups {
+        let engine = pool::engine_name(&group.engine);
+        let outcomes: Vec<Outcome> = group
             .settings
             .iter()
-            .zip(&tallies)
-            .map(|((params, _), t)| t.outcome(params))
+            .map(|(params, t)| t.outcome(params))
             .collect();
-        let current = outcomes[0].clone();
+        let Some(current) = outcomes.first().cloned() else {
+            continue;
+        };
         // The current setting is a candidate too (as the empty change).
-        let Some((best, within_budget)) = select::recommend(&outcomes, opts.budget, opts.objective)
+        let Some((best, within_budget)) = select::recommend(&outcomes, pool.budget, pool.objective)
         else {
             continue;
         };
         let chosen = &outcomes[best];
         report.recommendations.push(Recommendation {
-            alert: c.alert.name.clone(),
-            env: c.alert.env.clone(),
-            engine: c.engine,
+            alert: group.alert.clone(),
+            env: group.env.clone(),
+            engine,
             params: chosen.params.clone(),
             figures: chosen.figures.clone(),
             configs_evaluated: outcomes.len(),
             recall_by_kind: chosen.recall_by_kind.clone(),
             within_budget,
-            budget: opts.budget,
+            budget: pool.budget,
             noise_difference_uncertain: rate::indistinguishable(
                 current.figures.alerts_per_week,
                 current.figures.alerts_per_week_ci,
@@ -416,26 +395,26 @@ pub fn run(sets: &[AlertSet], opts: &TuneOptions) -> Result<TuneReport, TuneErro
             ),
             current,
         });
-        if opts.keep_all {
+        if pool.keep_all {
             report.settings.extend(outcomes.iter().map(|o| Tried {
-                alert: c.alert.name.clone(),
-                env: c.alert.env.clone(),
-                engine: c.engine,
+                alert: group.alert.clone(),
+                env: group.env.clone(),
+                engine,
                 outcome: o.clone(),
             }));
         }
         for i in select::pareto(&outcomes) {
             let o = &outcomes[i];
             report.pareto.push(ParetoPoint {
-                alert: c.alert.name.clone(),
-                env: c.alert.env.clone(),
-                engine: c.engine,
+                alert: group.alert.clone(),
+                env: group.env.clone(),
+                engine,
                 params: o.params.clone(),
                 figures: o.figures.clone(),
             });
         }
     }
-    Ok(report)
+    report
 }
 
 /// One series of one (alert, env) to tune over: the series (with injected anomalies, when asked),

@@ -4,7 +4,8 @@
 use super::Outcome;
 
 /// What the recommendation optimises once the budget is met.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Objective {
     /// Catch the most incidents; then the shortest delay; then the fewest alerts.
     #[default]

@@ -8,6 +8,7 @@ mod generate;
 mod notebooks;
 mod plot;
 mod report;
+mod shard;
 mod tune;
 
 use std::path::{Path, PathBuf};

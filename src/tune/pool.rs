@@ -1,0 +1,186 @@
+//! What a tune run measured, per (alert, env, engine) and setting, in a form that adds up: a sharded
+//! run writes its [`Pool`] into its JSON, and `alertlab merge` adds the shards' pools and chooses
+//! again ([`super::choose`]) — the recommendation and Pareto front one run over all series makes.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::grid::Params;
+use super::select::Objective;
+use super::{rate, Figures, Outcome};
+
+/// Every (alert, env, engine) of a run with its settings' tallies, and how to choose among them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pool {
+    pub budget: f64,
+    pub objective: Objective,
+    /// Report every setting (`--all`).
+    pub keep_all: bool,
+    pub groups: Vec<PoolGroup>,
+}
+
+/// One (alert, env, engine): its settings in grid order (the spec's own first) with their tallies.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PoolGroup {
+    /// Position among the run's (alert, env, engine) triples (the same in every shard: it comes
+    /// from the specs), so merged output is in the order one run gives.
+    pub order: usize,
+    pub alert: String,
+    pub env: String,
+    pub engine: String,
+    pub settings: Vec<(Params, Tally)>,
+}
+
+/// A sum of per-series rates that is the same in any order: each term is kept to 2^-40 (about
+/// 1e-12) in an integer, so shards added up give exactly the figure of one run over all series —
+/// floating-point addition would differ in the last bits with the order.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ExactSum(#[serde(with = "as_text")] i128);
+
+const SCALE: f64 = (1u64 << 40) as f64;
+
+impl ExactSum {
+    pub fn push(&mut self, term: f64) {
+        self.0 += (term * SCALE).round() as i128;
+    }
+
+    pub fn add(&mut self, other: &ExactSum) {
+        self.0 += other.0;
+    }
+
+    pub fn value(&self) -> f64 {
+        self.0 as f64 / SCALE
+    }
+}
+
+/// 128-bit integers as JSON text (JSON readers in other languages lose digits of big numbers).
+mod as_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &i128, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&v.to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i128, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// The engine names reports carry.
+pub fn engine_name(name: &str) -> &'static str {
+    if name == "prometheus" {
+        "prometheus"
+    } else {
+        "cloudwatch"
+    }
+}
+
+/// The pools of several shards added up. Shards must come from the same command (budget,
+/// objective, settings); a group missing from a shard had no series there.
+pub fn merge(pools: Vec<Pool>) -> Result<Pool, String> {
+    let mut pools = pools.into_iter();
+    let mut merged = pools.next().ok_or("no tune output to merge")?;
+    for pool in pools {
+        if pool.budget != merged.budget || pool.objective != merged.objective {
+            return Err(format!(
+                "the shards were tuned with different budgets or objectives ({} {:?} and {} {:?}): run every shard with the same command",
+                merged.budget, merged.objective, pool.budget, pool.objective
+            ));
+        }
+        merged.keep_all |= pool.keep_all;
+        for group in pool.groups {
+            let same = |g: &&mut PoolGroup| {
+                (g.order, &g.alert, &g.env, &g.engine)
+                    == (group.order, &group.alert, &group.env, &group.engine)
+            };
+            match merged.groups.iter_mut().find(same) {
+                None => merged.groups.push(group),
+                Some(into) => {
+                    let params = |g: &PoolGroup| {
+                        g.settings
+                            .iter()
+                            .map(|(p, _)| p.clone())
+                            .collect::<Vec<_>>()
+                    };
+                    if params(into) != params(&group) {
+                        return Err(format!(
+                            "alert `{}`, env `{}`, {}: the shards tried different settings (another grid or spec): run every shard with the same command and specs",
+                            group.alert, group.env, group.engine
+                        ));
+                    }
+                    for ((_, acc), (_, t)) in into.settings.iter_mut().zip(&group.settings) {
+                        acc.add(t);
+                    }
+                }
+            }
+        }
+    }
+    merged.groups.sort_by_key(|g| g.order);
+    Ok(merged)
+}
+
+/// Per setting, what the series of one (alert, env, engine) gave: the sufficient statistics of
+/// every figure `tune` reports, so shards' tallies add up to the tally of one run.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tally {
+    pub alerts_per_week: ExactSum,
+    pub false_alerts_per_week: ExactSum,
+    pub episodes: usize,
+    pub covered_ms: f64,
+    pub incidents: usize,
+    pub caught: usize,
+    pub delays_s: Vec<f64>,
+    pub labelled: bool,
+    /// Injected anomaly label → (caught, injected).
+    pub by_kind: BTreeMap<String, (usize, usize)>,
+}
+
+impl Tally {
+    pub fn add(&mut self, other: &Tally) {
+        self.alerts_per_week.add(&other.alerts_per_week);
+        self.false_alerts_per_week.add(&other.false_alerts_per_week);
+        self.episodes += other.episodes;
+        self.covered_ms = self.covered_ms.max(other.covered_ms);
+        self.incidents += other.incidents;
+        self.caught += other.caught;
+        self.delays_s.extend_from_slice(&other.delays_s);
+        self.labelled |= other.labelled;
+        for (k, (c, n)) in &other.by_kind {
+            let e = self.by_kind.entry(k.clone()).or_default();
+            e.0 += c;
+            e.1 += n;
+        }
+    }
+
+    pub fn outcome(&self, params: &Params) -> Outcome {
+        let mut delays = self.delays_s.clone();
+        delays.sort_by(f64::total_cmp);
+        let median = match delays.len() {
+            0 => None,
+            n if n % 2 == 1 => Some(delays[n / 2]),
+            n => Some((delays[n / 2 - 1] + delays[n / 2]) / 2.0),
+        };
+        Outcome {
+            params: params.clone(),
+            figures: Figures {
+                alerts_per_week: self.alerts_per_week.value(),
+                alerts_per_week_ci: rate::per_week_interval(self.episodes, self.covered_ms),
+                false_alerts_per_week: self.labelled.then(|| self.false_alerts_per_week.value()),
+                recall: (self.labelled && self.incidents > 0)
+                    .then(|| self.caught as f64 / self.incidents as f64),
+                median_delay_s: median,
+            },
+            episodes: self.episodes,
+            incidents: self.incidents,
+            caught: self.caught,
+            recall_by_kind: self
+                .by_kind
+                .iter()
+                .map(|(k, (c, n))| (k.clone(), *c as f64 / (*n).max(1) as f64))
+                .collect(),
+        }
+    }
+}
