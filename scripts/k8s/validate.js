@@ -1,7 +1,8 @@
-// Test oracle for generated Kubernetes objects:
+// Test oracle for Kubernetes objects alertlab generates or ships:
 //   node scripts/k8s/validate.js FILE.yaml...
 // Every PrometheusRule is validated against prometheus-operator's CRD schema (the openAPIV3Schema of
-// monitoring.coreos.com_prometheusrules.yaml, compiled by @kubernetes-models/prometheus-operator);
+// monitoring.coreos.com_prometheusrules.yaml, compiled by @kubernetes-models/prometheus-operator),
+// every batch/v1 Job against Kubernetes' own OpenAPI schema (compiled by kubernetes-models);
 // exit 1 with the schema's complaints. Unknown fields are errors too: the API server prunes them
 // silently, so a field the schema does not know is a field that never reaches Prometheus. The known
 // fields of each object are read from the same compiled schema (every property it validates is
@@ -11,6 +12,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { parseAllDocuments } from "yaml";
 import { PrometheusRule } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule";
+import { Job } from "kubernetes-models/batch/v1/Job";
 
 const require = createRequire(import.meta.url);
 const pkgDir = (name) => path.dirname(require.resolve(`${name}/package.json`));
@@ -22,7 +24,14 @@ function known(pkg, schema) {
 }
 const OP = "@kubernetes-models/prometheus-operator";
 const V1 = "ComGithubPrometheusOperatorPrometheusOperatorPkgApisMonitoringV1";
+const K8S = "kubernetes-models";
 const FIELDS = {
+  job: known(K8S, "IoK8sApiBatchV1Job"),
+  jobSpec: known(K8S, "IoK8sApiBatchV1JobSpec"),
+  template: known(K8S, "IoK8sApiCoreV1PodTemplateSpec"),
+  podSpec: known(K8S, "IoK8sApiCoreV1PodSpec"),
+  container: known(K8S, "IoK8sApiCoreV1Container"),
+  volume: known(K8S, "IoK8sApiCoreV1Volume"),
   rule: known(OP, `${V1}PrometheusRule`),
   metadata: known("@kubernetes-models/apimachinery", "IoK8sApimachineryPkgApisMetaV1ObjectMeta"),
   spec: known(OP, `${V1}PrometheusRuleSpec`),
@@ -49,6 +58,23 @@ function unknownFields(obj) {
   return out;
 }
 
+// Unknown fields of a Job down to its containers and volumes (the parts a manifest writes).
+function unknownJobFields(obj) {
+  const out = [...unknown(obj, FIELDS.job, ""), ...unknown(obj.metadata, FIELDS.metadata, "/metadata")];
+  const spec = obj.spec ?? {};
+  out.push(...unknown(spec, FIELDS.jobSpec, "/spec"));
+  const template = spec.template ?? {};
+  out.push(...unknown(template, FIELDS.template, "/spec/template"));
+  out.push(...unknown(template.metadata, FIELDS.metadata, "/spec/template/metadata"));
+  const pod = template.spec ?? {};
+  out.push(...unknown(pod, FIELDS.podSpec, "/spec/template/spec"));
+  for (const list of ["containers", "initContainers"]) {
+    (pod[list] ?? []).forEach((c, i) => out.push(...unknown(c, FIELDS.container, `/spec/template/spec/${list}/${i}`)));
+  }
+  (pod.volumes ?? []).forEach((v, i) => out.push(...unknown(v, FIELDS.volume, `/spec/template/spec/volumes/${i}`)));
+  return out;
+}
+
 if (FIELDS.entry.size < 5 || !FIELDS.entry.has("expr")) {
   console.log("could not read the Rule schema's fields from the compiled CRD schema");
   process.exit(2);
@@ -59,11 +85,12 @@ let checked = 0;
 for (const file of process.argv.slice(2)) {
   for (const doc of parseAllDocuments(fs.readFileSync(file, "utf8"))) {
     const obj = doc.toJS();
-    if (!obj || obj.kind !== "PrometheusRule") continue;
+    if (!obj || !["PrometheusRule", "Job"].includes(obj.kind)) continue;
     checked += 1;
-    const problems = unknownFields(obj);
+    const rule = obj.kind === "PrometheusRule";
+    const problems = rule ? unknownFields(obj) : unknownJobFields(obj);
     try {
-      new PrometheusRule(obj).validate();
+      (rule ? new PrometheusRule(obj) : new Job(obj)).validate();
     } catch (e) {
       problems.push(e.message);
     }
@@ -73,5 +100,5 @@ for (const file of process.argv.slice(2)) {
     }
   }
 }
-console.log(`${checked} PrometheusRule objects checked, ${failed} invalid`);
+console.log(`${checked} objects (PrometheusRule, Job) checked, ${failed} invalid`);
 process.exit(failed === 0 && checked > 0 ? 0 : 1);

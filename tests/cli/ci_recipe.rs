@@ -1,7 +1,9 @@
-//! The CI recipes in `docs/ci/` are valid YAML, every `alertlab` command they run works on a project
-//! laid out as they assume (`alerts/`, `data/`, `generated/`), their promtool commands pass, and the
-//! per-stage Terraform root module is `terraform fmt`-clean HCL that sets the generated module's
-//! variables.
+//! The recipes in `docs/` run as written. CI (`docs/ci/`): valid YAML, every `alertlab` command
+//! works on a project laid out as they assume (`alerts/`, `data/`, `generated/`), their promtool
+//! commands pass, and the per-stage Terraform root module is `terraform fmt`-clean HCL that sets the
+//! generated module's variables. Fleet runs (`docs/scale/`): the GitHub Actions matrix and the
+//! Kubernetes Indexed Job run their shard commands here with 4 shards, merge them, and get exactly
+//! one run's JSON; the Jobs validate against Kubernetes' batch/v1 schema.
 
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
@@ -133,4 +135,149 @@ fn the_stage_root_module_is_fmt_clean_hcl_setting_the_generated_variables() {
             "the generated module declares `{var}`"
         );
     }
+}
+
+/// The single-run JSON of `args` in `dir`.
+fn one_run(dir: &Path, args: &[&str]) -> Vec<u8> {
+    let out = alertlab()
+        .current_dir(dir)
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+#[test]
+fn the_github_matrix_shards_merge_into_one_run() {
+    let bin_dir = assert_cmd::cargo::cargo_bin("alertlab")
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let text =
+        std::fs::read_to_string(root().join("docs/scale/github-actions-matrix.yml")).unwrap();
+    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
+    let shards = doc["jobs"]["shard"]["strategy"]["matrix"]["shard"]
+        .as_sequence()
+        .unwrap()
+        .len();
+    assert_eq!(shards, 4);
+    let commands = |job: &str| {
+        let mut lines = Vec::new();
+        shell_lines(&doc["jobs"][job], &mut lines);
+        lines
+            .into_iter()
+            .filter(|l| l.trim_start().starts_with("alertlab "))
+            .collect::<Vec<_>>()
+    };
+    let dir = project();
+    for i in 1..=shards {
+        for line in commands("shard") {
+            let line = line.replace("${{ matrix.shard }}", &i.to_string());
+            let out = sh(dir.path(), &line, &bin_dir);
+            assert!(
+                out.status.success(),
+                "`{line}`: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    let merges = commands("merge");
+    assert!(merges.len() >= 2, "{merges:?}");
+    for line in merges {
+        let out = sh(dir.path(), &line, &bin_dir);
+        assert!(
+            out.status.success(),
+            "`{line}`: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let p = dir.path();
+    assert!(
+        std::fs::read(p.join("backtest.json")).unwrap()
+            == one_run(p, &["backtest", "--spec", "alerts"]),
+        "merged backtest = one run"
+    );
+    assert!(
+        std::fs::read(p.join("tune.json")).unwrap()
+            == one_run(p, &["tune", "--spec", "alerts", "--budget", "2"]),
+        "merged tune = one run"
+    );
+}
+
+#[test]
+fn the_kubernetes_indexed_job_validates_and_its_shards_merge_into_one_run() {
+    let manifest = root().join("docs/scale/k8s-indexed-job.yaml");
+    let out = Process::new("node")
+        .arg(root().join("scripts/k8s/validate.js"))
+        .arg(&manifest)
+        .output()
+        .expect("node runs scripts/k8s/validate.js (scripts/test.sh installs its packages)");
+    let log = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success() && log.contains("2 objects"), "{log}");
+    let bin_dir = assert_cmd::cargo::cargo_bin("alertlab")
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let jobs: Vec<serde_yaml_ng::Value> = serde_yaml_ng::Deserializer::from_str(&text)
+        .map(|d| serde::Deserialize::deserialize(d).unwrap())
+        .collect();
+    let script = |job: &serde_yaml_ng::Value| {
+        job["spec"]["template"]["spec"]["containers"][0]["args"][0]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (shard_job, merge_job) = (&jobs[0], &jobs[1]);
+    assert_eq!(
+        shard_job["spec"]["completionMode"].as_str(),
+        Some("Indexed")
+    );
+    let completions = shard_job["spec"]["completions"].as_u64().unwrap();
+    let dir = project();
+    let p = dir.path();
+    // The pod's working directory is the volume: here, the project copy.
+    for index in 0..completions {
+        let out = Process::new("sh")
+            .args(["-c", &script(shard_job)])
+            .current_dir(p)
+            .env("JOB_COMPLETION_INDEX", index.to_string())
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}",
+                    bin_dir.display(),
+                    std::env::var("PATH").unwrap_or_default()
+                ),
+            )
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "shard {index}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = sh(p, &script(merge_job), &bin_dir);
+    assert!(
+        out.status.success(),
+        "merge: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        std::fs::read(p.join("out/backtest.json")).unwrap()
+            == one_run(p, &["backtest", "--spec", "alerts"]),
+        "merged backtest = one run"
+    );
+    assert!(
+        std::fs::read(p.join("out/tune.json")).unwrap()
+            == one_run(p, &["tune", "--spec", "alerts", "--budget", "2"]),
+        "merged tune = one run"
+    );
 }
