@@ -64,6 +64,16 @@ pub struct BacktestOptions {
     pub end_ms: Option<i64>,
     /// Only the series of this shard (`--shard i/n`).
     pub shard: Option<crate::shard::Shard>,
+    /// Plan only the alerts reading this batch's file, over the batch's series instead of the whole
+    /// file (streaming a file larger than memory: `fleet`).
+    pub batch: Option<Batch>,
+}
+
+/// Some whole series of one data file: what a streamed batch hands to [`plan`].
+#[derive(Debug, Clone)]
+pub struct Batch {
+    pub path: PathBuf,
+    pub series: std::sync::Arc<Vec<Series>>,
 }
 
 /// The evaluation span `[start, end]` (UTC ms, both evaluated) of one alert over one series: what
@@ -126,6 +136,8 @@ pub enum BacktestError {
         path: PathBuf,
         source: Box<LoadError>,
     },
+    #[error("writing the results' spill file: {0}")]
+    Spill(String),
     #[error("alert `{alert}`, env `{env}`: no backtest data\nhint: set `backtest: {{data: ...}}` in the spec or pass `--data FILE`")]
     NoData { alert: String, env: String },
     #[error("alert `{alert}`, env `{env}`: no series in `{}` matches `{filter}`", path.display())]
@@ -823,9 +835,19 @@ pub fn selected_alerts<'a>(sets: &'a [AlertSet], opts: &BacktestOptions) -> Vec<
 /// Run every matching (alert, env) of `sets`.
 pub fn run(sets: &[AlertSet], opts: &BacktestOptions) -> Result<Report, BacktestError> {
     let groups = plan(&selected_alerts(sets, opts), opts)?;
-    let progress = crate::progress::Progress::new(groups.len() as u64, "backtest: series");
-    // Every alert reading one series shares its resampled grids (see `SeriesContext`).
-    let mut results: Vec<BacktestResult> = groups
+    let mut results = replay_groups(&groups, opts);
+    results.sort_by(|a, b| {
+        (&a.alert, &a.env, a.engine, &a.series).cmp(&(&b.alert, &b.env, b.engine, &b.series))
+    });
+    Ok(Report { results })
+}
+
+/// Every job of `groups`, series in parallel, in no particular order. Every alert reading one
+/// series shares its resampled grids (see `SeriesContext`).
+pub fn replay_groups(groups: &[SeriesGroup], opts: &BacktestOptions) -> Vec<BacktestResult> {
+    let progress = crate::progress::Progress::new(groups.len() as u64, "backtest: series")
+        .shown_unless(opts.batch.is_some());
+    let results = groups
         .par_iter()
         .flat_map_iter(|group| {
             progress.advance(1);
@@ -838,10 +860,7 @@ pub fn run(sets: &[AlertSet], opts: &BacktestOptions) -> Result<Report, Backtest
         })
         .collect();
     progress.finish();
-    results.sort_by(|a, b| {
-        (&a.alert, &a.env, a.engine, &a.series).cmp(&(&b.alert, &b.env, b.engine, &b.series))
-    });
-    Ok(Report { results })
+    results
 }
 
 /// Replay `alert` over the series of `ctx` with the engines asked for, and score it against the
@@ -884,7 +903,11 @@ pub fn plan<'a>(
     if alerts.is_empty() {
         return Err(BacktestError::Nothing);
     }
-    let cache: Cache = Mutex::new(BTreeMap::new());
+    let mut preloaded = BTreeMap::new();
+    if let Some(b) = &opts.batch {
+        preloaded.insert(b.path.clone(), b.series.clone());
+    }
+    let cache: Cache = Mutex::new(preloaded);
     let incidents_override = match &opts.incidents {
         Some(p) => Some(
             score::load_incidents(p).map_err(|source| BacktestError::Data {
@@ -910,6 +933,10 @@ pub fn plan<'a>(
                 alert: alert.name.clone(),
                 env: alert.env.clone(),
             })?;
+        if opts.batch.as_ref().is_some_and(|b| b.path != path) {
+            // Another file's alert: planned with that file's batches.
+            continue;
+        }
         let format = if opts.data.is_some() {
             None
         } else {
@@ -930,6 +957,10 @@ pub fn plan<'a>(
                     .is_none_or(|f| all[i].name.contains(f.as_str()))
             })
             .collect();
+        if chosen.is_empty() && opts.batch.is_some() {
+            // Its series may be in another batch (`fleet` checks the whole file).
+            continue;
+        }
         if chosen.is_empty() {
             return Err(BacktestError::NoMatchingSeries {
                 alert: alert.name.clone(),

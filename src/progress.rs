@@ -33,6 +33,12 @@ impl Progress {
         }
     }
 
+    /// Never shown when `hidden` (a part of a run whose caller shows the whole run's progress).
+    pub fn shown_unless(mut self, hidden: bool) -> Progress {
+        self.terminal &= !hidden;
+        self
+    }
+
     /// `n` more items done.
     pub fn advance(&self, n: u64) {
         self.bar.inc(n);

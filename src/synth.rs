@@ -82,11 +82,17 @@ impl Profile {
 
 /// Generate `opts.series` series.
 pub fn generate(opts: &SynthOptions) -> Vec<Series> {
+    generate_range(opts, 0..opts.series)
+}
+
+/// Series `range` of what [`generate`] makes (each series draws from its own seed, so a fleet is
+/// generated and written a slice at a time, never held whole).
+pub fn generate_range(opts: &SynthOptions, range: std::ops::Range<usize>) -> Vec<Series> {
     let step_ms = opts.step_s * 1000;
     let n = ((opts.days * DAY_MS as f64) / step_ms as f64).round() as usize;
     let timestamps: Vec<i64> = (0..n as i64).map(|i| opts.start_ms + i * step_ms).collect();
     let burst_probability = opts.bursts_per_day * step_ms as f64 / DAY_MS as f64;
-    (0..opts.series)
+    range
         .map(|i| {
             let mut rng = Rng::new(opts.seed.wrapping_mul(1_000_003).wrapping_add(i as u64));
             let profile = Profile::draw(&mut rng);

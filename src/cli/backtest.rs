@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::output::{csv, emit, num, table, OutputFormat};
+use super::output::{csv, emit, emit_with, num, table, OutputFormat};
 use super::selection::Selection;
-use crate::backtest;
+use crate::fleet;
 use crate::series::time::format_duration;
 
 #[derive(clap::Args, Debug)]
@@ -102,7 +102,12 @@ pub fn render(report: &serde_json::Value, format: OutputFormat) -> anyhow::Resul
     }
     let results: Vec<RowView> = serde_json::from_value(report["results"].clone())
         .map_err(|e| anyhow::anyhow!("not a backtest report: {e}"))?;
-    Ok(match format {
+    Ok(render_rows(&results, format))
+}
+
+/// Table (noisiest first) or CSV (report order) of result rows.
+fn render_rows(results: &[RowView], format: OutputFormat) -> String {
+    match format {
         OutputFormat::Csv => csv(HEADER, &results.iter().map(row).collect::<Vec<_>>()),
         _ => {
             // Noisiest first: that is what a person reading this wants to fix.
@@ -119,22 +124,35 @@ pub fn render(report: &serde_json::Value, format: OutputFormat) -> anyhow::Resul
             }
             text
         }
-    })
+    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let sets = args.select.load()?;
     let opts = args.select.options()?;
-    let report = backtest::run(&sets, &opts)?;
-    for r in &report.results {
-        for w in &r.warnings {
+    // Series a batch at a time within `--memory`; results come back sorted from a spill file.
+    let results = fleet::backtest(&sets, &opts, args.select.memory)?;
+    let mut rows: Vec<RowView> = Vec::new();
+    for value in results.iter() {
+        let value = value?;
+        for w in value["warnings"].as_array().into_iter().flatten() {
             eprintln!(
-                "warning: alert `{}`, env `{}`, {} `{}`: {w}",
-                r.alert, r.env, r.engine, r.series
+                "warning: alert `{}`, env `{}`, {} `{}`: {}",
+                value["alert"].as_str().unwrap_or_default(),
+                value["env"].as_str().unwrap_or_default(),
+                value["engine"].as_str().unwrap_or_default(),
+                value["series"].as_str().unwrap_or_default(),
+                w.as_str().unwrap_or_default()
             );
         }
+        if args.format != OutputFormat::Json {
+            rows.push(serde_json::from_value(value)?);
+        }
     }
-    let text = render(&serde_json::to_value(&report)?, args.format)?;
-    emit(&text, args.out.as_deref())?;
+    if args.format == OutputFormat::Json {
+        emit_with(args.out.as_deref(), |w| results.write_pretty(w))?;
+    } else {
+        emit(&render_rows(&rows, args.format), args.out.as_deref())?;
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -7,6 +7,10 @@ use super::UsageError;
 /// Most points (series × points per series) a command generates in memory.
 pub const MAX_GENERATED_POINTS: u64 = 200_000_000;
 
+/// Most points `synth` writes in the long layout, a slice of series at a time (memory stays at one
+/// slice; the bound is the disk: about 20 bytes a point in Parquet, 45 in CSV).
+pub const MAX_STREAMED_POINTS: u64 = 10_000_000_000;
+
 /// A CloudWatch period in seconds: 10, 20, 30 or a multiple of 60, at most one day (alarms over
 /// longer periods do not exist).
 pub fn cloudwatch_period(flag: &str, seconds: i64) -> Result<i64, UsageError> {
@@ -44,10 +48,19 @@ pub fn count_in(flag: &str, value: i64, min: i64, max: i64) -> Result<i64, Usage
 
 /// `series × points` generated in memory, bounded by [`MAX_GENERATED_POINTS`].
 pub fn generated_points(series: u64, points: u64) -> Result<u64, UsageError> {
+    points_within(series, points, MAX_GENERATED_POINTS, "generates in memory")
+}
+
+/// `series × points` written a slice at a time, bounded by [`MAX_STREAMED_POINTS`].
+pub fn streamed_points(series: u64, points: u64) -> Result<u64, UsageError> {
+    points_within(series, points, MAX_STREAMED_POINTS, "writes")
+}
+
+fn points_within(series: u64, points: u64, max: u64, what: &str) -> Result<u64, UsageError> {
     match series.checked_mul(points) {
-        Some(n) if n <= MAX_GENERATED_POINTS => Ok(n),
+        Some(n) if n <= max => Ok(n),
         _ => Err(UsageError(format!(
-            "{series} series × {points} points is more than the {MAX_GENERATED_POINTS} points alertlab generates in memory\nhint: use fewer series or a shorter span"
+            "{series} series × {points} points is more than the {max} points alertlab {what}\nhint: use fewer series or a shorter span"
         ))),
     }
 }

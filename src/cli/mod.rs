@@ -125,7 +125,8 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
     let input = err.chain().any(|e| {
         e.is::<crate::series::LoadError>()
             || e.is::<crate::spec::SpecError>()
-            || e.is::<crate::backtest::BacktestError>()
+            || e.downcast_ref::<crate::backtest::BacktestError>()
+                .is_some_and(|b| !matches!(b, crate::backtest::BacktestError::Spill(_)))
             || e.is::<UsageError>()
     });
     if input {

@@ -61,16 +61,21 @@ pub fn csv(header: &[&str], rows: &[Vec<String>]) -> String {
 
 /// Print to stdout, or write atomically to `out`.
 pub fn emit(text: &str, out: Option<&Path>) -> anyhow::Result<()> {
+    emit_with(out, |w| w.write_all(text.as_bytes()))
+}
+
+/// [`emit`] for output written piece by piece (a report too large to build as one string).
+pub fn emit_with(
+    out: Option<&Path>,
+    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
     match out {
-        Some(path) => crate::fsutil::write_bytes_atomic(path, text.as_bytes())
+        Some(path) => crate::fsutil::write_atomic(path, fill)
             .with_context(|| format!("writing `{}`", path.display())),
         None => {
-            let mut stdout = std::io::stdout().lock();
+            let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
             // A closed pipe (`| head`) is not an error worth reporting.
-            match stdout
-                .write_all(text.as_bytes())
-                .and_then(|_| stdout.flush())
-            {
+            match fill(&mut stdout).and_then(|_| stdout.flush()) {
                 Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
                 _ => Ok(()),
             }

@@ -46,6 +46,11 @@ pub struct Selection {
     /// `AWS_BATCH_JOB_ARRAY_INDEX` (AWS Batch array job), both 0-based.
     #[arg(long)]
     pub shard: Option<String>,
+    /// Memory for series at a time (`512M`, `2G`): a Parquet file whose points would take more is
+    /// read a batch of whole series at a time (rows grouped by series), so a fleet of any size
+    /// runs in about this much memory. Results are the same either way.
+    #[arg(long, default_value = "1G", value_parser = crate::fleet::parse_memory)]
+    pub memory: u64,
 }
 
 /// clap parser for `--start`/`--end`.

@@ -7,8 +7,11 @@ use anyhow::Context;
 
 use super::{limits, UsageError};
 use crate::series::time::{parse_time_arg, DAY_MS, MAX_TIME_MS};
-use crate::series::{write_series, OutputLayout};
-use crate::synth::{generate, SynthOptions};
+use crate::series::{write_long_batches, write_series_with, OutputLayout};
+use crate::synth::{generate, generate_range, SynthOptions};
+
+/// Points generated and written at a time in the long layout.
+const SLICE_POINTS: usize = 20_000_000;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -41,6 +44,10 @@ pub struct Args {
     /// `long` (timestamp,series,value) or `wide` (one column per series).
     #[arg(long, default_value = "long", value_parser = ["long", "wide"])]
     pub layout: String,
+    /// Parquet row-group size in rows (default: polars', 262,144): smaller groups let a streamed
+    /// read (`--memory`) take smaller bites.
+    #[arg(long)]
+    pub row_group_rows: Option<usize>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -51,7 +58,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Err(UsageError("`--series 0`: expected at least one series".into()).into());
     }
     let points = (args.days * 86_400.0 / args.step as f64).ceil() as u64;
-    limits::generated_points(args.series as u64, points)?;
+    if args.layout == "wide" {
+        limits::generated_points(args.series as u64, points)?;
+    } else {
+        limits::streamed_points(args.series as u64, points)?;
+    }
+    if args.row_group_rows == Some(0) {
+        return Err(UsageError("`--row-group-rows 0`: expected at least one row".into()).into());
+    }
     if !(0.0..1.0).contains(&args.missing_rate) {
         return Err(UsageError("`--missing-rate` must be in [0, 1)".into()).into());
     }
@@ -84,19 +98,27 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .into());
         }
     }
-    let series = generate(&opts);
-    let layout = if args.layout == "wide" {
-        OutputLayout::Wide
+    let (count, total_points) = if args.layout == "wide" {
+        let series = generate(&opts);
+        write_series_with(&args.out, &series, OutputLayout::Wide, args.row_group_rows)
+            .with_context(|| format!("writing `{}`", args.out.display()))?;
+        (series.len(), series.iter().map(|s| s.len()).sum::<usize>())
     } else {
-        OutputLayout::Long
+        // A slice of series at a time (about 20 M points): a fleet never sits in memory whole.
+        let per_slice = (SLICE_POINTS / points.max(1) as usize).max(1);
+        let slices = (0..opts.series).step_by(per_slice).map(|start| {
+            Ok(generate_range(
+                &opts,
+                start..(start + per_slice).min(opts.series),
+            ))
+        });
+        write_long_batches(&args.out, args.row_group_rows, slices)
+            .with_context(|| format!("writing `{}`", args.out.display()))?;
+        let per_series = ((args.days * DAY_MS as f64) / (args.step * 1000) as f64).round() as usize;
+        (opts.series, opts.series * per_series)
     };
-    write_series(&args.out, &series, layout)
-        .with_context(|| format!("writing `{}`", args.out.display()))?;
-    let points: usize = series.iter().map(|s| s.len()).sum();
     eprintln!(
-        "wrote {} series, {} points to {}",
-        series.len(),
-        points,
+        "wrote {count} series, {total_points} points to {}",
         args.out.display()
     );
     Ok(ExitCode::SUCCESS)

@@ -259,7 +259,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             Objective::Recall
         },
     };
-    let report = tune::run(&sets, &opts).map_err(|e| match e {
+    let report = crate::fleet::tune(&sets, &opts, args.select.memory).map_err(|e| match e {
         tune::TuneError::Backtest(b) => anyhow::Error::new(b),
         tune::TuneError::Spec(s) => anyhow::Error::new(s),
         other => UsageError(other.to_string()).into(),

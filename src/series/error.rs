@@ -37,6 +37,12 @@ pub enum LoadError {
     Csv { path: PathBuf, message: String },
     #[error("`{}`: not a readable Parquet file ({message})\nhint: the file may be truncated or not Parquet at all", path.display())]
     Parquet { path: PathBuf, message: String },
+    #[error("`{}` row {row}: series `{series}` appears again after other series; streaming reads a file whose rows are grouped by series\nhint: sort it once, e.g. `python3 -c \"import polars as pl; pl.scan_parquet('{}').sort('series', 'timestamp').sink_parquet('sorted.parquet')\"`, or raise `--memory` above the file's size to load it whole", path.display(), path.display())]
+    NotGrouped {
+        path: PathBuf,
+        row: usize,
+        series: String,
+    },
     #[error("`{}` line {line}: expected {expected}", path.display())]
     JsonShape {
         path: PathBuf,

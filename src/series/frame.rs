@@ -55,20 +55,21 @@ pub const VALUE_COLUMN: &str = "value";
 pub enum RowNaming {
     /// Line = row index + 2 (the header is line 1).
     CsvLine,
-    /// Row = row index + 1.
-    ParquetRow,
+    /// Row = row index + 1 + the offset of the frame's first row in the file (frames read in
+    /// slices name the file's rows).
+    ParquetRow(usize),
 }
 
 impl RowNaming {
     fn name(self, row: usize) -> String {
         match self {
             RowNaming::CsvLine => format!("line {}", row + 2),
-            RowNaming::ParquetRow => format!("row {}", row + 1),
+            RowNaming::ParquetRow(offset) => format!("row {}", offset + row + 1),
         }
     }
 }
 
-fn find_column<'a>(names: &'a [String], wanted: &[&str]) -> Option<&'a String> {
+pub(crate) fn find_column<'a>(names: &'a [String], wanted: &[&str]) -> Option<&'a String> {
     wanted
         .iter()
         .find_map(|w| names.iter().find(|n| n.trim().eq_ignore_ascii_case(w)))

@@ -22,6 +22,7 @@ mod parquet_check;
 mod prometheus_json;
 mod resample;
 mod source;
+pub mod stream;
 pub mod time;
 mod write;
 
@@ -31,7 +32,9 @@ use std::path::Path;
 pub use error::LoadError;
 pub use inspect::{inspect, SeriesReport};
 pub use resample::{median_step_ms, period_count, resample, resample_span, Statistic, MAX_PERIODS};
-pub use write::{csv_field, format_value, write_series, OutputLayout};
+pub use write::{
+    csv_field, format_value, write_long_batches, write_series, write_series_with, OutputLayout,
+};
 
 /// One metric series.
 #[derive(Debug, Clone, PartialEq)]

@@ -270,7 +270,8 @@ pub fn run(sets: &[AlertSet], opts: &TuneOptions) -> Result<TuneReport, TuneErro
         }
     }
     let units = units(&groups, opts);
-    let progress = crate::progress::Progress::new(units.len() as u64, "tune: series");
+    let progress = crate::progress::Progress::new(units.len() as u64, "tune: series")
+        .shown_unless(opts.backtest.batch.is_some());
     let tallies: Vec<(usize, Vec<Tally>)> = units
         .par_iter()
         .flat_map_iter(|unit| {
@@ -351,7 +352,7 @@ pub fn run(sets: &[AlertSet], opts: &TuneOptions) -> Result<TuneReport, TuneErro
             .collect(),
     };
     let mut report = choose(&pool);
-    if opts.backtest.shard.is_some() {
+    if opts.backtest.shard.is_some() || opts.backtest.batch.is_some() {
         report.pool = Some(pool);
     }
     Ok(report)

@@ -9,6 +9,7 @@ mod notebooks;
 mod plot;
 mod report;
 mod shard;
+mod stream;
 mod tune;
 
 use std::path::{Path, PathBuf};
