@@ -3,6 +3,8 @@
 //! concurrency that made the noisy anomaly alarm in alertlab's origin story. Seeded, so bundled
 //! examples and large benchmark inputs are reproducible.
 
+use rayon::prelude::*;
+
 use crate::rng::Rng;
 use crate::series::time::{DAY_MS, HOUR_MS};
 use crate::series::Series;
@@ -92,7 +94,9 @@ pub fn generate_range(opts: &SynthOptions, range: std::ops::Range<usize>) -> Vec
     let n = ((opts.days * DAY_MS as f64) / step_ms as f64).round() as usize;
     let timestamps: Vec<i64> = (0..n as i64).map(|i| opts.start_ms + i * step_ms).collect();
     let burst_probability = opts.bursts_per_day * step_ms as f64 / DAY_MS as f64;
+    // Series are independent (one seed each): generated on every core, in order.
     range
+        .into_par_iter()
         .map(|i| {
             let mut rng = Rng::new(opts.seed.wrapping_mul(1_000_003).wrapping_add(i as u64));
             let profile = Profile::draw(&mut rng);

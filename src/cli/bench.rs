@@ -8,7 +8,8 @@
 //!   values above each threshold.
 //! - `band`: the seasonal band for every series, then re-classifying at a new `k`; baseline: the same
 //!   counting pass.
-//! - `tune`: see [`super::bench_tune`]; `plot`: see [`super::bench_plot`].
+//! - `tune`: see [`super::bench_tune`]; `plot`: see [`super::bench_plot`]; `scale`: see
+//!   [`super::bench_scale`].
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -26,7 +27,7 @@ use crate::synth::{generate, SynthOptions};
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// What to time.
-    #[arg(default_value = "all", value_parser = ["load", "backtest", "band", "tune", "plot", "all"])]
+    #[arg(default_value = "all", value_parser = ["load", "backtest", "band", "tune", "plot", "scale", "all"])]
     pub what: String,
     #[arg(long, default_value_t = 1000)]
     pub series: usize,
@@ -36,6 +37,13 @@ pub struct Args {
     /// Repetitions; the minimum is reported.
     #[arg(long, default_value_t = 3)]
     pub repeat: usize,
+    /// `scale`: 100,000 series streamed, and streamed/whole/shards compared on 10,000 (minutes,
+    /// and about 4 GB of disk).
+    #[arg(long)]
+    pub full: bool,
+    /// `scale`: the `--memory` of the streamed runs.
+    #[arg(long, default_value = "1G")]
+    pub memory: String,
 }
 
 pub(super) fn time<T>(repeat: usize, mut f: impl FnMut() -> T) -> (f64, T) {
@@ -76,6 +84,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         )
         .into());
     }
+    if args.what == "scale" {
+        // Generated and replayed by child processes, a slice at a time: no data in this one.
+        crate::fleet::parse_memory(&args.memory)
+            .map_err(|e| super::UsageError(format!("`--memory`: {e}")))?;
+        super::bench_scale::bench_scale(args.series, args.points, args.full, &args.memory)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     super::limits::generated_points(args.series as u64, args.points as u64)?;
     let cores = rayon::current_num_threads();
     let days = args.points as f64 / 1440.0;
@@ -110,6 +125,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     if all || args.what == "plot" {
         super::bench_plot::bench_plot(&data, args.repeat)?;
+    }
+    if all {
+        crate::fleet::parse_memory(&args.memory)
+            .map_err(|e| super::UsageError(format!("`--memory`: {e}")))?;
+        super::bench_scale::bench_scale(args.series, args.points, args.full, &args.memory)?;
     }
     Ok(ExitCode::SUCCESS)
 }

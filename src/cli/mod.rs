@@ -5,6 +5,7 @@ mod backtest;
 mod band;
 mod bench;
 mod bench_plot;
+mod bench_scale;
 mod bench_tune;
 mod completions;
 mod generate;
