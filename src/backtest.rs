@@ -291,6 +291,7 @@ impl BacktestResult {
 pub fn describe_condition(c: &Condition) -> String {
     match c {
         Condition::Threshold { op, value } => format!("{} {value}", op.symbol()),
+        Condition::Present => "present".into(),
         Condition::Percentile { op, model } => {
             format!("{} p{} × {}", op.symbol(), model.percentile, model.factor)
         }
@@ -328,6 +329,17 @@ pub fn prepare(
         floor: None,
     };
     match condition {
+        // Never compared: the series being returned is the condition (`prometheus_present`).
+        Condition::Present => PreparedCondition {
+            band: Band::constant(values.len(), f64::NAN),
+            rule: Rule {
+                k: 0.0,
+                direction: crate::band::Direction::Above,
+                inclusive: false,
+                floor: None,
+            },
+            seasonality: None,
+        },
         Condition::Threshold { op, value } => PreparedCondition {
             band: Band::constant(values.len(), *value),
             rule: static_rule(op),
@@ -691,6 +703,23 @@ fn prometheus_present_cached(
     }
     let (timestamps, values) = (samples.timestamps, samples.values);
     let key = format!("raw {scope} {step_ms} {}", band_key(&alert.condition));
+    if alert.condition == Condition::Present {
+        // The expression returning the series is the whole condition: the instant query selected a
+        // sample (a NaN sample included: the series is returned with the value NaN).
+        let prepared = bands.get(key, || {
+            prepare(&alert.condition, timestamps, values, step_ms, replay)
+        });
+        return (
+            selected.iter().map(Option::is_some).collect(),
+            PreparedPrometheus {
+                warm_up_evaluations: 0,
+                seasonality: None,
+                rule: prepared.rule,
+                prepared,
+                indexing: BandIndexing::Samples,
+            },
+        );
+    }
     let prepared = bands.get(key, || {
         prepare(&alert.condition, timestamps, values, step_ms, replay)
     });

@@ -59,6 +59,8 @@ pub fn alert_expr(alert: &ResolvedAlert) -> Result<String, EmitError> {
     let value = conventions::value_record(&alert.name);
     match &alert.condition {
         Condition::Threshold { op, value: threshold } => Ok(format!("{value} {} {}", op.symbol(), number(*threshold))),
+        // The recorded expression has a series exactly when the original expression does.
+        Condition::Present => Ok(value),
         Condition::Percentile { .. } => Err(unsupported(alert, "a `percentile` threshold is refitted by alertlab; use a static `threshold` for Prometheus")),
         Condition::Anomaly { model: AnomalyModel::Promql(m), k, direction } => Ok(band_alert_expr(&alert.name, m, *k, *direction)),
         Condition::Anomaly { model, .. } => Err(unsupported(

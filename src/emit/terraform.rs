@@ -87,6 +87,12 @@ fn comparison_operator(alert: &ResolvedAlert) -> Result<(&'static str, bool), Em
             target: "terraform",
             reason: "CloudWatch has no trailing-percentile threshold; use a static `threshold` or an `anomaly` band".into(),
         }),
+        Condition::Present => Err(EmitError {
+            alert: alert.name.clone(),
+            env: alert.env.clone(),
+            target: "terraform",
+            reason: "`present` is a Prometheus condition (the expression returns a series); a CloudWatch alarm compares a value: use a `threshold`".into(),
+        }),
     }
 }
 

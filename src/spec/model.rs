@@ -55,6 +55,7 @@ pub const DEFAULT_ENV: &str = "default";
 #[derive(Debug, Clone, PartialEq)]
 pub struct Environment {
     pub name: String,
+    /// Empty for an env without CloudWatch alarms (Prometheus rules only).
     pub account: String,
     pub region: String,
     pub cluster: Option<String>,
@@ -139,6 +140,9 @@ pub enum Condition {
         k: f64,
         direction: Direction,
     },
+    /// Fires while the expression returns the series at all (a Prometheus rule whose expression
+    /// is not `<value> <op> <number>`: `absent(...)`, `a and b`, a filter). Prometheus only.
+    Present,
 }
 
 #[derive(Debug, Clone, PartialEq)]

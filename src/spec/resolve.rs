@@ -213,15 +213,17 @@ fn resolve_environments(
                 cluster,
             )?;
         }
-        if e.account.len() != 12 || !e.account.chars().all(|c| c.is_ascii_digit()) {
-            return Err(ctx.err(None, None, name, format!("environment `{name}`: `account` must be a 12-digit AWS account id (quoted), got `{}`", e.account), None));
+        if let Some(account) = &e.account {
+            if account.len() != 12 || !account.chars().all(|c| c.is_ascii_digit()) {
+                return Err(ctx.err(None, None, name, format!("environment `{name}`: `account` must be a 12-digit AWS account id (quoted), got `{account}`"), None));
+            }
         }
         out.insert(
             name.clone(),
             Environment {
                 name: name.clone(),
-                account: e.account.clone(),
-                region: e.region.clone(),
+                account: e.account.clone().unwrap_or_default(),
+                region: e.region.clone().unwrap_or_default(),
                 cluster: e.cluster.clone(),
                 owns_shared: false,
                 owns_cluster: false,
@@ -236,7 +238,7 @@ fn resolve_environments(
     for account in accounts {
         let members: Vec<&String> = raw
             .iter()
-            .filter(|(_, e)| e.account == account)
+            .filter(|(_, e)| e.account.clone().unwrap_or_default() == account)
             .map(|(n, _)| n)
             .collect();
         let explicit: Vec<&String> = members
@@ -517,6 +519,26 @@ fn resolve_alert(
         &condition,
         cloudwatch.as_ref().map(|c| c.period_s),
     )?;
+    if let (Some(_), Some(e)) = (&cloudwatch, env) {
+        if e.account.is_empty() || e.region.is_empty() {
+            return Err(ctx.err(
+                Some(name),
+                oe,
+                "cloudwatch",
+                format!("environment `{env_name}` has no `account` or `region`: a CloudWatch alarm needs both"),
+                Some(format!("add `account: \"123456789012\"` and `region: ...` to `environments.{env_name}`, or restrict the alert to Prometheus")),
+            ));
+        }
+    }
+    if condition == Condition::Present && (cloudwatch.is_some() || prometheus.is_none()) {
+        return Err(ctx.err(
+            Some(name),
+            oe,
+            "present",
+            "`present` fires while a PromQL expression returns a series: it needs `metric.prometheus` and no `metric.cloudwatch` (a CloudWatch alarm compares a value: use a `threshold`)".into(),
+            None,
+        ));
+    }
 
     let n = evaluation.evaluation_periods.unwrap_or(1);
     let m = evaluation.datapoints_to_alarm.unwrap_or(n);
@@ -851,16 +873,22 @@ fn resolve_condition(
     c: &v1::ConditionV1,
     period_s: Option<i64>,
 ) -> Result<Condition, SpecError> {
-    let kinds =
-        c.threshold.is_some() as u8 + c.percentile.is_some() as u8 + c.anomaly.is_some() as u8;
+    let kinds = c.threshold.is_some() as u8
+        + c.percentile.is_some() as u8
+        + c.anomaly.is_some() as u8
+        + c.present.is_some() as u8;
     if kinds != 1 {
         return Err(ctx.err(
             Some(alert),
             env,
             "condition",
-            "`condition` needs exactly one of `threshold`, `percentile`, `anomaly`".into(),
+            "`condition` needs exactly one of `threshold`, `percentile`, `anomaly`, `present`"
+                .into(),
             None,
         ));
+    }
+    if c.present.is_some() {
+        return Ok(Condition::Present);
     }
     let refit_default = HOUR_MS.max(period_s.unwrap_or(60) * SECOND_MS);
     if let Some(t) = &c.threshold {

@@ -32,8 +32,10 @@ pub struct MetadataV1 {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EnvironmentV1 {
-    pub account: String,
-    pub region: String,
+    /// AWS account id: required when the env has CloudWatch alarms.
+    pub account: Option<String>,
+    /// AWS region: required when the env has CloudWatch alarms.
+    pub region: Option<String>,
     /// Kubernetes cluster holding this env's Prometheus rules (envs sharing one get one ConfigMap).
     pub cluster: Option<String>,
     /// This env creates the resources shared by envs in its account (default: the first env of the
@@ -134,7 +136,14 @@ pub struct ConditionV1 {
     pub threshold: Option<ThresholdV1>,
     pub percentile: Option<PercentileV1>,
     pub anomaly: Option<AnomalyV1>,
+    /// `present: {}`: fires while the expression returns the series (Prometheus only).
+    pub present: Option<PresentV1>,
 }
+
+/// No keys: the expression itself is the condition.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PresentV1 {}
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -304,7 +313,8 @@ impl Merge for ConditionV1 {
     fn merge(&mut self, over: &Self) {
         let switches = (over.threshold.is_some() && self.threshold.is_none())
             || (over.percentile.is_some() && self.percentile.is_none())
-            || (over.anomaly.is_some() && self.anomaly.is_none());
+            || (over.anomaly.is_some() && self.anomaly.is_none())
+            || (over.present.is_some() && self.present.is_none());
         if switches {
             *self = over.clone();
         } else {

@@ -210,6 +210,8 @@ pub fn default_grid(alert: &ResolvedAlert) -> Grid {
             grid.push(("p".into(), nums(&[95.0, 99.0, 99.9])));
             grid.push(("factor".into(), nums(&[1.0, 1.2, 1.5, 2.0])));
         }
+        // Nothing to widen: only the timing (`for`, `keep_firing_for`) is tuned.
+        Condition::Present => {}
     }
     if alert.cloudwatch.is_some() {
         grid.push((
@@ -286,6 +288,7 @@ pub fn override_json(alert: &ResolvedAlert, params: &Params) -> serde_json::Valu
         Condition::Threshold { .. } => "threshold",
         Condition::Percentile { .. } => "percentile",
         Condition::Anomaly { .. } => "anomaly",
+        Condition::Present => "present",
     };
     let mut out = Map::new();
     let mut put = |path: &[&str], v: J| {
