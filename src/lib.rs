@@ -14,6 +14,7 @@ pub mod emit;
 pub mod engine;
 pub mod fleet;
 pub mod fsutil;
+pub mod import;
 pub mod inject;
 pub mod notify;
 pub mod plot;

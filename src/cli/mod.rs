@@ -9,6 +9,7 @@ mod bench_scale;
 mod bench_tune;
 mod completions;
 mod generate;
+mod import;
 mod inject;
 mod inspect;
 mod limits;
@@ -61,6 +62,8 @@ pub enum Command {
     Tune(tune::Args),
     /// Time loading and backtesting on generated data, against a baseline measured in the same run.
     Bench(bench::Args),
+    /// A spec from what you already run: Prometheus alerting rules or CloudWatch alarms.
+    Import(import::Args),
     /// Combine the JSON outputs of sharded runs (`backtest --shard i/n`, `tune --shard i/n`) into
     /// the report one run over all series gives.
     Merge(merge::Args),
@@ -108,6 +111,7 @@ pub fn main() -> ExitCode {
         Command::Plot(args) => plot::run(args),
         Command::Report(args) => report::run(args),
         Command::Merge(args) => merge::run(args),
+        Command::Import(args) => import::run(args),
         Command::SpecReference(args) => spec_reference::run(args),
         Command::Completions(args) => completions::completions(args),
         Command::Man(args) => completions::man(args),

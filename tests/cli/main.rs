@@ -5,6 +5,7 @@ mod ci_recipe;
 mod docs;
 mod exactness;
 mod generate;
+mod import;
 mod notebooks;
 mod plot;
 mod report;

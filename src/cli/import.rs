@@ -1,0 +1,162 @@
+//! `alertlab import prometheus|cloudwatch`: a spec from the rules and alarms users already run
+//! (`import::prometheus`, `import::cloudwatch`), checked to load before it is written, with what
+//! could not be imported listed at its top and on stderr.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use super::UsageError;
+use crate::fsutil::write_bytes_atomic;
+use crate::import::{self, Imported};
+
+#[derive(clap::Subcommand, Debug)]
+pub enum Source {
+    /// Prometheus alerting rules (a rule file, or a PrometheusRule object).
+    Prometheus(PrometheusArgs),
+    /// CloudWatch alarms (the JSON of `aws cloudwatch describe-alarms`).
+    Cloudwatch(CloudWatchArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Target {
+    /// The environment the rules or alarms belong to: its name in matchers, dimensions and alarm
+    /// name suffixes becomes `{{env}}`, so the spec serves every env.
+    #[arg(long)]
+    pub env: Option<String>,
+    /// `metadata.name` of the spec (default: from `--out`).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The spec to write, e.g. `alerts/api.yaml`.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Replace `--out` if it exists (a spec is edited by hand after import; not replaced by default).
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct PrometheusArgs {
+    /// The rule file.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub target: Target,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CloudWatchArgs {
+    /// The output of `aws cloudwatch describe-alarms` (JSON).
+    #[arg(long, required_unless_present = "live")]
+    pub from_file: Option<PathBuf>,
+    /// Read the alarms from the account (DescribeAlarms) instead of a file.
+    #[arg(long, conflicts_with = "from_file")]
+    pub live: bool,
+    /// With `--live`: only alarms whose name starts with this.
+    #[arg(long)]
+    pub prefix: Option<String>,
+    /// With `--live`: the AWS profile.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// With `--live`: the AWS region.
+    #[arg(long)]
+    pub region: Option<String>,
+    #[command(flatten)]
+    pub target: Target,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(subcommand)]
+    pub source: Source,
+}
+
+fn read(path: &Path) -> Result<String, UsageError> {
+    std::fs::read_to_string(path).map_err(|e| UsageError(format!("`{}`: {e}", path.display())))
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let (imported, target) = match &args.source {
+        Source::Prometheus(a) => {
+            let text = read(&a.file)?;
+            let name = a
+                .target
+                .name
+                .clone()
+                .unwrap_or_else(|| import::name_from(&a.target.out));
+            let out = import::prometheus::import(
+                &text,
+                &a.file.display().to_string(),
+                a.target.env.as_deref(),
+                name,
+            )
+            .map_err(UsageError)?;
+            (out, &a.target)
+        }
+        Source::Cloudwatch(a) => {
+            let Some(file) = &a.from_file else {
+                let mut cmd = String::from("aws cloudwatch describe-alarms --output json");
+                if let Some(p) = &a.prefix {
+                    cmd += &format!(" --alarm-name-prefix {p}");
+                }
+                if let Some(p) = &a.profile {
+                    cmd += &format!(" --profile {p}");
+                }
+                if let Some(r) = &a.region {
+                    cmd += &format!(" --region {r}");
+                }
+                return Err(UsageError(format!(
+                    "`--live` is not available in this build (it has no AWS SDK yet)\nhint: `{cmd} > alarms.json`, then `alertlab import cloudwatch --from-file alarms.json ...`"
+                ))
+                .into());
+            };
+            let text = read(file)?;
+            let name = a
+                .target
+                .name
+                .clone()
+                .unwrap_or_else(|| import::name_from(&a.target.out));
+            let out = import::cloudwatch::import(
+                &text,
+                &file.display().to_string(),
+                a.target.env.as_deref(),
+                name,
+            )
+            .map_err(UsageError)?;
+            (out, &a.target)
+        }
+    };
+    write(&imported, target)
+}
+
+fn write(imported: &Imported, target: &Target) -> anyhow::Result<ExitCode> {
+    if imported.alerts.is_empty() {
+        for (what, why) in &imported.notes {
+            eprintln!("not imported: {what}: {why}");
+        }
+        return Err(UsageError(format!("`{}`: nothing could be imported", imported.source)).into());
+    }
+    if target.out.exists() && !target.force {
+        return Err(UsageError(format!(
+            "`{}` exists; pass `--force` to replace it",
+            target.out.display()
+        ))
+        .into());
+    }
+    let yaml = imported.to_yaml().map_err(anyhow::Error::msg)?;
+    // The spec alertlab writes must be one alertlab reads.
+    import::check_loads(&yaml, &target.out).map_err(|e| {
+        anyhow::anyhow!(
+            "the imported spec does not load (a bug in the import; please report it): {e}"
+        )
+    })?;
+    write_bytes_atomic(&target.out, yaml.as_bytes())?;
+    for (what, why) in &imported.notes {
+        eprintln!("note: {what}: {why}");
+    }
+    eprintln!(
+        "{} alerts imported into {} ({} notes at its top)",
+        imported.alerts.len(),
+        target.out.display(),
+        imported.notes.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
