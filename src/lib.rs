@@ -12,6 +12,7 @@ pub mod cli;
 pub mod conventions;
 pub mod emit;
 pub mod engine;
+pub mod fetch;
 pub mod fleet;
 pub mod fsutil;
 pub mod import;

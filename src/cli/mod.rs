@@ -8,6 +8,7 @@ mod bench_plot;
 mod bench_scale;
 mod bench_tune;
 mod completions;
+mod fetch;
 mod generate;
 mod import;
 mod inject;
@@ -62,6 +63,8 @@ pub enum Command {
     Tune(tune::Args),
     /// Time loading and backtesting on generated data, against a baseline measured in the same run.
     Bench(bench::Args),
+    /// Metric history from a Prometheus server, in the format the loaders read.
+    Fetch(fetch::Args),
     /// A spec from what you already run: Prometheus alerting rules or CloudWatch alarms.
     Import(import::Args),
     /// Combine the JSON outputs of sharded runs (`backtest --shard i/n`, `tune --shard i/n`) into
@@ -112,6 +115,7 @@ pub fn main() -> ExitCode {
         Command::Report(args) => report::run(args),
         Command::Merge(args) => merge::run(args),
         Command::Import(args) => import::run(args),
+        Command::Fetch(args) => fetch::run(args),
         Command::SpecReference(args) => spec_reference::run(args),
         Command::Completions(args) => completions::completions(args),
         Command::Man(args) => completions::man(args),

@@ -31,6 +31,9 @@ use std::path::Path;
 
 pub use error::LoadError;
 pub use inspect::{inspect, SeriesReport};
+/// Prometheus API responses (one or several JSON documents, e.g. the chunks of a long range) as
+/// series; `path` names the source in messages.
+pub use prometheus_json::load as from_prometheus_json;
 pub use resample::{median_step_ms, period_count, resample, resample_span, Statistic, MAX_PERIODS};
 pub use write::{
     csv_field, format_value, write_long_batches, write_series, write_series_with, OutputLayout,

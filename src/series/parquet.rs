@@ -52,11 +52,7 @@ pub(super) fn checked_input(
                     path: path.to_path_buf(),
                 });
             }
-            // SAFETY: the map is read-only and dropped before polars reads the file; a file
-            // truncated meanwhile by another process is the one hazard, as for polars' own map.
-            let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
-            parquet_check::check(&map).map_err(corrupt)?;
-            drop(map);
+            parquet_check::check_file(&file).map_err(corrupt)?;
             Ok(Box::new(file))
         }
         Source::Bytes(b) if b.is_empty() => Err(LoadError::Empty {

@@ -19,69 +19,94 @@ use polars_parquet::parquet::read::{read_metadata, PageReader};
 /// column is the densest case), far below the counts that make allocations fail.
 const MAX_ROWS_PER_BYTE: u64 = 1024;
 
-/// `Err(what is wrong)` when the file's declared counts cannot be trusted. polars' thrift decoder
-/// panics on some malformed headers; that is a corrupt file too.
+/// `Err(what is wrong)` when the counts declared by the file `bytes` cannot be trusted. polars'
+/// thrift decoder panics on some malformed headers; that is a corrupt file too.
 pub fn check(bytes: &[u8]) -> Result<(), String> {
-    crate::quiet_panics(|| check_counts(bytes))
-        .unwrap_or_else(|_| Err("its metadata cannot be decoded".into()))
+    crate::quiet_panics(|| {
+        let meta = read_metadata(&mut Cursor::new(bytes)).map_err(|e| e.to_string())?;
+        Buffer::with_slice(bytes, |buffer| {
+            check_counts(&meta, bytes.len() as u64, |range| {
+                Ok(buffer
+                    .clone()
+                    .sliced(range.start as usize..range.end as usize))
+            })
+        })
+    })
+    .unwrap_or_else(|_| Err("its metadata cannot be decoded".into()))
 }
 
-fn check_counts(bytes: &[u8]) -> Result<(), String> {
-    let meta = read_metadata(&mut Cursor::new(bytes)).map_err(|e| e.to_string())?;
-    let file_len = bytes.len() as u64;
+/// [`check`] of a file on disk, one column chunk in memory at a time: a multi-gigabyte fleet file
+/// is never mapped whole (mapped pages would count in the process' memory).
+pub fn check_file(file: &std::fs::File) -> Result<(), String> {
+    use std::os::unix::fs::FileExt;
+    let len = file.metadata().map_err(|e| e.to_string())?.len();
+    crate::quiet_panics(|| {
+        let meta = read_metadata(&mut std::io::BufReader::new(file)).map_err(|e| e.to_string())?;
+        check_counts(&meta, len, |range| {
+            let mut chunk = vec![0u8; (range.end - range.start) as usize];
+            file.read_exact_at(&mut chunk, range.start)
+                .map_err(|e| e.to_string())?;
+            Ok(Buffer::from_vec(chunk))
+        })
+    })
+    .unwrap_or_else(|_| Err("its metadata cannot be decoded".into()))
+}
+
+/// The checks, over column chunks handed out by `chunk` (byte ranges inside the file, checked).
+fn check_counts(
+    meta: &polars_parquet::parquet::metadata::FileMetadata,
+    file_len: u64,
+    mut chunk: impl FnMut(std::ops::Range<u64>) -> Result<Buffer<u8>, String>,
+) -> Result<(), String> {
     let declared: u64 = meta.row_groups.iter().map(|g| g.num_rows() as u64).sum();
     if declared > file_len.saturating_mul(MAX_ROWS_PER_BYTE) {
         return Err(format!(
             "the file declares {declared} rows in {file_len} bytes; it is corrupt"
         ));
     }
-    Buffer::with_slice(bytes, |buffer| {
-        for (g, group) in meta.row_groups.iter().enumerate() {
-            for column in group.parquet_columns() {
-                let name = &column.descriptor().path_in_schema.join(".");
-                let whole = |what: String| format!("row group {g}, column `{name}`: {what}");
-                let declared = column.num_values();
-                let flat = column.descriptor().descriptor.max_rep_level == 0;
-                if declared < 0 || (flat && declared as u64 != group.num_rows() as u64) {
+    for (g, group) in meta.row_groups.iter().enumerate() {
+        for column in group.parquet_columns() {
+            let name = &column.descriptor().path_in_schema.join(".");
+            let whole = |what: String| format!("row group {g}, column `{name}`: {what}");
+            let declared = column.num_values();
+            let flat = column.descriptor().descriptor.max_rep_level == 0;
+            if declared < 0 || (flat && declared as u64 != group.num_rows() as u64) {
+                return Err(whole(format!(
+                    "{declared} values for {} rows",
+                    group.num_rows()
+                )));
+            }
+            let range = column.byte_range();
+            if range.start > range.end || range.end > file_len {
+                return Err(whole("the column chunk lies outside the file".into()));
+            }
+            let bytes = chunk(range).map_err(whole)?;
+            let pages = PageReader::new(Cursor::new(bytes), column, vec![], file_len as usize);
+            let mut seen: i64 = 0;
+            for page in pages {
+                let page = page.map_err(|e| whole(e.to_string()))?;
+                let CompressedPage::Data(page) = page else {
+                    continue;
+                };
+                let (values, nulls, rows) = match page.header() {
+                    DataPageHeader::V1(h) => (h.num_values, 0, 0),
+                    DataPageHeader::V2(h) => (h.num_values, h.num_nulls, h.num_rows),
+                };
+                if values < 0 || nulls < 0 || rows < 0 || nulls > values {
                     return Err(whole(format!(
-                        "{declared} values for {} rows",
-                        group.num_rows()
+                        "a page declares {values} values ({nulls} null, {rows} rows)"
                     )));
                 }
-                let range = column.byte_range();
-                if range.start > range.end || range.end > file_len {
-                    return Err(whole("the column chunk lies outside the file".into()));
-                }
-                let chunk = buffer
-                    .clone()
-                    .sliced(range.start as usize..range.end as usize);
-                let pages = PageReader::new(Cursor::new(chunk), column, vec![], bytes.len());
-                let mut seen: i64 = 0;
-                for page in pages {
-                    let page = page.map_err(|e| whole(e.to_string()))?;
-                    let CompressedPage::Data(page) = page else {
-                        continue;
-                    };
-                    let (values, nulls, rows) = match page.header() {
-                        DataPageHeader::V1(h) => (h.num_values, 0, 0),
-                        DataPageHeader::V2(h) => (h.num_values, h.num_nulls, h.num_rows),
-                    };
-                    if values < 0 || nulls < 0 || rows < 0 || nulls > values {
-                        return Err(whole(format!(
-                            "a page declares {values} values ({nulls} null, {rows} rows)"
-                        )));
-                    }
-                    seen += values as i64;
-                    if seen > declared {
-                        return Err(whole(format!(
-                            "its pages hold more values than the {declared} the chunk declares"
-                        )));
-                    }
+                seen += values as i64;
+                if seen > declared {
+                    return Err(whole(format!(
+                        "its pages hold more values than the {declared} the chunk declares"
+                    )));
                 }
             }
         }
-        Ok(())
-    })
+    }
+    Ok(())
 }
 
 #[cfg(test)]

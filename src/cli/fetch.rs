@@ -1,0 +1,239 @@
+//! `alertlab fetch prometheus`: metric history from a Prometheus server, for one query or for
+//! every Prometheus alert of a spec (per env), in the format the loaders read.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use super::selection::parse_time;
+use super::UsageError;
+use crate::fetch::{self, prometheus as prom};
+use crate::fsutil::write_bytes_atomic;
+use crate::series::time::parse_duration;
+use crate::series::{write_series, OutputLayout, Series};
+
+#[derive(clap::Subcommand, Debug)]
+pub enum Source {
+    /// From a Prometheus server's HTTP API (`query_range`, chunked).
+    Prometheus(PrometheusArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(subcommand)]
+    pub source: Source,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct PrometheusArgs {
+    /// The server, e.g. `http://prometheus:9090`.
+    #[arg(long)]
+    pub url: String,
+    /// A PromQL expression; or `--spec` for every Prometheus alert of a spec.
+    #[arg(long, conflicts_with = "spec")]
+    pub query: Option<String>,
+    /// Fetch the expression of every Prometheus alert of these specs, per env, into `--out DIR`.
+    #[arg(long)]
+    pub spec: Option<PathBuf>,
+    /// With `--spec`: only these environments.
+    #[arg(long, value_delimiter = ',')]
+    pub env: Vec<String>,
+    /// Start (RFC 3339 or epoch seconds).
+    #[arg(long, value_parser = parse_time, allow_hyphen_values = true)]
+    pub start: i64,
+    /// End (RFC 3339 or epoch seconds), inclusive.
+    #[arg(long, value_parser = parse_time, allow_hyphen_values = true)]
+    pub end: i64,
+    /// Resolution, a Prometheus duration (`30s`, `1m`).
+    #[arg(long, default_value = "1m")]
+    pub step: String,
+    /// `F.parquet` or `F.csv` (a folder with `--spec`).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// A file holding a bearer token (or set ALERTLAB_PROMETHEUS_TOKEN).
+    #[arg(long)]
+    pub bearer_token_file: Option<PathBuf>,
+    /// Basic-auth user; the password comes from ALERTLAB_PROMETHEUS_PASSWORD.
+    #[arg(long)]
+    pub basic_auth_user: Option<String>,
+    /// PEM file of CA certificates to trust for `https://` (instead of the public roots).
+    #[arg(long)]
+    pub ca_file: Option<PathBuf>,
+    /// Per-request timeout.
+    #[arg(long, default_value = "30s")]
+    pub timeout: String,
+    /// With `--spec`: the format of each file.
+    #[arg(long, default_value = "parquet", value_parser = ["parquet", "csv"])]
+    pub format: String,
+}
+
+fn server(a: &PrometheusArgs) -> Result<prom::Server, UsageError> {
+    if !(a.url.starts_with("http://") || a.url.starts_with("https://")) {
+        return Err(UsageError(format!(
+            "`--url {}`: expected http:// or https://",
+            prom::display_url(&a.url)
+        )));
+    }
+    let bearer_token = match &a.bearer_token_file {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .map_err(|e| UsageError(format!("`--bearer-token-file {}`: {e}", path.display())))?
+                .trim()
+                .to_string(),
+        ),
+        None => std::env::var("ALERTLAB_PROMETHEUS_TOKEN").ok(),
+    };
+    let basic_auth = match &a.basic_auth_user {
+        Some(user) => Some((
+            user.clone(),
+            std::env::var("ALERTLAB_PROMETHEUS_PASSWORD").map_err(|_| {
+                UsageError(
+                    "`--basic-auth-user` needs the password in ALERTLAB_PROMETHEUS_PASSWORD".into(),
+                )
+            })?,
+        )),
+        None => None,
+    };
+    let timeout_ms = parse_duration(&a.timeout)
+        .filter(|ms| *ms > 0)
+        .ok_or_else(|| {
+            UsageError(format!(
+                "`--timeout {}`: expected a duration such as `30s`",
+                a.timeout
+            ))
+        })?;
+    Ok(prom::Server {
+        url: a.url.clone(),
+        bearer_token,
+        basic_auth,
+        ca_file: a.ca_file.clone(),
+        timeout: Duration::from_millis(timeout_ms as u64),
+    })
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let Source::Prometheus(a) = args.source;
+    let step_ms = parse_duration(&a.step)
+        .filter(|ms| *ms > 0)
+        .ok_or_else(|| {
+            UsageError(format!(
+                "`--step {}`: expected a duration such as `30s` or `1m`",
+                a.step
+            ))
+        })?;
+    let (start_ms, end_ms) = (a.start * 1000, a.end * 1000);
+    if end_ms < start_ms {
+        return Err(UsageError("`--end` is before `--start`".into()).into());
+    }
+    let server = server(&a)?;
+    let range = |query: String| prom::RangeQuery {
+        query,
+        start_ms,
+        end_ms,
+        step_ms,
+    };
+    match (&a.query, &a.spec) {
+        (Some(q), None) => {
+            check_extension(&a.out)?;
+            let series = get(&server, &range(q.clone()))?;
+            write(&a.out, &series, &server, &range(q.clone()))?;
+        }
+        (None, Some(spec)) => {
+            let sets = crate::spec::load_path(spec)?;
+            std::fs::create_dir_all(&a.out)?;
+            let mut written = 0;
+            for set in &sets {
+                for alert in &set.alerts {
+                    for (env, resolved) in &alert.per_env {
+                        if !a.env.is_empty() && !a.env.contains(env) {
+                            continue;
+                        }
+                        let Some(metric) = &resolved.prometheus else {
+                            continue;
+                        };
+                        let out = a.out.join(format!("{}-{env}.{}", alert.name, a.format));
+                        let q = range(metric.expr.clone());
+                        let series = get(&server, &q)?;
+                        write(&out, &series, &server, &q)?;
+                        written += 1;
+                    }
+                }
+            }
+            eprintln!(
+                "{written} files in {}; read them with `backtest: {{data: \"{}/<alert>-{{{{env}}}}.{}\"}}` (relative to the spec)",
+                a.out.display(),
+                a.out.display(),
+                a.format
+            );
+        }
+        _ => {
+            return Err(UsageError("give `--query Q` or `--spec F|DIR`".into()).into());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check_extension(out: &Path) -> Result<(), UsageError> {
+    match out.extension().and_then(|e| e.to_str()) {
+        Some("parquet" | "csv") => Ok(()),
+        _ => Err(UsageError(format!(
+            "`--out {}`: expected a .parquet or .csv file",
+            out.display()
+        ))),
+    }
+}
+
+/// The series of `q`, or a runtime error; an empty answer is an error too (a misspelt metric).
+fn get(server: &prom::Server, q: &prom::RangeQuery) -> anyhow::Result<Vec<Series>> {
+    let series = prom::fetch(server, q).map_err(|e| match e {
+        prom::FetchError::Usage(m) => anyhow::Error::new(UsageError(m)),
+        prom::FetchError::Runtime(m) => anyhow::anyhow!(m),
+    })?;
+    if series.is_empty() {
+        anyhow::bail!(
+            "{} returned no series for `{}` over the range: a misspelt metric or label, or no data then\nhint: try the query in the Prometheus UI, or `curl '{}/api/v1/series?match[]=...'`",
+            prom::display_url(&server.url),
+            q.query,
+            prom::display_url(&server.url)
+        );
+    }
+    Ok(series)
+}
+
+/// The data file and its sidecar, atomically.
+fn write(
+    out: &Path,
+    series: &[Series],
+    server: &prom::Server,
+    q: &prom::RangeQuery,
+) -> anyhow::Result<()> {
+    write_series(out, series, OutputLayout::Long)?;
+    let points: usize = series.iter().map(|s| s.len()).sum();
+    let meta = serde_json::json!({
+        "source": "prometheus",
+        "url": prom::display_url(&server.url),
+        "query": q.query,
+        "start": crate::series::time::format_rfc3339(q.start_ms),
+        "end": crate::series::time::format_rfc3339(q.end_ms),
+        "step_s": q.step_ms as f64 / 1000.0,
+        "requests": q.chunks().len(),
+        "series": series.len(),
+        "points": points,
+        "fetched_at": crate::series::time::format_rfc3339(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or(0)
+        ),
+    });
+    write_bytes_atomic(
+        &fetch::meta_path(out),
+        (serde_json::to_string_pretty(&meta)? + "\n").as_bytes(),
+    )?;
+    eprintln!(
+        "{}: {} series, {points} points",
+        out.display(),
+        series.len()
+    );
+    Ok(())
+}
