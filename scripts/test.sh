@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (`.ci/run` calls exactly this). Installs what the tests need
-# when it is missing: Debian's `prometheus` package (for `promtool`), HashiCorp's HCL formatter and
+# when it is missing: Debian's `prometheus` package (`promtool`, and the server `fetch` is tested
+# against on loopback), HashiCorp's HCL formatter and
 # parser from npm (for generated Terraform) and a Python venv (notebooks). Everything is built once, in the release profile, and reused by the
 # tests, the clippy pass and the benchmark smoke run.
 set -euo pipefail
@@ -8,8 +9,8 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-if ! command -v promtool >/dev/null 2>&1; then
-  step "installing promtool (Debian package prometheus)"
+if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
+  step "installing promtool and the Prometheus server (Debian package prometheus)"
   export DEBIAN_FRONTEND=noninteractive
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq

@@ -38,7 +38,7 @@ pub struct PrometheusArgs {
     /// With `--spec`: only these environments.
     #[arg(long, value_delimiter = ',')]
     pub env: Vec<String>,
-    /// Start (RFC 3339 or epoch seconds).
+    /// Start (RFC 3339 or epoch seconds), in ms once parsed.
     #[arg(long, value_parser = parse_time, allow_hyphen_values = true)]
     pub start: i64,
     /// End (RFC 3339 or epoch seconds), inclusive.
@@ -121,7 +121,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 a.step
             ))
         })?;
-    let (start_ms, end_ms) = (a.start * 1000, a.end * 1000);
+    let (start_ms, end_ms) = (a.start, a.end);
     if end_ms < start_ms {
         return Err(UsageError("`--end` is before `--start`".into()).into());
     }

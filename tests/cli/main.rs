@@ -4,6 +4,7 @@ mod bad_input;
 mod ci_recipe;
 mod docs;
 mod exactness;
+mod fetch;
 mod generate;
 mod import;
 mod notebooks;

@@ -1,0 +1,329 @@
+//! `alertlab fetch prometheus` against a real Prometheus server (Debian's `prometheus`, installed by
+//! the test command) on loopback, its history backfilled with `promtool tsdb create-blocks-from
+//! openmetrics`: a range long enough to need chunking comes back with exactly the backfilled
+//! samples; a bad query and a server that is down fail (exit 1) without an output file, in bounded
+//! time.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command as Process, Stdio};
+use std::time::{Duration, Instant};
+
+use predicates::prelude::*;
+
+use super::alertlab;
+
+/// 2026-01-01T00:00:00Z.
+const START: i64 = 1_767_225_600;
+/// Nine days of minutes: 12,960 points a series, more than one request's 11,000.
+const POINTS: i64 = 9 * 1440;
+
+fn value(series: usize, i: i64) -> f64 {
+    if series == 0 {
+        (i % 97) as f64 + 0.5
+    } else {
+        (i * 3 % 1000) as f64
+    }
+}
+
+/// A Prometheus server on a free loopback port, killed when dropped.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Whether the server on `port` answers `/-/ready` with 200 (plain HTTP over std's TCP).
+fn ready(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    if stream
+        .write_all(b"GET /-/ready HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200")
+}
+
+fn start_server(dir: &Path) -> Server {
+    let mut om = String::from("# TYPE demo_value gauge\n");
+    for (s, instance) in ["a", "b"].iter().enumerate() {
+        for i in 0..POINTS {
+            om += &format!(
+                "demo_value{{instance=\"{instance}\"}} {} {}\n",
+                value(s, i),
+                START + i * 60
+            );
+        }
+    }
+    om += "# EOF\n";
+    std::fs::write(dir.join("history.om"), om).unwrap();
+    let data = dir.join("tsdb");
+    let out = Process::new("promtool")
+        .args(["tsdb", "create-blocks-from", "openmetrics"])
+        .arg(dir.join("history.om"))
+        .arg(&data)
+        .output()
+        .expect("promtool is installed by scripts/test.sh");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(dir.join("prometheus.yml"), "global: {}\n").unwrap();
+    let port = free_port();
+    let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
+    let child = Process::new("prometheus")
+        .arg(format!(
+            "--config.file={}",
+            dir.join("prometheus.yml").display()
+        ))
+        .arg(format!("--storage.tsdb.path={}", data.display()))
+        .arg("--storage.tsdb.retention.time=100y")
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("Debian's prometheus is installed by scripts/test.sh");
+    let server = Server {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    let started = Instant::now();
+    loop {
+        let ready = ready(port);
+        if ready {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "prometheus did not start: {}",
+            std::fs::read_to_string(dir.join("prometheus.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    server
+}
+
+#[test]
+fn fetch_returns_exactly_the_backfilled_samples_and_fails_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let server = start_server(p);
+    let end = START + (POINTS - 1) * 60;
+    alertlab()
+        .current_dir(p)
+        .args([
+            "fetch",
+            "prometheus",
+            "--url",
+            &server.url,
+            "--query",
+            "demo_value",
+        ])
+        .args([
+            "--start",
+            &START.to_string(),
+            "--end",
+            &end.to_string(),
+            "--step",
+            "1m",
+        ])
+        .args(["--out", "fetched.csv"])
+        .assert()
+        .success();
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.join("fetched.csv.meta.json")).unwrap())
+            .unwrap();
+    assert_eq!(meta["requests"], 2, "the range needed two requests");
+    assert_eq!(meta["points"], 2 * POINTS);
+    let series = alertlab::series::load(&p.join("fetched.csv"), None).unwrap();
+    assert_eq!(series.len(), 2);
+    for (s, instance) in ["a", "b"].iter().enumerate() {
+        let got = series
+            .iter()
+            .find(|x| x.name == format!("demo_value{{instance=\"{instance}\"}}"))
+            .unwrap_or_else(|| {
+                panic!(
+                    "series {instance}: {:?}",
+                    series.iter().map(|x| &x.name).collect::<Vec<_>>()
+                )
+            });
+        assert_eq!(
+            got.timestamps.len() as i64,
+            POINTS,
+            "every sample once, none dropped at the seam"
+        );
+        for (i, (t, v)) in got.timestamps.iter().zip(&got.values).enumerate() {
+            assert_eq!(*t, (START + i as i64 * 60) * 1000);
+            assert_eq!(*v, value(s, i as i64), "{instance} at {i}");
+        }
+    }
+    // The server's own message for a bad query; no file.
+    let started = Instant::now();
+    alertlab()
+        .current_dir(p)
+        .args([
+            "fetch",
+            "prometheus",
+            "--url",
+            &server.url,
+            "--query",
+            "sum((",
+        ])
+        .args([
+            "--start",
+            &START.to_string(),
+            "--end",
+            &end.to_string(),
+            "--out",
+            "bad.csv",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("rejected the query"))
+        .stderr(predicate::str::contains("parse error"));
+    assert!(!p.join("bad.csv").exists() && !p.join("bad.csv.meta.json").exists());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "a bad query is not retried"
+    );
+    // A misspelt metric: no series, an error, no file.
+    alertlab()
+        .current_dir(p)
+        .args([
+            "fetch",
+            "prometheus",
+            "--url",
+            &server.url,
+            "--query",
+            "demo_valeu",
+        ])
+        .args([
+            "--start",
+            &START.to_string(),
+            "--end",
+            &end.to_string(),
+            "--out",
+            "none.csv",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("returned no series"));
+    assert!(!p.join("none.csv").exists());
+    drop(server);
+    // Nothing listening: bounded retries, exit 1, no file.
+    let down = format!("http://127.0.0.1:{}", free_port());
+    let started = Instant::now();
+    alertlab()
+        .current_dir(p)
+        .args([
+            "fetch",
+            "prometheus",
+            "--url",
+            &down,
+            "--query",
+            "up",
+            "--timeout",
+            "2s",
+        ])
+        .args([
+            "--start",
+            &START.to_string(),
+            "--end",
+            &end.to_string(),
+            "--out",
+            "down.csv",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("after 3 attempts"));
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(!p.join("down.csv").exists());
+}
+
+#[test]
+fn credentials_never_come_from_the_command_line_and_bad_flags_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    alertlab()
+        .current_dir(p)
+        .env_remove("ALERTLAB_PROMETHEUS_PASSWORD")
+        .args([
+            "fetch",
+            "prometheus",
+            "--url",
+            "http://127.0.0.1:1",
+            "--query",
+            "up",
+        ])
+        .args([
+            "--basic-auth-user",
+            "me",
+            "--start",
+            "0",
+            "--end",
+            "60",
+            "--out",
+            "x.csv",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("ALERTLAB_PROMETHEUS_PASSWORD"));
+    for (flag, value, message) in [
+        ("--step", "0s", "`--step 0s`"),
+        ("--url", "ftp://x", "expected http:// or https://"),
+        ("--out", "x.xlsx", ".parquet or .csv"),
+    ] {
+        let mut args = vec![
+            "fetch",
+            "prometheus",
+            "--url",
+            "http://127.0.0.1:1",
+            "--query",
+            "up",
+            "--start",
+            "0",
+            "--end",
+            "60",
+            "--out",
+            "x.csv",
+        ];
+        let at = args.iter().position(|a| *a == flag).unwrap_or(args.len());
+        if at < args.len() {
+            args[at + 1] = value;
+        } else {
+            args.extend([flag, value]);
+        }
+        alertlab()
+            .current_dir(p)
+            .args(&args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(message));
+    }
+}
