@@ -231,6 +231,44 @@ fn fetch_returns_exactly_the_backfilled_samples_and_fails_cleanly() {
         .code(1)
         .stderr(predicate::str::contains("returned no series"));
     assert!(!p.join("none.csv").exists());
+    // Every Prometheus alert of a spec, per env, named for a `backtest.data` pattern.
+    std::fs::write(
+        p.join("s.yaml"),
+        "apiVersion: alertlab/v1\nkind: AlertSet\nmetadata: {name: s}\nenvironments: {a: {}, b: {}}\nalerts:\n  - name: demo\n    metric: {prometheus: {expr: 'demo_value{instance=\"{{env}}\"}'}}\n    condition: {threshold: {op: '>', value: 90}}\n    backtest: {data: 'history/demo-{{env}}.csv'}\n",
+    )
+    .unwrap();
+    alertlab()
+        .current_dir(p)
+        .args([
+            "fetch",
+            "prometheus",
+            "--url",
+            &server.url,
+            "--spec",
+            "s.yaml",
+            "--format",
+            "csv",
+        ])
+        .args([
+            "--start",
+            &START.to_string(),
+            "--end",
+            &end.to_string(),
+            "--out",
+            "history",
+        ])
+        .assert()
+        .success();
+    for (s, env) in ["a", "b"].iter().enumerate() {
+        let got = alertlab::series::load(&p.join(format!("history/demo-{env}.csv")), None).unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].values[100], value(s, 100));
+    }
+    alertlab()
+        .current_dir(p)
+        .args(["backtest", "--spec", "s.yaml"])
+        .assert()
+        .success();
     drop(server);
     // Nothing listening: bounded retries, exit 1, no file.
     let down = format!("http://127.0.0.1:{}", free_port());
