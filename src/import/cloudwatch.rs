@@ -212,11 +212,7 @@ pub fn import(
         format!("`{source}`: no `MetricAlarms` (expected the output of `aws cloudwatch describe-alarms`)")
     })?;
     let env_name = env.unwrap_or("default");
-    let mut out = Imported {
-        name,
-        source: source.to_string(),
-        ..Imported::default()
-    };
+    let mut out = Imported::new(name, source);
     for c in &doc.composite_alarms {
         out.notes.push((
             format!(

@@ -29,6 +29,15 @@ pub struct Imported {
 }
 
 impl Imported {
+    /// An empty spec named `name`, imported from `source`.
+    pub fn new(name: String, source: &str) -> Imported {
+        Imported {
+            name,
+            source: source.to_string(),
+            ..Imported::default()
+        }
+    }
+
     /// The spec as YAML: a header naming the source, the notes as comments, then the spec.
     pub fn to_yaml(&self) -> Result<String, String> {
         let mut doc = Map::new();

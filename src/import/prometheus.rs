@@ -114,11 +114,7 @@ pub fn import(
             ))
         }
     };
-    let mut out = Imported {
-        name,
-        source: source.to_string(),
-        ..Imported::default()
-    };
+    let mut out = Imported::new(name, source);
     if let Some(e) = env {
         out.environments.insert(e.to_string(), json!({}));
     }

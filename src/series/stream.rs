@@ -151,6 +151,13 @@ impl SeriesBatches {
         read_frame(&self.path, Box::new(file), part)
     }
 
+    /// The series of `df` (whose first row is file row `offset`), complete and not seen before.
+    fn convert(&mut self, df: &pl::DataFrame, offset: usize) -> Result<Vec<Series>, LoadError> {
+        let stem = stem_of(&self.path).to_string();
+        let series = frame_to_series(&self.path, df, RowNaming::ParquetRow(offset), &stem)?;
+        self.complete(series, offset)
+    }
+
     /// Hand out `series` (complete), checking none was handed out before.
     fn complete(
         &mut self,
@@ -184,10 +191,7 @@ impl SeriesBatches {
                 // The end: what is carried is complete.
                 let (df, offset) = carry.take()?;
                 self.shape = Shape::Done;
-                let stem = stem_of(&self.path).to_string();
-                let out = frame_to_series(&self.path, &df, RowNaming::ParquetRow(offset), &stem)
-                    .and_then(|s| self.complete(s, offset));
-                return Some(out);
+                return Some(self.convert(&df, offset));
             }
             // Row groups up to about the target, at least one.
             let first = *next_group;
@@ -240,10 +244,7 @@ impl SeriesBatches {
                 // One series longer than the batch: keep reading.
                 continue;
             }
-            let stem = stem_of(&self.path).to_string();
-            let out = frame_to_series(&self.path, &df, RowNaming::ParquetRow(df_offset), &stem)
-                .and_then(|s| self.complete(s, df_offset));
-            return Some(out);
+            return Some(self.convert(&df, df_offset));
         }
     }
 
@@ -277,11 +278,7 @@ impl SeriesBatches {
             Err(e) => return Some(Err(e)),
         };
         self.rows_read = (total_rows as f64 * read_share) as usize;
-        let stem = stem_of(&self.path).to_string();
-        Some(
-            frame_to_series(&self.path, &df, RowNaming::ParquetRow(0), &stem)
-                .and_then(|s| self.complete(s, 0)),
-        )
+        Some(self.convert(&df, 0))
     }
 }
 

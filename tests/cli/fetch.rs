@@ -125,33 +125,36 @@ fn start_server(dir: &Path) -> Server {
     server
 }
 
+/// `alertlab fetch prometheus --url URL --start START --end END ARGS...` run in `dir`.
+fn fetch(dir: &Path, url: &str, end: i64, args: &[&str]) -> assert_cmd::assert::Assert {
+    alertlab()
+        .current_dir(dir)
+        .args(["fetch", "prometheus", "--url", url])
+        .args(["--start", &START.to_string(), "--end", &end.to_string()])
+        .args(args)
+        .assert()
+}
+
 #[test]
 fn fetch_returns_exactly_the_backfilled_samples_and_fails_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();
     let server = start_server(p);
     let end = START + (POINTS - 1) * 60;
-    alertlab()
-        .current_dir(p)
-        .args([
-            "fetch",
-            "prometheus",
-            "--url",
-            &server.url,
+    fetch(
+        p,
+        &server.url,
+        end,
+        &[
             "--query",
             "demo_value",
-        ])
-        .args([
-            "--start",
-            &START.to_string(),
-            "--end",
-            &end.to_string(),
             "--step",
             "1m",
-        ])
-        .args(["--out", "fetched.csv"])
-        .assert()
-        .success();
+            "--out",
+            "fetched.csv",
+        ],
+    )
+    .success();
     let meta: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(p.join("fetched.csv.meta.json")).unwrap())
             .unwrap();
@@ -181,55 +184,29 @@ fn fetch_returns_exactly_the_backfilled_samples_and_fails_cleanly() {
     }
     // The server's own message for a bad query; no file.
     let started = Instant::now();
-    alertlab()
-        .current_dir(p)
-        .args([
-            "fetch",
-            "prometheus",
-            "--url",
-            &server.url,
-            "--query",
-            "sum((",
-        ])
-        .args([
-            "--start",
-            &START.to_string(),
-            "--end",
-            &end.to_string(),
-            "--out",
-            "bad.csv",
-        ])
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains("rejected the query"))
-        .stderr(predicate::str::contains("parse error"));
+    fetch(
+        p,
+        &server.url,
+        end,
+        &["--query", "sum((", "--out", "bad.csv"],
+    )
+    .code(1)
+    .stderr(predicate::str::contains("rejected the query"))
+    .stderr(predicate::str::contains("parse error"));
     assert!(!p.join("bad.csv").exists() && !p.join("bad.csv.meta.json").exists());
     assert!(
         started.elapsed() < Duration::from_secs(10),
         "a bad query is not retried"
     );
     // A misspelt metric: no series, an error, no file.
-    alertlab()
-        .current_dir(p)
-        .args([
-            "fetch",
-            "prometheus",
-            "--url",
-            &server.url,
-            "--query",
-            "demo_valeu",
-        ])
-        .args([
-            "--start",
-            &START.to_string(),
-            "--end",
-            &end.to_string(),
-            "--out",
-            "none.csv",
-        ])
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains("returned no series"));
+    fetch(
+        p,
+        &server.url,
+        end,
+        &["--query", "demo_valeu", "--out", "none.csv"],
+    )
+    .code(1)
+    .stderr(predicate::str::contains("returned no series"));
     assert!(!p.join("none.csv").exists());
     // Every Prometheus alert of a spec, per env, named for a `backtest.data` pattern.
     std::fs::write(
@@ -237,28 +214,13 @@ fn fetch_returns_exactly_the_backfilled_samples_and_fails_cleanly() {
         "apiVersion: alertlab/v1\nkind: AlertSet\nmetadata: {name: s}\nenvironments: {a: {}, b: {}}\nalerts:\n  - name: demo\n    metric: {prometheus: {expr: 'demo_value{instance=\"{{env}}\"}'}}\n    condition: {threshold: {op: '>', value: 90}}\n    backtest: {data: 'history/demo-{{env}}.csv'}\n",
     )
     .unwrap();
-    alertlab()
-        .current_dir(p)
-        .args([
-            "fetch",
-            "prometheus",
-            "--url",
-            &server.url,
-            "--spec",
-            "s.yaml",
-            "--format",
-            "csv",
-        ])
-        .args([
-            "--start",
-            &START.to_string(),
-            "--end",
-            &end.to_string(),
-            "--out",
-            "history",
-        ])
-        .assert()
-        .success();
+    fetch(
+        p,
+        &server.url,
+        end,
+        &["--spec", "s.yaml", "--format", "csv", "--out", "history"],
+    )
+    .success();
     for (s, env) in ["a", "b"].iter().enumerate() {
         let got = alertlab::series::load(&p.join(format!("history/demo-{env}.csv")), None).unwrap();
         assert_eq!(got.len(), 1);
@@ -273,29 +235,14 @@ fn fetch_returns_exactly_the_backfilled_samples_and_fails_cleanly() {
     // Nothing listening: bounded retries, exit 1, no file.
     let down = format!("http://127.0.0.1:{}", free_port());
     let started = Instant::now();
-    alertlab()
-        .current_dir(p)
-        .args([
-            "fetch",
-            "prometheus",
-            "--url",
-            &down,
-            "--query",
-            "up",
-            "--timeout",
-            "2s",
-        ])
-        .args([
-            "--start",
-            &START.to_string(),
-            "--end",
-            &end.to_string(),
-            "--out",
-            "down.csv",
-        ])
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains("after 3 attempts"));
+    fetch(
+        p,
+        &down,
+        end,
+        &["--query", "up", "--timeout", "2s", "--out", "down.csv"],
+    )
+    .code(1)
+    .stderr(predicate::str::contains("after 3 attempts"));
     assert!(
         started.elapsed() < Duration::from_secs(15),
         "{:?}",

@@ -11,11 +11,21 @@ const EPISODE_RECT: &str = r##"opacity="0.25" fill="#D62728""##;
 
 /// The same alarm as `plot FILE --k 3 --period 300 --stat Maximum` draws, as a spec.
 fn backtest_of_the_chart(dir: &Path, data: &Path) -> serde_json::Value {
+    backtest_of(
+        dir,
+        data,
+        "metric: {cloudwatch: {namespace: Chart, name: value, stat: Maximum, period: 300}}\n    condition: {anomaly: {model: seasonal, k: 3, direction: both}}",
+    )
+}
+
+/// The backtest JSON of a one-alert spec over `data` (`alert` holds its metric, condition and
+/// evaluation lines).
+fn backtest_of(dir: &Path, data: &Path, alert: &str) -> serde_json::Value {
     let spec = dir.join("same.yaml");
     std::fs::write(
         &spec,
         format!(
-            "apiVersion: alertlab/v1\nkind: AlertSet\nmetadata: {{name: same}}\nalerts:\n  - name: same\n    metric: {{cloudwatch: {{namespace: Chart, name: value, stat: Maximum, period: 300}}}}\n    condition: {{anomaly: {{model: seasonal, k: 3, direction: both}}}}\n    backtest: {{data: {}}}\n",
+            "apiVersion: alertlab/v1\nkind: AlertSet\nmetadata: {{name: same}}\nalerts:\n  - name: same\n    {alert}\n    backtest: {{data: {}}}\n",
             serde_json::to_string(&data.to_string_lossy()).unwrap()
         ),
     )
@@ -163,22 +173,11 @@ fn a_prometheus_chart_shows_firing_and_pending_as_the_backtest_has_them() {
         .arg(&svg_path)
         .assert()
         .success();
-    let spec = dir.path().join("same.yaml");
-    std::fs::write(
-        &spec,
-        format!(
-            "apiVersion: alertlab/v1\nkind: AlertSet\nmetadata: {{name: same}}\nalerts:\n  - name: same\n    metric: {{prometheus: {{expr: value}}}}\n    condition: {{anomaly: {{model: promql, k: 3, window: 1h, direction: both}}}}\n    evaluation: {{interval: 1m, for: 2m}}\n    backtest: {{data: {}}}\n",
-            serde_json::to_string(&data.to_string_lossy()).unwrap()
-        ),
-    )
-    .unwrap();
-    let out = alertlab()
-        .args(["backtest", "--format", "json", "--spec"])
-        .arg(&spec)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let bt: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let bt = backtest_of(
+        dir.path(),
+        &data,
+        "metric: {prometheus: {expr: value}}\n    condition: {anomaly: {model: promql, k: 3, window: 1h, direction: both}}\n    evaluation: {interval: 1m, for: 2m}",
+    );
     let r = &bt["results"][0];
     assert_eq!(r["engine"], "prometheus");
     let episodes = r["episodes"].as_array().unwrap().len();
