@@ -421,13 +421,15 @@ pub fn choose(pool: &Pool) -> TuneReport {
 /// One series of one (alert, env) to tune over: the series (with injected anomalies, when asked),
 /// the replay inputs (its incidents include the injected ones) and the injected anomalies' labels.
 struct Unit<'a> {
-    series: std::sync::Arc<Series>,
+    /// The loaded series itself (borrowed, never copied), or its injected copy.
+    series: std::sync::Arc<std::borrow::Cow<'a, Series>>,
     inputs: JobInputs,
     alert: &'a ResolvedAlert,
     injected: Vec<(Incident, String)>,
 }
 
-fn units<'a>(groups: &[backtest::SeriesGroup<'a>], opts: &TuneOptions) -> Vec<Unit<'a>> {
+fn units<'a>(groups: &'a [backtest::SeriesGroup<'a>], opts: &TuneOptions) -> Vec<Unit<'a>> {
+    use std::borrow::Cow;
     let mut out = Vec::new();
     for g in groups {
         let raw = g.series();
@@ -438,11 +440,11 @@ fn units<'a>(groups: &[backtest::SeriesGroup<'a>], opts: &TuneOptions) -> Vec<Un
             .flat_map(|j| j.inputs.incidents.iter().flatten().copied())
             .collect();
         let (series, injected) = if opts.inject.is_empty() {
-            (std::sync::Arc::new(raw.clone()), Vec::new())
+            (std::sync::Arc::new(Cow::Borrowed(raw)), Vec::new())
         } else {
             let (s, placed) =
                 inject::inject(raw, &opts.inject, opts.inject_count, opts.seed, &labelled);
-            (std::sync::Arc::new(s), placed)
+            (std::sync::Arc::new(Cow::Owned(s)), placed)
         };
         for job in &g.jobs {
             let mut inputs = job.inputs.clone();
