@@ -312,3 +312,84 @@ fn credentials_never_come_from_the_command_line_and_bad_flags_are_usage_errors()
             .stderr(predicate::str::contains(message));
     }
 }
+
+/// A one-request HTTP server on loopback answering `body`; the request it got (head only).
+fn one_shot(body: &'static str) -> (String, std::thread::JoinHandle<String>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let handle = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(stream);
+        let mut head = String::new();
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap() == 0 || line == "\r\n" {
+                break;
+            }
+            head += &line;
+        }
+        let mut stream = reader.into_inner();
+        let _ = write!(
+            stream,
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        head
+    });
+    (url, handle)
+}
+
+const ONE_SAMPLE: &str = r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"up"},"values":[[60,"1"]]}]}}"#;
+
+#[test]
+fn credentials_from_a_file_or_the_environment_reach_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    std::fs::write(p.join("token"), "s3cret-token\n").unwrap();
+    let (url, server) = one_shot(ONE_SAMPLE);
+    alertlab()
+        .current_dir(p)
+        .env_remove("ALERTLAB_PROMETHEUS_TOKEN")
+        .args(["fetch", "prometheus", "--url", &url, "--query", "up"])
+        .args([
+            "--start",
+            "60",
+            "--end",
+            "60",
+            "--bearer-token-file",
+            "token",
+        ])
+        .args(["--out", "a.csv"])
+        .assert()
+        .success();
+    let head = server.join().unwrap().to_ascii_lowercase();
+    assert!(
+        head.contains("authorization: bearer s3cret-token"),
+        "{head}"
+    );
+    let (url, server) = one_shot(ONE_SAMPLE);
+    alertlab()
+        .current_dir(p)
+        .env("ALERTLAB_PROMETHEUS_PASSWORD", "open sesame")
+        .args(["fetch", "prometheus", "--url", &url, "--query", "up"])
+        .args([
+            "--start",
+            "60",
+            "--end",
+            "60",
+            "--basic-auth-user",
+            "Aladdin",
+        ])
+        .args(["--out", "b.csv"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("open sesame").not());
+    let head = server.join().unwrap().to_ascii_lowercase();
+    assert!(
+        head.contains("authorization: basic qwxhzgrpbjpvcgvuihnlc2ftzq=="),
+        "{head}"
+    );
+    let meta = std::fs::read_to_string(p.join("b.csv.meta.json")).unwrap();
+    assert!(!meta.contains("sesame") && !meta.contains("s3cret"));
+}
