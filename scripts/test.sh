@@ -18,6 +18,14 @@ if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2
 fi
 promtool --version | head -1
 
+# openssl makes the private CA of the TLS fetch test.
+if ! command -v openssl >/dev/null 2>&1; then
+  step "installing openssl (Debian package openssl)"
+  export DEBIAN_FRONTEND=noninteractive
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get install -y -qq --no-install-recommends openssl >/dev/null
+fi
+
 # Headless Chromium opens the HTML report in the tests.
 if ! command -v chromium >/dev/null 2>&1; then
   step "installing Chromium (Debian package chromium) for the report test"

@@ -393,3 +393,180 @@ fn credentials_from_a_file_or_the_environment_reach_the_server() {
     let meta = std::fs::read_to_string(p.join("b.csv.meta.json")).unwrap();
     assert!(!meta.contains("sesame") && !meta.contains("s3cret"));
 }
+
+/// `openssl ARGS` in `dir`.
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Process::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl makes the test CA");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Over TLS with a private CA: `--ca-file` trusts it; without, the certificate is refused.
+#[test]
+fn https_with_a_private_ca_needs_ca_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    openssl(
+        p,
+        &[
+            &["req", "-x509"][..],
+            &ec,
+            &[
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-subj",
+                "/CN=alertlab-test-ca",
+                "-days",
+                "2",
+            ],
+        ]
+        .concat(),
+    );
+    openssl(
+        p,
+        &[
+            &["req"][..],
+            &ec,
+            &[
+                "-keyout",
+                "leaf.key",
+                "-out",
+                "leaf.csr",
+                "-subj",
+                "/CN=127.0.0.1",
+            ],
+        ]
+        .concat(),
+    );
+    std::fs::write(
+        p.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(
+        p,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "leaf.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+        ],
+    );
+    std::fs::write(
+        p.join("web.yml"),
+        format!(
+            "tls_server_config:\n  cert_file: {}\n  key_file: {}\n",
+            p.join("leaf.pem").display(),
+            p.join("leaf.key").display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(p.join("prometheus.yml"), "global: {}\n").unwrap();
+    let port = free_port();
+    let child = Process::new("prometheus")
+        .arg(format!(
+            "--config.file={}",
+            p.join("prometheus.yml").display()
+        ))
+        .arg(format!("--web.config.file={}", p.join("web.yml").display()))
+        .arg(format!("--storage.tsdb.path={}", p.join("tsdb").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("Debian's prometheus is installed by scripts/test.sh");
+    let server = Server {
+        child,
+        url: format!("https://127.0.0.1:{port}"),
+    };
+    let started = Instant::now();
+    let fetch_with_ca = || {
+        alertlab()
+            .current_dir(p)
+            .args([
+                "fetch",
+                "prometheus",
+                "--url",
+                &server.url,
+                "--query",
+                "vector(1)",
+            ])
+            .args([
+                "--start",
+                "1767225600",
+                "--end",
+                "1767225900",
+                "--ca-file",
+                "ca.pem",
+            ])
+            .args(["--timeout", "3s", "--out", "v.csv"])
+            .output()
+            .unwrap()
+    };
+    // The server takes a moment to listen; the fetch itself is the readiness probe.
+    let mut out = fetch_with_ca();
+    while !out.status.success() && started.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(300));
+        out = fetch_with_ca();
+    }
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        alertlab::series::load(&p.join("v.csv"), None).unwrap()[0].len(),
+        6
+    );
+    alertlab()
+        .current_dir(p)
+        .args([
+            "fetch",
+            "prometheus",
+            "--url",
+            &server.url,
+            "--query",
+            "vector(1)",
+        ])
+        .args([
+            "--start",
+            "1767225600",
+            "--end",
+            "1767225900",
+            "--timeout",
+            "3s",
+            "--out",
+            "w.csv",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("UnknownIssuer"));
+    assert!(!p.join("w.csv").exists());
+}
