@@ -11,7 +11,7 @@ use crate::series::{write_long_batches, write_series_with, OutputLayout};
 use crate::synth::{generate, generate_range, SynthOptions};
 
 /// Points generated and written at a time in the long layout.
-const SLICE_POINTS: usize = 20_000_000;
+const SLICE_POINTS: usize = 5_000_000;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -104,7 +104,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("writing `{}`", args.out.display()))?;
         (series.len(), series.iter().map(|s| s.len()).sum::<usize>())
     } else {
-        // A slice of series at a time (about 20 M points): a fleet never sits in memory whole.
+        // A slice of series at a time (about 5 M points): a fleet never sits in memory whole.
         let per_slice = (SLICE_POINTS / points.max(1) as usize).max(1);
         let slices = (0..opts.series).step_by(per_slice).map(|start| {
             Ok(generate_range(
