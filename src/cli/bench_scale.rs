@@ -58,6 +58,22 @@ fn child(args: &[&str]) -> anyhow::Result<(f64, u64)> {
     Ok((secs, usage.ru_maxrss as u64 * 1024))
 }
 
+/// Read a file's bytes through a small buffer (the time baseline). Never into one buffer: a child
+/// spawned later inherits this process' peak RSS in its own `ru_maxrss` (exec records the parent's
+/// high-water mark when the child shares its memory until exec), which would inflate the figures.
+fn read_through(path: &Path) -> anyhow::Result<u64> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        match file.read(&mut buf)? {
+            0 => return Ok(total),
+            n => total += n as u64,
+        }
+    }
+}
+
 fn mb(bytes: u64) -> String {
     format!("{:.0} MB", bytes as f64 / 1e6)
 }
@@ -97,7 +113,7 @@ pub fn bench_scale(series: usize, points: usize, full: bool, memory: &str) -> an
     let spec_arg = spec.to_string_lossy().to_string();
     let out = |name: &str| dir.path().join(name).to_string_lossy().to_string();
     let start = Instant::now();
-    let read = std::fs::read(&data)?.len();
+    let read = read_through(&data)?;
     let baseline = start.elapsed().as_secs_f64();
     println!(
         "scale: {compare_series} series × {points} points, Parquet {} (baseline: reading its {read} bytes)",
@@ -163,7 +179,7 @@ pub fn bench_scale(series: usize, points: usize, full: bool, memory: &str) -> an
         let big_spec = self::spec(dir.path(), &big)?;
         let big_spec_arg = big_spec.to_string_lossy().to_string();
         let start = Instant::now();
-        let read = std::fs::read(&big)?.len();
+        let read = read_through(&big)?;
         let big_baseline = start.elapsed().as_secs_f64();
         let big_out = out("big.json");
         let (s, rss) = child(&[
