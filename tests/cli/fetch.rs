@@ -30,6 +30,35 @@ fn value(series: usize, i: i64) -> f64 {
 struct Server {
     child: Child,
     url: String,
+    port: u16,
+}
+
+/// Start Prometheus on a free loopback port with an empty configuration, its storage in
+/// `dir/tsdb` (history already there is served), and `extra` flags; `scheme` is how it is reached.
+fn spawn_prometheus(dir: &Path, scheme: &str, extra: &[String], stderr: Stdio) -> Server {
+    std::fs::write(dir.join("prometheus.yml"), "global: {}\n").unwrap();
+    let port = free_port();
+    let child = Process::new("prometheus")
+        .arg(format!(
+            "--config.file={}",
+            dir.join("prometheus.yml").display()
+        ))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("tsdb").display()
+        ))
+        .arg("--storage.tsdb.retention.time=100y")
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .expect("Debian's prometheus is installed by scripts/test.sh");
+    Server {
+        child,
+        url: format!("{scheme}://127.0.0.1:{port}"),
+        port,
+    }
 }
 
 impl Drop for Server {
@@ -90,25 +119,9 @@ fn start_server(dir: &Path) -> Server {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    std::fs::write(dir.join("prometheus.yml"), "global: {}\n").unwrap();
-    let port = free_port();
     let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
-    let child = Process::new("prometheus")
-        .arg(format!(
-            "--config.file={}",
-            dir.join("prometheus.yml").display()
-        ))
-        .arg(format!("--storage.tsdb.path={}", data.display()))
-        .arg("--storage.tsdb.retention.time=100y")
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("Debian's prometheus is installed by scripts/test.sh");
-    let server = Server {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    };
+    let server = spawn_prometheus(dir, "http", &[], log.into());
+    let port = server.port;
     let started = Instant::now();
     loop {
         let ready = ready(port);
@@ -488,47 +501,31 @@ fn https_with_a_private_ca_needs_ca_file() {
         ),
     )
     .unwrap();
-    std::fs::write(p.join("prometheus.yml"), "global: {}\n").unwrap();
-    let port = free_port();
-    let child = Process::new("prometheus")
-        .arg(format!(
-            "--config.file={}",
-            p.join("prometheus.yml").display()
-        ))
-        .arg(format!("--web.config.file={}", p.join("web.yml").display()))
-        .arg(format!("--storage.tsdb.path={}", p.join("tsdb").display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("Debian's prometheus is installed by scripts/test.sh");
-    let server = Server {
-        child,
-        url: format!("https://127.0.0.1:{port}"),
-    };
+    let server = spawn_prometheus(
+        p,
+        "https",
+        &[format!("--web.config.file={}", p.join("web.yml").display())],
+        Stdio::null(),
+    );
     let started = Instant::now();
     let fetch_with_ca = || {
-        alertlab()
-            .current_dir(p)
-            .args([
-                "fetch",
-                "prometheus",
-                "--url",
-                &server.url,
+        fetch(
+            p,
+            &server.url,
+            START + 300,
+            &[
                 "--query",
                 "vector(1)",
-            ])
-            .args([
-                "--start",
-                "1767225600",
-                "--end",
-                "1767225900",
                 "--ca-file",
                 "ca.pem",
-            ])
-            .args(["--timeout", "3s", "--out", "v.csv"])
-            .output()
-            .unwrap()
+                "--timeout",
+                "3s",
+                "--out",
+                "v.csv",
+            ],
+        )
+        .get_output()
+        .clone()
     };
     // The server takes a moment to listen; the fetch itself is the readiness probe.
     let mut out = fetch_with_ca();
@@ -545,28 +542,13 @@ fn https_with_a_private_ca_needs_ca_file() {
         alertlab::series::load(&p.join("v.csv"), None).unwrap()[0].len(),
         6
     );
-    alertlab()
-        .current_dir(p)
-        .args([
-            "fetch",
-            "prometheus",
-            "--url",
-            &server.url,
-            "--query",
-            "vector(1)",
-        ])
-        .args([
-            "--start",
-            "1767225600",
-            "--end",
-            "1767225900",
-            "--timeout",
-            "3s",
-            "--out",
-            "w.csv",
-        ])
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains("UnknownIssuer"));
+    fetch(
+        p,
+        &server.url,
+        START + 300,
+        &["--query", "vector(1)", "--timeout", "3s", "--out", "w.csv"],
+    )
+    .code(1)
+    .stderr(predicate::str::contains("UnknownIssuer"));
     assert!(!p.join("w.csv").exists());
 }
