@@ -851,6 +851,13 @@ fn load_cached(
     Ok(loaded)
 }
 
+/// Whether an alert whose `backtest.series` is `filter` runs on the series `name` of its data
+/// file: names containing the filter, never the sides of a fetched band (they sit in the same file
+/// as the metric when `fetch cloudwatch --band` saved them).
+pub fn selects(filter: Option<&str>, name: &str) -> bool {
+    !band::replay::is_band_series(name) && filter.is_none_or(|f| name.contains(f))
+}
+
 /// The (alert, env) pairs of `sets` that `opts` selects.
 pub fn selected_alerts<'a>(sets: &'a [AlertSet], opts: &BacktestOptions) -> Vec<&'a ResolvedAlert> {
     sets.iter()
@@ -980,11 +987,7 @@ pub fn plan<'a>(
         let all = load_cached(&cache, &path, format).map_err(data_err)?;
         let filter = source.and_then(|b| b.series.clone());
         let chosen: Vec<usize> = (0..all.len())
-            .filter(|&i| {
-                filter
-                    .as_ref()
-                    .is_none_or(|f| all[i].name.contains(f.as_str()))
-            })
+            .filter(|&i| selects(filter.as_deref(), &all[i].name))
             .collect();
         if chosen.is_empty() && opts.batch.is_some() {
             // Its series may be in another batch (`fleet` checks the whole file).

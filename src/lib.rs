@@ -6,6 +6,7 @@
 //! would have received → [`score`] measures noise and incident recall → [`backtest`] ties it
 //! together per (alert, env, engine, series) for the CLI.
 
+pub mod aws;
 pub mod backtest;
 pub mod band;
 pub mod cli;

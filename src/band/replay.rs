@@ -8,8 +8,19 @@
 use super::Band;
 use crate::series::Series;
 
-/// Pick the lower and upper series out of a loaded band file: names or labels containing `lower`
-/// and `upper` (case-insensitive), as CloudWatch labels them.
+/// The prefix of the band series `alertlab fetch cloudwatch --band` saves beside the metric
+/// (`ANOMALY_DETECTION_BAND(<metric>, <k0>) lower|upper`): they are the band, never a metric to
+/// alert on.
+pub const BAND_SERIES_PREFIX: &str = "ANOMALY_DETECTION_BAND(";
+
+/// Whether a series of a data file is one side of a fetched band.
+pub fn is_band_series(name: &str) -> bool {
+    name.starts_with(BAND_SERIES_PREFIX)
+}
+
+/// Pick the lower and upper series out of a loaded band file: the series `fetch cloudwatch --band`
+/// saved, else names or labels containing `lower` and `upper` (case-insensitive), as CloudWatch
+/// labels them.
 pub fn find_bounds(series: &[Series]) -> Option<(&Series, &Series)> {
     let has = |s: &Series, word: &str| {
         let word = word.to_ascii_lowercase();
@@ -18,9 +29,13 @@ pub fn find_bounds(series: &[Series]) -> Option<(&Series, &Series)> {
                 .values()
                 .any(|v| v.to_ascii_lowercase().contains(&word))
     };
-    let lower = series.iter().find(|s| has(s, "lower"))?;
-    let upper = series.iter().find(|s| has(s, "upper"))?;
-    Some((lower, upper))
+    let find = |word: &str| {
+        series
+            .iter()
+            .find(|s| is_band_series(&s.name) && has(s, word))
+            .or_else(|| series.iter().find(|s| has(s, word)))
+    };
+    Some((find("lower")?, find("upper")?))
 }
 
 /// Center and σ of the real band at the series' timestamps.

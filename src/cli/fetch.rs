@@ -1,5 +1,6 @@
-//! `alertlab fetch prometheus`: metric history from a Prometheus server, for one query or for
-//! every Prometheus alert of a spec (per env), in the format the loaders read.
+//! `alertlab fetch prometheus|cloudwatch`: metric history from a Prometheus server or from
+//! CloudWatch (`fetch_cloudwatch`), for one query or for every alert of a spec (per env), in the
+//! format the loaders read, with a sidecar saying what was fetched.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -16,6 +17,9 @@ use crate::series::{write_series, OutputLayout, Series};
 pub enum Source {
     /// From a Prometheus server's HTTP API (`query_range`, chunked).
     Prometheus(PrometheusArgs),
+    /// From CloudWatch (GetMetricData through the AWS SDK; credentials, region and endpoint from
+    /// the standard AWS configuration).
+    Cloudwatch(super::fetch_cloudwatch::CloudWatchArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -112,7 +116,13 @@ fn server(a: &PrometheusArgs) -> Result<prom::Server, UsageError> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let Source::Prometheus(a) = args.source;
+    match args.source {
+        Source::Prometheus(a) => run_prometheus(a),
+        Source::Cloudwatch(a) => super::fetch_cloudwatch::run(a),
+    }
+}
+
+fn run_prometheus(a: PrometheusArgs) -> anyhow::Result<ExitCode> {
     let step_ms = parse_duration(&a.step)
         .filter(|ms| *ms > 0)
         .ok_or_else(|| {
@@ -173,7 +183,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn check_extension(out: &Path) -> Result<(), UsageError> {
+pub(super) fn check_extension(out: &Path) -> Result<(), UsageError> {
     match out.extension().and_then(|e| e.to_str()) {
         Some("parquet" | "csv") => Ok(()),
         _ => Err(UsageError(format!(
@@ -207,8 +217,6 @@ fn write(
     server: &prom::Server,
     q: &prom::RangeQuery,
 ) -> anyhow::Result<()> {
-    write_series(out, series, OutputLayout::Long)?;
-    let points: usize = series.iter().map(|s| s.len()).sum();
     let meta = serde_json::json!({
         "source": "prometheus",
         "url": prom::display_url(&server.url),
@@ -217,15 +225,33 @@ fn write(
         "end": crate::series::time::format_rfc3339(q.end_ms),
         "step_s": q.step_ms as f64 / 1000.0,
         "requests": q.chunks().len(),
-        "series": series.len(),
-        "points": points,
-        "fetched_at": crate::series::time::format_rfc3339(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_millis() as i64)
-                .unwrap_or(0)
-        ),
     });
+    write_with_meta(out, series, meta)
+}
+
+/// Write `series` to `out` and the sidecar `out.meta.json` (`meta` plus the series and point
+/// counts and when it was fetched), each atomically; say what was written on stderr.
+pub(super) fn write_with_meta(
+    out: &Path,
+    series: &[Series],
+    mut meta: serde_json::Value,
+) -> anyhow::Result<()> {
+    write_series(out, series, OutputLayout::Long)?;
+    let points: usize = series.iter().map(|s| s.len()).sum();
+    if let Some(fields) = meta.as_object_mut() {
+        fields.insert("series".into(), series.len().into());
+        fields.insert("points".into(), points.into());
+        fields.insert(
+            "fetched_at".into(),
+            crate::series::time::format_rfc3339(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_millis() as i64)
+                    .unwrap_or(0),
+            )
+            .into(),
+        );
+    }
     write_bytes_atomic(
         &fetch::meta_path(out),
         (serde_json::to_string_pretty(&meta)? + "\n").as_bytes(),

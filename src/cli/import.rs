@@ -59,6 +59,9 @@ pub struct CloudWatchArgs {
     /// With `--live`: the AWS region.
     #[arg(long)]
     pub region: Option<String>,
+    /// With `--live`: PEM CA certificates to trust besides the system's.
+    #[arg(long)]
+    pub ca_file: Option<PathBuf>,
     #[command(flatten)]
     pub target: Target,
 }
@@ -92,39 +95,39 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             (out, &a.target)
         }
         Source::Cloudwatch(a) => {
-            let Some(file) = &a.from_file else {
-                let mut cmd = String::from("aws cloudwatch describe-alarms --output json");
-                if let Some(p) = &a.prefix {
-                    cmd += &format!(" --alarm-name-prefix {p}");
-                }
-                if let Some(p) = &a.profile {
-                    cmd += &format!(" --profile {p}");
-                }
-                if let Some(r) = &a.region {
-                    cmd += &format!(" --region {r}");
-                }
-                return Err(UsageError(format!(
-                    "`--live` is not available in this build (it has no AWS SDK yet)\nhint: `{cmd} > alarms.json`, then `alertlab import cloudwatch --from-file alarms.json ...`"
-                ))
-                .into());
+            let (text, source) = match &a.from_file {
+                Some(file) => (read(file)?, file.display().to_string()),
+                None => live_alarms(a)?,
             };
-            let text = read(file)?;
             let name = a
                 .target
                 .name
                 .clone()
                 .unwrap_or_else(|| import::name_from(&a.target.out));
-            let out = import::cloudwatch::import(
-                &text,
-                &file.display().to_string(),
-                a.target.env.as_deref(),
-                name,
-            )
-            .map_err(UsageError)?;
+            let out = import::cloudwatch::import(&text, &source, a.target.env.as_deref(), name)
+                .map_err(UsageError)?;
             (out, &a.target)
         }
     };
     write(&imported, target)
+}
+
+/// The account's alarms (DescribeAlarms) as describe-alarms JSON, and where they came from.
+fn live_alarms(a: &CloudWatchArgs) -> anyhow::Result<(String, String)> {
+    let connection = crate::aws::Connection {
+        profile: a.profile.clone(),
+        region: a.region.clone(),
+        ca_file: a.ca_file.clone(),
+        timeout: std::time::Duration::from_secs(30),
+    };
+    let answer = crate::aws::block_on(async {
+        let client = crate::aws::client(&connection).await?;
+        let text = import::cloudwatch_live::describe_alarms(&client, a.prefix.as_deref()).await?;
+        Ok::<_, crate::aws::AwsError>((text, crate::aws::describe_target(&client)))
+    })
+    .and_then(|r| r)
+    .map_err(super::fetch_cloudwatch::aws_error)?;
+    Ok((answer.0, format!("DescribeAlarms ({})", answer.1)))
 }
 
 fn write(imported: &Imported, target: &Target) -> anyhow::Result<ExitCode> {

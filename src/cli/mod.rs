@@ -9,6 +9,7 @@ mod bench_scale;
 mod bench_tune;
 mod completions;
 mod fetch;
+mod fetch_cloudwatch;
 mod generate;
 mod import;
 mod inject;

@@ -1,7 +1,9 @@
-//! Fetching metric history from where it lives: a Prometheus server's HTTP API (`prometheus`).
+//! Fetching metric history from where it lives: CloudWatch (`cloudwatch`, GetMetricData through
+//! the AWS SDK) and a Prometheus server's HTTP API (`prometheus`).
 //! Output is in exactly the format the loaders read (long layout Parquet or CSV), written
 //! atomically, with a sidecar `<out>.meta.json` saying what was fetched.
 
+pub mod cloudwatch;
 pub mod prometheus;
 
 use std::path::{Path, PathBuf};

@@ -140,7 +140,7 @@ impl<'a> Matched<'a> {
                 let filter = alert.backtest.as_ref().and_then(|b| b.series.as_deref());
                 *seen = batch
                     .iter()
-                    .any(|s| filter.is_none_or(|f| s.name.contains(f)));
+                    .any(|s| crate::backtest::selects(filter, &s.name));
             }
         }
     }

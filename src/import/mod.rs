@@ -5,6 +5,7 @@
 //! leaves a file that `alertlab` itself refuses.
 
 pub mod cloudwatch;
+pub mod cloudwatch_live;
 pub mod prometheus;
 
 use std::path::Path;

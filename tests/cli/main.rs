@@ -5,6 +5,7 @@ mod ci_recipe;
 mod docs;
 mod exactness;
 mod fetch;
+mod fetch_cloudwatch;
 mod generate;
 mod import;
 mod notebooks;
