@@ -175,7 +175,20 @@ fn get(
                     }
                 }
             }
-            Err(ureq::Error::Transport(t)) => last = format!("{shown}: {t}"),
+            Err(ureq::Error::Transport(t)) => {
+                // A certificate the client does not trust, or a URL it cannot use, will not
+                // change on retry.
+                let text = t.to_string();
+                if text.contains("certificate")
+                    || matches!(
+                        t.kind(),
+                        ureq::ErrorKind::InvalidUrl | ureq::ErrorKind::UnknownScheme
+                    )
+                {
+                    return Err(FetchError::Runtime(format!("{shown}: {text}")));
+                }
+                last = format!("{shown}: {text}");
+            }
         }
     }
     Err(FetchError::Runtime(format!(

@@ -639,3 +639,40 @@ fn fetch_cloudwatch_spec_writes_one_file_per_alert_and_env_batching_metrics_per_
     .unwrap();
     assert_eq!(ceiling.len(), 1, "no band for a threshold alarm");
 }
+
+#[test]
+fn a_profile_gives_credentials_region_and_endpoint_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, seen) = serve();
+    std::fs::write(
+        dir.path().join("config"),
+        format!("[profile loopback]\nregion = eu-central-1\nendpoint_url = {url}\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("credentials"),
+        format!("[loopback]\naws_access_key_id = AKIDLOOPBACK\naws_secret_access_key = {SECRET}\n"),
+    )
+    .unwrap();
+    aws_cli(dir.path(), &url)
+        .env_remove("AWS_ENDPOINT_URL_CLOUDWATCH")
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env("AWS_CONFIG_FILE", dir.path().join("config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            dir.path().join("credentials"),
+        )
+        .args(fetch_args("ConcurrentExecutions", "lambda.csv"))
+        .args(["--profile", "loopback"])
+        .assert()
+        .success();
+    let seen = seen.lock().unwrap();
+    assert!(
+        !seen.is_empty() && seen.iter().all(|s| s.1),
+        "signed with the profile's key"
+    );
+    let meta = std::fs::read_to_string(dir.path().join("lambda.csv.meta.json")).unwrap();
+    assert!(meta.contains("region eu-central-1"), "{meta}");
+}
