@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::band::{self, Band, Rule};
 use crate::engine::cloudwatch::{self, Breach};
+use crate::engine::mofn::Classified;
 use crate::engine::prometheus::{self, PrometheusConfig};
 use crate::engine::{Episode, Timeline, Transition};
 use crate::notify;
@@ -412,7 +413,7 @@ pub struct SeriesContext<'a> {
     grids: Memo<Series>,
     selections: Memo<Selection>,
     bands: BandCache,
-    breaches: Memo<Vec<Breach>>,
+    breaches: Memo<Classified>,
 }
 
 /// Values computed once per series and key, shared by every alert setting replayed over it.
@@ -516,7 +517,7 @@ pub struct CloudWatchReplay {
     pub grid: Rc<Series>,
     pub prepared: Rc<PreparedCondition>,
     pub rule: Rule,
-    pub breach: Rc<Vec<Breach>>,
+    pub breach: Rc<Classified>,
     /// `DatapointsToAlarm` and `EvaluationPeriods`.
     pub m_of_n: (usize, usize),
     pub result: BacktestResult,
@@ -549,9 +550,9 @@ pub fn cloudwatch_replay(
     let rule = rule_of(&alert.condition, &prepared.rule);
     // One classification per band and rule: M-of-N settings of one k share it.
     let breach = ctx.breaches.get(format!("{key} {rule:?}"), || {
-        band::breaches(&grid.values, &prepared.band, &rule)
+        Classified::new(band::breaches(&grid.values, &prepared.band, &rule))
     });
-    let timeline = cloudwatch::evaluate(
+    let timeline = cloudwatch::evaluate_classified(
         &breach,
         grid.timestamps.first().copied().unwrap_or(0),
         period_ms,

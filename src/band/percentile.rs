@@ -26,7 +26,7 @@ pub fn band(timestamps: &[i64], values: &[f64], model: &PercentileModel) -> Band
         let threshold = if scratch.is_empty() {
             f64::NAN
         } else {
-            scratch.sort_by(f64::total_cmp);
+            scratch.sort_unstable_by(f64::total_cmp);
             let rank = ((model.percentile / 100.0) * scratch.len() as f64).ceil() as usize;
             scratch[rank.clamp(1, scratch.len()) - 1] * model.factor
         };

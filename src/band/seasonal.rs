@@ -345,13 +345,16 @@ fn spread_floor(residuals: &[f64], values: &[f64], scratch: &mut Vec<f64>) -> f6
     if scratch.len() < 10 {
         return 0.0;
     }
-    scratch.sort_by(f64::total_cmp);
-    let at = |q: f64| scratch[((scratch.len() - 1) as f64 * q).round() as usize];
+    // The two order statistics, without sorting the rest.
+    let mut at = |q: f64| {
+        let rank = ((scratch.len() - 1) as f64 * q).round() as usize;
+        *scratch.select_nth_unstable_by(rank, f64::total_cmp).1
+    };
     let range = at(0.95) - at(0.05);
     let stride = values.len().div_ceil(ROBUST_SAMPLE).max(1);
     scratch.clear();
     scratch.extend(values.iter().step_by(stride));
-    scratch.sort_by(f64::total_cmp);
+    scratch.sort_unstable_by(f64::total_cmp);
     let quantum = scratch
         .windows(2)
         .map(|w| w[1] - w[0])

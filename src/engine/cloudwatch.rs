@@ -28,6 +28,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use super::mofn::{Classified, MAX_N};
 use super::{EpisodeBuilder, Timeline, Transition};
 
 /// One datapoint's relation to the threshold.
@@ -194,6 +195,18 @@ pub fn evaluate(
     period_ms: i64,
     cfg: &CloudWatchConfig,
 ) -> Timeline {
+    evaluate_classified(&Classified::new(breach.to_vec()), start_ms, period_ms, cfg)
+}
+
+/// [`evaluate`] over a classification that carries its bits (built once per band and rule, shared
+/// by every M-of-N setting): a stretch without missing datapoints is decided 64 periods per word
+/// ([`Classified::for_each_change`]) when N ≤ [`super::mofn::MAX_N`].
+pub fn evaluate_classified(
+    breach: &Classified,
+    start_ms: i64,
+    period_ms: i64,
+    cfg: &CloudWatchConfig,
+) -> Timeline {
     let mut timeline = Timeline {
         step_ms: period_ms,
         ..Timeline::default()
@@ -220,10 +233,41 @@ pub fn evaluate(
             && i >= n
             && breach[i] != Breach::Missing
         {
-            let end = breach[i..]
-                .iter()
-                .position(|b| *b == Breach::Missing)
-                .map_or(breach.len(), |p| i + p);
+            let end = breach.next_missing(i);
+            if n <= MAX_N {
+                // The first decided evaluation is a transition whatever it decides.
+                let first = (state == AlarmState::InsufficientData)
+                    .then(|| breach.breaching_between(i + 1 - n, i + 1) >= m);
+                let before = first.unwrap_or(state == AlarmState::Alarm);
+                let mut last = before;
+                let mut change = |j: usize, now: bool| {
+                    let at = start_ms + j as i64 * period_ms;
+                    let next = if now {
+                        AlarmState::Alarm
+                    } else {
+                        AlarmState::Ok
+                    };
+                    timeline.transitions.push(Transition {
+                        at,
+                        to: next.name(),
+                    });
+                    episodes.observe(at, now);
+                    last = now;
+                };
+                if let Some(now) = first {
+                    change(i, now);
+                }
+                let from = i + usize::from(first.is_some());
+                breach.for_each_change(n, m as usize, from, end, before, &mut change);
+                state = if last {
+                    AlarmState::Alarm
+                } else {
+                    AlarmState::Ok
+                };
+                breaching_in_n = breach.breaching_between(end - n, end);
+                i = end;
+                continue;
+            }
             let mut alarm = state == AlarmState::Alarm;
             let mut known = state != AlarmState::InsufficientData;
             for j in i..end {
@@ -404,6 +448,38 @@ mod tests {
             let fast = evaluate(&breach, 0, 60_000, &cfg);
             let reference = evaluate_reference(&breach, 0, 60_000, &cfg);
             assert_eq!(fast, reference, "case {case}: {breach:?} {cfg:?}");
+        }
+    }
+
+    /// The same over long stretches, so the word pass crosses many words, with N up to past
+    /// `mofn::MAX_N` (the scalar loop's share).
+    #[test]
+    fn the_word_pass_equals_deciding_every_range_over_long_stretches() {
+        let mut rng = crate::rng::Rng::new(5);
+        for case in 0..600 {
+            let len = rng.int(1, 700) as usize;
+            let gap_rate = *rng.pick(&[0.0, 0.002, 0.02]);
+            let breach_rate = *rng.pick(&[0.02, 0.3, 0.7]);
+            let breach: Vec<Breach> = (0..len)
+                .map(|_| {
+                    if rng.chance(gap_rate) {
+                        Breach::Missing
+                    } else if rng.chance(breach_rate) {
+                        Breach::Breaching
+                    } else {
+                        Breach::Good
+                    }
+                })
+                .collect();
+            let n = rng.int(1, 80) as usize;
+            let m = rng.int(1, n as i64) as usize;
+            let cfg = CloudWatchConfig {
+                evaluation_range: n + rng.int(0, 3) as usize,
+                ..CloudWatchConfig::new(n, m, TreatMissingData::Missing)
+            };
+            let fast = evaluate(&breach, 0, 60_000, &cfg);
+            let reference = evaluate_reference(&breach, 0, 60_000, &cfg);
+            assert_eq!(fast, reference, "case {case}: n {n} m {m} len {len}");
         }
     }
 

@@ -6,6 +6,7 @@
 //! fires, or `None` when the alarm is still on at the last evaluation.
 
 pub mod cloudwatch;
+pub mod mofn;
 pub mod prometheus;
 
 use serde::Serialize;

@@ -48,7 +48,7 @@ pub fn inspect(series: &Series) -> SeriesReport {
         .copied()
         .filter(|v| !v.is_nan())
         .collect();
-    real.sort_by(f64::total_cmp);
+    real.sort_unstable_by(f64::total_cmp);
     let median = if real.is_empty() {
         None
     } else if real.len() % 2 == 1 {

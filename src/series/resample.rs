@@ -75,7 +75,7 @@ impl Statistic {
             Statistic::Maximum => samples.iter().copied().fold(f64::NEG_INFINITY, f64::max),
             Statistic::SampleCount => samples.len() as f64,
             Statistic::Percentile(p) => {
-                samples.sort_by(f64::total_cmp);
+                samples.sort_unstable_by(f64::total_cmp);
                 let rank = ((p / 100.0) * samples.len() as f64).ceil() as usize;
                 samples[rank.clamp(1, samples.len()) - 1]
             }

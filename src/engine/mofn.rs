@@ -1,0 +1,299 @@
+//! "At least M of the newest N" over bit planes, 64 datapoints per machine word.
+//!
+//! Over a stretch without missing datapoints a CloudWatch alarm's state is decided by that count
+//! alone (rule 3 of `cloudwatch`), so the engine hands such stretches here. Each word of results
+//! is the sum of N shifted copies of the breach bits, kept as a bit-sliced binary counter (one
+//! plane per bit of the count), compared with M plane by plane; only the positions where the result
+//! changes come back, so a tuning run pays a few dozen word operations per 64 datapoints instead of
+//! a branch per datapoint. The engine's property test checks the result against deciding every
+//! evaluation range one by one.
+
+use super::cloudwatch::Breach;
+
+/// Counts above this are left to the scalar loop (a shift by 64 or more would need two words).
+pub const MAX_N: usize = 64;
+
+/// Planes of the breaching count of the newest N, for every word: the same for every M.
+type Planes = Vec<[u64; PLANES]>;
+
+/// Bits of a count up to [`MAX_N`].
+const PLANES: usize = 7;
+
+/// A breach classification with its bits: which periods breach and which have no datapoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Classified {
+    pub classes: Vec<Breach>,
+    breaching: Vec<u64>,
+    missing: Vec<u64>,
+    /// Count planes per N, computed on first use: the M-of-N settings of one N (one tuning grid
+    /// has several) share them, and only the comparison with M is per setting.
+    planes: std::cell::RefCell<Vec<Option<std::rc::Rc<Planes>>>>,
+}
+
+impl Classified {
+    pub fn new(classes: Vec<Breach>) -> Classified {
+        let words = classes.len().div_ceil(64);
+        let (mut breaching, mut missing) = (vec![0u64; words], vec![0u64; words]);
+        for (w, chunk) in classes.chunks(64).enumerate() {
+            let (mut b, mut m) = (0u64, 0u64);
+            let mut eights = chunk.chunks_exact(8);
+            for (e, c) in eights.by_ref().enumerate() {
+                let (breaching_bytes, missing_bytes) = byte_flags(c);
+                b |= pack_bytes(breaching_bytes) << (8 * e);
+                m |= pack_bytes(missing_bytes) << (8 * e);
+            }
+            let done = chunk.len() - eights.remainder().len();
+            for (k, c) in eights.remainder().iter().enumerate() {
+                b |= u64::from(*c == Breach::Breaching) << (done + k);
+                m |= u64::from(*c == Breach::Missing) << (done + k);
+            }
+            breaching[w] = b;
+            missing[w] = m;
+        }
+        Classified {
+            classes,
+            breaching,
+            missing,
+            planes: std::cell::RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The first position at or after `from` with no datapoint, or the length.
+    pub fn next_missing(&self, from: usize) -> usize {
+        let len = self.classes.len();
+        if from >= len {
+            return len;
+        }
+        let mut w = from / 64;
+        let mut word = self.missing[w] & (!0u64 << (from % 64));
+        loop {
+            if word != 0 {
+                return (w * 64 + word.trailing_zeros() as usize).min(len);
+            }
+            w += 1;
+            if w == self.missing.len() {
+                return len;
+            }
+            word = self.missing[w];
+        }
+    }
+
+    /// Breaching positions among `[from, to)`.
+    pub fn breaching_between(&self, from: usize, to: usize) -> u32 {
+        (from..to)
+            .map(|j| u32::from(self.classes[j] == Breach::Breaching))
+            .sum()
+    }
+
+    /// Bit `k` of the result is breach bit `64·w + k − d` (0 before the start).
+    fn shifted(&self, w: usize, d: usize) -> u64 {
+        let here = self.breaching[w];
+        if d == 0 {
+            return here;
+        }
+        let before = if w > 0 { self.breaching[w - 1] } else { 0 };
+        (here << d) | (before >> (64 - d))
+    }
+
+    /// Bits of a count of `n` (its planes).
+    fn width(n: usize) -> usize {
+        usize::BITS as usize - n.leading_zeros() as usize
+    }
+
+    /// Word `w` of the count of breaching positions among the `n` ending at each position, as
+    /// planes (plane `p` holds bit `p` of every position's count): a bit-sliced binary counter
+    /// adding `n` shifted copies of the breach bits.
+    fn count_planes(&self, w: usize, n: usize) -> [u64; PLANES] {
+        let mut planes = [0u64; PLANES];
+        let width = Self::width(n);
+        for d in 0..n {
+            let mut carry = self.shifted(w, d);
+            for plane in planes.iter_mut().take(width) {
+                let next = *plane & carry;
+                *plane ^= carry;
+                carry = next;
+                if carry == 0 {
+                    break;
+                }
+            }
+        }
+        planes
+    }
+
+    /// The count planes of every word for `n`, computed once.
+    fn planes(&self, n: usize) -> std::rc::Rc<Planes> {
+        let mut cache = self.planes.borrow_mut();
+        if cache.len() <= n {
+            cache.resize(n + 1, None);
+        }
+        cache[n]
+            .get_or_insert_with(|| {
+                std::rc::Rc::new(
+                    (0..self.breaching.len())
+                        .map(|w| self.count_planes(w, n))
+                        .collect(),
+                )
+            })
+            .clone()
+    }
+
+    /// "count ≥ m" for every position of a word, from its count planes, most significant first.
+    fn at_least(planes: &[u64; PLANES], n: usize, m: usize) -> u64 {
+        if m == 0 {
+            return !0;
+        }
+        let (mut greater, mut equal) = (0u64, !0u64);
+        for p in (0..Self::width(n)).rev() {
+            let m_bit = if (m >> p) & 1 == 1 { !0u64 } else { 0 };
+            greater |= equal & planes[p] & !m_bit;
+            equal &= !(planes[p] ^ m_bit);
+        }
+        greater | equal
+    }
+
+    /// Over positions `[from, to)` (with `from ≥ n − 1`), call `change(j, on)` at each position
+    /// where "at least `m` of the newest `n` breach" differs from the position before; `before` is
+    /// its value just before `from`.
+    pub fn for_each_change(
+        &self,
+        n: usize,
+        m: usize,
+        from: usize,
+        to: usize,
+        before: bool,
+        mut change: impl FnMut(usize, bool),
+    ) {
+        debug_assert!(n <= MAX_N && from + 1 >= n && to <= self.classes.len());
+        if from >= to {
+            return;
+        }
+        let planes = self.planes(n);
+        let mut previous_top = u64::from(before);
+        for w in from / 64..=(to - 1) / 64 {
+            let on = Self::at_least(&planes[w], n, m);
+            let mut shifted = (on << 1) | previous_top;
+            let lo = if w == from / 64 { from % 64 } else { 0 };
+            let hi = if w == (to - 1) / 64 {
+                (to - 1) % 64 + 1
+            } else {
+                64
+            };
+            if lo > 0 {
+                // The position before `from` is `before`, whatever this word computed there.
+                shifted = (shifted & !(1u64 << lo)) | (u64::from(before) << lo);
+            }
+            let mask = if hi == 64 { !0u64 } else { (1u64 << hi) - 1 } & (!0u64 << lo);
+            let mut changes = (on ^ shifted) & mask;
+            while changes != 0 {
+                let k = changes.trailing_zeros() as usize;
+                change(w * 64 + k, (on >> k) & 1 == 1);
+                changes &= changes - 1;
+            }
+            previous_top = on >> 63;
+        }
+    }
+}
+
+/// Eight classes as two words of one flag byte each (0 or 1): breaching, missing.
+fn byte_flags(c: &[Breach]) -> (u64, u64) {
+    let bytes = u64::from_le_bytes(std::array::from_fn(|k| c[k] as u8));
+    // Good = 0, Breaching = 1, Missing = 2.
+    (bytes & !(bytes >> 1) & LOW_BITS, (bytes >> 1) & LOW_BITS)
+}
+
+/// The lowest bit of every byte.
+const LOW_BITS: u64 = 0x0101_0101_0101_0101;
+
+/// The low bits of a word's eight bytes (each 0 or 1) as eight bits, byte `k` → bit `k`: the
+/// multiplication moves byte `k`'s bit to bit 56 + k, with no other product term reaching bits
+/// 56..64 or colliding.
+fn pack_bytes(flags: u64) -> u64 {
+    flags.wrapping_mul(0x0102_0408_1020_4080) >> 56
+}
+
+impl std::ops::Deref for Classified {
+    type Target = [Breach];
+    fn deref(&self) -> &[Breach] {
+        &self.classes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The count, position by position.
+    fn slow(classes: &[Breach], n: usize, m: usize, j: usize) -> bool {
+        let from = (j + 1).saturating_sub(n);
+        classes[from..=j]
+            .iter()
+            .filter(|c| **c == Breach::Breaching)
+            .count()
+            >= m
+    }
+
+    #[test]
+    fn changes_are_where_the_count_crosses_m() {
+        let mut rng = crate::rng::Rng::new(7);
+        for case in 0..2000 {
+            let len = rng.int(1, 400) as usize;
+            let rate = *rng.pick(&[0.05, 0.3, 0.6, 0.95]);
+            let classes: Vec<Breach> = (0..len)
+                .map(|_| {
+                    if rng.chance(rate) {
+                        Breach::Breaching
+                    } else {
+                        Breach::Good
+                    }
+                })
+                .collect();
+            let c = Classified::new(classes.clone());
+            let n = rng.int(1, MAX_N as i64) as usize;
+            let m = rng.int(1, n as i64) as usize;
+            if n > len {
+                continue;
+            }
+            let from = rng.int(n as i64 - 1, len as i64 - 1) as usize;
+            let to = rng.int(from as i64, len as i64) as usize;
+            let before = rng.chance(0.5);
+            let mut got = Vec::new();
+            c.for_each_change(n, m, from, to, before, |j, on| got.push((j, on)));
+            let mut expected = Vec::new();
+            let mut previous = before;
+            for j in from..to {
+                let on = slow(&classes, n, m, j);
+                if on != previous {
+                    expected.push((j, on));
+                }
+                previous = on;
+            }
+            assert_eq!(got, expected, "case {case}: n {n} m {m} [{from}, {to})");
+        }
+    }
+
+    #[test]
+    fn bits_are_packed_in_position_order() {
+        let mut rng = crate::rng::Rng::new(3);
+        let classes: Vec<Breach> = (0..1000)
+            .map(|_| *rng.pick(&[Breach::Good, Breach::Breaching, Breach::Missing]))
+            .collect();
+        let c = Classified::new(classes.clone());
+        for (j, class) in classes.iter().enumerate() {
+            let bit = |words: &[u64]| (words[j / 64] >> (j % 64)) & 1 == 1;
+            assert_eq!(bit(&c.breaching), *class == Breach::Breaching, "{j}");
+            assert_eq!(bit(&c.missing), *class == Breach::Missing, "{j}");
+        }
+    }
+
+    #[test]
+    fn next_missing_finds_gaps_across_words() {
+        let mut classes = vec![Breach::Good; 200];
+        classes[3] = Breach::Missing;
+        classes[130] = Breach::Missing;
+        let c = Classified::new(classes);
+        assert_eq!(c.next_missing(0), 3);
+        assert_eq!(c.next_missing(4), 130);
+        assert_eq!(c.next_missing(131), 200);
+        assert_eq!(c.next_missing(500), 200);
+    }
+}
