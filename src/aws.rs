@@ -15,7 +15,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_cloudwatch::config::http::HttpResponse;
-use aws_sdk_cloudwatch::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_cloudwatch::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_http_client::tls;
 
 /// Attempts per call (the first and retries), with exponential backoff between them: throttling
@@ -129,7 +129,14 @@ where
     match err {
         SdkError::ServiceError(service) => {
             let e = service.err();
-            let code = e.code().unwrap_or("unknown error");
+            let Some(code) = e.code() else {
+                // Not an error CloudWatch sent: an answer the SDK could not read.
+                return AwsError::Runtime(format!(
+                    "{action} ({target}): the answer (HTTP {}) could not be read as CloudWatch's protocol: {}\nhint: check that the endpoint is CloudWatch (AWS_ENDPOINT_URL_CLOUDWATCH, a proxy in between)",
+                    service.raw().status().as_u16(),
+                    causes(e)
+                ));
+            };
             let message = e.message().unwrap_or("");
             match code {
                 "ExpiredToken" | "ExpiredTokenException" | "RequestExpired" | "TokenRefreshRequired" => {
@@ -163,7 +170,7 @@ where
             "{action} ({target}): no answer in time after {ATTEMPTS} attempts\nhint: check the region and network path (VPC endpoint, proxy), or raise `--timeout`"
         )),
         SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_) => {
-            let detail = DisplayErrorContext(err).to_string();
+            let detail = causes(err);
             let hint = if detail.contains("credential") {
                 "hint: no usable AWS credentials: set AWS_PROFILE (or `--profile`), run `aws sso login`, or export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
             } else {
@@ -173,9 +180,9 @@ where
         }
         SdkError::ResponseError(_) => AwsError::Runtime(format!(
             "{action} ({target}): the answer could not be read as CloudWatch's protocol: {}",
-            DisplayErrorContext(err)
+            causes(err)
         )),
-        _ => AwsError::Runtime(format!("{action} ({target}): {}", DisplayErrorContext(err))),
+        _ => AwsError::Runtime(format!("{action} ({target}): {}", causes(err))),
     }
 }
 
@@ -192,4 +199,18 @@ fn aws_runtime_throttling(code: &str) -> bool {
         "RequestThrottled",
     ]
     .contains(&code)
+}
+
+/// An error and its sources, each by its Display, joined by ": " (no Debug dumps).
+fn causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let next = s.to_string();
+        if !text.contains(&next) {
+            text += &format!(": {next}");
+        }
+        source = s.source();
+    }
+    text
 }

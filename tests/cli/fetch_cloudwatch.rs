@@ -276,6 +276,40 @@ fn serve() -> (String, Seen) {
     (url, seen)
 }
 
+/// A server that answers every request with HTTP 200 and a body that is not CBOR.
+fn serve_garbage() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                if line == "\r\n" {
+                    break;
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let garbage = b"<html>502 from a proxy that thinks it is helpful</html>";
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/cbor\r\nsmithy-protocol: rpc-v2-cbor\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                garbage.len()
+            );
+            let _ = stream.write_all(garbage);
+        }
+    });
+    url
+}
+
 /// `alertlab` with the standard AWS environment pointed at `url`, and nothing from the machine's
 /// own AWS configuration.
 fn aws_cli(dir: &Path, url: &str) -> assert_cmd::Command {
@@ -675,4 +709,40 @@ fn a_profile_gives_credentials_region_and_endpoint_url() {
     );
     let meta = std::fs::read_to_string(dir.path().join("lambda.csv.meta.json")).unwrap();
     assert!(meta.contains("region eu-central-1"), "{meta}");
+}
+
+#[test]
+fn an_answer_that_is_not_cloudwatch_protocol_fails_cleanly_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = serve_garbage();
+    aws_cli(dir.path(), &url)
+        .args(fetch_args("ConcurrentExecutions", "lambda.csv"))
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("cloudwatch:GetMetricData")
+                .and(predicate::str::contains(
+                    "could not be read as CloudWatch's protocol",
+                ))
+                .and(predicate::str::contains("panicked").not()),
+        );
+    assert!(!dir.path().join("lambda.csv").exists());
+    assert!(!dir.path().join("lambda.csv.meta.json").exists());
+}
+
+#[test]
+fn no_credentials_anywhere_says_where_they_come_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, seen) = serve();
+    aws_cli(dir.path(), &url)
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .args(fetch_args("ConcurrentExecutions", "lambda.csv"))
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("no usable AWS credentials"));
+    assert!(seen.lock().unwrap().is_empty(), "nothing sent unsigned");
+    assert!(!dir.path().join("lambda.csv").exists());
 }
