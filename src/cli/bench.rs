@@ -238,7 +238,7 @@ fn bench_band(data: &[Series], repeat: usize) {
             .collect::<Vec<_>>()
     });
     report(
-        "seasonal band (fit, 14-day training, daily refit)",
+        "seasonal band (fit, 14-day training, 12-hour refit)",
         secs,
         baseline,
         "",

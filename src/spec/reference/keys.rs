@@ -90,7 +90,7 @@ pub const ENTRIES: &[Entry] = &[
     e("alerts[].condition.anomaly.direction", "text", "`both`", "both", "`above`, `below` or `both` (GreaterThanUpperThreshold, LessThanLowerThreshold, LessThanLowerOrGreaterThanUpperThreshold)."),
     e("alerts[].condition.anomaly.training_days", "number", "14", "backtest", "`seasonal`: history the model trains on."),
     e("alerts[].condition.anomaly.seasonality", "text", "`auto`", "backtest", "`seasonal`: `auto` (chosen from the data), `none`, `hourly`, `daily`, `weekly`."),
-    e("alerts[].condition.anomaly.refit", "duration", "1d", "backtest", "`seasonal`: how often the model is retrained."),
+    e("alerts[].condition.anomaly.refit", "duration", "12h", "backtest", "`seasonal`: how often the model is retrained."),
     e("alerts[].condition.anomaly.min_history", "duration", "1d", "backtest", "`seasonal`: history needed before the band exists (warm-up)."),
     e("alerts[].condition.anomaly.k0", "number", "2", "backtest", "`replay`: the width the band was fetched at."),
     e("alerts[].condition.anomaly.band_data", "text (path)", "required for `replay`", "backtest", "`replay`: the fetched band (GetMetricData JSON, CSV or Parquet); relative to the spec; may use `{{env}}`."),
