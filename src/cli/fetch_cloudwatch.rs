@@ -54,15 +54,8 @@ pub struct CloudWatchArgs {
     /// with a `replay` model uses its own `k0` without this).
     #[arg(long, value_name = "K0")]
     pub band: Option<f64>,
-    /// The AWS profile (else AWS_PROFILE, else `default`).
-    #[arg(long)]
-    pub profile: Option<String>,
-    /// The AWS region (else AWS_REGION or the profile's).
-    #[arg(long)]
-    pub region: Option<String>,
-    /// PEM CA certificates to trust besides the system's (a TLS-inspecting proxy).
-    #[arg(long)]
-    pub ca_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
     /// Per-attempt timeout.
     #[arg(long, default_value = "30s")]
     pub timeout: String,
@@ -72,6 +65,32 @@ pub struct CloudWatchArgs {
     /// With `--spec`: the format of each file.
     #[arg(long, default_value = "parquet", value_parser = ["parquet", "csv"])]
     pub format: String,
+}
+
+/// How to reach AWS, beside the standard configuration (`fetch cloudwatch`, `import cloudwatch
+/// --live`).
+#[derive(clap::Args, Debug, Clone)]
+pub struct AwsArgs {
+    /// The AWS profile (else AWS_PROFILE, else `default`).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// The AWS region (else AWS_REGION or the profile's).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// PEM CA certificates to trust besides the system's (a TLS-inspecting proxy).
+    #[arg(long)]
+    pub ca_file: Option<PathBuf>,
+}
+
+impl AwsArgs {
+    pub fn connection(&self, timeout: Duration) -> aws::Connection {
+        aws::Connection {
+            profile: self.profile.clone(),
+            region: self.region.clone(),
+            ca_file: self.ca_file.clone(),
+            timeout,
+        }
+    }
 }
 
 /// One output file: the metric to fetch and where it goes.
@@ -221,12 +240,7 @@ pub fn run(a: CloudWatchArgs) -> anyhow::Result<ExitCode> {
     for note in retention.values().flatten() {
         eprintln!("warning: {note}");
     }
-    let connection = aws::Connection {
-        profile: a.profile.clone(),
-        region: a.region.clone(),
-        ca_file: a.ca_file.clone(),
-        timeout: Duration::from_millis(timeout_ms as u64),
-    };
+    let connection = a.aws.connection(Duration::from_millis(timeout_ms as u64));
     let metrics: Vec<MetricRequest> = jobs.iter().map(|j| j.metric.clone()).collect();
     let progress = crate::progress::Progress::new(
         cw::plan(&metrics, a.start, a.end).len() as u64,
@@ -267,10 +281,10 @@ pub fn run(a: CloudWatchArgs) -> anyhow::Result<ExitCode> {
             "aws cloudwatch list-metrics --namespace {} --metric-name {}",
             m.namespace, m.metric_name
         );
-        if let Some(r) = &a.region {
+        if let Some(r) = &a.aws.region {
             cmd += &format!(" --region {r}");
         }
-        if let Some(p) = &a.profile {
+        if let Some(p) = &a.aws.profile {
             cmd += &format!(" --profile {p}");
         }
         message += &format!("\nhint: `{cmd}` lists the dimension sets that exist");

@@ -53,15 +53,9 @@ pub struct CloudWatchArgs {
     /// With `--live`: only alarms whose name starts with this.
     #[arg(long)]
     pub prefix: Option<String>,
-    /// With `--live`: the AWS profile.
-    #[arg(long)]
-    pub profile: Option<String>,
-    /// With `--live`: the AWS region.
-    #[arg(long)]
-    pub region: Option<String>,
-    /// With `--live`: PEM CA certificates to trust besides the system's.
-    #[arg(long)]
-    pub ca_file: Option<PathBuf>,
+    /// With `--live`: how to reach AWS.
+    #[command(flatten)]
+    pub aws: super::fetch_cloudwatch::AwsArgs,
     #[command(flatten)]
     pub target: Target,
 }
@@ -114,12 +108,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 /// The account's alarms (DescribeAlarms) as describe-alarms JSON, and where they came from.
 fn live_alarms(a: &CloudWatchArgs) -> anyhow::Result<(String, String)> {
-    let connection = crate::aws::Connection {
-        profile: a.profile.clone(),
-        region: a.region.clone(),
-        ca_file: a.ca_file.clone(),
-        timeout: std::time::Duration::from_secs(30),
-    };
+    let connection = a.aws.connection(std::time::Duration::from_secs(30));
     let answer = crate::aws::block_on(async {
         let client = crate::aws::client(&connection).await?;
         let text = import::cloudwatch_live::describe_alarms(&client, a.prefix.as_deref()).await?;

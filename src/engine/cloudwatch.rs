@@ -227,70 +227,59 @@ pub fn evaluate_classified(
     let mut i = 0;
     while i < breach.len() {
         // A stretch where every range is whole (no gap since r periods, none arriving): only the
-        // count decides, so the state is compared only where it may change.
+        // count decides (rule 3), so only the positions where it crosses M are visited — 64
+        // periods per word for N ≤ MAX_N.
         if !cfg.wall_clock
             && last_missing + (r as i64) <= i as i64
             && i >= n
             && breach[i] != Breach::Missing
         {
             let end = breach.next_missing(i);
-            if n <= MAX_N {
-                // The first decided evaluation is a transition whatever it decides.
-                let first = (state == AlarmState::InsufficientData)
-                    .then(|| breach.breaching_between(i + 1 - n, i + 1) >= m);
-                let before = first.unwrap_or(state == AlarmState::Alarm);
-                let mut last = before;
-                let mut change = |j: usize, now: bool| {
-                    let at = start_ms + j as i64 * period_ms;
-                    let next = if now {
-                        AlarmState::Alarm
-                    } else {
-                        AlarmState::Ok
-                    };
-                    timeline.transitions.push(Transition {
-                        at,
-                        to: next.name(),
-                    });
-                    episodes.observe(at, now);
-                    last = now;
-                };
-                if let Some(now) = first {
-                    change(i, now);
-                }
-                let from = i + usize::from(first.is_some());
-                breach.for_each_change(n, m as usize, from, end, before, &mut change);
-                state = if last {
+            // The first decided evaluation is a transition whatever it decides.
+            let first = (state == AlarmState::InsufficientData)
+                .then(|| breach.breaching_between(i + 1 - n, i + 1) >= m);
+            let before = first.unwrap_or(state == AlarmState::Alarm);
+            let mut last = before;
+            let mut change = |j: usize, now: bool| {
+                let at = start_ms + j as i64 * period_ms;
+                let next = if now {
                     AlarmState::Alarm
                 } else {
                     AlarmState::Ok
                 };
-                breaching_in_n = breach.breaching_between(end - n, end);
-                i = end;
-                continue;
+                timeline.transitions.push(Transition {
+                    at,
+                    to: next.name(),
+                });
+                episodes.observe(at, now);
+                last = now;
+            };
+            if let Some(now) = first {
+                change(i, now);
             }
-            let mut alarm = state == AlarmState::Alarm;
-            let mut known = state != AlarmState::InsufficientData;
-            for j in i..end {
-                breaching_in_n += (breach[j] == Breach::Breaching) as u32;
-                breaching_in_n -= (breach[j - n] == Breach::Breaching) as u32;
-                let now = breaching_in_n >= m;
-                if now != alarm || !known {
-                    let at = start_ms + j as i64 * period_ms;
-                    let next = if now {
-                        AlarmState::Alarm
-                    } else {
-                        AlarmState::Ok
-                    };
-                    timeline.transitions.push(Transition {
-                        at,
-                        to: next.name(),
-                    });
-                    episodes.observe(at, now);
-                    state = next;
-                    alarm = now;
-                    known = true;
+            let from = i + usize::from(first.is_some());
+            if n <= MAX_N {
+                breach.for_each_change(n, m as usize, from, end, before, &mut change);
+            } else {
+                // N past one word: a running count, period by period.
+                let mut count = breach.breaching_between(from - n, from);
+                let mut previous = before;
+                for j in from..end {
+                    count += (breach[j] == Breach::Breaching) as u32;
+                    count -= (breach[j - n] == Breach::Breaching) as u32;
+                    let now = count >= m;
+                    if now != previous {
+                        change(j, now);
+                        previous = now;
+                    }
                 }
             }
+            state = if last {
+                AlarmState::Alarm
+            } else {
+                AlarmState::Ok
+            };
+            breaching_in_n = breach.breaching_between(end - n, end);
             i = end;
             continue;
         }
@@ -414,6 +403,26 @@ mod tests {
         timeline
     }
 
+    /// `len` random classes: missing at `gap_rate`, else breaching at `breach_rate`.
+    fn random_breaches(
+        rng: &mut crate::rng::Rng,
+        len: usize,
+        gap_rate: f64,
+        breach_rate: f64,
+    ) -> Vec<Breach> {
+        (0..len)
+            .map(|_| {
+                if rng.chance(gap_rate) {
+                    Breach::Missing
+                } else if rng.chance(breach_rate) {
+                    Breach::Breaching
+                } else {
+                    Breach::Good
+                }
+            })
+            .collect()
+    }
+
     /// Every range decided by `decide` directly, for random sequences and settings.
     #[test]
     fn the_fast_pass_equals_deciding_every_range() {
@@ -427,17 +436,7 @@ mod tests {
         for case in 0..3000 {
             let len = rng.int(1, 80) as usize;
             let gap_rate = *rng.pick(&[0.0, 0.05, 0.3, 0.8]);
-            let breach: Vec<Breach> = (0..len)
-                .map(|_| {
-                    if rng.chance(gap_rate) {
-                        Breach::Missing
-                    } else if rng.chance(0.4) {
-                        Breach::Breaching
-                    } else {
-                        Breach::Good
-                    }
-                })
-                .collect();
+            let breach = random_breaches(&mut rng, len, gap_rate, 0.4);
             let n = rng.int(1, 7) as usize;
             let m = rng.int(1, n as i64) as usize;
             let cfg = CloudWatchConfig {
@@ -460,17 +459,7 @@ mod tests {
             let len = rng.int(1, 700) as usize;
             let gap_rate = *rng.pick(&[0.0, 0.002, 0.02]);
             let breach_rate = *rng.pick(&[0.02, 0.3, 0.7]);
-            let breach: Vec<Breach> = (0..len)
-                .map(|_| {
-                    if rng.chance(gap_rate) {
-                        Breach::Missing
-                    } else if rng.chance(breach_rate) {
-                        Breach::Breaching
-                    } else {
-                        Breach::Good
-                    }
-                })
-                .collect();
+            let breach = random_breaches(&mut rng, len, gap_rate, breach_rate);
             let n = rng.int(1, 80) as usize;
             let m = rng.int(1, n as i64) as usize;
             let cfg = CloudWatchConfig {
