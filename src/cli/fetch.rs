@@ -36,24 +36,11 @@ pub struct PrometheusArgs {
     /// A PromQL expression; or `--spec` for every Prometheus alert of a spec.
     #[arg(long, conflicts_with = "spec")]
     pub query: Option<String>,
-    /// Fetch the expression of every Prometheus alert of these specs, per env, into `--out DIR`.
-    #[arg(long)]
-    pub spec: Option<PathBuf>,
-    /// With `--spec`: only these environments.
-    #[arg(long, value_delimiter = ',')]
-    pub env: Vec<String>,
-    /// Start (RFC 3339 or epoch seconds), in ms once parsed.
-    #[arg(long, value_parser = parse_time, allow_hyphen_values = true)]
-    pub start: i64,
-    /// End (RFC 3339 or epoch seconds), inclusive.
-    #[arg(long, value_parser = parse_time, allow_hyphen_values = true)]
-    pub end: i64,
+    #[command(flatten)]
+    pub target: Target,
     /// Resolution, a Prometheus duration (`30s`, `1m`).
     #[arg(long, default_value = "1m")]
     pub step: String,
-    /// `F.parquet` or `F.csv` (a folder with `--spec`).
-    #[arg(long)]
-    pub out: PathBuf,
     /// A file holding a bearer token (or set ALERTLAB_PROMETHEUS_TOKEN).
     #[arg(long)]
     pub bearer_token_file: Option<PathBuf>,
@@ -63,12 +50,33 @@ pub struct PrometheusArgs {
     /// PEM file of CA certificates to trust for `https://` (instead of the public roots).
     #[arg(long)]
     pub ca_file: Option<PathBuf>,
-    /// Per-request timeout.
-    #[arg(long, default_value = "30s")]
-    pub timeout: String,
+}
+
+/// What to fetch over which range, and where to write it: shared by every source.
+#[derive(clap::Args, Debug)]
+pub struct Target {
+    /// Fetch the metric of every alert of these specs (that reads from this source), per env, into
+    /// `--out DIR`.
+    #[arg(long)]
+    pub spec: Option<PathBuf>,
+    /// With `--spec`: only these environments.
+    #[arg(long, value_delimiter = ',')]
+    pub env: Vec<String>,
+    /// Start (RFC 3339 or epoch seconds).
+    #[arg(long, value_parser = parse_time, allow_hyphen_values = true)]
+    pub start: i64,
+    /// End (RFC 3339 or epoch seconds), inclusive.
+    #[arg(long, value_parser = parse_time, allow_hyphen_values = true)]
+    pub end: i64,
+    /// `F.parquet` or `F.csv` (a folder with `--spec`).
+    #[arg(long)]
+    pub out: PathBuf,
     /// With `--spec`: the format of each file.
     #[arg(long, default_value = "parquet", value_parser = ["parquet", "csv"])]
     pub format: String,
+    /// Per-request timeout.
+    #[arg(long, default_value = "30s")]
+    pub timeout: String,
 }
 
 fn server(a: &PrometheusArgs) -> Result<prom::Server, UsageError> {
@@ -98,12 +106,12 @@ fn server(a: &PrometheusArgs) -> Result<prom::Server, UsageError> {
         )),
         None => None,
     };
-    let timeout_ms = parse_duration(&a.timeout)
+    let timeout_ms = parse_duration(&a.target.timeout)
         .filter(|ms| *ms > 0)
         .ok_or_else(|| {
             UsageError(format!(
                 "`--timeout {}`: expected a duration such as `30s`",
-                a.timeout
+                a.target.timeout
             ))
         })?;
     Ok(prom::Server {
@@ -131,7 +139,7 @@ fn run_prometheus(a: PrometheusArgs) -> anyhow::Result<ExitCode> {
                 a.step
             ))
         })?;
-    let (start_ms, end_ms) = (a.start, a.end);
+    let (start_ms, end_ms) = (a.target.start, a.target.end);
     if end_ms < start_ms {
         return Err(UsageError("`--end` is before `--start`".into()).into());
     }
@@ -142,26 +150,29 @@ fn run_prometheus(a: PrometheusArgs) -> anyhow::Result<ExitCode> {
         end_ms,
         step_ms,
     };
-    match (&a.query, &a.spec) {
+    match (&a.query, &a.target.spec) {
         (Some(q), None) => {
-            check_extension(&a.out)?;
+            check_extension(&a.target.out)?;
             let series = get(&server, &range(q.clone()))?;
-            write(&a.out, &series, &server, &range(q.clone()))?;
+            write(&a.target.out, &series, &server, &range(q.clone()))?;
         }
         (None, Some(spec)) => {
             let sets = crate::spec::load_path(spec)?;
-            std::fs::create_dir_all(&a.out)?;
+            std::fs::create_dir_all(&a.target.out)?;
             let mut written = 0;
             for set in &sets {
                 for alert in &set.alerts {
                     for (env, resolved) in &alert.per_env {
-                        if !a.env.is_empty() && !a.env.contains(env) {
+                        if !a.target.env.is_empty() && !a.target.env.contains(env) {
                             continue;
                         }
                         let Some(metric) = &resolved.prometheus else {
                             continue;
                         };
-                        let out = a.out.join(format!("{}-{env}.{}", alert.name, a.format));
+                        let out = a
+                            .target
+                            .out
+                            .join(format!("{}-{env}.{}", alert.name, a.target.format));
                         let q = range(metric.expr.clone());
                         let series = get(&server, &q)?;
                         write(&out, &series, &server, &q)?;
@@ -171,9 +182,9 @@ fn run_prometheus(a: PrometheusArgs) -> anyhow::Result<ExitCode> {
             }
             eprintln!(
                 "{written} files in {}; read them with `backtest: {{data: \"{}/<alert>-{{{{env}}}}.{}\"}}` (relative to the spec)",
-                a.out.display(),
-                a.out.display(),
-                a.format
+                a.target.out.display(),
+                a.target.out.display(),
+                a.target.format
             );
         }
         _ => {

@@ -12,7 +12,6 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use super::fetch::{check_extension, write_with_meta};
-use super::selection::parse_time;
 use super::UsageError;
 use crate::aws::{self, AwsError};
 use crate::fetch::cloudwatch::{self as cw, MetricRequest};
@@ -37,34 +36,15 @@ pub struct CloudWatchArgs {
     /// Period, in seconds or as a duration (`300`, `5m`).
     #[arg(long, default_value = "300", conflicts_with = "spec")]
     pub period: String,
-    /// Fetch the metric of every CloudWatch alert of these specs, per env, into `--out DIR`.
-    #[arg(long)]
-    pub spec: Option<PathBuf>,
-    /// With `--spec`: only these environments.
-    #[arg(long, value_delimiter = ',')]
-    pub env: Vec<String>,
-    /// Start (RFC 3339 or epoch seconds); rounded down to the period.
-    #[arg(long, value_parser = parse_time, allow_hyphen_values = true)]
-    pub start: i64,
-    /// End (RFC 3339 or epoch seconds), exclusive as in GetMetricData; rounded up to the period.
-    #[arg(long, value_parser = parse_time, allow_hyphen_values = true)]
-    pub end: i64,
     /// Also fetch `ANOMALY_DETECTION_BAND(m, K0)`, the band AWS drew at width K0, into the same
     /// file (what the `replay` band model reads). With `--spec`: for its anomaly alerts (an alert
     /// with a `replay` model uses its own `k0` without this).
     #[arg(long, value_name = "K0")]
     pub band: Option<f64>,
     #[command(flatten)]
+    pub target: super::fetch::Target,
+    #[command(flatten)]
     pub aws: AwsArgs,
-    /// Per-attempt timeout.
-    #[arg(long, default_value = "30s")]
-    pub timeout: String,
-    /// `F.parquet` or `F.csv` (a folder with `--spec`).
-    #[arg(long)]
-    pub out: PathBuf,
-    /// With `--spec`: the format of each file.
-    #[arg(long, default_value = "parquet", value_parser = ["parquet", "csv"])]
-    pub format: String,
 }
 
 /// How to reach AWS, beside the standard configuration (`fetch cloudwatch`, `import cloudwatch
@@ -143,7 +123,7 @@ fn single(a: &CloudWatchArgs, namespace: &str) -> Result<Job, UsageError> {
             .ok_or_else(|| UsageError(format!("`--dimension {d}`: expected NAME=VALUE")))?;
         dimensions.insert(k.to_string(), v.to_string());
     }
-    check_extension(&a.out)?;
+    check_extension(&a.target.out)?;
     Ok(Job {
         metric: MetricRequest {
             namespace: namespace.to_string(),
@@ -153,7 +133,7 @@ fn single(a: &CloudWatchArgs, namespace: &str) -> Result<Job, UsageError> {
             period_s,
             band_k0: a.band,
         },
-        out: a.out.clone(),
+        out: a.target.out.clone(),
     })
 }
 
@@ -163,7 +143,7 @@ fn from_spec(a: &CloudWatchArgs, spec: &std::path::Path) -> anyhow::Result<Vec<J
     for set in &sets {
         for alert in &set.alerts {
             for (env, resolved) in &alert.per_env {
-                if !a.env.is_empty() && !a.env.contains(env) {
+                if !a.target.env.is_empty() && !a.target.env.contains(env) {
                     continue;
                 }
                 let Some(metric) = &resolved.cloudwatch else {
@@ -186,7 +166,10 @@ fn from_spec(a: &CloudWatchArgs, spec: &std::path::Path) -> anyhow::Result<Vec<J
                         period_s: metric.period_s,
                         band_k0,
                     },
-                    out: a.out.join(format!("{}-{env}.{}", alert.name, a.format)),
+                    out: a
+                        .target
+                        .out
+                        .join(format!("{}-{env}.{}", alert.name, a.target.format)),
                 });
             }
         }
@@ -195,10 +178,10 @@ fn from_spec(a: &CloudWatchArgs, spec: &std::path::Path) -> anyhow::Result<Vec<J
         return Err(UsageError(format!(
             "`{}`: no CloudWatch alert{}",
             spec.display(),
-            if a.env.is_empty() {
+            if a.target.env.is_empty() {
                 String::new()
             } else {
-                format!(" in env {}", a.env.join(", "))
+                format!(" in env {}", a.target.env.join(", "))
             }
         ))
         .into());
@@ -207,18 +190,18 @@ fn from_spec(a: &CloudWatchArgs, spec: &std::path::Path) -> anyhow::Result<Vec<J
 }
 
 pub fn run(a: CloudWatchArgs) -> anyhow::Result<ExitCode> {
-    if a.end <= a.start {
-        return Err(UsageError("`--end` must be after `--start`".into()).into());
+    if a.target.end < a.target.start {
+        return Err(UsageError("`--end` is before `--start`".into()).into());
     }
-    let timeout_ms = parse_duration(&a.timeout)
+    let timeout_ms = parse_duration(&a.target.timeout)
         .filter(|ms| *ms > 0)
         .ok_or_else(|| {
             UsageError(format!(
                 "`--timeout {}`: expected a duration such as `30s`",
-                a.timeout
+                a.target.timeout
             ))
         })?;
-    let jobs = match (&a.namespace, &a.spec) {
+    let jobs = match (&a.namespace, &a.target.spec) {
         (Some(ns), None) => vec![single(&a, ns)?],
         (None, Some(spec)) => from_spec(&a, spec)?,
         _ => {
@@ -234,7 +217,7 @@ pub fn run(a: CloudWatchArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or(0);
     let mut retention = BTreeMap::new();
     for job in &jobs {
-        let notes = cw::retention_notes(job.metric.period_s, a.start, now_ms);
+        let notes = cw::retention_notes(job.metric.period_s, a.target.start, now_ms);
         retention.entry(job.metric.period_s).or_insert(notes);
     }
     for note in retention.values().flatten() {
@@ -243,12 +226,15 @@ pub fn run(a: CloudWatchArgs) -> anyhow::Result<ExitCode> {
     let connection = a.aws.connection(Duration::from_millis(timeout_ms as u64));
     let metrics: Vec<MetricRequest> = jobs.iter().map(|j| j.metric.clone()).collect();
     let progress = crate::progress::Progress::new(
-        cw::plan(&metrics, a.start, a.end).len() as u64,
+        cw::plan(&metrics, a.target.start, a.target.end).len() as u64,
         "GetMetricData calls",
     );
     let (fetched, near, target) = aws::block_on(async {
         let client = aws::client(&connection).await?;
-        let fetched = cw::fetch(&client, &metrics, a.start, a.end, || progress.advance(1)).await?;
+        let fetched = cw::fetch(&client, &metrics, a.target.start, a.target.end, || {
+            progress.advance(1)
+        })
+        .await?;
         // The first metric that came back empty, with what CloudWatch has near it.
         let empty = fetched.series.iter().position(|s| s[0].is_empty());
         let near = match empty {
@@ -268,8 +254,8 @@ pub fn run(a: CloudWatchArgs) -> anyhow::Result<ExitCode> {
         let mut message = format!(
             "no datapoints for {} from {} to {} ({target}): a misspelt metric or dimension, another region or account, or no data then",
             m.describe(),
-            format_rfc3339(a.start),
-            format_rfc3339(a.end)
+            format_rfc3339(a.target.start),
+            format_rfc3339(a.target.end)
         );
         if let Some(notes) = retention.get(&m.period_s).filter(|n| !n.is_empty()) {
             message += &format!("\n{}", notes.join("\n"));
@@ -290,19 +276,19 @@ pub fn run(a: CloudWatchArgs) -> anyhow::Result<ExitCode> {
         message += &format!("\nhint: `{cmd}` lists the dimension sets that exist");
         anyhow::bail!(message);
     }
-    if a.spec.is_some() {
-        std::fs::create_dir_all(&a.out)?;
+    if a.target.spec.is_some() {
+        std::fs::create_dir_all(&a.target.out)?;
     }
     for (job, series) in jobs.iter().zip(&fetched.series) {
         write(job, series, &a, &fetched, &target)?;
     }
-    if a.spec.is_some() {
+    if a.target.spec.is_some() {
         eprintln!(
             "{} files in {}; read them with `backtest: {{data: \"{}/<alert>-{{{{env}}}}.{}\"}}` (relative to the spec)",
             jobs.len(),
-            a.out.display(),
-            a.out.display(),
-            a.format
+            a.target.out.display(),
+            a.target.out.display(),
+            a.target.format
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -316,7 +302,7 @@ fn write(
     target: &str,
 ) -> anyhow::Result<()> {
     let m = &job.metric;
-    let (start, end) = cw::aligned(a.start, a.end, m.period_s);
+    let (start, end) = cw::aligned(a.target.start, a.target.end, m.period_s);
     let mut meta = serde_json::json!({
         "source": "cloudwatch",
         "namespace": m.namespace,

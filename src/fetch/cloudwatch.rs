@@ -99,14 +99,12 @@ pub struct Call {
     pub end_ms: i64,
 }
 
-/// The range actually fetched: `start` rounded down and `end` up to a multiple of the period
-/// (CloudWatch's datapoints sit on period boundaries).
+/// The range actually requested, `[start, end)` on period boundaries (CloudWatch's datapoints sit
+/// on them): from the period holding `start` through the period holding `end`, which is inclusive
+/// as in `fetch prometheus`.
 pub fn aligned(start_ms: i64, end_ms: i64, period_s: i64) -> (i64, i64) {
     let p = period_s * 1000;
-    (
-        start_ms.div_euclid(p) * p,
-        end_ms.div_euclid(p) * p + if end_ms.rem_euclid(p) == 0 { 0 } else { p },
-    )
+    (start_ms.div_euclid(p) * p, end_ms.div_euclid(p) * p + p)
 }
 
 /// Split the work into calls: metrics grouped by period; per group, windows of as many periods
@@ -265,8 +263,8 @@ fn queries(metrics: &[MetricRequest], call: &Call) -> Vec<MetricDataQuery> {
     out
 }
 
-/// Fetch every metric over `[start, end)` (aligned to each period), calling `progress` after each
-/// of the [`plan`]'s calls.
+/// Fetch every metric from `start` through `end` ([`aligned`] to each period), calling `progress`
+/// after each of the [`plan`]'s calls.
 pub async fn fetch(
     client: &Client,
     metrics: &[MetricRequest],

@@ -360,7 +360,7 @@ fn fetch_args(metric: &str, out: &str) -> Vec<String> {
         "--start".into(),
         rfc3339(T0),
         "--end".into(),
-        rfc3339(T0 + POINTS * 300),
+        rfc3339(T0 + (POINTS - 1) * 300),
     ])
     .collect()
 }
@@ -541,7 +541,7 @@ fn bad_fetch_arguments_are_usage_errors() {
         .args(&args)
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("`--end` must be after `--start`"));
+        .stderr(predicate::str::contains("`--end` is before `--start`"));
     let mut args = fetch_args("ConcurrentExecutions", "lambda.csv");
     let period = args.iter().position(|a| a == "--period").unwrap();
     args[period + 1] = "7".into();
@@ -628,7 +628,12 @@ fn fetch_cloudwatch_spec_writes_one_file_per_alert_and_env_batching_metrics_per_
         ])
         .arg("--spec")
         .arg(&spec)
-        .args(["--start", &rfc3339(T0), "--end", &rfc3339(T0 + 86_400)])
+        .args([
+            "--start",
+            &rfc3339(T0),
+            "--end",
+            &rfc3339(T0 + 86_400 - 300),
+        ])
         .assert()
         .success()
         .stderr(predicate::str::contains("3 files in fetched"));

@@ -214,7 +214,8 @@ fn three_pages_become_one_series_in_time_order_with_each_point_once() {
         ),
         page(vec![result("m0", label, &all[20..30], "Complete")], None),
     ]);
-    let fetched = run(&http, &[lambda(None)], T0, T0 + DAY / 8).expect("fetched");
+    // Through the last period before T0 + 3 h.
+    let fetched = run(&http, &[lambda(None)], T0, T0 + DAY / 8 - 300_000).expect("fetched");
     let s = &fetched.series[0][0];
     assert_eq!(s.name, "ConcurrentExecutions{FunctionName=\"api-prod\"}");
     assert_eq!(s.timestamps, all.iter().map(|p| p.0).collect::<Vec<_>>());
@@ -390,8 +391,10 @@ fn a_long_range_is_split_into_windows_each_within_the_datapoint_limit() {
     // 60 s over 100 days: 144,000 points, more than one call may return.
     let mut m = lambda(None);
     m.period_s = 60;
+    // Through the last minute of the 100th day (the end is inclusive).
     let (start, end) = (T0, T0 + 100 * DAY);
-    let calls = plan(std::slice::from_ref(&m), start, end);
+    let last = end - 60_000;
+    let calls = plan(std::slice::from_ref(&m), start, last);
     assert_eq!(calls.len(), 2);
     let http = replay(
         calls
@@ -409,7 +412,7 @@ fn a_long_range_is_split_into_windows_each_within_the_datapoint_limit() {
             })
             .collect(),
     );
-    let fetched = run(&http, &[m], start, end).expect("fetched");
+    let fetched = run(&http, &[m], start, last).expect("fetched");
     assert_eq!(fetched.series[0][0].len(), 4);
     let ranges: Vec<(i64, i64)> = sent(&http).iter().map(range_of).collect();
     assert_eq!(
@@ -433,7 +436,7 @@ fn many_metrics_are_batched_under_both_limits_and_each_slot_fetched_once() {
         })
         .collect();
     let (start, end) = (T0, T0 + 2 * DAY);
-    let calls = plan(&metrics, start, end);
+    let calls = plan(&metrics, start, end - 300_000);
     let mut covered = vec![0i64; metrics.len()];
     for c in &calls {
         let queries: usize = c.metrics.iter().map(|&i| metrics[i].queries()).sum();
@@ -457,7 +460,8 @@ fn many_metrics_are_batched_under_both_limits_and_each_slot_fetched_once() {
 #[test]
 fn ranges_are_aligned_to_the_period() {
     assert_eq!(aligned(T0 + 1_000, T0 + 299_000, 300), (T0, T0 + 300_000));
-    assert_eq!(aligned(T0, T0 + 600_000, 300), (T0, T0 + 600_000));
+    // The end is inclusive: the period starting at it is fetched.
+    assert_eq!(aligned(T0, T0 + 600_000, 300), (T0, T0 + 900_000));
 }
 
 #[test]
