@@ -249,32 +249,21 @@ pub fn run(a: CloudWatchArgs) -> anyhow::Result<ExitCode> {
     for note in &fetched.notes {
         eprintln!("warning: {note}");
     }
+    for (m, series) in metrics.iter().zip(&fetched.series) {
+        if m.band_k0.is_some() && !series[0].is_empty() && series[1..].iter().all(|s| s.is_empty())
+        {
+            eprintln!(
+                "warning: no ANOMALY_DETECTION_BAND came back for {}: CloudWatch had no anomaly detection model for it over the range (one is created with the first anomaly alarm or graph on it)",
+                m.describe()
+            );
+        }
+    }
     if let Some((i, near)) = near {
-        let m = &metrics[i];
-        let mut message = format!(
-            "no datapoints for {} from {} to {} ({target}): a misspelt metric or dimension, another region or account, or no data then",
-            m.describe(),
-            format_rfc3339(a.target.start),
-            format_rfc3339(a.target.end)
-        );
-        if let Some(notes) = retention.get(&m.period_s).filter(|n| !n.is_empty()) {
-            message += &format!("\n{}", notes.join("\n"));
-        }
-        if !near.is_empty() {
-            message += &format!("\nCloudWatch has: {}", near.join("; "));
-        }
-        let mut cmd = format!(
-            "aws cloudwatch list-metrics --namespace {} --metric-name {}",
-            m.namespace, m.metric_name
-        );
-        if let Some(r) = &a.aws.region {
-            cmd += &format!(" --region {r}");
-        }
-        if let Some(p) = &a.aws.profile {
-            cmd += &format!(" --profile {p}");
-        }
-        message += &format!("\nhint: `{cmd}` lists the dimension sets that exist");
-        anyhow::bail!(message);
+        let notes = retention
+            .get(&metrics[i].period_s)
+            .cloned()
+            .unwrap_or_default();
+        anyhow::bail!(no_data(&metrics[i], &near, &notes, &a, &target));
     }
     if a.target.spec.is_some() {
         std::fs::create_dir_all(&a.target.out)?;
@@ -294,6 +283,39 @@ pub fn run(a: CloudWatchArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Why a metric may have come back empty, what CloudWatch has near it, and how to look.
+fn no_data(
+    m: &MetricRequest,
+    near: &[String],
+    retention: &[String],
+    a: &CloudWatchArgs,
+    target: &str,
+) -> String {
+    let mut message = format!(
+        "no datapoints for {} from {} to {} ({target}): a misspelt metric or dimension, another region or account, or no data then",
+        m.describe(),
+        format_rfc3339(a.target.start),
+        format_rfc3339(a.target.end)
+    );
+    if !retention.is_empty() {
+        message += &format!("\n{}", retention.join("\n"));
+    }
+    if !near.is_empty() {
+        message += &format!("\nCloudWatch has: {}", near.join("; "));
+    }
+    let mut cmd = format!(
+        "aws cloudwatch list-metrics --namespace {} --metric-name {}",
+        m.namespace, m.metric_name
+    );
+    if let Some(r) = &a.aws.region {
+        cmd += &format!(" --region {r}");
+    }
+    if let Some(p) = &a.aws.profile {
+        cmd += &format!(" --profile {p}");
+    }
+    message + &format!("\nhint: `{cmd}` lists the dimension sets that exist")
+}
+
 fn write(
     job: &Job,
     series: &[Series],
@@ -311,7 +333,8 @@ fn write(
         "stat": m.stat.to_string(),
         "period_s": m.period_s,
         "start": format_rfc3339(start),
-        "end": format_rfc3339(end),
+        // The last period fetched (inclusive, as `--end`).
+        "end": format_rfc3339(end - m.period_s * 1000),
         "series_name": m.series_name(),
     });
     if let (Some(k0), Some(fields)) = (m.band_k0, meta.as_object_mut()) {
