@@ -115,6 +115,11 @@ fn single(a: &CloudWatchArgs, namespace: &str) -> Result<Job, UsageError> {
             "`--period {period_s}`: CloudWatch periods are 1, 5, 10, 20, 30 s or a multiple of 60 s"
         )));
     }
+    if period_s > i64::from(i32::MAX) {
+        return Err(UsageError(format!(
+            "`--period {period_s}`: longer than CloudWatch accepts"
+        )));
+    }
     let mut dimensions = BTreeMap::new();
     for d in &a.dimensions {
         let (k, v) = d
@@ -190,6 +195,12 @@ fn from_spec(a: &CloudWatchArgs, spec: &std::path::Path) -> anyhow::Result<Vec<J
 }
 
 pub fn run(a: CloudWatchArgs) -> anyhow::Result<ExitCode> {
+    if let Some(k0) = a.band.filter(|k| !(k.is_finite() && *k > 0.0)) {
+        return Err(UsageError(format!(
+            "`--band {k0}`: expected a band width in standard deviations above 0 (e.g. 2)"
+        ))
+        .into());
+    }
     if a.target.end < a.target.start {
         return Err(UsageError("`--end` is before `--start`".into()).into());
     }

@@ -556,6 +556,25 @@ fn bad_fetch_arguments_are_usage_errors() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("NAME=VALUE"));
+    for (flag, bad, said) in [
+        ("--band", "0", "--band 0"),
+        ("--band", "NaN", "--band NaN"),
+        (
+            "--period",
+            "9999999999960",
+            "longer than CloudWatch accepts",
+        ),
+        ("--stat", "p101", "`--stat`"),
+    ] {
+        let mut args = fetch_args("ConcurrentExecutions", "lambda.csv");
+        let at = args.iter().position(|a| a == flag).unwrap();
+        args[at + 1] = bad.into();
+        aws_cli(dir.path(), &url)
+            .args(&args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(said));
+    }
     aws_cli(dir.path(), &url)
         .env_remove("AWS_REGION")
         .args(fetch_args("ConcurrentExecutions", "lambda.csv"))
