@@ -12,6 +12,7 @@ use crate::fetch::{self, prometheus as prom};
 use crate::fsutil::write_bytes_atomic;
 use crate::series::time::parse_duration;
 use crate::series::{write_series, OutputLayout, Series};
+use crate::spec::ResolvedAlert;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Source {
@@ -106,20 +107,13 @@ fn server(a: &PrometheusArgs) -> Result<prom::Server, UsageError> {
         )),
         None => None,
     };
-    let timeout_ms = parse_duration(&a.target.timeout)
-        .filter(|ms| *ms > 0)
-        .ok_or_else(|| {
-            UsageError(format!(
-                "`--timeout {}`: expected a duration such as `30s`",
-                a.target.timeout
-            ))
-        })?;
+    let timeout = a.target.timeout()?;
     Ok(prom::Server {
         url: a.url.clone(),
         bearer_token,
         basic_auth,
         ca_file: a.ca_file.clone(),
-        timeout: Duration::from_millis(timeout_ms as u64),
+        timeout,
     })
 }
 
@@ -157,41 +151,69 @@ fn run_prometheus(a: PrometheusArgs) -> anyhow::Result<ExitCode> {
             write(&a.target.out, &series, &server, &range(q.clone()))?;
         }
         (None, Some(spec)) => {
-            let sets = crate::spec::load_path(spec)?;
+            let alerts = a.target.spec_alerts(spec)?;
             std::fs::create_dir_all(&a.target.out)?;
             let mut written = 0;
-            for set in &sets {
-                for alert in &set.alerts {
-                    for (env, resolved) in &alert.per_env {
-                        if !a.target.env.is_empty() && !a.target.env.contains(env) {
-                            continue;
-                        }
-                        let Some(metric) = &resolved.prometheus else {
-                            continue;
-                        };
-                        let out = a
-                            .target
-                            .out
-                            .join(format!("{}-{env}.{}", alert.name, a.target.format));
-                        let q = range(metric.expr.clone());
-                        let series = get(&server, &q)?;
-                        write(&out, &series, &server, &q)?;
-                        written += 1;
-                    }
-                }
+            for (alert, out) in &alerts {
+                let Some(metric) = &alert.prometheus else {
+                    continue;
+                };
+                let q = range(metric.expr.clone());
+                let series = get(&server, &q)?;
+                write(out, &series, &server, &q)?;
+                written += 1;
             }
-            eprintln!(
-                "{written} files in {}; read them with `backtest: {{data: \"{}/<alert>-{{{{env}}}}.{}\"}}` (relative to the spec)",
-                a.target.out.display(),
-                a.target.out.display(),
-                a.target.format
-            );
+            a.target.say_written(written);
         }
         _ => {
             return Err(UsageError("give `--query Q` or `--spec F|DIR`".into()).into());
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+impl Target {
+    /// `--timeout`, checked.
+    pub fn timeout(&self) -> Result<Duration, UsageError> {
+        parse_duration(&self.timeout)
+            .filter(|ms| *ms > 0)
+            .map(|ms| Duration::from_millis(ms as u64))
+            .ok_or_else(|| {
+                UsageError(format!(
+                    "`--timeout {}`: expected a duration such as `30s`",
+                    self.timeout
+                ))
+            })
+    }
+
+    /// Every (alert, env) of the specs at `spec` in the selected envs, with the file it is fetched
+    /// into: `--out DIR/<alert>-<env>.<format>`.
+    pub fn spec_alerts(&self, spec: &Path) -> anyhow::Result<Vec<(ResolvedAlert, PathBuf)>> {
+        let mut out = Vec::new();
+        for set in crate::spec::load_path(spec)? {
+            for alert in set.alerts {
+                for (env, resolved) in alert.per_env {
+                    if self.env.is_empty() || self.env.contains(&env) {
+                        let file = self
+                            .out
+                            .join(format!("{}-{env}.{}", alert.name, self.format));
+                        out.push((resolved, file));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// After a `--spec` fetch: how many files, and how a spec reads them.
+    pub fn say_written(&self, files: usize) {
+        eprintln!(
+            "{files} files in {}; read them with `backtest: {{data: \"{}/<alert>-{{{{env}}}}.{}\"}}` (relative to the spec)",
+            self.out.display(),
+            self.out.display(),
+            self.format
+        );
+    }
 }
 
 pub(super) fn check_extension(out: &Path) -> Result<(), UsageError> {

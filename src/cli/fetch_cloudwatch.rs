@@ -143,41 +143,30 @@ fn single(a: &CloudWatchArgs, namespace: &str) -> Result<Job, UsageError> {
 }
 
 fn from_spec(a: &CloudWatchArgs, spec: &std::path::Path) -> anyhow::Result<Vec<Job>> {
-    let sets = crate::spec::load_path(spec)?;
     let mut jobs = Vec::new();
-    for set in &sets {
-        for alert in &set.alerts {
-            for (env, resolved) in &alert.per_env {
-                if !a.target.env.is_empty() && !a.target.env.contains(env) {
-                    continue;
-                }
-                let Some(metric) = &resolved.cloudwatch else {
-                    continue;
-                };
-                let band_k0 = match &resolved.condition {
-                    Condition::Anomaly {
-                        model: AnomalyModel::Replay(m),
-                        ..
-                    } => Some(a.band.unwrap_or(m.k0)),
-                    Condition::Anomaly { .. } => a.band,
-                    _ => None,
-                };
-                jobs.push(Job {
-                    metric: MetricRequest {
-                        namespace: metric.namespace.clone(),
-                        metric_name: metric.metric_name.clone(),
-                        dimensions: metric.dimensions.clone(),
-                        stat: metric.stat,
-                        period_s: metric.period_s,
-                        band_k0,
-                    },
-                    out: a
-                        .target
-                        .out
-                        .join(format!("{}-{env}.{}", alert.name, a.target.format)),
-                });
-            }
-        }
+    for (alert, out) in a.target.spec_alerts(spec)? {
+        let Some(metric) = &alert.cloudwatch else {
+            continue;
+        };
+        let band_k0 = match &alert.condition {
+            Condition::Anomaly {
+                model: AnomalyModel::Replay(m),
+                ..
+            } => Some(a.band.unwrap_or(m.k0)),
+            Condition::Anomaly { .. } => a.band,
+            _ => None,
+        };
+        jobs.push(Job {
+            metric: MetricRequest {
+                namespace: metric.namespace.clone(),
+                metric_name: metric.metric_name.clone(),
+                dimensions: metric.dimensions.clone(),
+                stat: metric.stat,
+                period_s: metric.period_s,
+                band_k0,
+            },
+            out,
+        });
     }
     if jobs.is_empty() {
         return Err(UsageError(format!(
@@ -204,14 +193,7 @@ pub fn run(a: CloudWatchArgs) -> anyhow::Result<ExitCode> {
     if a.target.end < a.target.start {
         return Err(UsageError("`--end` is before `--start`".into()).into());
     }
-    let timeout_ms = parse_duration(&a.target.timeout)
-        .filter(|ms| *ms > 0)
-        .ok_or_else(|| {
-            UsageError(format!(
-                "`--timeout {}`: expected a duration such as `30s`",
-                a.target.timeout
-            ))
-        })?;
+    let timeout = a.target.timeout()?;
     let jobs = match (&a.namespace, &a.target.spec) {
         (Some(ns), None) => vec![single(&a, ns)?],
         (None, Some(spec)) => from_spec(&a, spec)?,
@@ -234,7 +216,7 @@ pub fn run(a: CloudWatchArgs) -> anyhow::Result<ExitCode> {
     for note in retention.values().flatten() {
         eprintln!("warning: {note}");
     }
-    let connection = a.aws.connection(Duration::from_millis(timeout_ms as u64));
+    let connection = a.aws.connection(timeout);
     let metrics: Vec<MetricRequest> = jobs.iter().map(|j| j.metric.clone()).collect();
     let progress = crate::progress::Progress::new(
         cw::plan(&metrics, a.target.start, a.target.end).len() as u64,
@@ -283,13 +265,7 @@ pub fn run(a: CloudWatchArgs) -> anyhow::Result<ExitCode> {
         write(job, series, &a, &fetched, &target)?;
     }
     if a.target.spec.is_some() {
-        eprintln!(
-            "{} files in {}; read them with `backtest: {{data: \"{}/<alert>-{{{{env}}}}.{}\"}}` (relative to the spec)",
-            jobs.len(),
-            a.target.out.display(),
-            a.target.out.display(),
-            a.target.format
-        );
+        a.target.say_written(jobs.len());
     }
     Ok(ExitCode::SUCCESS)
 }
