@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 
-use super::{alertlab, root};
+use super::{alertlab, root, stdout_of};
 
 /// The shell lines of a workflow: every `run:` (GitHub Actions) and `script:` item (GitLab CI).
 fn shell_lines(doc: &serde_yaml_ng::Value, out: &mut Vec<String>) {
@@ -139,18 +139,12 @@ fn the_stage_root_module_is_fmt_clean_hcl_setting_the_generated_variables() {
 
 /// The single-run JSON of `args` in `dir`.
 fn one_run(dir: &Path, args: &[&str]) -> Vec<u8> {
-    let out = alertlab()
-        .current_dir(dir)
-        .args(args)
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    stdout_of(
+        alertlab()
+            .current_dir(dir)
+            .args(args)
+            .args(["--format", "json"]),
+    )
 }
 
 #[test]

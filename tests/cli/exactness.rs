@@ -8,23 +8,17 @@ use std::process::Command as Process;
 use alertlab::rng::Rng;
 use predicates::prelude::*;
 
-use super::alertlab;
+use super::{alertlab, json_of};
 
 const SPEC_HEAD: &str = "apiVersion: alertlab/v1\nkind: AlertSet\nmetadata: {name: t}\nenvironments: {dev: {account: \"111111111111\", region: eu-west-1}}\nalerts:\n";
 
 fn backtest_json(dir: &Path, args: &[&str]) -> serde_json::Value {
-    let out = alertlab()
-        .current_dir(dir)
-        .args(["backtest", "--spec", "s.yaml", "--format", "json"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    json_of(
+        alertlab()
+            .current_dir(dir)
+            .args(["backtest", "--spec", "s.yaml", "--format", "json"])
+            .args(args),
+    )
 }
 
 fn transitions(v: &serde_json::Value, alert: &str, engine: &str) -> Vec<(String, String)> {

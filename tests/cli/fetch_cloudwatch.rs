@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use ciborium::Value;
 use predicates::prelude::*;
 
-use super::{alertlab, root};
+use super::{alertlab, json_of, root};
 
 /// Points per answer page.
 const PAGE: usize = 100;
@@ -447,17 +447,13 @@ alerts:
             ),
         )
         .unwrap();
-        let out = alertlab()
-            .current_dir(dir.path())
-            .args(["backtest", "--spec", "lambda.yaml", "--format", "json"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let report = json_of(alertlab().current_dir(dir.path()).args([
+            "backtest",
+            "--spec",
+            "lambda.yaml",
+            "--format",
+            "json",
+        ]));
         let results = report["results"].as_array().expect("results");
         let series: Vec<&str> = results
             .iter()

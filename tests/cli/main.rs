@@ -24,6 +24,22 @@ fn alertlab() -> Command {
     Command::cargo_bin("alertlab").unwrap()
 }
 
+/// What `cmd` printed on stdout, after checking it succeeded (its stderr is the failure message).
+fn stdout_of(cmd: &mut Command) -> Vec<u8> {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// The JSON `cmd` printed, after checking it succeeded.
+fn json_of(cmd: &mut Command) -> serde_json::Value {
+    serde_json::from_slice(&stdout_of(cmd)).unwrap()
+}
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
 }
@@ -128,36 +144,25 @@ fn synth_is_seeded_and_loadable() {
 #[test]
 fn backtest_json_matches_the_golden_file() {
     let dir = root().join("tests/fixtures/backtest/simple");
-    let out = alertlab()
-        .arg("backtest")
-        .arg("--spec")
-        .arg(dir.join("spec.yaml"))
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let stdout = stdout_of(
+        alertlab()
+            .arg("backtest")
+            .arg("--spec")
+            .arg(dir.join("spec.yaml"))
+            .args(["--format", "json"]),
     );
     let expected = std::fs::read_to_string(dir.join("expected.json")).unwrap();
-    assert_eq!(String::from_utf8(out.stdout).unwrap(), expected);
+    assert_eq!(String::from_utf8(stdout).unwrap(), expected);
 }
 
 #[test]
 fn backtest_json_contract_fields() {
-    let out = alertlab()
-        .args(["backtest", "--spec"])
-        .arg(root().join("alerts"))
-        .args(["--format", "json", "--env", "prod"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let v = json_of(
+        alertlab()
+            .args(["backtest", "--spec"])
+            .arg(root().join("alerts"))
+            .args(["--format", "json", "--env", "prod"]),
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let results = v["results"].as_array().unwrap();
     assert_eq!(
         results.len(),
@@ -284,23 +289,17 @@ fn backtest_scores_nab_against_its_labelled_windows() {
         "apiVersion: alertlab/v1\nkind: AlertSet\nmetadata: {name: nab}\nalerts:\n  - name: cpu\n    metric: {cloudwatch: {namespace: AWS/EC2, name: CPUUtilization, stat: Average, period: 300}}\n    condition: {anomaly: {k: 3, direction: above}}\n    evaluation: {datapoints_to_alarm: 2, evaluation_periods: 3}\n",
     )
     .unwrap();
-    let out = alertlab()
-        .arg("backtest")
-        .arg("--spec")
-        .arg(&spec)
-        .arg("--data")
-        .arg(nab("ec2_cpu_utilization_24ae8d.csv"))
-        .arg("--incidents")
-        .arg(root().join("data/nab/labels/combined_windows.json"))
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let v = json_of(
+        alertlab()
+            .arg("backtest")
+            .arg("--spec")
+            .arg(&spec)
+            .arg("--data")
+            .arg(nab("ec2_cpu_utilization_24ae8d.csv"))
+            .arg("--incidents")
+            .arg(root().join("data/nab/labels/combined_windows.json"))
+            .args(["--format", "json"]),
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let inc = &v["results"][0]["incidents"];
     assert_eq!(inc["incidents"], 2);
     assert!(inc["caught"].as_u64().unwrap() >= 1, "{inc}");

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use predicates::prelude::*;
 
-use super::{alertlab, root};
+use super::{alertlab, json_of, root};
 
 const EPISODE_RECT: &str = r##"opacity="0.25" fill="#D62728""##;
 
@@ -30,17 +30,11 @@ fn backtest_of(dir: &Path, data: &Path, alert: &str) -> serde_json::Value {
         ),
     )
     .unwrap();
-    let out = alertlab()
-        .args(["backtest", "--format", "json", "--spec"])
-        .arg(&spec)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    json_of(
+        alertlab()
+            .args(["backtest", "--format", "json", "--spec"])
+            .arg(&spec),
+    )
 }
 
 #[test]
