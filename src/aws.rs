@@ -14,6 +14,8 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
+// The codes the SDK's retry classifier retries as throttling: once they still fail, say so.
+use aws_runtime::retries::classifiers::THROTTLING_ERRORS;
 use aws_sdk_cloudwatch::config::http::HttpResponse;
 use aws_sdk_cloudwatch::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_http_client::tls;
@@ -154,7 +156,7 @@ where
                         "{action} ({target}): the AWS credentials were rejected ({code}: {message})\nhint: check the profile's keys, and that the account is enabled in this region"
                     ))
                 }
-                c if aws_runtime_throttling(c) => AwsError::Runtime(format!(
+                c if THROTTLING_ERRORS.contains(&c) => AwsError::Runtime(format!(
                     "{action} ({target}): still throttled after {ATTEMPTS} attempts ({code}: {message})\nhint: retry later, or fetch fewer metrics at once"
                 )),
                 "InvalidParameterValue" | "InvalidParameterCombination" | "MissingParameter" | "ValidationError" | "InvalidNextToken" => {
@@ -184,21 +186,6 @@ where
         )),
         _ => AwsError::Runtime(format!("{action} ({target}): {}", causes(err))),
     }
-}
-
-/// The error codes the SDK's own retry classifier treats as throttling.
-fn aws_runtime_throttling(code: &str) -> bool {
-    [
-        "Throttling",
-        "ThrottlingException",
-        "ThrottledException",
-        "RequestThrottledException",
-        "TooManyRequestsException",
-        "RequestLimitExceeded",
-        "LimitExceededException",
-        "RequestThrottled",
-    ]
-    .contains(&code)
 }
 
 /// An error and its sources, each by its Display, joined by ": " (no Debug dumps).

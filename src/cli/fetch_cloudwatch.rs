@@ -218,16 +218,11 @@ pub fn run(a: CloudWatchArgs) -> anyhow::Result<ExitCode> {
     }
     let connection = a.aws.connection(timeout);
     let metrics: Vec<MetricRequest> = jobs.iter().map(|j| j.metric.clone()).collect();
-    let progress = crate::progress::Progress::new(
-        cw::plan(&metrics, a.target.start, a.target.end).len() as u64,
-        "GetMetricData calls",
-    );
+    let calls = cw::plan(&metrics, a.target.start, a.target.end);
+    let progress = crate::progress::Progress::new(calls.len() as u64, "GetMetricData calls");
     let (fetched, near, target) = aws::block_on(async {
         let client = aws::client(&connection).await?;
-        let fetched = cw::fetch(&client, &metrics, a.target.start, a.target.end, || {
-            progress.advance(1)
-        })
-        .await?;
+        let fetched = cw::fetch(&client, &metrics, &calls, || progress.advance(1)).await?;
         // The first metric that came back empty, with what CloudWatch has near it.
         let empty = fetched.series.iter().position(|s| s[0].is_empty());
         let near = match empty {

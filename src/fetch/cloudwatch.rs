@@ -263,17 +263,14 @@ fn queries(metrics: &[MetricRequest], call: &Call) -> Vec<MetricDataQuery> {
     out
 }
 
-/// Fetch every metric from `start` through `end` ([`aligned`] to each period), calling `progress`
-/// after each of the [`plan`]'s calls.
+/// Make the `calls` [`plan`] made for `metrics`, calling `progress` after each.
 pub async fn fetch(
     client: &Client,
     metrics: &[MetricRequest],
-    start_ms: i64,
-    end_ms: i64,
+    calls: &[Call],
     mut progress: impl FnMut(),
 ) -> Result<Fetched, AwsError> {
     let target = aws::describe_target(client);
-    let calls = plan(metrics, start_ms, end_ms);
     let mut points: BTreeMap<(usize, Part), BTreeMap<i64, f64>> = BTreeMap::new();
     let mut fetched = Fetched {
         calls: calls.len(),
@@ -282,13 +279,15 @@ pub async fn fetch(
     let by_id: BTreeMap<String, usize> = (0..metrics.len())
         .flat_map(|i| [(query_id(i, false), i), (query_id(i, true), i)])
         .collect();
-    for call in &calls {
+    for call in calls {
+        // Every page of a call repeats its queries.
+        let call_queries = queries(metrics, call);
         let mut token: Option<String> = None;
         let mut seen_tokens = std::collections::HashSet::new();
         loop {
             let answer = client
                 .get_metric_data()
-                .set_metric_data_queries(Some(queries(metrics, call)))
+                .set_metric_data_queries(Some(call_queries.clone()))
                 .start_time(DateTime::from_millis(call.start_ms))
                 .end_time(DateTime::from_millis(call.end_ms))
                 .scan_by(ScanBy::TimestampAscending)

@@ -189,7 +189,8 @@ fn run(
     end: i64,
 ) -> Result<Fetched, AwsError> {
     let c = client(http.clone());
-    aws::block_on(fetch(&c, metrics, start, end, || {})).expect("runtime")
+    let calls = plan(metrics, start, end);
+    aws::block_on(fetch(&c, metrics, &calls, || {})).expect("runtime")
 }
 
 fn points(from: i64, n: usize, value: impl Fn(usize) -> f64) -> Vec<(i64, f64)> {
