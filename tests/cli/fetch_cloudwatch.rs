@@ -205,7 +205,15 @@ fn describe_alarms() -> Value {
 /// the ids of its queries (GetMetricData).
 type Seen = Arc<Mutex<Vec<(String, bool, Vec<String>)>>>;
 
-fn answer(stream: &mut TcpStream, seen: &Seen) -> std::io::Result<()> {
+/// One HTTP request as the server reads it.
+struct Request {
+    path: String,
+    /// Signed with the dummy access key.
+    signed: bool,
+    body: Vec<u8>,
+}
+
+fn read_request(stream: &TcpStream) -> std::io::Result<Request> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut line = String::new();
     reader.read_line(&mut line)?;
@@ -227,6 +235,22 @@ fn answer(stream: &mut TcpStream, seen: &Seen) -> std::io::Result<()> {
     }
     let mut body = vec![0; length];
     reader.read_exact(&mut body)?;
+    Ok(Request { path, signed, body })
+}
+
+/// An answer in the SDK's protocol's headers, then the connection closes.
+fn reply(stream: &mut TcpStream, status: &str, body: &[u8]) -> std::io::Result<()> {
+    write!(
+        stream,
+        "HTTP/1.1 {status}\r\ncontent-type: application/cbor\r\nsmithy-protocol: rpc-v2-cbor\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    )?;
+    stream.write_all(body)?;
+    stream.flush()
+}
+
+fn answer(stream: &mut TcpStream, seen: &Seen) -> std::io::Result<()> {
+    let Request { path, signed, body } = read_request(stream)?;
     let op = path.rsplit('/').next().unwrap_or("").to_string();
     let request: Value = ciborium::from_reader(&body[..]).unwrap_or(Value::Null);
     let ids = get(&request, "MetricDataQueries")
@@ -238,76 +262,55 @@ fn answer(stream: &mut TcpStream, seen: &Seen) -> std::io::Result<()> {
         })
         .unwrap_or_default();
     seen.lock().unwrap().push((op.clone(), signed, ids));
-    let reply = match op.as_str() {
+    let reply_to = match op.as_str() {
         "GetMetricData" => Some(get_metric_data(&request)),
         "ListMetrics" => Some(list_metrics(&request)),
         "DescribeAlarms" => Some(describe_alarms()),
         _ => None,
     };
-    let (status, bytes) = match reply {
+    match reply_to {
         Some(v) => {
             let mut out = Vec::new();
             ciborium::into_writer(&v, &mut out).unwrap();
-            ("200 OK", out)
+            reply(stream, "200 OK", &out)
         }
-        None => ("404 Not Found", Vec::new()),
-    };
-    write!(
-        stream,
-        "HTTP/1.1 {status}\r\ncontent-type: application/cbor\r\nsmithy-protocol: rpc-v2-cbor\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-        bytes.len()
-    )?;
-    stream.write_all(&bytes)?;
-    stream.flush()
+        None => reply(stream, "404 Not Found", &[]),
+    }
+}
+
+/// A loopback server answering each connection with `handle`: its URL.
+fn listen(handle: impl Fn(&mut TcpStream) + Send + 'static) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            handle(&mut stream);
+        }
+    });
+    url
 }
 
 /// A loopback CloudWatch: its URL and what it saw.
 fn serve() -> (String, Seen) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
     let seen: Seen = Arc::default();
     let log = seen.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let mut stream = stream;
-            let _ = answer(&mut stream, &log);
-        }
+    let url = listen(move |stream| {
+        let _ = answer(stream, &log);
     });
     (url, seen)
 }
 
 /// A server that answers every request with HTTP 200 and a body that is not CBOR.
 fn serve_garbage() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for mut stream in listener.incoming().flatten() {
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut length = 0usize;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-                if line == "\r\n" {
-                    break;
-                }
-            }
-            let mut body = vec![0; length];
-            let _ = reader.read_exact(&mut body);
-            let garbage = b"<html>502 from a proxy that thinks it is helpful</html>";
-            let _ = write!(
+    listen(|stream| {
+        if read_request(stream).is_ok() {
+            let _ = reply(
                 stream,
-                "HTTP/1.1 200 OK\r\ncontent-type: application/cbor\r\nsmithy-protocol: rpc-v2-cbor\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                garbage.len()
+                "200 OK",
+                b"<html>502 from a proxy that thinks it is helpful</html>",
             );
-            let _ = stream.write_all(garbage);
         }
-    });
-    url
+    })
 }
 
 /// `alertlab` with the standard AWS environment pointed at `url`, and nothing from the machine's
