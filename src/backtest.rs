@@ -550,7 +550,7 @@ pub fn cloudwatch_replay(
     let rule = rule_of(&alert.condition, &prepared.rule);
     // One classification per band and rule: M-of-N settings of one k share it.
     let breach = ctx.breaches.get(format!("{key} {rule:?}"), || {
-        Classified::new(band::breaches(&grid.values, &prepared.band, &rule))
+        band::classified(&grid.values, &prepared.band, &rule)
     });
     let timeline = cloudwatch::evaluate_classified(
         &breach,

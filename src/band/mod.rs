@@ -11,6 +11,7 @@ pub mod seasonal;
 use std::fmt;
 
 use crate::engine::cloudwatch::Breach;
+use crate::engine::mofn::Classified;
 
 /// Which side of the band breaches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -145,51 +146,129 @@ pub struct Rule {
 /// This is the per-`k` pass of every backtest and tuning run, so it is written to vectorise: NaN
 /// bounds compare false (no band → not breaching) and the side and strictness are fixed per loop.
 pub fn breaches(values: &[f64], band: &Band, rule: &Rule) -> Vec<Breach> {
+    let mut codes = vec![0u8; values.len()];
+    classifier(rule)(values, &band.center, &band.spread, rule, &mut codes);
+    codes
+        .into_iter()
+        .map(|code| match code {
+            0 => Breach::Good,
+            1 => Breach::Breaching,
+            _ => Breach::Missing,
+        })
+        .collect()
+}
+
+/// [`breaches`] as bits, 64 periods per word (the form the CloudWatch engine decides M-of-N on),
+/// classified a chunk at a time with no class per period kept.
+pub fn classified(values: &[f64], band: &Band, rule: &Rule) -> Classified {
+    let classify = classifier(rule);
+    Classified::build(values.len(), |from, chunk| {
+        let to = from + chunk.len();
+        classify(
+            &values[from..to],
+            &band.center[from..to],
+            &band.spread[from..to],
+            rule,
+            chunk,
+        )
+    })
+}
+
+/// Writes the code of each value's class (`Breach as u8`) against (center, spread) into `out`.
+type Classifier = fn(&[f64], &[f64], &[f64], &Rule, &mut [u8]);
+
+/// The classification loop for the rule's side and strictness, each fixed at compile time.
+fn classifier(rule: &Rule) -> Classifier {
     match (rule.direction, rule.inclusive) {
-        (Direction::Above, false) => classify::<true, false, false>(values, band, rule),
-        (Direction::Above, true) => classify::<true, false, true>(values, band, rule),
-        (Direction::Below, false) => classify::<false, true, false>(values, band, rule),
-        (Direction::Below, true) => classify::<false, true, true>(values, band, rule),
-        (Direction::Both, false) => classify::<true, true, false>(values, band, rule),
-        (Direction::Both, true) => classify::<true, true, true>(values, band, rule),
+        (Direction::Above, false) => classify::<true, false, false>,
+        (Direction::Above, true) => classify::<true, false, true>,
+        (Direction::Below, false) => classify::<false, true, false>,
+        (Direction::Below, true) => classify::<false, true, true>,
+        (Direction::Both, false) => classify::<true, true, false>,
+        (Direction::Both, true) => classify::<true, true, true>,
     }
 }
 
+/// Branch-free so that it vectorises: a missing value compares false on every side, so its code
+/// is 2 (missing) alone; otherwise 1 when outside, else 0.
 fn classify<const ABOVE: bool, const BELOW: bool, const INCLUSIVE: bool>(
     values: &[f64],
-    band: &Band,
+    center: &[f64],
+    spread: &[f64],
     rule: &Rule,
-) -> Vec<Breach> {
-    let k = rule.k;
-    let floor = rule.floor;
-    values
-        .iter()
-        .zip(band.center.iter().zip(&band.spread))
-        .map(|(&v, (&c, &s))| {
-            let upper = c + k * s;
-            let mut lower = c - k * s;
-            if let Some(f) = floor {
-                // NaN (no band) stays NaN: `NaN < f` is false.
-                if lower < f {
-                    lower = f;
-                }
-            }
-            let above = ABOVE && if INCLUSIVE { v >= upper } else { v > upper };
-            let below = BELOW && if INCLUSIVE { v <= lower } else { v < lower };
-            if v.is_nan() {
-                Breach::Missing
-            } else if above || below {
-                Breach::Breaching
-            } else {
-                Breach::Good
-            }
-        })
-        .collect()
+    out: &mut [u8],
+) {
+    let (k, floor) = (rule.k, rule.floor.unwrap_or(f64::NAN));
+    for (o, (&v, (&c, &s))) in out
+        .iter_mut()
+        .zip(values.iter().zip(center.iter().zip(spread)))
+    {
+        let outside = outside::<ABOVE, BELOW, INCLUSIVE>(v, c, s, k, floor);
+        *o = u8::from(outside) | (u8::from(v.is_nan()) << 1);
+    }
+}
+
+/// Whether `v` lies outside `c ± k·s` on the rule's side, the lower bound clamped at `floor` (NaN:
+/// no floor). A NaN bound (no band yet) compares false.
+#[inline(always)]
+fn outside<const ABOVE: bool, const BELOW: bool, const INCLUSIVE: bool>(
+    v: f64,
+    c: f64,
+    s: f64,
+    k: f64,
+    floor: f64,
+) -> bool {
+    let upper = c + k * s;
+    let mut lower = c - k * s;
+    // NaN (no band) stays NaN: `NaN < f` is false; so does a NaN floor.
+    if lower < floor {
+        lower = floor;
+    }
+    let above = ABOVE && if INCLUSIVE { v >= upper } else { v > upper };
+    let below = BELOW && if INCLUSIVE { v <= lower } else { v < lower };
+    above || below
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bits_equal_the_classes_on_every_side() {
+        let mut rng = crate::rng::Rng::new(11);
+        let len = 333;
+        let values: Vec<f64> = (0..len)
+            .map(|_| {
+                if rng.chance(0.1) {
+                    f64::NAN
+                } else {
+                    rng.normal() * 3.0
+                }
+            })
+            .collect();
+        let band = Band {
+            center: (0..len)
+                .map(|i| if i < 40 { f64::NAN } else { 0.5 })
+                .collect(),
+            spread: vec![1.0; len],
+        };
+        for direction in [Direction::Above, Direction::Below, Direction::Both] {
+            for inclusive in [false, true] {
+                for floor in [None, Some(-1.0)] {
+                    let rule = Rule {
+                        k: 1.5,
+                        direction,
+                        inclusive,
+                        floor,
+                    };
+                    let classes = breaches(&values, &band, &rule);
+                    let bits = classified(&values, &band, &rule);
+                    assert_eq!(bits, Classified::new(&classes), "{rule:?}");
+                    assert_eq!(bits.iter().collect::<Vec<_>>(), classes, "{rule:?}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn static_threshold_strict_and_inclusive() {

@@ -240,17 +240,50 @@ struct Workspace {
     counts: Vec<usize>,
     grouped: Vec<f64>,
     residuals: Vec<f64>,
-    scratch: Vec<f64>,
+    scratch: Scratch,
 }
 
-fn median(values: &mut [f64]) -> f64 {
+/// Buffers of the robust statistics, reused by every refit of a series.
+#[derive(Default)]
+struct Scratch {
+    /// The last strided sample taken.
+    sample: Vec<f64>,
+    /// Integer keys of what is being selected or sorted.
+    keys: Vec<u64>,
+}
+
+impl Scratch {
+    /// Median of an evenly strided sample of `values` (all of them when few).
+    fn sampled_median(&mut self, values: &[f64]) -> f64 {
+        self.strided_median(values, ROBUST_SAMPLE)
+    }
+
+    /// Median of at most `limit` evenly strided elements of `values`, kept in `self.sample`.
+    fn strided_median(&mut self, values: &[f64], limit: usize) -> f64 {
+        self.take_sample(values, limit);
+        median(&mut self.sample, &mut self.keys)
+    }
+
+    /// At most `limit` evenly strided elements of `values` into `self.sample`.
+    fn take_sample(&mut self, values: &[f64], limit: usize) {
+        let stride = values.len().div_ceil(limit).max(1);
+        self.sample.clear();
+        self.sample.extend(values.iter().step_by(stride));
+    }
+}
+
+/// The median (the upper one of an even count) in `f64::total_cmp` order; `values` is reordered,
+/// `keys` is a buffer.
+fn median(values: &mut [f64], keys: &mut Vec<u64>) -> f64 {
     if values.is_empty() {
         return f64::NAN;
     }
     let mid = values.len() / 2;
     if values.len() > 64 {
-        // Large samples (the robust statistics' 4,096 points) select on integer keys.
-        let mut keys: Vec<u64> = values.iter().map(|v| total_key(*v)).collect();
+        // Large samples (the robust statistics' 4,096 points, per-bin groups) select on integer
+        // keys.
+        keys.clear();
+        keys.extend(values.iter().map(|v| total_key(*v)));
         return from_total_key(*keys.select_nth_unstable(mid).1);
     }
     let (_, m, _) = values.select_nth_unstable_by(mid, f64::total_cmp);
@@ -280,19 +313,6 @@ const ROBUST_SAMPLE: usize = 4096;
 /// Per-bin medians use at most this many points of the bin.
 const BIN_SAMPLE: usize = 512;
 
-/// Median of an evenly strided sample of `values` (all of them when few).
-fn sampled_median(values: &[f64], scratch: &mut Vec<f64>) -> f64 {
-    strided_median(values, ROBUST_SAMPLE, scratch)
-}
-
-/// Median of at most `limit` evenly strided elements of `values`.
-fn strided_median(values: &[f64], limit: usize, scratch: &mut Vec<f64>) -> f64 {
-    let stride = values.len().div_ceil(limit).max(1);
-    scratch.clear();
-    scratch.extend(values.iter().step_by(stride));
-    median(scratch)
-}
-
 /// One seasonality's fit: per-bin median profile, median residual (level) and robust σ.
 struct Candidate {
     profile: Vec<f64>,
@@ -313,10 +333,14 @@ fn profile_for(
     let mut profile = vec![overall; bins];
     if bins > 1 {
         let point_bins = window.bins_of(season);
+        // Group the values by bin (a counting sort). Points are in time order, so a bin's points
+        // come in runs (30 one-minute points per half-hour bin): whole runs are counted and
+        // copied, instead of one dependent increment per point.
+        let runs = bin_runs(point_bins);
         work.counts.clear();
         work.counts.resize(bins + 1, 0);
-        for &b in point_bins {
-            work.counts[b as usize + 1] += 1;
+        for (b, from, to) in runs.clone() {
+            work.counts[b + 1] += to - from;
         }
         for b in 0..bins {
             work.counts[b + 1] += work.counts[b];
@@ -324,16 +348,18 @@ fn profile_for(
         work.grouped.clear();
         work.grouped.resize(vs.len(), 0.0);
         let mut fill = work.counts.clone();
-        for (&b, &v) in point_bins.iter().zip(vs) {
-            work.grouped[fill[b as usize]] = v;
-            fill[b as usize] += 1;
+        for (b, from, to) in runs {
+            work.grouped[fill[b]..fill[b] + to - from].copy_from_slice(&vs[from..to]);
+            fill[b] += to - from;
         }
         for (p, w) in profile.iter_mut().zip(work.counts.windows(2)) {
             // Empty bins keep the overall median so the profile never has holes.
             if w[1] - w[0] > BIN_SAMPLE {
-                *p = strided_median(&work.grouped[w[0]..w[1]], BIN_SAMPLE, &mut work.scratch);
+                *p = work
+                    .scratch
+                    .strided_median(&work.grouped[w[0]..w[1]], BIN_SAMPLE);
             } else if w[1] > w[0] {
-                *p = median(&mut work.grouped[w[0]..w[1]]);
+                *p = median(&mut work.grouped[w[0]..w[1]], &mut work.scratch.keys);
             }
         }
         work.residuals.clear();
@@ -347,11 +373,12 @@ fn profile_for(
         work.residuals.clear();
         work.residuals.extend(vs.iter().map(|v| v - overall));
     }
-    let level = sampled_median(&work.residuals, &mut work.scratch);
-    for r in work.scratch.iter_mut() {
+    let level = work.scratch.sampled_median(&work.residuals);
+    let Scratch { sample, keys } = &mut work.scratch;
+    for r in sample.iter_mut() {
         *r = (*r - level).abs();
     }
-    let mad = median(&mut work.scratch);
+    let mad = median(sample, keys);
     let sigma = robust_sigma(mad, &work.residuals, level);
     Candidate {
         profile,
@@ -363,25 +390,24 @@ fn profile_for(
 /// The floor of the spread (step 5 of the module docs): the larger of the residuals' central 90 %
 /// range / 6.58 (0.5 σ for Gaussian residuals) and the values' quantisation step, on strided samples of at most
 /// `ROBUST_SAMPLE` points.
-fn spread_floor(residuals: &[f64], values: &[f64], scratch: &mut Vec<f64>) -> f64 {
-    let stride = residuals.len().div_ceil(ROBUST_SAMPLE).max(1);
-    scratch.clear();
-    scratch.extend(residuals.iter().step_by(stride));
-    if scratch.len() < 10 {
+fn spread_floor(residuals: &[f64], values: &[f64], scratch: &mut Scratch) -> f64 {
+    scratch.take_sample(residuals, ROBUST_SAMPLE);
+    if scratch.sample.len() < 10 {
         return 0.0;
     }
     // The two order statistics, without sorting the rest.
-    let mut keys: Vec<u64> = scratch.iter().map(|v| total_key(*v)).collect();
+    let keys = &mut scratch.keys;
+    keys.clear();
+    keys.extend(scratch.sample.iter().map(|v| total_key(*v)));
     let mut at = |q: f64| {
         let rank = ((keys.len() - 1) as f64 * q).round() as usize;
         from_total_key(*keys.select_nth_unstable(rank).1)
     };
     let range = at(0.95) - at(0.05);
-    let stride = values.len().div_ceil(ROBUST_SAMPLE).max(1);
-    scratch.clear();
-    scratch.extend(values.iter().step_by(stride));
-    sort_total(scratch);
+    scratch.take_sample(values, ROBUST_SAMPLE);
+    sort_total(&mut scratch.sample, &mut scratch.keys);
     let quantum = scratch
+        .sample
         .windows(2)
         .map(|w| w[1] - w[0])
         .filter(|d| *d > 0.0)
@@ -392,12 +418,25 @@ fn spread_floor(residuals: &[f64], values: &[f64], scratch: &mut Vec<f64>) -> f6
 
 /// Sort in `f64::total_cmp` order, on integer keys ([`total_key`]; this sort is a large share of
 /// a refit).
-fn sort_total(values: &mut [f64]) {
-    let mut keys: Vec<u64> = values.iter().map(|v| total_key(*v)).collect();
+fn sort_total(values: &mut [f64], keys: &mut Vec<u64>) {
+    keys.clear();
+    keys.extend(values.iter().map(|v| total_key(*v)));
     keys.sort_unstable();
-    for (v, k) in values.iter_mut().zip(keys) {
-        *v = from_total_key(k);
+    for (v, k) in values.iter_mut().zip(keys.iter()) {
+        *v = from_total_key(*k);
     }
+}
+
+/// Maximal runs of equal bins, as (bin, from, to) over positions `[from, to)`.
+fn bin_runs(bins: &[u32]) -> impl Iterator<Item = (usize, usize, usize)> + Clone + '_ {
+    let mut from = 0;
+    std::iter::from_fn(move || {
+        let &bin = bins.get(from)?;
+        let to = from + bins[from..].iter().take_while(|b| **b == bin).count();
+        let run = (bin as usize, from, to);
+        from = to;
+        Some(run)
+    })
 }
 
 /// 1.4826 × MAD, falling back to the mean absolute deviation (× √(π/2)) when more than half the
@@ -422,7 +461,7 @@ fn fit(
         return None;
     }
     let span = real_t[real_t.len() - 1] - real_t[0] + period_ms;
-    let overall = sampled_median(real_v, &mut work.scratch);
+    let overall = work.scratch.sampled_median(real_v);
     let available: Vec<Seasonality> = Seasonality::ALL
         .into_iter()
         .filter(|s| *s == Seasonality::None || span >= 2 * s.cycle().0)
@@ -466,8 +505,10 @@ fn fit(
     let (mut slope_per_ms, mut anchor) = (0.0, real_t[real_t.len() - 1]);
     if span >= 3 * DAY_MS {
         let quarter = residuals.len() / 4;
-        let early = sampled_median(&residuals[..quarter], &mut work.scratch);
-        let late = sampled_median(&residuals[residuals.len() - quarter..], &mut work.scratch);
+        let early = work.scratch.sampled_median(&residuals[..quarter]);
+        let late = work
+            .scratch
+            .sampled_median(&residuals[residuals.len() - quarter..]);
         let (t_early, t_late) = (real_t[quarter / 2], real_t[real_t.len() - quarter / 2 - 1]);
         if t_late > t_early {
             slope_per_ms = (late - early) / (t_late - t_early) as f64;
@@ -508,6 +549,14 @@ mod tests {
     }
 
     #[test]
+    fn bin_runs_cover_every_position_in_order() {
+        let bins = [3, 3, 3, 0, 0, 7, 3, 3];
+        let runs: Vec<_> = bin_runs(&bins).collect();
+        assert_eq!(runs, vec![(3, 0, 3), (0, 3, 5), (7, 5, 6), (3, 6, 8)]);
+        assert_eq!(bin_runs(&[]).count(), 0);
+    }
+
+    #[test]
     fn integer_keys_order_as_total_cmp() {
         let mut values = vec![
             -f64::INFINITY,
@@ -522,7 +571,7 @@ mod tests {
         ];
         let sorted = values.clone();
         values.reverse();
-        sort_total(&mut values);
+        sort_total(&mut values, &mut Vec::new());
         assert_eq!(
             values.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
             sorted.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
@@ -532,7 +581,10 @@ mod tests {
             .collect();
         let mut reference = many.clone();
         reference.sort_by(f64::total_cmp);
-        assert_eq!(median(&mut many).to_bits(), reference[250].to_bits());
+        assert_eq!(
+            median(&mut many, &mut Vec::new()).to_bits(),
+            reference[250].to_bits()
+        );
     }
 
     #[test]

@@ -205,7 +205,6 @@ fn numpy_baseline(data: &[Series], dir: &Path, rate: f64) -> anyhow::Result<()> 
 fn replay_only(data: &[Series], bands: &[crate::band::Band]) -> (f64, usize) {
     use crate::band::{self, Direction, Rule};
     use crate::engine::cloudwatch::{evaluate_classified, CloudWatchConfig, TreatMissingData};
-    use crate::engine::mofn::Classified;
     let settings: Vec<(usize, usize)> = (1..=6)
         .flat_map(|n| (1..=5).filter(move |m| *m <= n).map(move |m| (m, n)))
         .collect();
@@ -221,7 +220,7 @@ fn replay_only(data: &[Series], bands: &[crate::band::Band]) -> (f64, usize) {
                         inclusive: false,
                         floor: Some(0.0),
                     };
-                    let classified = Classified::new(band::breaches(&s.values, b, &rule));
+                    let classified = band::classified(&s.values, b, &rule);
                     for &(m, n) in &settings {
                         let cfg = CloudWatchConfig::new(n, m, TreatMissingData::Missing);
                         let start = s.timestamps.first().copied().unwrap_or(0);

@@ -195,7 +195,7 @@ pub fn evaluate(
     period_ms: i64,
     cfg: &CloudWatchConfig,
 ) -> Timeline {
-    evaluate_classified(&Classified::new(breach.to_vec()), start_ms, period_ms, cfg)
+    evaluate_classified(&Classified::new(breach), start_ms, period_ms, cfg)
 }
 
 /// [`evaluate`] over a classification that carries its bits (built once per band and rule, shared
@@ -232,7 +232,7 @@ pub fn evaluate_classified(
         if !cfg.wall_clock
             && last_missing + (r as i64) <= i as i64
             && i >= n
-            && breach[i] != Breach::Missing
+            && breach.get(i) != Breach::Missing
         {
             let end = breach.next_missing(i);
             // The first decided evaluation is a transition whatever it decides.
@@ -265,8 +265,8 @@ pub fn evaluate_classified(
                 let mut count = breach.breaching_between(from - n, from);
                 let mut previous = before;
                 for j in from..end {
-                    count += (breach[j] == Breach::Breaching) as u32;
-                    count -= (breach[j - n] == Breach::Breaching) as u32;
+                    count += (breach.get(j) == Breach::Breaching) as u32;
+                    count -= (breach.get(j - n) == Breach::Breaching) as u32;
                     let now = count >= m;
                     if now != previous {
                         change(j, now);
@@ -283,10 +283,10 @@ pub fn evaluate_classified(
             i = end;
             continue;
         }
-        let b = breach[i];
+        let b = breach.get(i);
         breaching_in_n += (b == Breach::Breaching) as u32;
         if i >= n {
-            breaching_in_n -= (breach[i - n] == Breach::Breaching) as u32;
+            breaching_in_n -= (breach.get(i - n) == Breach::Breaching) as u32;
         }
         if b == Breach::Missing {
             last_missing = i as i64;
@@ -308,7 +308,7 @@ pub fn evaluate_classified(
                 Breach::Missing,
                 (r - 1).saturating_sub(i),
             ));
-            range.extend_from_slice(&breach[(i + 1).saturating_sub(r)..=i]);
+            range.extend(((i + 1).saturating_sub(r)..=i).map(|j| breach.get(j)));
             decide(&range, cfg)
         };
         if let Some(next) = next {

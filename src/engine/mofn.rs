@@ -19,10 +19,11 @@ type Planes = Vec<[u64; PLANES]>;
 /// Bits of a count up to [`MAX_N`].
 const PLANES: usize = 7;
 
-/// A breach classification with its bits: which periods breach and which have no datapoint.
-#[derive(Debug, Clone, PartialEq)]
+/// A breach classification as bits: which periods breach and which have no datapoint (a period
+/// is good when neither bit is set).
+#[derive(Debug, Clone)]
 pub struct Classified {
-    pub classes: Vec<Breach>,
+    len: usize,
     breaching: Vec<u64>,
     missing: Vec<u64>,
     /// Count planes per N, computed on first use: the M-of-N settings of one N (one tuning grid
@@ -30,11 +31,34 @@ pub struct Classified {
     planes: std::cell::RefCell<Vec<Option<std::rc::Rc<Planes>>>>,
 }
 
+/// Equal classifications: the same classes (whatever count planes either has cached).
+impl PartialEq for Classified {
+    fn eq(&self, other: &Classified) -> bool {
+        (self.len, &self.breaching, &self.missing) == (other.len, &other.breaching, &other.missing)
+    }
+}
+
 impl Classified {
-    pub fn new(classes: Vec<Breach>) -> Classified {
-        let words = classes.len().div_ceil(64);
+    /// From one class per period.
+    pub fn new(classes: &[Breach]) -> Classified {
+        Classified::build(classes.len(), |from, chunk| {
+            for (code, class) in chunk.iter_mut().zip(&classes[from..]) {
+                *code = *class as u8;
+            }
+        })
+    }
+
+    /// From `len` classes that `fill(from, chunk)` writes 64 at a time (the last chunk shorter) as
+    /// codes of [`Breach`] (`Breach as u8`: 0 good, 1 breaching, 2 missing), `chunk` being
+    /// positions `from..from + chunk.len()`: classifying into a small buffer of bytes keeps the
+    /// comparison loop vectorised without a class per period in memory.
+    pub fn build(len: usize, mut fill: impl FnMut(usize, &mut [u8])) -> Classified {
+        let words = len.div_ceil(64);
         let (mut breaching, mut missing) = (vec![0u64; words], vec![0u64; words]);
-        for (w, chunk) in classes.chunks(64).enumerate() {
+        let mut buffer = [0u8; 64];
+        for w in 0..words {
+            let chunk = &mut buffer[..(len - 64 * w).min(64)];
+            fill(64 * w, chunk);
             let (mut b, mut m) = (0u64, 0u64);
             let mut eights = chunk.chunks_exact(8);
             for (e, c) in eights.by_ref().enumerate() {
@@ -44,23 +68,57 @@ impl Classified {
             }
             let done = chunk.len() - eights.remainder().len();
             for (k, c) in eights.remainder().iter().enumerate() {
-                b |= u64::from(*c == Breach::Breaching) << (done + k);
-                m |= u64::from(*c == Breach::Missing) << (done + k);
+                b |= u64::from(*c == Breach::Breaching as u8) << (done + k);
+                m |= u64::from(*c == Breach::Missing as u8) << (done + k);
             }
             breaching[w] = b;
             missing[w] = m;
         }
+        Classified::from_words(len, breaching, missing)
+    }
+
+    /// From the bit words themselves (bit `j % 64` of word `j / 64` is period `j`; bits past
+    /// `len` are 0; a period is never both breaching and missing).
+    pub fn from_words(len: usize, breaching: Vec<u64>, missing: Vec<u64>) -> Classified {
+        debug_assert!(breaching.len() == len.div_ceil(64) && missing.len() == breaching.len());
+        debug_assert!(breaching.iter().zip(&missing).all(|(b, m)| b & m == 0));
         Classified {
-            classes,
+            len,
             breaching,
             missing,
             planes: std::cell::RefCell::new(Vec::new()),
         }
     }
 
+    /// Periods classified.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The class of period `j` (< `len`).
+    pub fn get(&self, j: usize) -> Breach {
+        let bit = |words: &[u64]| (words[j / 64] >> (j % 64)) & 1 == 1;
+        if bit(&self.breaching) {
+            Breach::Breaching
+        } else if bit(&self.missing) {
+            Breach::Missing
+        } else {
+            Breach::Good
+        }
+    }
+
+    /// Every period's class, in order.
+    pub fn iter(&self) -> impl Iterator<Item = Breach> + '_ {
+        (0..self.len).map(|j| self.get(j))
+    }
+
     /// The first position at or after `from` with no datapoint, or the length.
     pub fn next_missing(&self, from: usize) -> usize {
-        let len = self.classes.len();
+        let len = self.len;
         if from >= len {
             return len;
         }
@@ -80,9 +138,21 @@ impl Classified {
 
     /// Breaching positions among `[from, to)`.
     pub fn breaching_between(&self, from: usize, to: usize) -> u32 {
-        (from..to)
-            .map(|j| u32::from(self.classes[j] == Breach::Breaching))
-            .sum()
+        if from >= to {
+            return 0;
+        }
+        let (first, last) = (from / 64, (to - 1) / 64);
+        let low = !0u64 << (from % 64);
+        let high = !0u64 >> (63 - (to - 1) % 64);
+        if first == last {
+            return (self.breaching[first] & low & high).count_ones();
+        }
+        (self.breaching[first] & low).count_ones()
+            + self.breaching[first + 1..last]
+                .iter()
+                .map(|w| w.count_ones())
+                .sum::<u32>()
+            + (self.breaching[last] & high).count_ones()
     }
 
     /// Bit `k` of the result is breach bit `64·w + k − d` (0 before the start).
@@ -101,40 +171,51 @@ impl Classified {
     }
 
     /// Word `w` of the count of breaching positions among the `n` ending at each position, as
-    /// planes (plane `p` holds bit `p` of every position's count): a bit-sliced binary counter
-    /// adding `n` shifted copies of the breach bits.
-    fn count_planes(&self, w: usize, n: usize) -> [u64; PLANES] {
-        let mut planes = [0u64; PLANES];
+    /// planes (plane `p` holds bit `p` of every position's count), from its planes for `known`
+    /// (< `n`): a bit-sliced binary counter adding the shifted copies `known..n` of the breach
+    /// bits.
+    fn count_planes(
+        &self,
+        w: usize,
+        mut planes: [u64; PLANES],
+        known: usize,
+        n: usize,
+    ) -> [u64; PLANES] {
         let width = Self::width(n);
-        for d in 0..n {
+        for d in known..n {
             let mut carry = self.shifted(w, d);
             for plane in planes.iter_mut().take(width) {
                 let next = *plane & carry;
                 *plane ^= carry;
                 carry = next;
-                if carry == 0 {
-                    break;
-                }
             }
         }
         planes
     }
 
-    /// The count planes of every word for `n`, computed once.
+    /// The count planes of every word for `n`, computed once, from those of the largest smaller N
+    /// already computed (a grid of N = 1…6 adds six shifted copies in all, not 21).
     fn planes(&self, n: usize) -> std::rc::Rc<Planes> {
         let mut cache = self.planes.borrow_mut();
         if cache.len() <= n {
             cache.resize(n + 1, None);
         }
-        cache[n]
-            .get_or_insert_with(|| {
-                std::rc::Rc::new(
-                    (0..self.breaching.len())
-                        .map(|w| self.count_planes(w, n))
-                        .collect(),
-                )
-            })
-            .clone()
+        if let Some(p) = &cache[n] {
+            return p.clone();
+        }
+        let base = (1..n).rev().find_map(|k| cache[k].clone().map(|p| (k, p)));
+        let words = self.breaching.len();
+        let planes: Planes = match &base {
+            Some((known, from)) => (0..words)
+                .map(|w| self.count_planes(w, from[w], *known, n))
+                .collect(),
+            None => (0..words)
+                .map(|w| self.count_planes(w, [0; PLANES], 0, n))
+                .collect(),
+        };
+        let planes = std::rc::Rc::new(planes);
+        cache[n] = Some(planes.clone());
+        planes
     }
 
     /// "count ≥ m" for every position of a word, from its count planes, most significant first.
@@ -163,7 +244,7 @@ impl Classified {
         before: bool,
         mut change: impl FnMut(usize, bool),
     ) {
-        debug_assert!(n <= MAX_N && from + 1 >= n && to <= self.classes.len());
+        debug_assert!(n <= MAX_N && from + 1 >= n && to <= self.len);
         if from >= to {
             return;
         }
@@ -194,9 +275,9 @@ impl Classified {
     }
 }
 
-/// Eight classes as two words of one flag byte each (0 or 1): breaching, missing.
-fn byte_flags(c: &[Breach]) -> (u64, u64) {
-    let bytes = u64::from_le_bytes(std::array::from_fn(|k| c[k] as u8));
+/// Eight class codes as two words of one flag byte each (0 or 1): breaching, missing.
+fn byte_flags(c: &[u8]) -> (u64, u64) {
+    let bytes = u64::from_le_bytes(std::array::from_fn(|k| c[k]));
     // Good = 0, Breaching = 1, Missing = 2.
     (bytes & !(bytes >> 1) & LOW_BITS, (bytes >> 1) & LOW_BITS)
 }
@@ -209,13 +290,6 @@ const LOW_BITS: u64 = 0x0101_0101_0101_0101;
 /// 56..64 or colliding.
 fn pack_bytes(flags: u64) -> u64 {
     flags.wrapping_mul(0x0102_0408_1020_4080) >> 56
-}
-
-impl std::ops::Deref for Classified {
-    type Target = [Breach];
-    fn deref(&self) -> &[Breach] {
-        &self.classes
-    }
 }
 
 #[cfg(test)]
@@ -247,7 +321,7 @@ mod tests {
                     }
                 })
                 .collect();
-            let c = Classified::new(classes.clone());
+            let c = Classified::new(&classes);
             let n = rng.int(1, MAX_N as i64) as usize;
             let m = rng.int(1, n as i64) as usize;
             if n > len {
@@ -277,11 +351,48 @@ mod tests {
         let classes: Vec<Breach> = (0..1000)
             .map(|_| *rng.pick(&[Breach::Good, Breach::Breaching, Breach::Missing]))
             .collect();
-        let c = Classified::new(classes.clone());
+        let c = Classified::new(&classes);
         for (j, class) in classes.iter().enumerate() {
             let bit = |words: &[u64]| (words[j / 64] >> (j % 64)) & 1 == 1;
             assert_eq!(bit(&c.breaching), *class == Breach::Breaching, "{j}");
             assert_eq!(bit(&c.missing), *class == Breach::Missing, "{j}");
+            assert_eq!(c.get(j), *class, "{j}");
+        }
+        assert_eq!(c.iter().collect::<Vec<_>>(), classes);
+    }
+
+    #[test]
+    fn breaching_between_counts_across_words() {
+        let mut rng = crate::rng::Rng::new(5);
+        let classes: Vec<Breach> = (0..700)
+            .map(|_| *rng.pick(&[Breach::Good, Breach::Breaching, Breach::Missing]))
+            .collect();
+        let c = Classified::new(&classes);
+        for _ in 0..2000 {
+            let from = rng.int(0, 700) as usize;
+            let to = rng.int(from as i64, 700) as usize;
+            let slow = classes[from..to]
+                .iter()
+                .filter(|b| **b == Breach::Breaching)
+                .count();
+            assert_eq!(
+                c.breaching_between(from, to) as usize,
+                slow,
+                "[{from}, {to})"
+            );
+        }
+    }
+
+    #[test]
+    fn planes_built_from_a_smaller_n_equal_planes_from_scratch() {
+        let mut rng = crate::rng::Rng::new(9);
+        let classes: Vec<Breach> = (0..500)
+            .map(|_| *rng.pick(&[Breach::Good, Breach::Breaching]))
+            .collect();
+        let incremental = Classified::new(&classes);
+        for n in [1, 2, 3, 5, 8, 12, 40, 64] {
+            let fresh = Classified::new(&classes);
+            assert_eq!(incremental.planes(n), fresh.planes(n), "n {n}");
         }
     }
 
@@ -290,7 +401,7 @@ mod tests {
         let mut classes = vec![Breach::Good; 200];
         classes[3] = Breach::Missing;
         classes[130] = Breach::Missing;
-        let c = Classified::new(classes);
+        let c = Classified::new(&classes);
         assert_eq!(c.next_missing(0), 3);
         assert_eq!(c.next_missing(4), 130);
         assert_eq!(c.next_missing(131), 200);

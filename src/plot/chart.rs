@@ -55,7 +55,7 @@ impl Chart {
             .breach
             .iter()
             .enumerate()
-            .filter(|(_, b)| **b == Breach::Breaching)
+            .filter(|(_, b)| *b == Breach::Breaching)
             .map(|(i, _)| (grid.timestamps[i], grid.values[i]))
             .collect();
         let condition = format!(
