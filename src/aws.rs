@@ -19,6 +19,7 @@ use aws_runtime::retries::classifiers::THROTTLING_ERRORS;
 use aws_sdk_cloudwatch::config::http::HttpResponse;
 use aws_sdk_cloudwatch::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_http_client::tls;
+use aws_types::service_config::ServiceConfigKey;
 
 /// Attempts per call (the first and retries), with exponential backoff between them: throttling
 /// and 5xx answers are retried by the SDK's standard retry strategy, never more than this.
@@ -63,8 +64,29 @@ pub fn block_on<F: std::future::Future>(future: F) -> Result<F::Output, AwsError
     Ok(runtime.block_on(future))
 }
 
+/// A CloudWatch client and where it sends its calls ("region eu-central-1, endpoint …"), for
+/// messages and the `.meta.json` sidecar: the endpoint is the one the SDK resolved, from
+/// `AWS_ENDPOINT_URL_CLOUDWATCH`, `AWS_ENDPOINT_URL` or the profile's `endpoint_url`.
+#[derive(Debug, Clone)]
+pub struct CloudWatch {
+    pub client: aws_sdk_cloudwatch::Client,
+    pub target: String,
+}
+
+impl CloudWatch {
+    /// A client configured elsewhere (the SDK's replay client in tests): the target names its
+    /// region.
+    pub fn from_client(client: aws_sdk_cloudwatch::Client) -> CloudWatch {
+        let region = client.config().region().map(|r| r.to_string());
+        CloudWatch {
+            target: describe_target(region.as_deref(), None),
+            client,
+        }
+    }
+}
+
 /// A CloudWatch client from the standard AWS configuration, with `conn`'s overrides.
-pub async fn client(conn: &Connection) -> Result<aws_sdk_cloudwatch::Client, AwsError> {
+pub async fn client(conn: &Connection) -> Result<CloudWatch, AwsError> {
     let mut trust = tls::TrustStore::default();
     if let Some(path) = &conn.ca_file {
         let pem = std::fs::read(path)
@@ -103,19 +125,32 @@ pub async fn client(conn: &Connection) -> Result<aws_sdk_cloudwatch::Client, Aws
             "no AWS region: pass `--region`, set AWS_REGION, or give the profile a `region`".into(),
         ));
     }
-    Ok(aws_sdk_cloudwatch::Client::new(&config))
+    let region = config.region().map(|r| r.to_string());
+    Ok(CloudWatch {
+        target: describe_target(region.as_deref(), endpoint_override(&config).as_deref()),
+        client: aws_sdk_cloudwatch::Client::new(&config),
+    })
 }
 
-/// Where the client sends its calls, for messages: the region and any endpoint override.
-pub fn describe_target(client: &aws_sdk_cloudwatch::Client) -> String {
-    let config = client.config();
-    let region = config
-        .region()
-        .map(|r| r.to_string())
-        .unwrap_or_else(|| "no region".into());
-    let endpoint = std::env::var("AWS_ENDPOINT_URL_CLOUDWATCH")
-        .or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
-        .ok();
+/// The endpoint the CloudWatch client will call instead of AWS's, resolved as the SDK resolves it
+/// (its `From<&SdkConfig>`): CloudWatch's own setting (`AWS_ENDPOINT_URL_CLOUDWATCH`, a profile's
+/// `services` section), else the general one (`AWS_ENDPOINT_URL`, a profile's `endpoint_url`).
+fn endpoint_override(config: &aws_config::SdkConfig) -> Option<String> {
+    let key = ServiceConfigKey::builder()
+        .service_id("CloudWatch")
+        .env("AWS_ENDPOINT_URL")
+        .profile("endpoint_url")
+        .build()
+        .ok()?;
+    config
+        .service_config()
+        .and_then(|c| c.load_config(key))
+        .or_else(|| config.endpoint_url().map(str::to_string))
+}
+
+/// Where calls go, for messages: the region and any endpoint override.
+fn describe_target(region: Option<&str>, endpoint: Option<&str>) -> String {
+    let region = region.unwrap_or("no region");
     match endpoint {
         Some(url) => format!("region {region}, endpoint {url}"),
         None => format!("region {region}"),
@@ -123,7 +158,7 @@ pub fn describe_target(client: &aws_sdk_cloudwatch::Client) -> String {
 }
 
 /// An SDK error as a message that says what happened and what to do. `action` is the IAM action
-/// of the call (`cloudwatch:GetMetricData`), `target` from [`describe_target`].
+/// of the call (`cloudwatch:GetMetricData`), `target` a [`CloudWatch`]'s.
 pub fn explain<E>(err: &SdkError<E, HttpResponse>, action: &str, target: &str) -> AwsError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,

@@ -221,15 +221,15 @@ pub fn run(a: CloudWatchArgs) -> anyhow::Result<ExitCode> {
     let calls = cw::plan(&metrics, a.target.start, a.target.end);
     let progress = crate::progress::Progress::new(calls.len() as u64, "GetMetricData calls");
     let (fetched, near, target) = aws::block_on(async {
-        let client = aws::client(&connection).await?;
-        let fetched = cw::fetch(&client, &metrics, &calls, || progress.advance(1)).await?;
+        let cloudwatch = aws::client(&connection).await?;
+        let fetched = cw::fetch(&cloudwatch, &metrics, &calls, || progress.advance(1)).await?;
         // The first metric that came back empty, with what CloudWatch has near it.
         let empty = fetched.series.iter().position(|s| s[0].is_empty());
         let near = match empty {
-            Some(i) => Some((i, cw::near_matches(&client, &metrics[i]).await)),
+            Some(i) => Some((i, cw::near_matches(&cloudwatch.client, &metrics[i]).await)),
             None => None,
         };
-        Ok::<_, AwsError>((fetched, near, aws::describe_target(&client)))
+        Ok::<_, AwsError>((fetched, near, cloudwatch.target))
     })
     .and_then(|r| r)
     .map_err(aws_error)?;

@@ -110,9 +110,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 fn live_alarms(a: &CloudWatchArgs) -> anyhow::Result<(String, String)> {
     let connection = a.aws.connection(std::time::Duration::from_secs(30));
     let answer = crate::aws::block_on(async {
-        let client = crate::aws::client(&connection).await?;
-        let text = import::cloudwatch_live::describe_alarms(&client, a.prefix.as_deref()).await?;
-        Ok::<_, crate::aws::AwsError>((text, crate::aws::describe_target(&client)))
+        let cloudwatch = crate::aws::client(&connection).await?;
+        let text =
+            import::cloudwatch_live::describe_alarms(&cloudwatch, a.prefix.as_deref()).await?;
+        Ok::<_, crate::aws::AwsError>((text, cloudwatch.target))
     })
     .and_then(|r| r)
     .map_err(super::fetch_cloudwatch::aws_error)?;

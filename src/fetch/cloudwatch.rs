@@ -20,7 +20,7 @@ use aws_sdk_cloudwatch::types::{
 };
 use aws_sdk_cloudwatch::Client;
 
-use crate::aws::{self, AwsError};
+use crate::aws::{self, AwsError, CloudWatch};
 use crate::series::{selector_name, Series, Statistic};
 
 /// Queries per `GetMetricData` call (CloudWatch's limit).
@@ -265,12 +265,12 @@ fn queries(metrics: &[MetricRequest], call: &Call) -> Vec<MetricDataQuery> {
 
 /// Make the `calls` [`plan`] made for `metrics`, calling `progress` after each.
 pub async fn fetch(
-    client: &Client,
+    cloudwatch: &CloudWatch,
     metrics: &[MetricRequest],
     calls: &[Call],
     mut progress: impl FnMut(),
 ) -> Result<Fetched, AwsError> {
-    let target = aws::describe_target(client);
+    let (client, target) = (&cloudwatch.client, cloudwatch.target.as_str());
     let mut points: BTreeMap<(usize, Part), BTreeMap<i64, f64>> = BTreeMap::new();
     let mut fetched = Fetched {
         calls: calls.len(),
@@ -294,7 +294,7 @@ pub async fn fetch(
                 .set_next_token(token.clone())
                 .send()
                 .await
-                .map_err(|e| aws::explain(&e, "cloudwatch:GetMetricData", &target))?;
+                .map_err(|e| aws::explain(&e, "cloudwatch:GetMetricData", target))?;
             fetched.pages += 1;
             for message in answer.messages() {
                 fetched.notes.push(format!(

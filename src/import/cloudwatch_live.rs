@@ -4,17 +4,19 @@
 //! two.
 
 use aws_sdk_cloudwatch::types::{AlarmType, Dimension, MetricAlarm, MetricDataQuery};
-use aws_sdk_cloudwatch::Client;
 use serde_json::{json, Map, Value};
 
-use crate::aws::{self, AwsError};
+use crate::aws::{self, AwsError, CloudWatch};
 
 /// Pages followed before giving up (a server repeating its token).
 const MAX_PAGES: usize = 10_000;
 
 /// Every alarm whose name starts with `prefix`, as `describe-alarms` JSON text.
-pub async fn describe_alarms(client: &Client, prefix: Option<&str>) -> Result<String, AwsError> {
-    let target = aws::describe_target(client);
+pub async fn describe_alarms(
+    cloudwatch: &CloudWatch,
+    prefix: Option<&str>,
+) -> Result<String, AwsError> {
+    let (client, target) = (&cloudwatch.client, cloudwatch.target.as_str());
     let mut metric_alarms = Vec::new();
     let mut composite_alarms = Vec::new();
     let mut token: Option<String> = None;
@@ -27,7 +29,7 @@ pub async fn describe_alarms(client: &Client, prefix: Option<&str>) -> Result<St
             .set_next_token(token.clone())
             .send()
             .await
-            .map_err(|e| aws::explain(&e, "cloudwatch:DescribeAlarms", &target))?;
+            .map_err(|e| aws::explain(&e, "cloudwatch:DescribeAlarms", target))?;
         metric_alarms.extend(page.metric_alarms().iter().map(alarm_json));
         composite_alarms.extend(
             page.composite_alarms()

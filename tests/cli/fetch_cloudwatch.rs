@@ -731,7 +731,10 @@ fn a_profile_gives_credentials_region_and_endpoint_url() {
         "signed with the profile's key"
     );
     let meta = std::fs::read_to_string(dir.path().join("lambda.csv.meta.json")).unwrap();
-    assert!(meta.contains("region eu-central-1"), "{meta}");
+    assert!(
+        meta.contains(&format!("region eu-central-1, endpoint {url}")),
+        "the profile's endpoint is named: {meta}"
+    );
 }
 
 #[test]

@@ -188,7 +188,7 @@ fn run(
     start: i64,
     end: i64,
 ) -> Result<Fetched, AwsError> {
-    let c = client(http.clone());
+    let c = aws::CloudWatch::from_client(client(http.clone()));
     let calls = plan(metrics, start, end);
     aws::block_on(fetch(&c, metrics, &calls, || {})).expect("runtime")
 }
