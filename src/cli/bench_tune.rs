@@ -112,12 +112,13 @@ pub fn bench_tune(data: &[Series], repeat: usize, cores: usize) -> anyhow::Resul
         backtest_each / secs,
         sample.len()
     );
-    numpy_baseline(data, dir.path(), rate)?;
+    numpy_baseline(data, dir.path(), rate, repeat)?;
     Ok(())
 }
 
-/// The numpy replay over the same bands, when numpy is importable.
-fn numpy_baseline(data: &[Series], dir: &Path, rate: f64) -> anyhow::Result<()> {
+/// The numpy replay over the same bands, when numpy is importable; like alertlab's replay, the
+/// fastest of `repeat` runs.
+fn numpy_baseline(data: &[Series], dir: &Path, rate: f64, repeat: usize) -> anyhow::Result<()> {
     let python = std::env::var("ALERTLAB_PYTHON").unwrap_or_else(|_| "python3".into());
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/bench_numpy.py");
     let has_numpy = Command::new(&python)
@@ -134,7 +135,7 @@ fn numpy_baseline(data: &[Series], dir: &Path, rate: f64) -> anyhow::Result<()> 
         .par_iter()
         .map(|s| crate::band::seasonal::band(&s.timestamps, &s.values, 60_000, &model).band)
         .collect();
-    let (replay_secs, replay_configs) = replay_only(data, &bands);
+    let (replay_secs, replay_configs) = replay_only(data, &bands, repeat);
     let points = data.first().map_or(0, |s| s.len());
     if data.iter().any(|s| s.len() != points) {
         println!("numpy baseline skipped: series of different lengths");
@@ -168,6 +169,7 @@ fn numpy_baseline(data: &[Series], dir: &Path, rate: f64) -> anyhow::Result<()> 
         .arg(ks.join(","))
         .arg("1,2,3,4,5,6")
         .arg("1,2,3,4,5")
+        .arg(repeat.max(1).to_string())
         .output()
         .context("running the numpy baseline")?;
     let text = String::from_utf8_lossy(&out.stdout);
@@ -201,14 +203,15 @@ fn numpy_baseline(data: &[Series], dir: &Path, rate: f64) -> anyhow::Result<()> 
 
 /// What the numpy baseline times, done by alertlab: per k one classification of every series
 /// against its band, then per M-of-N the exact CloudWatch engine (missing-data rules, transitions,
-/// episodes) — on both cores, as tune runs. Returns (seconds, settings).
-fn replay_only(data: &[Series], bands: &[crate::band::Band]) -> (f64, usize) {
+/// episodes) — on both cores, as tune runs. Returns (seconds, the fastest of `repeat` runs;
+/// settings).
+fn replay_only(data: &[Series], bands: &[crate::band::Band], repeat: usize) -> (f64, usize) {
     use crate::band::{self, Direction, Rule};
     use crate::engine::cloudwatch::{evaluate_classified, CloudWatchConfig, TreatMissingData};
     let settings: Vec<(usize, usize)> = (1..=6)
         .flat_map(|n| (1..=5).filter(move |m| *m <= n).map(move |m| (m, n)))
         .collect();
-    let (secs, episodes) = time(1, || {
+    let (secs, episodes) = time(repeat, || {
         data.par_iter()
             .zip(bands)
             .map(|(s, b)| {

@@ -458,7 +458,7 @@ mod tests {
         for case in 0..600 {
             let len = rng.int(1, 700) as usize;
             let gap_rate = *rng.pick(&[0.0, 0.002, 0.02]);
-            let breach_rate = *rng.pick(&[0.02, 0.3, 0.7]);
+            let breach_rate = *rng.pick(&[0.002, 0.02, 0.3, 0.7]);
             let breach = random_breaches(&mut rng, len, gap_rate, breach_rate);
             let n = rng.int(1, 80) as usize;
             let m = rng.int(1, n as i64) as usize;
