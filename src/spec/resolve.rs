@@ -113,17 +113,26 @@ pub fn resolve(path: &Path, text: &str, raw: v1::AlertSetV1) -> Result<AlertSet,
                 None,
             ));
         }
+        // A spec without environments has the one called `default` (what a tuned overlay of it
+        // names).
+        let known = |env: &str| {
+            environments.contains_key(env) || (environments.is_empty() && env == DEFAULT_ENV)
+        };
         for env in a.overrides.keys().chain(a.environments.iter().flatten()) {
-            if !environments.contains_key(env) {
+            if !known(env) {
                 return Err(ctx.err(
                     Some(&a.name),
                     None,
                     env,
                     format!("unknown environment `{env}`"),
-                    Some(format!(
-                        "environments of this spec: {}",
-                        environments.keys().cloned().collect::<Vec<_>>().join(", ")
-                    )),
+                    Some(if environments.is_empty() {
+                        format!("this spec has no `environments`: its one environment is `{DEFAULT_ENV}`")
+                    } else {
+                        format!(
+                            "environments of this spec: {}",
+                            environments.keys().cloned().collect::<Vec<_>>().join(", ")
+                        )
+                    }),
                 ));
             }
         }

@@ -180,7 +180,12 @@ pub fn parse_grid(flags: &[String]) -> Result<Grid, GridError> {
 
 /// A sensible default search space for `alert`, per its condition and metric: band width (or the
 /// threshold around its current value) × M of N for CloudWatch, × `for` for Prometheus.
-pub fn default_grid(alert: &ResolvedAlert) -> Grid {
+///
+/// `data_step_ms` is the step of the data the alert is tuned on (the largest median step of its
+/// series): when it is coarser than a CloudWatch alarm's period, most periods have no datapoint
+/// and the alarm lives by its missing-data rules — the common mistake of an alarm period shorter
+/// than the metric's publishing interval — so the data's step is tried as a period too.
+pub fn default_grid(alert: &ResolvedAlert, data_step_ms: Option<i64>) -> Grid {
     let mut grid: Grid = Vec::new();
     let nums = |v: &[f64]| v.iter().map(|x| Value::Num(*x)).collect::<Vec<_>>();
     match &alert.condition {
@@ -218,7 +223,14 @@ pub fn default_grid(alert: &ResolvedAlert) -> Grid {
     // labelled CloudWatch series the long windows took the windows caught within budget from 19 to
     // 23 of 30, and on anomalies injected into them (not the labels) the runs within budget from
     // 48 to 51 of 51, drift recall 29 → 43 % (docs/nab-tuning.md).
-    if alert.cloudwatch.is_some() {
+    if let Some(metric) = &alert.cloudwatch {
+        let step_period = data_step_ms.map(cloudwatch_period_covering);
+        if let Some(step_period) = step_period.filter(|p| *p > metric.period_s) {
+            grid.push((
+                "period".into(),
+                vec![Value::Int(metric.period_s), Value::Int(step_period)],
+            ));
+        }
         grid.push((
             "evaluation_periods".into(),
             [1, 2, 3, 5, 8, 12].iter().map(|n| Value::Int(*n)).collect(),
@@ -241,6 +253,16 @@ pub fn default_grid(alert: &ResolvedAlert) -> Grid {
         ));
     }
     grid
+}
+
+/// The shortest CloudWatch period (10, 30 or a multiple of 60 seconds) that is at least `step_ms`.
+pub fn cloudwatch_period_covering(step_ms: i64) -> i64 {
+    let seconds = (step_ms.max(1) + 999) / 1000;
+    match seconds {
+        ..=10 => 10,
+        11..=30 => 30,
+        _ => (seconds + 59) / 60 * 60,
+    }
 }
 
 /// Whether `key` means anything for `alert`'s kind of condition (one `--grid` serves every alert:
@@ -335,6 +357,17 @@ pub fn override_of(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn periods_covering_a_step_are_valid_cloudwatch_periods() {
+        assert_eq!(cloudwatch_period_covering(1_000), 10);
+        assert_eq!(cloudwatch_period_covering(10_000), 10);
+        assert_eq!(cloudwatch_period_covering(15_000), 30);
+        assert_eq!(cloudwatch_period_covering(60_000), 60);
+        assert_eq!(cloudwatch_period_covering(90_000), 120);
+        assert_eq!(cloudwatch_period_covering(300_000), 300);
+        assert_eq!(cloudwatch_period_covering(3_600_000), 3600);
+    }
 
     #[test]
     fn grids_parse_and_name_bad_keys_and_values() {

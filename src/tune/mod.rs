@@ -161,8 +161,14 @@ struct Candidates {
     settings: Vec<(Params, ResolvedAlert)>,
 }
 
-/// The grid of `alert`: the command line's, else the spec's `tune:` block, else the default.
-fn grid_for(set: &AlertSet, alert: &ResolvedAlert, cli: Option<&Grid>) -> Result<Grid, TuneError> {
+/// The grid of `alert`: the command line's, else the spec's `tune:` block, else the default (which
+/// depends on the step of the data, `data_step_ms`).
+fn grid_for(
+    set: &AlertSet,
+    alert: &ResolvedAlert,
+    cli: Option<&Grid>,
+    data_step_ms: Option<i64>,
+) -> Result<Grid, TuneError> {
     if let Some(g) = cli {
         return Ok(g.clone());
     }
@@ -182,7 +188,7 @@ fn grid_for(set: &AlertSet, alert: &ResolvedAlert, cli: Option<&Grid>) -> Result
         }
         return Ok(g);
     }
-    Ok(grid::default_grid(alert))
+    Ok(grid::default_grid(alert, data_step_ms))
 }
 
 /// Every valid setting of `grid` for `alert` on `engine`, resolved. M > N is skipped.
@@ -244,11 +250,25 @@ pub fn run(sets: &[AlertSet], opts: &TuneOptions) -> Result<TuneReport, TuneErro
             .find(|s| s.alerts.iter().any(|x| x.name == a.name))
             .expect("selected alerts come from these sets")
     };
+    // The step of each (alert, env)'s data: the largest median step of its series.
+    let mut steps: BTreeMap<(&str, &str), i64> = BTreeMap::new();
+    for g in &groups {
+        if let Some(step) = crate::series::median_step_ms(g.series()) {
+            for job in &g.jobs {
+                let key = (job.alert.name.as_str(), job.alert.env.as_str());
+                let at_most = steps.entry(key).or_insert(step);
+                *at_most = (*at_most).max(step);
+            }
+        }
+    }
     // The settings of every (alert, env, engine), resolved once.
     let mut all: Vec<Candidates> = Vec::new();
     for alert in &alerts {
         let set = set_of(alert);
-        let grid = grid_for(set, alert, opts.grid.as_ref())?;
+        let step = steps
+            .get(&(alert.name.as_str(), alert.env.as_str()))
+            .copied();
+        let grid = grid_for(set, alert, opts.grid.as_ref(), step)?;
         if alert.cloudwatch.is_some() && opts.backtest.engines.cloudwatch {
             all.push(candidates(set, alert, "cloudwatch", &grid)?);
         }

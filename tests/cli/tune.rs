@@ -365,3 +365,65 @@ fn bad_grids_and_incidents_are_usage_errors_naming_them() {
         .code(2)
         .stderr(predicate::str::contains("`wobble` is no anomaly kind"));
 }
+
+/// Hourly data under a 5-minute alarm: most periods have no datapoint, so the default grid also
+/// tries the data's step as the period, and the recommendation (period 3600) reproduces through
+/// the overlay.
+#[test]
+fn data_coarser_than_the_period_tries_the_data_step_as_period() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    alertlab()
+        .current_dir(p)
+        .args([
+            "synth", "--days", "21", "--step", "3600", "--seed", "4", "--out", "raw.csv",
+        ])
+        .assert()
+        .success();
+    alertlab()
+        .current_dir(p)
+        .args([
+            "inject", "raw.csv", "--kind", "shift", "--size", "6", "--count", "2", "--seed", "2",
+            "--out", "data.csv",
+        ])
+        .assert()
+        .success();
+    std::fs::write(
+        p.join("s.yaml"),
+        r#"apiVersion: alertlab/v1
+kind: AlertSet
+metadata: {name: t}
+alerts:
+  - name: band
+    metric: {cloudwatch: {namespace: X, name: Y, stat: Average, period: 300}}
+    condition: {anomaly: {model: seasonal, k: 2, direction: both}}
+    backtest: {data: data.csv, incidents: data.windows.csv}
+"#,
+    )
+    .unwrap();
+    let tuned = json(
+        p,
+        &[
+            "tune", "--spec", "s.yaml", "--format", "json", "--all", "--write",
+        ],
+    );
+    let periods: std::collections::BTreeSet<String> = tuned["settings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["params"].get("period").map(|v| v.to_string()))
+        .collect();
+    assert_eq!(
+        periods.into_iter().collect::<Vec<_>>(),
+        vec!["300", "3600"],
+        "the spec's period and the data's step are both tried"
+    );
+    let r = &tuned["recommendations"][0];
+    assert_eq!(r["params"]["period"], 3600, "{r}");
+    let bt = json(p, &["backtest", "--spec", "s.yaml", "--format", "json"]);
+    same(
+        &r["alerts_per_week"],
+        &backtest_row(&bt, "band", "cloudwatch")["alerts_per_week"],
+        "through the overlay",
+    );
+}
