@@ -225,7 +225,8 @@ pub fn default_grid(alert: &ResolvedAlert, data_step_ms: Option<i64>) -> Grid {
     // 48 to 51 of 51, drift recall 29 → 43 % (docs/nab-tuning.md).
     if let Some(metric) = &alert.cloudwatch {
         let step_period = data_step_ms.map(cloudwatch_period_covering);
-        if let Some(step_period) = step_period.filter(|p| *p > metric.period_s) {
+        // Half again the period at least: timestamps jittered around the period are not coarser.
+        if let Some(step_period) = step_period.filter(|p| 2 * p >= 3 * metric.period_s) {
             grid.push((
                 "period".into(),
                 vec![Value::Int(metric.period_s), Value::Int(step_period)],
