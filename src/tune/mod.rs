@@ -250,9 +250,10 @@ pub fn run(sets: &[AlertSet], opts: &TuneOptions) -> Result<TuneReport, TuneErro
             .find(|s| s.alerts.iter().any(|x| x.name == a.name))
             .expect("selected alerts come from these sets")
     };
-    // The step of each (alert, env)'s data: the largest median step of its series.
+    // The step of each (alert, env)'s data: the largest median step of its series (what the
+    // default grid depends on; a grid from the command line does not).
     let mut steps: BTreeMap<(&str, &str), i64> = BTreeMap::new();
-    for g in &groups {
+    for g in groups.iter().filter(|_| opts.grid.is_none()) {
         if let Some(step) = crate::series::median_step_ms(g.series()) {
             for job in &g.jobs {
                 let key = (job.alert.name.as_str(), job.alert.env.as_str());
