@@ -79,7 +79,7 @@ impl Classified {
 
     /// From the bit words themselves (bit `j % 64` of word `j / 64` is period `j`; bits past
     /// `len` are 0; a period is never both breaching and missing).
-    pub fn from_words(len: usize, breaching: Vec<u64>, missing: Vec<u64>) -> Classified {
+    fn from_words(len: usize, breaching: Vec<u64>, missing: Vec<u64>) -> Classified {
         debug_assert!(breaching.len() == len.div_ceil(64) && missing.len() == breaching.len());
         debug_assert!(breaching.iter().zip(&missing).all(|(b, m)| b & m == 0));
         Classified {

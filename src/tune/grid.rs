@@ -257,7 +257,7 @@ pub fn default_grid(alert: &ResolvedAlert, data_step_ms: Option<i64>) -> Grid {
 }
 
 /// The shortest CloudWatch period (10, 30 or a multiple of 60 seconds) that is at least `step_ms`.
-pub fn cloudwatch_period_covering(step_ms: i64) -> i64 {
+fn cloudwatch_period_covering(step_ms: i64) -> i64 {
     let seconds = (step_ms.max(1) + 999) / 1000;
     match seconds {
         ..=10 => 10,

@@ -107,7 +107,7 @@ pub fn merge(pools: Vec<Pool>) -> Result<Pool, String> {
                     };
                     if params(into) != params(&group) {
                         return Err(format!(
-                            "alert `{}`, env `{}`, {}: the shards tried different settings (another grid or spec): run every shard with the same command and specs",
+                            "alert `{}`, env `{}`, {}: the shards tried different settings (another grid or spec, or data at another step, which the default grid tries as a CloudWatch period): run every shard with the same command and specs, or give the grid with `--grid`",
                             group.alert, group.env, group.engine
                         ));
                     }

@@ -13,31 +13,7 @@ use super::alertlab;
 fn workspace() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();
-    alertlab()
-        .current_dir(p)
-        .args([
-            "synth", "--days", "9", "--step", "300", "--seed", "3", "--out", "raw.csv",
-        ])
-        .assert()
-        .success();
-    alertlab()
-        .current_dir(p)
-        .args([
-            "inject",
-            "raw.csv",
-            "--kind",
-            "shift,spike,drift",
-            "--size",
-            "4,8,4",
-            "--count",
-            "2",
-            "--seed",
-            "5",
-            "--out",
-            "data.csv",
-        ])
-        .assert()
-        .success();
+    synth_with_anomalies(p, ("9", "300", "3"), ("shift,spike,drift", "4,8,4", "5"));
     std::fs::write(
         p.join("s.yaml"),
         r#"apiVersion: alertlab/v1
@@ -58,6 +34,28 @@ alerts:
     )
     .unwrap();
     dir
+}
+
+/// `data.csv` in `dir`: `alertlab synth` (days, step in seconds, seed) with two of each anomaly
+/// injected by `alertlab inject` (kinds, sizes, seed), and their windows in `data.windows.csv`.
+fn synth_with_anomalies(dir: &Path, synth: (&str, &str, &str), inject: (&str, &str, &str)) {
+    let (days, step, seed) = synth;
+    alertlab()
+        .current_dir(dir)
+        .args([
+            "synth", "--days", days, "--step", step, "--seed", seed, "--out", "raw.csv",
+        ])
+        .assert()
+        .success();
+    let (kinds, sizes, seed) = inject;
+    alertlab()
+        .current_dir(dir)
+        .args([
+            "inject", "raw.csv", "--kind", kinds, "--size", sizes, "--count", "2", "--seed", seed,
+            "--out", "data.csv",
+        ])
+        .assert()
+        .success();
 }
 
 fn json(dir: &Path, args: &[&str]) -> serde_json::Value {
@@ -373,21 +371,7 @@ fn bad_grids_and_incidents_are_usage_errors_naming_them() {
 fn data_coarser_than_the_period_tries_the_data_step_as_period() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();
-    alertlab()
-        .current_dir(p)
-        .args([
-            "synth", "--days", "21", "--step", "3600", "--seed", "4", "--out", "raw.csv",
-        ])
-        .assert()
-        .success();
-    alertlab()
-        .current_dir(p)
-        .args([
-            "inject", "raw.csv", "--kind", "shift", "--size", "6", "--count", "2", "--seed", "2",
-            "--out", "data.csv",
-        ])
-        .assert()
-        .success();
+    synth_with_anomalies(p, ("21", "3600", "4"), ("shift", "6", "2"));
     std::fs::write(
         p.join("s.yaml"),
         r#"apiVersion: alertlab/v1
