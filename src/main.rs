@@ -12,8 +12,8 @@ fn main() -> ExitCode {
 /// default trim threshold, the top of the heap too), so a backtest that builds and drops a few
 /// per-series buffers of a few hundred KB (a period grid, a band, an evaluation schedule) takes a
 /// page fault and a zeroed page for every page of every one of them, every series. Keeping freed
-/// memory for reuse took `bench backtest`'s both-engine run from 1.7–2.0 s to 0.6–0.7 s, with the
-/// same peak RSS within 4 % (`bench scale`; `BENCHMARKS.md`).
+/// memory for reuse took `bench backtest`'s both-engine run from 1.7–2.0 s to 0.6–0.7 s; the peak
+/// RSS of streamed fleet runs grew 2–12 % (`bench scale --full`; `BENCHMARKS.md`).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn keep_freed_memory() {
     // SAFETY: mallopt only sets allocator parameters; it is called before any thread exists.
