@@ -689,8 +689,8 @@ fn prometheus_present_cached(
             inclusive: false,
             floor: None,
         };
-        let breach = band::breaches(&compared, band, &rule);
-        let present = breach.iter().map(|b| *b == Breach::Breaching).collect();
+        let breach = band::classified(&compared, band, &rule);
+        let present = breach.iter().map(|b| b == Breach::Breaching).collect();
         return (
             present,
             PreparedPrometheus {
@@ -725,10 +725,10 @@ fn prometheus_present_cached(
         prepare(&alert.condition, timestamps, values, step_ms, replay)
     });
     let rule = rule_of(&alert.condition, &prepared.rule);
-    let breach = band::breaches(values, &prepared.band, &rule);
+    let breach = band::classified(values, &prepared.band, &rule);
     let present = selected
         .iter()
-        .map(|s| s.is_some_and(|i| breach[i] == Breach::Breaching))
+        .map(|s| s.is_some_and(|i| breach.get(i) == Breach::Breaching))
         .collect();
     let warm_until = timestamps.get(prepared.band.warm_up_points()).copied();
     let warm_up_evaluations = match warm_until {

@@ -1,7 +1,7 @@
 //! Band and threshold models. Every model turns a period-grid series into a [`Band`] — a center and
 //! a spread per point, NaN where the model has no band yet — using only data strictly before each
 //! point. An alarm's bounds are `center ± k·spread`, so trying another `k` is one comparison pass
-//! ([`breaches`]) over the same band, never a refit.
+//! ([`classified`]) over the same band, never a refit.
 
 pub mod percentile;
 pub mod promql;
@@ -143,8 +143,9 @@ pub struct Rule {
 /// Classify each point: missing value → `Missing`; no band yet → `Good` (the alarm cannot breach
 /// before its model exists); otherwise breaching when outside the bounds on the rule's side.
 ///
-/// This is the per-`k` pass of every backtest and tuning run, so it is written to vectorise: NaN
-/// bounds compare false (no band → not breaching) and the side and strictness are fixed per loop.
+/// One class per period, for reading; backtest and tune take the same classification as bits
+/// ([`classified`]). The comparison is written to vectorise: NaN bounds compare false (no band →
+/// not breaching) and the side and strictness are fixed per loop.
 pub fn breaches(values: &[f64], band: &Band, rule: &Rule) -> Vec<Breach> {
     let mut codes = vec![0u8; values.len()];
     classifier(rule)(values, &band.center, &band.spread, rule, &mut codes);
@@ -158,8 +159,9 @@ pub fn breaches(values: &[f64], band: &Band, rule: &Rule) -> Vec<Breach> {
         .collect()
 }
 
-/// [`breaches`] as bits, 64 periods per word (the form the CloudWatch engine decides M-of-N on),
-/// classified a chunk at a time with no class per period kept.
+/// [`breaches`] as bits, 64 periods per word (the form the CloudWatch engine decides M-of-N on and
+/// the Prometheus path reads), classified a chunk at a time with no class per period kept: the
+/// per-`k` pass of every backtest and tuning run.
 pub fn classified(values: &[f64], band: &Band, rule: &Rule) -> Classified {
     let classify = classifier(rule);
     Classified::build(values.len(), |from, chunk| {

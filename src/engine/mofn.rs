@@ -308,6 +308,11 @@ fn pack_bytes(flags: u64) -> u64 {
 mod tests {
     use super::*;
 
+    /// `len` classes drawn from `choices`.
+    fn random_classes(rng: &mut crate::rng::Rng, len: usize, choices: &[Breach]) -> Vec<Breach> {
+        (0..len).map(|_| *rng.pick(choices)).collect()
+    }
+
     /// The count, position by position.
     fn slow(classes: &[Breach], n: usize, m: usize, j: usize) -> bool {
         let from = (j + 1).saturating_sub(n);
@@ -360,9 +365,11 @@ mod tests {
     #[test]
     fn bits_are_packed_in_position_order() {
         let mut rng = crate::rng::Rng::new(3);
-        let classes: Vec<Breach> = (0..1000)
-            .map(|_| *rng.pick(&[Breach::Good, Breach::Breaching, Breach::Missing]))
-            .collect();
+        let classes = random_classes(
+            &mut rng,
+            1000,
+            &[Breach::Good, Breach::Breaching, Breach::Missing],
+        );
         let c = Classified::new(&classes);
         for (j, class) in classes.iter().enumerate() {
             let bit = |words: &[u64]| (words[j / 64] >> (j % 64)) & 1 == 1;
@@ -376,9 +383,11 @@ mod tests {
     #[test]
     fn breaching_between_counts_across_words() {
         let mut rng = crate::rng::Rng::new(5);
-        let classes: Vec<Breach> = (0..700)
-            .map(|_| *rng.pick(&[Breach::Good, Breach::Breaching, Breach::Missing]))
-            .collect();
+        let classes = random_classes(
+            &mut rng,
+            700,
+            &[Breach::Good, Breach::Breaching, Breach::Missing],
+        );
         let c = Classified::new(&classes);
         for _ in 0..2000 {
             let from = rng.int(0, 700) as usize;
@@ -398,9 +407,7 @@ mod tests {
     #[test]
     fn planes_built_from_a_smaller_n_equal_planes_from_scratch() {
         let mut rng = crate::rng::Rng::new(9);
-        let classes: Vec<Breach> = (0..500)
-            .map(|_| *rng.pick(&[Breach::Good, Breach::Breaching]))
-            .collect();
+        let classes = random_classes(&mut rng, 500, &[Breach::Good, Breach::Breaching]);
         let incremental = Classified::new(&classes);
         for n in [1, 2, 3, 5, 8, 12, 40, 64] {
             let fresh = Classified::new(&classes);
