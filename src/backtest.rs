@@ -13,7 +13,7 @@ use crate::band::{self, Band, Rule};
 use crate::engine::cloudwatch::{self, Breach};
 use crate::engine::mofn::Classified;
 use crate::engine::prometheus::{self, PrometheusConfig};
-use crate::engine::{Episode, Timeline, Transition};
+use crate::engine::{Detail, Episode, Timeline, Transition};
 use crate::notify;
 use crate::score::{self, FlapRule, Incident, IncidentScore, NoiseScore};
 use crate::series::median_step_ms;
@@ -507,8 +507,9 @@ pub fn run_cloudwatch(
     ctx: &SeriesContext,
     span: (i64, i64),
     replay: Option<&ReplayBounds>,
+    detail: Detail,
 ) -> Option<BacktestResult> {
-    cloudwatch_replay(alert, ctx, span, replay).map(|r| r.result)
+    cloudwatch_replay(alert, ctx, span, replay, detail).map(|r| r.result)
 }
 
 /// A CloudWatch replay with what it was computed from: the period grid, the band and rule the
@@ -529,6 +530,7 @@ pub fn cloudwatch_replay(
     ctx: &SeriesContext,
     span: (i64, i64),
     replay: Option<&ReplayBounds>,
+    detail: Detail,
 ) -> Option<CloudWatchReplay> {
     let metric = alert.cloudwatch.as_ref()?;
     let period_ms = metric.period_s * 1000;
@@ -557,9 +559,13 @@ pub fn cloudwatch_replay(
         grid.timestamps.first().copied().unwrap_or(0),
         period_ms,
         &alert.cw,
+        detail,
     );
     let noise = score::noise(&timeline, &FlapRule::default());
-    let notifications = notify::cloudwatch_notifications(&timeline.transitions, &alert.actions);
+    let notifications = match detail {
+        Detail::Full => notify::cloudwatch_notifications(&timeline.transitions, &alert.actions),
+        Detail::Episodes => 0,
+    };
     let mut result = BacktestResult::new(
         alert,
         "cloudwatch",
@@ -754,8 +760,9 @@ pub fn run_prometheus(
     ctx: &SeriesContext,
     span: (i64, i64),
     replay: Option<&ReplayBounds>,
+    detail: Detail,
 ) -> Option<BacktestResult> {
-    prometheus_replay(alert, ctx, span, replay).map(|r| r.result)
+    prometheus_replay(alert, ctx, span, replay, detail).map(|r| r.result)
 }
 
 /// A Prometheus replay with what it was computed from: the evaluation times, the sample each
@@ -776,6 +783,7 @@ pub fn prometheus_replay(
     ctx: &SeriesContext,
     span: (i64, i64),
     replay: Option<&ReplayBounds>,
+    detail: Detail,
 ) -> Option<PrometheusReplay> {
     alert.prometheus.as_ref()?;
     let raw = ctx.raw;
@@ -793,13 +801,16 @@ pub fn prometheus_replay(
         // The recorded values are those of the selection.
         &selection_key(&alert.prom, span),
     );
-    let timeline = prometheus::evaluate(&present, eval_times, &alert.prom);
+    let timeline = prometheus::evaluate(&present, eval_times, &alert.prom, detail);
     let noise = score::noise(&timeline, &FlapRule::default());
-    let notifications = notify::alertmanager_notifications(
-        &timeline.episodes,
-        timeline.horizon(),
-        &alert.alertmanager,
-    );
+    let notifications = match detail {
+        Detail::Full => notify::alertmanager_notifications(
+            &timeline.episodes,
+            timeline.horizon(),
+            &alert.alertmanager,
+        ),
+        Detail::Episodes => 0,
+    };
     let mut result = BacktestResult::new(
         alert,
         "prometheus",
@@ -892,7 +903,7 @@ pub fn replay_groups(groups: &[SeriesGroup], opts: &BacktestOptions) -> Vec<Back
             group
                 .jobs
                 .iter()
-                .flat_map(|job| replay(job.alert, &ctx, &job.inputs, opts.engines))
+                .flat_map(|job| replay(job.alert, &ctx, &job.inputs, opts.engines, Detail::Full))
                 .collect::<Vec<_>>()
         })
         .collect();
@@ -901,20 +912,23 @@ pub fn replay_groups(groups: &[SeriesGroup], opts: &BacktestOptions) -> Vec<Back
 }
 
 /// Replay `alert` over the series of `ctx` with the engines asked for, and score it against the
-/// series' incidents: the one code path behind every figure `backtest` and `tune` report.
+/// series' incidents: the one code path behind every figure `backtest` and `tune` report. Under
+/// [`Detail::Episodes`] (what tune asks for) the results carry no transitions and count no
+/// notifications; every other figure is the same.
 pub fn replay(
     alert: &ResolvedAlert,
     ctx: &SeriesContext,
     inputs: &JobInputs,
     engines: Engines,
+    detail: Detail,
 ) -> Vec<BacktestResult> {
     let replay = inputs.replay.as_deref();
     let mut out = Vec::new();
     if engines.cloudwatch {
-        out.extend(run_cloudwatch(alert, ctx, inputs.span, replay));
+        out.extend(run_cloudwatch(alert, ctx, inputs.span, replay, detail));
     }
     if engines.prometheus {
-        out.extend(run_prometheus(alert, ctx, inputs.span, replay));
+        out.extend(run_prometheus(alert, ctx, inputs.span, replay, detail));
     }
     if let Some(list) = &inputs.incidents {
         let lead = alert.backtest.as_ref().map_or(0, |b| b.lead_ms);

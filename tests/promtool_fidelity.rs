@@ -11,6 +11,7 @@ use std::process::Command;
 use alertlab::band::{self, Band, Comparison, Rule};
 use alertlab::engine::cloudwatch::Breach;
 use alertlab::engine::prometheus::{evaluate, instant_indices, PrometheusConfig};
+use alertlab::engine::Detail;
 use alertlab::rng::Rng;
 use alertlab::series::time::{format_prometheus_duration, MINUTE_MS};
 use alertlab::series::Samples;
@@ -126,7 +127,7 @@ fn simulate(case: &Case) -> (Vec<i64>, Vec<bool>) {
         .iter()
         .map(|s| s.is_some_and(|i| breach[i] == Breach::Breaching))
         .collect();
-    let timeline = evaluate(&present, &eval_times, &case.cfg);
+    let timeline = evaluate(&present, &eval_times, &case.cfg, Detail::Full);
     let firing = timeline.on_at(&eval_times);
     (eval_times, firing)
 }

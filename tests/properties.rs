@@ -6,7 +6,7 @@ use alertlab::band::seasonal::{self, SeasonalModel};
 use alertlab::band::{breaches, Band, Direction, Rule};
 use alertlab::engine::cloudwatch::{self, Breach, CloudWatchConfig, TreatMissingData};
 use alertlab::engine::prometheus::{self, PrometheusConfig};
-use alertlab::engine::Timeline;
+use alertlab::engine::{Detail, Timeline};
 use alertlab::series::time::{HOUR_MS, MINUTE_MS};
 use alertlab::series::Samples;
 use proptest::prelude::*;
@@ -61,7 +61,7 @@ fn prometheus_firing_time(values: &[f64], threshold: f64, cfg: &PrometheusConfig
         .iter()
         .map(|s| s.is_some_and(|i| breach[i] == Breach::Breaching))
         .collect();
-    in_alarm_ms(&prometheus::evaluate(&present, &evals, cfg))
+    in_alarm_ms(&prometheus::evaluate(&present, &evals, cfg, Detail::Full))
 }
 
 proptest! {

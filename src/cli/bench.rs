@@ -21,6 +21,7 @@ use rayon::prelude::*;
 use crate::backtest::{run_cloudwatch, run_prometheus, SeriesContext};
 use crate::band::seasonal::SeasonalModel;
 use crate::band::{self, Direction, Rule};
+use crate::engine::Detail;
 use crate::series::{self, write_series, OutputLayout, Series};
 use crate::synth::{generate, SynthOptions};
 
@@ -199,12 +200,14 @@ fn bench_backtest(data: &[Series], repeat: usize, cores: usize) -> anyhow::Resul
                         .iter()
                         .map(|a| {
                             let c = if cw {
-                                run_cloudwatch(a, &ctx, span, None).map_or(0, |r| r.episodes.len())
+                                run_cloudwatch(a, &ctx, span, None, Detail::Full)
+                                    .map_or(0, |r| r.episodes.len())
                             } else {
                                 0
                             };
                             let p = if prom {
-                                run_prometheus(a, &ctx, span, None).map_or(0, |r| r.episodes.len())
+                                run_prometheus(a, &ctx, span, None, Detail::Full)
+                                    .map_or(0, |r| r.episodes.len())
                             } else {
                                 0
                             };

@@ -14,6 +14,7 @@ use rayon::prelude::*;
 use super::bench::time;
 use crate::backtest::{self, BacktestOptions, Engines};
 use crate::band::seasonal::SeasonalModel;
+use crate::engine::Detail;
 use crate::series::{write_series, OutputLayout, Series};
 use crate::tune::{self, grid, Objective, TuneOptions};
 
@@ -95,7 +96,14 @@ pub fn bench_tune(data: &[Series], repeat: usize, cores: usize) -> anyhow::Resul
                     g.jobs
                         .iter()
                         .map(|j| {
-                            backtest::replay(j.alert, &ctx, &j.inputs, opts.backtest.engines).len()
+                            backtest::replay(
+                                j.alert,
+                                &ctx,
+                                &j.inputs,
+                                opts.backtest.engines,
+                                Detail::Full,
+                            )
+                            .len()
                         })
                         .sum::<usize>()
                 })
@@ -202,8 +210,8 @@ fn numpy_baseline(data: &[Series], dir: &Path, rate: f64, repeat: usize) -> anyh
 }
 
 /// What the numpy baseline times, done by alertlab: per k one classification of every series
-/// against its band, then per M-of-N the exact CloudWatch engine (missing-data rules, transitions,
-/// episodes) — on both cores, as tune runs. Returns (seconds, the fastest of `repeat` runs;
+/// against its band, then per M-of-N the exact CloudWatch engine (missing-data rules, episodes;
+/// the transitions left out, as tune leaves them) — on both cores, as tune runs. Returns (seconds, the fastest of `repeat` runs;
 /// settings).
 fn replay_only(data: &[Series], bands: &[crate::band::Band], repeat: usize) -> (f64, usize) {
     use crate::band::{self, Direction, Rule};
@@ -227,9 +235,10 @@ fn replay_only(data: &[Series], bands: &[crate::band::Band], repeat: usize) -> (
                     for &(m, n) in &settings {
                         let cfg = CloudWatchConfig::new(n, m, TreatMissingData::Missing);
                         let start = s.timestamps.first().copied().unwrap_or(0);
-                        episodes += evaluate_classified(&classified, start, 60_000, &cfg)
-                            .episodes
-                            .len();
+                        episodes +=
+                            evaluate_classified(&classified, start, 60_000, &cfg, Detail::Episodes)
+                                .episodes
+                                .len();
                     }
                 }
                 episodes

@@ -24,6 +24,7 @@ use super::{number, spec_label, EmitError, GeneratedFile};
 use crate::backtest::prometheus_present;
 use crate::conventions;
 use crate::engine::prometheus::{evaluate, instant_indices, PrometheusConfig};
+use crate::engine::Detail;
 use crate::series::time::{format_prometheus_duration, MINUTE_MS};
 use crate::series::{median_step_ms, Samples, Series};
 use crate::spec::{AlertSet, ResolvedAlert};
@@ -151,7 +152,7 @@ fn simulate(
             .collect(),
     };
     let (present, _) = prometheus_present(alert, samples, step_ms, &evals, &selected, None);
-    let timeline = evaluate(&present, &evals, &cfg);
+    let timeline = evaluate(&present, &evals, &cfg, Detail::Full);
     let firing = timeline.on_at(&evals);
     (evals, firing)
 }
@@ -213,7 +214,7 @@ fn cases(alert: &ResolvedAlert, raw: &Series) -> Vec<Case> {
     let samples = raw.samples();
     let selected = instant_indices(&samples, &evals, &cfg);
     let (present, _) = prometheus_present(alert, &samples, step, &evals, &selected, None);
-    let firing = evaluate(&present, &evals, &cfg).on_at(&evals);
+    let firing = evaluate(&present, &evals, &cfg, Detail::Full).on_at(&evals);
     let starts: Vec<i64> = (0..firing.len())
         .filter(|&k| firing[k] && (k == 0 || !firing[k - 1]))
         .map(|k| evals[k])

@@ -29,7 +29,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use super::mofn::{Classified, MAX_N};
-use super::{EpisodeBuilder, Timeline, Transition};
+use super::{Detail, EpisodeBuilder, Timeline, Transition};
 
 /// One datapoint's relation to the threshold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,18 +195,27 @@ pub fn evaluate(
     period_ms: i64,
     cfg: &CloudWatchConfig,
 ) -> Timeline {
-    evaluate_classified(&Classified::new(breach), start_ms, period_ms, cfg)
+    evaluate_classified(
+        &Classified::new(breach),
+        start_ms,
+        period_ms,
+        cfg,
+        Detail::Full,
+    )
 }
 
 /// [`evaluate`] over a classification that carries its bits (built once per band and rule, shared
 /// by every M-of-N setting): a stretch without missing datapoints is decided 64 periods per word
-/// ([`Classified::for_each_change`]) when N ≤ [`super::mofn::MAX_N`].
+/// ([`Classified::for_each_change`]) when N ≤ [`super::mofn::MAX_N`]. `detail` says whether the
+/// transitions are kept (the episodes always are).
 pub fn evaluate_classified(
     breach: &Classified,
     start_ms: i64,
     period_ms: i64,
     cfg: &CloudWatchConfig,
+    detail: Detail,
 ) -> Timeline {
+    let transitions = detail == Detail::Full;
     let mut timeline = Timeline {
         step_ms: period_ms,
         ..Timeline::default()
@@ -247,10 +256,12 @@ pub fn evaluate_classified(
                 } else {
                     AlarmState::Ok
                 };
-                timeline.transitions.push(Transition {
-                    at,
-                    to: next.name(),
-                });
+                if transitions {
+                    timeline.transitions.push(Transition {
+                        at,
+                        to: next.name(),
+                    });
+                }
                 episodes.observe(at, now);
                 last = now;
             };
@@ -313,10 +324,12 @@ pub fn evaluate_classified(
         };
         if let Some(next) = next {
             if next != state {
-                timeline.transitions.push(Transition {
-                    at,
-                    to: next.name(),
-                });
+                if transitions {
+                    timeline.transitions.push(Transition {
+                        at,
+                        to: next.name(),
+                    });
+                }
                 state = next;
                 // Episodes only change with the state.
                 episodes.observe(at, state == AlarmState::Alarm);
@@ -447,7 +460,24 @@ mod tests {
             let fast = evaluate(&breach, 0, 60_000, &cfg);
             let reference = evaluate_reference(&breach, 0, 60_000, &cfg);
             assert_eq!(fast, reference, "case {case}: {breach:?} {cfg:?}");
+            assert_episodes_only_is_the_same_run(&breach, &cfg, &fast);
         }
+    }
+
+    /// What tune asks for ([`Detail::Episodes`]) is the same run without the transitions.
+    fn assert_episodes_only_is_the_same_run(
+        breach: &[Breach],
+        cfg: &CloudWatchConfig,
+        full: &Timeline,
+    ) {
+        let episodes =
+            evaluate_classified(&Classified::new(breach), 0, 60_000, cfg, Detail::Episodes);
+        assert!(episodes.transitions.is_empty());
+        let without_transitions = Timeline {
+            transitions: Vec::new(),
+            ..full.clone()
+        };
+        assert_eq!(episodes, without_transitions, "{breach:?} {cfg:?}");
     }
 
     /// The same over long stretches, so the word pass crosses many words, with N up to past
@@ -469,6 +499,7 @@ mod tests {
             let fast = evaluate(&breach, 0, 60_000, &cfg);
             let reference = evaluate_reference(&breach, 0, 60_000, &cfg);
             assert_eq!(fast, reference, "case {case}: n {n} m {m} len {len}");
+            assert_episodes_only_is_the_same_run(&breach, &cfg, &fast);
         }
     }
 

@@ -11,6 +11,22 @@ pub mod prometheus;
 
 use serde::Serialize;
 
+/// What a replay keeps of an engine's run.
+///
+/// Every figure `backtest` and `tune` report (alerts per week, time in alarm, incidents caught,
+/// delays) comes from the episodes; the transitions (one per state change) are what reports,
+/// notifications and charts need. Tune replays hundreds of settings per series and reads only the
+/// figures, so it asks for [`Detail::Episodes`] and skips writing the transitions — the bulk of an
+/// engine's output — with the same state machine deciding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Detail {
+    /// Transitions and episodes.
+    #[default]
+    Full,
+    /// Episodes only; the timeline's `transitions` stay empty.
+    Episodes,
+}
+
 /// One stay in ALARM (CloudWatch) or firing (Prometheus).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Episode {

@@ -13,7 +13,7 @@
 //!   `t − keepFiringSince < keep_firing_for` (`keepFiringSince` = the first absent evaluation), then
 //!   resolves; a present result resets `keepFiringSince`.
 
-use super::{EpisodeBuilder, Timeline, Transition};
+use super::{Detail, EpisodeBuilder, Timeline, Transition};
 use crate::series::time::MINUTE_MS;
 use crate::series::Samples;
 
@@ -143,8 +143,14 @@ enum State {
     Firing { keep_firing_since: Option<i64> },
 }
 
-/// Run the rule over `present[k]` = "the expression returned this series at `eval_times[k]`".
-pub fn evaluate(present: &[bool], eval_times: &[i64], cfg: &PrometheusConfig) -> Timeline {
+/// Run the rule over `present[k]` = "the expression returned this series at `eval_times[k]`";
+/// `detail` says whether the transitions are kept (the episodes always are).
+pub fn evaluate(
+    present: &[bool],
+    eval_times: &[i64],
+    cfg: &PrometheusConfig,
+    detail: Detail,
+) -> Timeline {
     debug_assert_eq!(present.len(), eval_times.len());
     let mut timeline = Timeline {
         step_ms: cfg.interval_ms,
@@ -155,8 +161,11 @@ pub fn evaluate(present: &[bool], eval_times: &[i64], cfg: &PrometheusConfig) ->
     let mut state = State::Inactive;
     let mut episodes = EpisodeBuilder::default();
     let mut firing = false;
+    let keep = detail == Detail::Full;
     let push = |timeline: &mut Timeline, at: i64, to: &'static str| {
-        timeline.transitions.push(Transition { at, to })
+        if keep {
+            timeline.transitions.push(Transition { at, to })
+        }
     };
     for (&t, &on) in eval_times.iter().zip(present) {
         state = match (state, on) {
@@ -221,15 +230,22 @@ mod tests {
             .map(|c| c == '1')
             .collect();
         let times: Vec<i64> = (0..bits.len() as i64).map(|k| k * M).collect();
-        evaluate(
-            &bits,
-            &times,
-            &PrometheusConfig {
-                for_ms: for_m * M,
-                keep_firing_for_ms: keep_m * M,
-                ..PrometheusConfig::default()
-            },
-        )
+        let cfg = PrometheusConfig {
+            for_ms: for_m * M,
+            keep_firing_for_ms: keep_m * M,
+            ..PrometheusConfig::default()
+        };
+        let full = evaluate(&bits, &times, &cfg, Detail::Full);
+        // What tune asks for is the same run without the transitions.
+        let episodes = evaluate(&bits, &times, &cfg, Detail::Episodes);
+        assert_eq!(
+            episodes,
+            Timeline {
+                transitions: Vec::new(),
+                ..full.clone()
+            }
+        );
+        full
     }
 
     #[test]

@@ -7,6 +7,7 @@ use crate::backtest::{
 };
 use crate::band::{Band, Rule};
 use crate::engine::cloudwatch::Breach;
+use crate::engine::Detail;
 use crate::score::Incident;
 use crate::series::time::format_duration;
 use crate::spec::ResolvedAlert;
@@ -258,14 +259,18 @@ pub fn group_charts<'a>(
             )
         };
         if engines.cloudwatch {
-            if let Some(replay) = backtest::cloudwatch_replay(alert, &ctx, span, bands) {
+            if let Some(replay) =
+                backtest::cloudwatch_replay(alert, &ctx, span, bands, Detail::Full)
+            {
                 let unit = alert.cloudwatch.as_ref().map(|m| m.metric_name.clone());
                 let chart = Chart::from_cloudwatch(title("cloudwatch"), &replay, incidents, unit);
                 charts.push((alert, chart));
             }
         }
         if engines.prometheus {
-            if let Some(replay) = backtest::prometheus_replay(alert, &ctx, span, bands) {
+            if let Some(replay) =
+                backtest::prometheus_replay(alert, &ctx, span, bands, Detail::Full)
+            {
                 let chart =
                     Chart::from_prometheus(title("prometheus"), &replay, series, incidents, None);
                 charts.push((alert, chart));

@@ -18,6 +18,7 @@ use serde::Serialize;
 use pool::{Pool, PoolGroup, Tally};
 
 use crate::backtest::{self, BacktestError, BacktestOptions, Engines, JobInputs, SeriesContext};
+use crate::engine::Detail;
 use crate::inject::{self, Anomaly};
 use crate::score::{self, rate, Incident};
 use crate::series::Series;
@@ -313,7 +314,9 @@ pub fn run(sets: &[AlertSet], opts: &TuneOptions) -> Result<TuneReport, TuneErro
                         .map(|(_, variant)| {
                             let mut t = Tally::default();
                             let lead = variant.backtest.as_ref().map_or(0, |b| b.lead_ms);
-                            for r in backtest::replay(variant, &ctx, inputs, engines) {
+                            for r in
+                                backtest::replay(variant, &ctx, inputs, engines, Detail::Episodes)
+                            {
                                 for (incident, label) in &unit.injected {
                                     let e = t.by_kind.entry(label.clone()).or_default();
                                     e.0 += score::first_catch(&r.episodes, incident, lead).is_some()
