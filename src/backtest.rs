@@ -309,6 +309,20 @@ pub struct PreparedCondition {
     pub band: Band,
     pub rule: Rule,
     pub seasonality: Option<String>,
+    /// Points before the band's first value (counted once here: every setting replayed over the
+    /// band reports it, and a seasonal band's warm-up is a day of points).
+    pub warm_up_points: usize,
+}
+
+impl PreparedCondition {
+    pub fn new(band: Band, rule: Rule, seasonality: Option<String>) -> PreparedCondition {
+        PreparedCondition {
+            warm_up_points: band.warm_up_points(),
+            band,
+            rule,
+            seasonality,
+        }
+    }
 }
 
 /// A real CloudWatch band (lower, upper) for `replay` conditions.
@@ -331,26 +345,24 @@ pub fn prepare(
     };
     match condition {
         // Never compared: the series being returned is the condition (`prometheus_present`).
-        Condition::Present => PreparedCondition {
-            band: Band::constant(values.len(), f64::NAN),
-            rule: Rule {
+        Condition::Present => PreparedCondition::new(
+            Band::constant(values.len(), f64::NAN),
+            Rule {
                 k: 0.0,
                 direction: crate::band::Direction::Above,
                 inclusive: false,
                 floor: None,
             },
-            seasonality: None,
-        },
-        Condition::Threshold { op, value } => PreparedCondition {
-            band: Band::constant(values.len(), *value),
-            rule: static_rule(op),
-            seasonality: None,
-        },
-        Condition::Percentile { op, model } => PreparedCondition {
-            band: band::percentile::band(timestamps, values, model),
-            rule: static_rule(op),
-            seasonality: None,
-        },
+            None,
+        ),
+        Condition::Threshold { op, value } => {
+            PreparedCondition::new(Band::constant(values.len(), *value), static_rule(op), None)
+        }
+        Condition::Percentile { op, model } => PreparedCondition::new(
+            band::percentile::band(timestamps, values, model),
+            static_rule(op),
+            None,
+        ),
         Condition::Anomaly {
             model,
             k,
@@ -369,14 +381,14 @@ pub fn prepare(
                     // metric cannot breach below zero. (Replayed bands are already clamped by
                     // CloudWatch; PromQL has no clamp.)
                     let non_negative = values.iter().all(|v| v.is_nan() || *v >= 0.0);
-                    PreparedCondition {
-                        band: out.band,
-                        rule: Rule {
+                    PreparedCondition::new(
+                        out.band,
+                        Rule {
                             floor: non_negative.then_some(0.0),
                             ..rule
                         },
-                        seasonality: out.seasonality.map(|s| s.to_string()),
-                    }
+                        out.seasonality.map(|s| s.to_string()),
+                    )
                 }
                 AnomalyModel::Replay(m) => {
                     let band = match replay {
@@ -388,17 +400,13 @@ pub fn prepare(
                             spread: vec![f64::NAN; values.len()],
                         },
                     };
-                    PreparedCondition {
-                        band,
-                        rule,
-                        seasonality: None,
-                    }
+                    PreparedCondition::new(band, rule, None)
                 }
-                AnomalyModel::Promql(m) => PreparedCondition {
-                    band: band::promql::band(timestamps, values, step_ms, m),
+                AnomalyModel::Promql(m) => PreparedCondition::new(
+                    band::promql::band(timestamps, values, step_ms, m),
                     rule,
-                    seasonality: None,
-                },
+                    None,
+                ),
             }
         }
     }
@@ -410,29 +418,40 @@ pub fn prepare(
 pub struct SeriesContext<'a> {
     pub raw: &'a Series,
     step_ms: Option<i64>,
-    grids: Memo<Series>,
-    selections: Memo<Selection>,
+    grids: Memo<GridKey, Series>,
+    selections: Memo<String, Selection>,
+    /// Prometheus bands (over raw samples or recorded values).
     bands: BandCache,
-    breaches: Memo<Classified>,
+    /// CloudWatch bands: per grid and condition with `k` left out ([`band_condition`]).
+    cloudwatch_bands: Memo<(GridKey, Condition), PreparedCondition>,
+    /// Classifications per CloudWatch band (its address in `cloudwatch_bands`) and rule.
+    breaches: Memo<(usize, Rule), Classified>,
 }
 
-/// Values computed once per series and key, shared by every alert setting replayed over it.
-pub struct Memo<T>(RefCell<std::collections::HashMap<String, Rc<T>>>);
+/// A CloudWatch period grid: period (ms), statistic, evaluation span.
+type GridKey = (i64, Statistic, (i64, i64));
 
-impl<T> Default for Memo<T> {
+/// Values computed once per series and key, shared by every alert setting replayed over it.
+///
+/// A series holds a handful of keys (grids, bands, one classification per `k`), so they are kept
+/// in a list and compared by value: a tuning run asks once per setting and series, and building,
+/// formatting and hashing a string key each time cost more than the list's comparisons.
+pub struct Memo<K, T>(RefCell<Vec<(K, Rc<T>)>>);
+
+impl<K, T> Default for Memo<K, T> {
     fn default() -> Self {
-        Memo(RefCell::new(std::collections::HashMap::new()))
+        Memo(RefCell::new(Vec::new()))
     }
 }
 
-impl<T> Memo<T> {
+impl<K: PartialEq, T> Memo<K, T> {
     /// The value of `key`, computed by `f` the first time.
-    pub fn get(&self, key: String, f: impl FnOnce() -> T) -> Rc<T> {
-        if let Some(b) = self.0.borrow().get(&key) {
+    pub fn get(&self, key: K, f: impl FnOnce() -> T) -> Rc<T> {
+        if let Some((_, b)) = self.0.borrow().iter().find(|(k, _)| *k == key) {
             return b.clone();
         }
         let b = Rc::new(f());
-        self.0.borrow_mut().insert(key, b.clone());
+        self.0.borrow_mut().push((key, b.clone()));
         b
     }
 }
@@ -440,7 +459,21 @@ impl<T> Memo<T> {
 /// Bands already computed over one series, by what they were computed from and every setting that
 /// changes them (never `k`: a new `k` is one comparison pass over the same band). Tuning tries many
 /// settings on one series; each band is fitted once.
-pub type BandCache = Memo<PreparedCondition>;
+pub type BandCache = Memo<String, PreparedCondition>;
+
+/// What makes a condition's band: the condition with `k` left out (set to 0).
+fn band_condition(condition: &Condition) -> Condition {
+    match condition {
+        Condition::Anomaly {
+            model, direction, ..
+        } => Condition::Anomaly {
+            model: model.clone(),
+            k: 0.0,
+            direction: *direction,
+        },
+        other => other.clone(),
+    }
+}
 
 /// What makes a condition's band: the condition with `k` left out.
 fn band_key(condition: &Condition) -> String {
@@ -481,13 +514,14 @@ impl<'a> SeriesContext<'a> {
             grids: Memo::default(),
             selections: Memo::default(),
             bands: BandCache::default(),
+            cloudwatch_bands: Memo::default(),
             breaches: Memo::default(),
         }
     }
 
     /// The series on the alarm's period grid over `span` (checked by [`check_span`]).
     fn grid(&self, period_ms: i64, stat: Statistic, span: (i64, i64)) -> Rc<Series> {
-        self.grids.get(format!("{period_ms} {stat} {span:?}"), || {
+        self.grids.get((period_ms, stat, span), || {
             resample_span(self.raw, period_ms, stat, span.0, span.1)
         })
     }
@@ -535,12 +569,11 @@ pub fn cloudwatch_replay(
     let metric = alert.cloudwatch.as_ref()?;
     let period_ms = metric.period_s * 1000;
     let grid = ctx.grid(period_ms, metric.stat, span);
-    let key = format!(
-        "cloudwatch {period_ms} {} {span:?} {}",
-        metric.stat,
-        band_key(&alert.condition)
+    let key = (
+        (period_ms, metric.stat, span),
+        band_condition(&alert.condition),
     );
-    let prepared = ctx.bands.get(key.clone(), || {
+    let prepared = ctx.cloudwatch_bands.get(key, || {
         prepare(
             &alert.condition,
             &grid.timestamps,
@@ -551,7 +584,8 @@ pub fn cloudwatch_replay(
     });
     let rule = rule_of(&alert.condition, &prepared.rule);
     // One classification per band and rule: M-of-N settings of one k share it.
-    let breach = ctx.breaches.get(format!("{key} {rule:?}"), || {
+    let band_address = Rc::as_ptr(&prepared) as usize;
+    let breach = ctx.breaches.get((band_address, rule), || {
         band::classified(&grid.values, &prepared.band, &rule)
     });
     let timeline = cloudwatch::evaluate_classified(
@@ -575,7 +609,7 @@ pub fn cloudwatch_replay(
         notifications,
     );
     result.evaluations = breach.len();
-    result.warm_up_evaluations = prepared.band.warm_up_points();
+    result.warm_up_evaluations = prepared.warm_up_points;
     result.seasonality = prepared.seasonality.clone();
     if let Some(step) = ctx.step_ms.filter(|s| *s > period_ms) {
         result.warnings.push(format!(
@@ -677,15 +711,17 @@ fn prometheus_present_cached(
             alert.prom.interval_ms,
             band_key(&alert.condition)
         );
-        let prepared = bands.get(key, || PreparedCondition {
-            band: band::promql::band_recorded(&recorded, alert.prom.interval_ms, m),
-            rule: Rule {
-                k: 0.0,
-                direction: *direction,
-                inclusive: false,
-                floor: None,
-            },
-            seasonality: None,
+        let prepared = bands.get(key, || {
+            PreparedCondition::new(
+                band::promql::band_recorded(&recorded, alert.prom.interval_ms, m),
+                Rule {
+                    k: 0.0,
+                    direction: *direction,
+                    inclusive: false,
+                    floor: None,
+                },
+                None,
+            )
         });
         let band = &prepared.band;
         let compared = band::promql::compared_recorded(&recorded, m);
@@ -700,7 +736,7 @@ fn prometheus_present_cached(
         return (
             present,
             PreparedPrometheus {
-                warm_up_evaluations: band.warm_up_points(),
+                warm_up_evaluations: prepared.warm_up_points,
                 seasonality: None,
                 prepared: prepared.clone(),
                 rule,
@@ -736,7 +772,7 @@ fn prometheus_present_cached(
         .iter()
         .map(|s| s.is_some_and(|i| breach.get(i) == Breach::Breaching))
         .collect();
-    let warm_until = timestamps.get(prepared.band.warm_up_points()).copied();
+    let warm_until = timestamps.get(prepared.warm_up_points).copied();
     let warm_up_evaluations = match warm_until {
         Some(t) => eval_times.partition_point(|&e| e < t),
         None => eval_times.len(),
