@@ -426,6 +426,8 @@ pub struct SeriesContext<'a> {
     cloudwatch_bands: Memo<(GridKey, Condition), PreparedCondition>,
     /// Classifications per CloudWatch band (its address in `cloudwatch_bands`) and rule.
     breaches: Memo<(usize, Rule), Classified>,
+    /// Prometheus presence per selection (its key), condition and data step.
+    presences: Memo<(String, Condition, i64), Presence>,
 }
 
 /// A CloudWatch period grid: period (ms), statistic, evaluation span.
@@ -516,6 +518,7 @@ impl<'a> SeriesContext<'a> {
             bands: BandCache::default(),
             cloudwatch_bands: Memo::default(),
             breaches: Memo::default(),
+            presences: Memo::default(),
         }
     }
 
@@ -626,6 +629,14 @@ pub fn cloudwatch_replay(
         m_of_n: (alert.cw.datapoints_to_alarm, alert.cw.evaluation_periods),
         result,
     })
+}
+
+/// Whether the expression returned the series at each evaluation, and the band and rule that
+/// decided it: computed once per series, selection and condition, and shared by every `for` and
+/// `keep_firing_for` replayed over them.
+pub struct Presence {
+    pub present: Vec<bool>,
+    pub prepared: PreparedPrometheus,
 }
 
 /// What the Prometheus engine needs besides the evaluation times, and what a chart draws.
@@ -806,8 +817,7 @@ pub fn run_prometheus(
 /// draws).
 pub struct PrometheusReplay {
     pub selection: Rc<Selection>,
-    pub present: Vec<bool>,
-    pub prepared: PreparedPrometheus,
+    pub presence: Rc<Presence>,
     /// The rule's timing (interval, `for`, `keep_firing_for`).
     pub config: PrometheusConfig,
     pub result: BacktestResult,
@@ -826,18 +836,24 @@ pub fn prometheus_replay(
     let step = ctx.step_ms.unwrap_or(alert.prom.interval_ms);
     let selection = ctx.selection(&alert.prom, span);
     let (eval_times, selected) = (&selection.0, &selection.1);
-    let (present, prepared) = prometheus_present_cached(
-        alert,
-        &raw.samples(),
-        step,
-        eval_times,
-        selected,
-        replay,
-        &ctx.bands,
-        // The recorded values are those of the selection.
-        &selection_key(&alert.prom, span),
-    );
-    let timeline = prometheus::evaluate(&present, eval_times, &alert.prom, detail);
+    // The recorded values are those of the selection.
+    let scope = selection_key(&alert.prom, span);
+    let key = (scope.clone(), alert.condition.clone(), step);
+    let presence = ctx.presences.get(key, || {
+        let (present, prepared) = prometheus_present_cached(
+            alert,
+            &raw.samples(),
+            step,
+            eval_times,
+            selected,
+            replay,
+            &ctx.bands,
+            &scope,
+        );
+        Presence { present, prepared }
+    });
+    let (present, prepared) = (&presence.present, &presence.prepared);
+    let timeline = prometheus::evaluate(present, eval_times, &alert.prom, detail);
     let noise = score::noise(&timeline, &FlapRule::default());
     let notifications = match detail {
         Detail::Full => notify::alertmanager_notifications(
@@ -867,8 +883,7 @@ pub fn prometheus_replay(
     }
     Some(PrometheusReplay {
         selection,
-        present,
-        prepared,
+        presence,
         config: alert.prom,
         result,
     })

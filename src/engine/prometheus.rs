@@ -167,7 +167,19 @@ pub fn evaluate(
             timeline.transitions.push(Transition { at, to })
         }
     };
-    for (&t, &on) in eval_times.iter().zip(present) {
+    let mut i = 0;
+    while i < present.len() {
+        if matches!(state, State::Inactive) && !present[i] {
+            // Inactive and absent: nothing happens until the expression returns the series again
+            // (most evaluations of a quiet rule).
+            i += present[i..]
+                .iter()
+                .position(|&on| on)
+                .unwrap_or(present.len() - i);
+            continue;
+        }
+        let (t, on) = (eval_times[i], present[i]);
+        i += 1;
         state = match (state, on) {
             (State::Inactive, true) => {
                 if cfg.for_ms == 0 {

@@ -85,7 +85,7 @@ impl Chart {
         unit: Option<String>,
     ) -> Chart {
         let (eval_times, selected) = (&replay.selection.0, &replay.selection.1);
-        let prepared = &replay.prepared;
+        let prepared = &replay.presence.prepared;
         let band = &prepared.prepared.band;
         let rule = &prepared.rule;
         let (values, lower, upper): (Vec<f64>, Vec<f64>, Vec<f64>) = match &prepared.indexing {
@@ -112,6 +112,7 @@ impl Chart {
             }
         };
         let breaching = replay
+            .presence
             .present
             .iter()
             .enumerate()
