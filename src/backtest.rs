@@ -477,7 +477,7 @@ fn band_condition(condition: &Condition) -> Condition {
     }
 }
 
-/// What makes a condition's band: the condition with `k` left out.
+/// [`band_condition`] as text, for the Prometheus band caches' keys.
 fn band_key(condition: &Condition) -> String {
     match condition {
         Condition::Anomaly {
