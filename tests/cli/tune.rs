@@ -142,8 +142,12 @@ fn tune_figures_equal_backtest_for_random_settings() {
     assert!(settings.len() > 30, "{}", settings.len());
     let mut rng = Rng::new(11);
     let spec = std::fs::read_to_string(p.join("s.yaml")).unwrap();
-    for _ in 0..8 {
-        let s = rng.pick(settings);
+    // Every Prometheus setting (settings of one threshold share its presence across `for`), and
+    // random others.
+    let prometheus = settings.iter().filter(|s| s["engine"] == "prometheus");
+    assert!(prometheus.clone().count() >= 6, "value × for");
+    let random: Vec<&serde_json::Value> = (0..8).map(|_| rng.pick(settings)).collect();
+    for s in prometheus.chain(random) {
         let (alert, engine) = (s["alert"].as_str().unwrap(), s["engine"].as_str().unwrap());
         let params = s["params"].as_object().unwrap();
         // Paste the setting into the alert's dev override and backtest that spec.
