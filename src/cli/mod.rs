@@ -124,10 +124,25 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", describe(&err));
             ExitCode::from(exit_code(&err))
         }
     }
+}
+
+/// The error and its causes joined by ": ", each cause only when the text before does not already
+/// hold it: most of alertlab's errors put their cause's message in their own (anyhow's `{:#}` would
+/// print every data error twice).
+fn describe(err: &anyhow::Error) -> String {
+    let mut text = err.to_string();
+    for cause in err.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
 }
 
 /// 2 for bad input or usage (anything the user can fix in their files or flags), 1 otherwise.
@@ -150,6 +165,25 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
 mod tests {
     use super::*;
     use clap::CommandFactory;
+
+    /// A cause already in its error's message is not printed again; a context's cause is.
+    #[test]
+    fn each_cause_is_said_once() {
+        let load = crate::series::LoadError::Empty {
+            path: "s.csv".into(),
+        };
+        let data = crate::backtest::BacktestError::Data {
+            alert: "a".into(),
+            env: "dev".into(),
+            path: "s.csv".into(),
+            source: Box::new(load),
+        };
+        let text = describe(&anyhow::Error::new(data));
+        assert_eq!(text.matches("is empty").count(), 1, "{text}");
+        let with_context =
+            anyhow::Error::new(std::io::Error::other("disk full")).context("writing `out.json`");
+        assert_eq!(describe(&with_context), "writing `out.json`: disk full");
+    }
 
     #[test]
     fn cli_definition_is_valid() {

@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::engine::Episode;
 use crate::series::time::{parse_timestamp, WEEK_MS};
 use crate::series::LoadError;
+use crate::series::{parse_flag, ANOMALY_FLAG_COLUMNS, TIMESTAMP_COLUMNS};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Incident {
@@ -89,9 +90,10 @@ pub fn match_incidents(
     }
 }
 
-/// Incident windows per key. Two formats: NAB's `combined_windows.json` (`{"<dir>/<file>.csv":
-/// [[start, end], ...]}`; keys are matched by file name) and a CSV with `start,end` columns and an
-/// optional `series` column (rows without one apply to every series, under the key `*`).
+/// Incident windows per key. Three formats: NAB's `combined_windows.json` (`{"<dir>/<file>.csv":
+/// [[start, end], ...]}`; keys are matched by file name), a CSV with `start,end` columns and an
+/// optional `series` column (rows without one apply to every series, under the key `*`), and a
+/// metric CSV with per-row anomaly flags ([`flagged_windows`]).
 pub fn load_incidents(path: &Path) -> Result<BTreeMap<String, Vec<Incident>>, LoadError> {
     let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
         path: path.to_path_buf(),
@@ -147,16 +149,21 @@ pub fn load_incidents(path: &Path) -> Result<BTreeMap<String, Vec<Incident>>, Lo
         })
         .unwrap_or_default();
     let col = |name: &str| header.iter().position(|h| h == name);
+    let series_col = col("series");
     let (Some(si), Some(ei)) = (col("start"), col("end")) else {
+        let flag = ANOMALY_FLAG_COLUMNS.iter().find_map(|f| col(f));
+        if let (Some(ti), Some(fi)) = (TIMESTAMP_COLUMNS.iter().find_map(|t| col(t)), flag) {
+            return flagged_windows(path, lines, (ti, fi, series_col), &header);
+        }
         return Err(LoadError::Csv {
             path: path.to_path_buf(),
             message: format!(
-                "expected a header with `start` and `end` columns, got `{}`",
+                "expected a header with `start` and `end` columns, or a timestamp and a per-row \
+                 anomaly flag (`is_anomaly`, `anomaly` or `label`), got `{}`",
                 header.join(",")
             ),
         });
     };
-    let series_col = col("series");
     // A CSV with a header and no rows labels every series as having had no incident.
     out.insert("*".into(), Vec::new());
     for (i, line) in lines {
@@ -186,6 +193,64 @@ pub fn load_incidents(path: &Path) -> Result<BTreeMap<String, Vec<Incident>>, Lo
     }
     if out.len() > 1 && out["*"].is_empty() {
         out.remove("*");
+    }
+    Ok(out)
+}
+
+/// Windows from per-row anomaly flags (a metric file as labelled datasets ship it:
+/// `timestamp,value,is_anomaly`): each run of consecutive flagged rows, in time order, is one
+/// window from its first flagged timestamp to its last, under the row's `series` or `*`.
+/// `columns` are the timestamp, flag and optional series columns.
+fn flagged_windows<'a>(
+    path: &Path,
+    lines: impl Iterator<Item = (usize, &'a str)>,
+    columns: (usize, usize, Option<usize>),
+    header: &[String],
+) -> Result<BTreeMap<String, Vec<Incident>>, LoadError> {
+    let (ti, fi, series_col) = columns;
+    let mut rows: BTreeMap<String, Vec<(i64, bool)>> = BTreeMap::new();
+    for (i, line) in lines {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let cells: Vec<&str> = line.split(',').map(str::trim).collect();
+        let cell = |idx: usize| cells.get(idx).copied().unwrap_or("");
+        let at = parse_timestamp(cell(ti)).ok_or_else(|| LoadError::BadTimestamp {
+            path: path.to_path_buf(),
+            at: format!("line {}", i + 1),
+            column: header[ti].clone(),
+            value: cell(ti).into(),
+        })?;
+        let flagged = parse_flag(cell(fi)).ok_or_else(|| LoadError::Csv {
+            path: path.to_path_buf(),
+            message: format!(
+                "line {}: column `{}`: `{}` is not an anomaly flag (1/0, true/false)",
+                i + 1,
+                header[fi],
+                cell(fi)
+            ),
+        })?;
+        let key = series_col
+            .map(cell)
+            .filter(|s| !s.is_empty())
+            .unwrap_or("*");
+        rows.entry(key.to_string()).or_default().push((at, flagged));
+    }
+    let mut out = BTreeMap::new();
+    for (key, mut rows) in rows {
+        rows.sort_by_key(|(at, _)| *at);
+        let mut windows: Vec<Incident> = Vec::new();
+        let mut open: Option<Incident> = None;
+        for (at, flagged) in rows {
+            match (&mut open, flagged) {
+                (Some(w), true) => w.end = at,
+                (None, true) => open = Some(Incident { start: at, end: at }),
+                (Some(_), false) => windows.extend(open.take()),
+                (None, false) => {}
+            }
+        }
+        windows.extend(open);
+        out.insert(key, windows);
     }
     Ok(out)
 }
@@ -250,6 +315,53 @@ mod tests {
         assert_eq!(s.precision, Some(0.5));
         assert_eq!(s.false_alerts, 1);
         assert_eq!(s.median_delay_s, Some(120.0));
+    }
+
+    /// A metric file with per-row flags: each run of flagged rows is a window, per series.
+    #[test]
+    fn windows_from_per_row_anomaly_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("flags.csv");
+        std::fs::write(
+            &p,
+            "timestamp,value,is_anomaly,series\n\
+             2024-01-01T03:00:00Z,5,1,a\n\
+             2024-01-01T00:00:00Z,1,0,a\n\
+             2024-01-01T01:00:00Z,9,1,a\n\
+             2024-01-01T02:00:00Z,8,true,a\n\
+             2024-01-01T04:00:00Z,1,0,a\n\
+             2024-01-01T05:00:00Z,7,1,a\n\
+             2024-01-01T00:00:00Z,1,0,b\n",
+        )
+        .unwrap();
+        let w = load_incidents(&p).unwrap();
+        let hour = 3_600_000;
+        let t0 = parse_timestamp("2024-01-01T00:00:00Z").unwrap();
+        let at = |h: i64| t0 + h * hour;
+        assert_eq!(
+            w["a"],
+            vec![
+                Incident {
+                    start: at(1),
+                    end: at(3)
+                },
+                Incident {
+                    start: at(5),
+                    end: at(5)
+                }
+            ]
+        );
+        assert_eq!(w["b"], vec![], "labelled, no incident");
+        std::fs::write(
+            &p,
+            "timestamp,value,is_anomaly\n2024-01-01T00:00:00Z,1,maybe\n",
+        )
+        .unwrap();
+        let e = load_incidents(&p).unwrap_err().to_string();
+        assert!(
+            e.contains("line 2") && e.contains("`is_anomaly`") && e.contains("`maybe`"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -49,6 +49,44 @@ pub const TIMESTAMP_COLUMNS: &[&str] = &["timestamp", "time", "ts", "date", "dat
 pub const SERIES_COLUMNS: &[&str] = &["series", "name", "metric"];
 /// The value column of the long layout.
 pub const VALUE_COLUMN: &str = "value";
+/// Per-row anomaly flags of labelled datasets (`timestamp,value,is_anomaly` as Yahoo's S5 benchmark
+/// ships them, `timestamp,value,label` as the AIOps KPI data does): a numeric or boolean column so
+/// named labels each row, so it is neither part of a series' identity nor a series of its own.
+/// `--incidents` reads such a file as windows (`score::load_incidents`). A text column of that
+/// name stays an ordinary label.
+pub const ANOMALY_FLAG_COLUMNS: &[&str] = &["is_anomaly", "anomaly", "label"];
+
+/// Whether `name` is a per-row anomaly flag of `df` ([`ANOMALY_FLAG_COLUMNS`]): so named, and
+/// numeric, boolean, or text whose every cell is a flag (CSV columns are read as text).
+fn is_flag_column(df: &pl::DataFrame, name: &str) -> bool {
+    if !ANOMALY_FLAG_COLUMNS
+        .iter()
+        .any(|f| name.trim().eq_ignore_ascii_case(f))
+    {
+        return false;
+    }
+    let Ok(column) = df.column(name) else {
+        return false;
+    };
+    let dtype = column.dtype();
+    if dtype.is_primitive_numeric() || dtype.is_bool() {
+        return true;
+    }
+    column.str().is_ok_and(|cells| {
+        cells
+            .iter()
+            .all(|c| c.is_none_or(|c| parse_flag(c).is_some()))
+    })
+}
+
+/// A per-row anomaly flag cell: `1`/`0`, `true`/`false` (any case), `1.0`/`0.0`; empty is no flag.
+pub fn parse_flag(cell: &str) -> Option<bool> {
+    match cell.trim().to_ascii_lowercase().as_str() {
+        "" | "0" | "0.0" | "false" => Some(false),
+        "1" | "1.0" | "true" => Some(true),
+        _ => None,
+    }
+}
 
 /// How a data row is named in messages: CSV rows by file line, Parquet rows by row number.
 #[derive(Clone, Copy)]
@@ -108,6 +146,7 @@ pub fn frame_to_series(
         let label_cols: Vec<&String> = names
             .iter()
             .filter(|n| *n != ts_name && *n != value_name && Some(*n) != series_col)
+            .filter(|n| !is_flag_column(df, n))
             .collect();
         long_layout(
             path,
@@ -120,7 +159,10 @@ pub fn frame_to_series(
         )
     } else {
         let mut out = Vec::new();
-        for name in names.iter().filter(|n| *n != ts_name) {
+        for name in names
+            .iter()
+            .filter(|n| *n != ts_name && !is_flag_column(df, n))
+        {
             let values = value_column(path, df, name, naming)?;
             out.push(Series::from_columns(
                 name.trim(),

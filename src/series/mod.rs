@@ -30,6 +30,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 pub use error::LoadError;
+pub use frame::{parse_flag, ANOMALY_FLAG_COLUMNS, TIMESTAMP_COLUMNS};
 pub use inspect::{inspect, SeriesReport};
 /// Prometheus API responses (one or several JSON documents, e.g. the chunks of a long range) as
 /// series; `path` names the source in messages.
@@ -431,6 +432,36 @@ pub fn selector_name(name: &str, labels: &BTreeMap<String, String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A per-row anomaly flag column (labelled datasets) is not a label; a text column of that
+    /// name is.
+    #[test]
+    fn anomaly_flag_columns_are_not_labels_or_series() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            load(&path, None).unwrap()
+        };
+        let long = write(
+            "yahoo.csv",
+            "timestamp,value,is_anomaly\n2024-01-01T00:00:00Z,1,0\n2024-01-01T01:00:00Z,9,1\n2024-01-01T02:00:00Z,2,0\n",
+        );
+        assert_eq!(long.len(), 1);
+        assert_eq!((long[0].name.as_str(), long[0].labels.len()), ("yahoo", 0));
+        assert_eq!(long[0].values, vec![1.0, 9.0, 2.0]);
+        let wide = write(
+            "wide.csv",
+            "timestamp,cpu,label\n2024-01-01T00:00:00Z,1,false\n2024-01-01T01:00:00Z,9,true\n",
+        );
+        assert_eq!(wide.len(), 1);
+        assert_eq!(wide[0].name, "cpu");
+        let text_label = write(
+            "hosts.csv",
+            "timestamp,value,label\n2024-01-01T00:00:00Z,1,web\n2024-01-01T00:00:00Z,2,db\n",
+        );
+        assert_eq!(text_label.len(), 2, "a text `label` column names series");
+    }
 
     #[test]
     fn rows_are_sorted_and_duplicates_averaged() {

@@ -415,3 +415,46 @@ alerts:
         "through the overlay",
     );
 }
+
+/// A labelled dataset as such datasets ship (`timestamp,value,is_anomaly`): the flag column is not
+/// a series, and the same file given as `--incidents` labels its flagged runs as windows.
+#[test]
+fn a_file_with_per_row_anomaly_flags_is_its_own_incidents_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let mut rng = Rng::new(5);
+    let mut csv = String::from("timestamp,value,is_anomaly\n");
+    let t0 = 1_704_067_200; // 2024-01-01T00:00:00Z
+    for h in 0..24 * 28 {
+        let daily = 50.0 * (std::f64::consts::TAU * (h % 24) as f64 / 24.0).sin();
+        let flagged = (500..506).contains(&h);
+        let value = 200.0 + daily + 5.0 * rng.normal() + if flagged { 150.0 } else { 0.0 };
+        csv.push_str(&format!(
+            "{},{value:.3},{}\n",
+            t0 + h * 3600,
+            u8::from(flagged)
+        ));
+    }
+    std::fs::write(p.join("kpi.csv"), csv).unwrap();
+    std::fs::write(
+        p.join("s.yaml"),
+        "apiVersion: alertlab/v1\nkind: AlertSet\nmetadata: {name: t}\nalerts:\n  - name: kpi\n    metric: {cloudwatch: {namespace: X, name: Y, stat: Average, period: 3600}}\n    condition: {anomaly: {model: seasonal, k: 2, direction: both}}\n    backtest: {data: kpi.csv}\n",
+    )
+    .unwrap();
+    let report = json(
+        p,
+        &[
+            "tune",
+            "--spec",
+            "s.yaml",
+            "--incidents",
+            "kpi.csv",
+            "--format",
+            "json",
+        ],
+    );
+    let r = &report["recommendations"][0];
+    assert_eq!(r["current"]["incidents"], 1, "{r}");
+    assert_eq!(r["recall"], 1.0, "{r}");
+    assert_eq!(r["within_budget"], true, "{r}");
+}
