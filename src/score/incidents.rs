@@ -166,30 +166,14 @@ pub fn load_incidents(path: &Path) -> Result<BTreeMap<String, Vec<Incident>>, Lo
     };
     // A CSV with a header and no rows labels every series as having had no incident.
     out.insert("*".into(), Vec::new());
-    for (i, line) in lines {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let cells: Vec<&str> = line.split(',').map(str::trim).collect();
-        let at = format!("line {}", i + 1);
-        let ts = |idx: usize, column: &str| {
-            let cell = cells.get(idx).copied().unwrap_or("");
-            parse_timestamp(cell).ok_or_else(|| LoadError::BadTimestamp {
-                path: path.to_path_buf(),
-                at: at.clone(),
-                column: column.into(),
-                value: cell.into(),
-            })
-        };
+    for row in csv_rows(lines) {
         let incident = Incident {
-            start: ts(si, "start")?,
-            end: ts(ei, "end")?,
+            start: row.timestamp(path, si, "start")?,
+            end: row.timestamp(path, ei, "end")?,
         };
-        let key = series_col
-            .and_then(|c| cells.get(c))
-            .filter(|s| !s.is_empty())
-            .map_or("*".to_string(), |s| s.to_string());
-        out.entry(key).or_default().push(incident);
+        out.entry(row.key(series_col).to_string())
+            .or_default()
+            .push(incident);
     }
     if out.len() > 1 && out["*"].is_empty() {
         out.remove("*");
@@ -209,32 +193,20 @@ fn flagged_windows<'a>(
 ) -> Result<BTreeMap<String, Vec<Incident>>, LoadError> {
     let (ti, fi, series_col) = columns;
     let mut rows: BTreeMap<String, Vec<(i64, bool)>> = BTreeMap::new();
-    for (i, line) in lines {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let cells: Vec<&str> = line.split(',').map(str::trim).collect();
-        let cell = |idx: usize| cells.get(idx).copied().unwrap_or("");
-        let at = parse_timestamp(cell(ti)).ok_or_else(|| LoadError::BadTimestamp {
-            path: path.to_path_buf(),
-            at: format!("line {}", i + 1),
-            column: header[ti].clone(),
-            value: cell(ti).into(),
-        })?;
-        let flagged = parse_flag(cell(fi)).ok_or_else(|| LoadError::Csv {
+    for row in csv_rows(lines) {
+        let at = row.timestamp(path, ti, &header[ti])?;
+        let flagged = parse_flag(row.cell(fi)).ok_or_else(|| LoadError::Csv {
             path: path.to_path_buf(),
             message: format!(
                 "line {}: column `{}`: `{}` is not an anomaly flag (1/0, true/false)",
-                i + 1,
+                row.line,
                 header[fi],
-                cell(fi)
+                row.cell(fi)
             ),
         })?;
-        let key = series_col
-            .map(cell)
-            .filter(|s| !s.is_empty())
-            .unwrap_or("*");
-        rows.entry(key.to_string()).or_default().push((at, flagged));
+        rows.entry(row.key(series_col).to_string())
+            .or_default()
+            .push((at, flagged));
     }
     let mut out = BTreeMap::new();
     for (key, mut rows) in rows {
@@ -255,7 +227,47 @@ fn flagged_windows<'a>(
     Ok(out)
 }
 
-/// The incidents that apply to a series: its own (by exact name or file stem) plus the `*` ones.
+/// One data line of an incidents CSV: its trimmed cells and its line number (for messages).
+struct CsvRow<'a> {
+    line: usize,
+    cells: Vec<&'a str>,
+}
+
+impl CsvRow<'_> {
+    /// Cell `idx`, empty when the line is short.
+    fn cell(&self, idx: usize) -> &str {
+        self.cells.get(idx).copied().unwrap_or("")
+    }
+
+    /// Cell `idx` as a timestamp; `column` names it in the error.
+    fn timestamp(&self, path: &Path, idx: usize, column: &str) -> Result<i64, LoadError> {
+        parse_timestamp(self.cell(idx)).ok_or_else(|| LoadError::BadTimestamp {
+            path: path.to_path_buf(),
+            at: format!("line {}", self.line),
+            column: column.into(),
+            value: self.cell(idx).into(),
+        })
+    }
+
+    /// The series the row labels: its `series` cell, or `*` (every series) without one.
+    fn key(&self, series_col: Option<usize>) -> &str {
+        series_col
+            .map(|c| self.cell(c))
+            .filter(|s| !s.is_empty())
+            .unwrap_or("*")
+    }
+}
+
+/// The non-blank data lines of an incidents CSV (`lines` numbered from 0, header consumed).
+fn csv_rows<'a>(lines: impl Iterator<Item = (usize, &'a str)>) -> impl Iterator<Item = CsvRow<'a>> {
+    lines
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(i, line)| CsvRow {
+            line: i + 1,
+            cells: line.split(',').map(str::trim).collect(),
+        })
+}
+
 /// The incidents of one series: the windows listed under its name, its file's stem or `*`.
 /// `None` when the file lists none of those keys (the series is not labelled at all, as opposed to
 /// labelled with no incident).
