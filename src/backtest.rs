@@ -458,10 +458,11 @@ impl<K: PartialEq, T> Memo<K, T> {
     }
 }
 
-/// Bands already computed over one series, by what they were computed from and every setting that
-/// changes them (never `k`: a new `k` is one comparison pass over the same band). Tuning tries many
-/// settings on one series; each band is fitted once.
-pub type BandCache = Memo<String, PreparedCondition>;
+/// Prometheus bands already computed over one series, by what they were computed over (the
+/// samples or recorded values, and their spacing) and the condition without `k` ([`band_condition`]:
+/// a new `k` is one comparison pass over the same band). Tuning tries many settings on one series;
+/// each band is fitted once.
+pub type BandCache = Memo<(String, Condition), PreparedCondition>;
 
 /// What makes a condition's band: the condition with `k` left out (set to 0).
 fn band_condition(condition: &Condition) -> Condition {
@@ -474,16 +475,6 @@ fn band_condition(condition: &Condition) -> Condition {
             direction: *direction,
         },
         other => other.clone(),
-    }
-}
-
-/// [`band_condition`] as text, for the Prometheus band caches' keys.
-fn band_key(condition: &Condition) -> String {
-    match condition {
-        Condition::Anomaly {
-            model, direction, ..
-        } => format!("anomaly {model:?} {direction:?}"),
-        other => format!("{other:?}"),
     }
 }
 
@@ -687,9 +678,9 @@ pub fn prometheus_present(
     )
 }
 
-/// [`prometheus_present`] with bands kept in `bands` under keys that start with `scope` (what
-/// distinguishes the samples and evaluation times: the same band key over other data is another
-/// band).
+/// [`prometheus_present`] with bands kept in `bands`, keyed by `scope` (what distinguishes the
+/// samples and evaluation times: the same condition over other data is another band) and the
+/// condition without `k`.
 #[allow(clippy::too_many_arguments)]
 fn prometheus_present_cached(
     alert: &ResolvedAlert,
@@ -717,10 +708,9 @@ fn prometheus_present_cached(
             values: &values,
             present: &present,
         };
-        let key = format!(
-            "promql {scope} {} {}",
-            alert.prom.interval_ms,
-            band_key(&alert.condition)
+        let key = (
+            format!("promql {scope} {}", alert.prom.interval_ms),
+            band_condition(&alert.condition),
         );
         let prepared = bands.get(key, || {
             PreparedCondition::new(
@@ -756,7 +746,10 @@ fn prometheus_present_cached(
         );
     }
     let (timestamps, values) = (samples.timestamps, samples.values);
-    let key = format!("raw {scope} {step_ms} {}", band_key(&alert.condition));
+    let key = (
+        format!("raw {scope} {step_ms}"),
+        band_condition(&alert.condition),
+    );
     if alert.condition == Condition::Present {
         // The expression returning the series is the whole condition: the instant query selected a
         // sample (a NaN sample included: the series is returned with the value NaN).
