@@ -211,8 +211,8 @@ fn numpy_baseline(data: &[Series], dir: &Path, rate: f64, repeat: usize) -> anyh
 
 /// What the numpy baseline times, done by alertlab: per k one classification of every series
 /// against its band, then per M-of-N the exact CloudWatch engine (missing-data rules, episodes;
-/// the transitions left out, as tune leaves them) — on both cores, as tune runs. Returns (seconds, the fastest of `repeat` runs;
-/// settings).
+/// the transitions left out, as tune leaves them) — on both cores, as tune runs. Returns (seconds
+/// of the fastest of `repeat` runs, settings).
 fn replay_only(data: &[Series], bands: &[crate::band::Band], repeat: usize) -> (f64, usize) {
     use crate::band::{self, Direction, Rule};
     use crate::engine::cloudwatch::{evaluate_classified, CloudWatchConfig, TreatMissingData};
