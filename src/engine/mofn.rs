@@ -13,11 +13,22 @@ use super::cloudwatch::Breach;
 /// Counts above this are left to the scalar loop (a shift by 64 or more would need two words).
 pub const MAX_N: usize = 64;
 
-/// Planes of the breaching count of the newest N, for every word: the same for every M.
-type Planes = Vec<[u64; PLANES]>;
+/// The breaching count of the newest N at every position, bit-sliced: plane `p` holds bit `p` of
+/// every position's count, 64 positions per word, plane after plane (only the planes a count up
+/// to N needs: three for N ≤ 7). The same for every M.
+#[derive(Debug, Clone, PartialEq)]
+struct Planes {
+    words: usize,
+    width: usize,
+    bits: Vec<u64>,
+}
 
-/// Bits of a count up to [`MAX_N`].
-const PLANES: usize = 7;
+impl Planes {
+    /// Word `w` of plane `p`.
+    fn get(&self, p: usize, w: usize) -> u64 {
+        self.bits[p * self.words + w]
+    }
+}
 
 /// A breach classification as bits: which periods breach and which have no datapoint (a period
 /// is good when neither bit is set).
@@ -59,27 +70,33 @@ impl Classified {
         for w in 0..words {
             let chunk = &mut buffer[..(len - 64 * w).min(64)];
             fill(64 * w, chunk);
-            let (mut b, mut m) = (0u64, 0u64);
-            let mut eights = chunk.chunks_exact(8);
-            for (e, c) in eights.by_ref().enumerate() {
-                let (breaching_bytes, missing_bytes) = byte_flags(c);
-                b |= pack_bytes(breaching_bytes) << (8 * e);
-                m |= pack_bytes(missing_bytes) << (8 * e);
-            }
-            let done = chunk.len() - eights.remainder().len();
-            for (k, c) in eights.remainder().iter().enumerate() {
-                b |= u64::from(*c == Breach::Breaching as u8) << (done + k);
-                m |= u64::from(*c == Breach::Missing as u8) << (done + k);
-            }
-            breaching[w] = b;
-            missing[w] = m;
+            (breaching[w], missing[w]) = Classified::pack_codes(chunk);
         }
         Classified::from_words(len, breaching, missing)
     }
 
+    /// Up to 64 class codes (as [`Classified::build`] takes them) as one word of each kind of bit:
+    /// (breaching, missing).
+    pub(crate) fn pack_codes(codes: &[u8]) -> (u64, u64) {
+        debug_assert!(codes.len() <= 64);
+        let (mut b, mut m) = (0u64, 0u64);
+        let mut eights = codes.chunks_exact(8);
+        for (e, c) in eights.by_ref().enumerate() {
+            let (breaching_bytes, missing_bytes) = byte_flags(c);
+            b |= pack_bytes(breaching_bytes) << (8 * e);
+            m |= pack_bytes(missing_bytes) << (8 * e);
+        }
+        let done = codes.len() - eights.remainder().len();
+        for (k, c) in eights.remainder().iter().enumerate() {
+            b |= u64::from(*c == Breach::Breaching as u8) << (done + k);
+            m |= u64::from(*c == Breach::Missing as u8) << (done + k);
+        }
+        (b, m)
+    }
+
     /// From the bit words themselves (bit `j % 64` of word `j / 64` is period `j`; bits past
     /// `len` are 0; a period is never both breaching and missing).
-    fn from_words(len: usize, breaching: Vec<u64>, missing: Vec<u64>) -> Classified {
+    pub(crate) fn from_words(len: usize, breaching: Vec<u64>, missing: Vec<u64>) -> Classified {
         debug_assert!(breaching.len() == len.div_ceil(64) && missing.len() == breaching.len());
         debug_assert!(breaching.iter().zip(&missing).all(|(b, m)| b & m == 0));
         Classified {
@@ -170,31 +187,9 @@ impl Classified {
         usize::BITS as usize - n.leading_zeros() as usize
     }
 
-    /// Word `w` of the count of breaching positions among the `n` ending at each position, as
-    /// planes (plane `p` holds bit `p` of every position's count), from its planes for `known`
-    /// (< `n`): a bit-sliced binary counter adding the shifted copies `known..n` of the breach
-    /// bits.
-    fn count_planes(
-        &self,
-        w: usize,
-        mut planes: [u64; PLANES],
-        known: usize,
-        n: usize,
-    ) -> [u64; PLANES] {
-        let width = Self::width(n);
-        for d in known..n {
-            let mut carry = self.shifted(w, d);
-            for plane in planes.iter_mut().take(width) {
-                let next = *plane & carry;
-                *plane ^= carry;
-                carry = next;
-            }
-        }
-        planes
-    }
-
     /// The count planes of every word for `n`, computed once, from those of the largest smaller N
-    /// already computed (a grid of N = 1…6 adds six shifted copies in all, not 21).
+    /// already computed (a grid of N = 1…6 adds six shifted copies in all, not 21): a bit-sliced
+    /// binary counter adding the shifted copies `known..n` of the breach bits, word by word.
     fn planes(&self, n: usize) -> std::rc::Rc<Planes> {
         let mut cache = self.planes.borrow_mut();
         if cache.len() <= n {
@@ -203,31 +198,43 @@ impl Classified {
         if let Some(p) = &cache[n] {
             return p.clone();
         }
-        let base = (1..n).rev().find_map(|k| cache[k].clone().map(|p| (k, p)));
         let words = self.breaching.len();
-        let planes: Planes = match &base {
-            Some((known, from)) => (0..words)
-                .map(|w| self.count_planes(w, from[w], *known, n))
-                .collect(),
-            None => (0..words)
-                .map(|w| self.count_planes(w, [0; PLANES], 0, n))
-                .collect(),
+        let width = Self::width(n);
+        let mut bits = vec![0u64; width * words];
+        let known = match (1..n).rev().find_map(|k| cache[k].clone().map(|p| (k, p))) {
+            Some((known, base)) => {
+                bits[..base.bits.len()].copy_from_slice(&base.bits);
+                known
+            }
+            None => 0,
         };
-        let planes = std::rc::Rc::new(planes);
+        for d in known..n {
+            for w in 0..words {
+                let mut carry = self.shifted(w, d);
+                for p in 0..width {
+                    let plane = &mut bits[p * words + w];
+                    let next = *plane & carry;
+                    *plane ^= carry;
+                    carry = next;
+                }
+            }
+        }
+        let planes = std::rc::Rc::new(Planes { words, width, bits });
         cache[n] = Some(planes.clone());
         planes
     }
 
     /// "count ≥ m" for every position of a word, from its count planes, most significant first.
-    fn at_least(planes: &[u64; PLANES], n: usize, m: usize) -> u64 {
+    fn at_least(planes: &Planes, w: usize, m: usize) -> u64 {
         if m == 0 {
             return !0;
         }
         let (mut greater, mut equal) = (0u64, !0u64);
-        for p in (0..Self::width(n)).rev() {
+        for p in (0..planes.width).rev() {
             let m_bit = if (m >> p) & 1 == 1 { !0u64 } else { 0 };
-            greater |= equal & planes[p] & !m_bit;
-            equal &= !(planes[p] ^ m_bit);
+            let plane = planes.get(p, w);
+            greater |= equal & plane & !m_bit;
+            equal &= !(plane ^ m_bit);
         }
         greater | equal
     }
@@ -263,7 +270,7 @@ impl Classified {
                 previous_top = 0;
                 continue;
             }
-            let on = Self::at_least(&planes[w], n, m);
+            let on = Self::at_least(&planes, w, m);
             let mut shifted = (on << 1) | previous_top;
             let lo = if w == from / 64 { from % 64 } else { 0 };
             let hi = if w == (to - 1) / 64 {
