@@ -24,30 +24,19 @@ pub fn classified(values: &[f64], band: &Band, rule: &Rule) -> Option<Classified
     let whole = len / 64;
     let (mut breaching, mut missing) = (vec![0u64; words], vec![0u64; words]);
     let (k, floor) = (rule.k, rule.floor.unwrap_or(f64::NAN));
-    let (b, m) = (&mut breaching[..whole], &mut missing[..whole]);
+    let words_of = words_of_side(rule);
     // SAFETY: the CPU has AVX2 (checked above).
     unsafe {
-        match (rule.direction, rule.inclusive) {
-            (Direction::Above, false) => {
-                words_of::<true, false, false>(values, center, spread, k, floor, b, m)
-            }
-            (Direction::Above, true) => {
-                words_of::<true, false, true>(values, center, spread, k, floor, b, m)
-            }
-            (Direction::Below, false) => {
-                words_of::<false, true, false>(values, center, spread, k, floor, b, m)
-            }
-            (Direction::Below, true) => {
-                words_of::<false, true, true>(values, center, spread, k, floor, b, m)
-            }
-            (Direction::Both, false) => {
-                words_of::<true, true, false>(values, center, spread, k, floor, b, m)
-            }
-            (Direction::Both, true) => {
-                words_of::<true, true, true>(values, center, spread, k, floor, b, m)
-            }
-        }
-    }
+        words_of(
+            values,
+            center,
+            spread,
+            k,
+            floor,
+            &mut breaching[..whole],
+            &mut missing[..whole],
+        )
+    };
     if whole < words {
         // The last, partial word: the portable loop.
         let from = whole * 64;
@@ -63,6 +52,22 @@ pub fn classified(values: &[f64], band: &Band, rule: &Rule) -> Option<Classified
         (breaching[whole], missing[whole]) = Classified::pack_codes(codes);
     }
     Some(Classified::from_words(len, breaching, missing))
+}
+
+/// Writes the breaching and missing words of the whole words of `values` (see [`words_of`]).
+type WordsOf = unsafe fn(&[f64], &[f64], &[f64], f64, f64, &mut [u64], &mut [u64]);
+
+/// [`words_of`] for the rule's side and strictness, each fixed at compile time (as
+/// `super::classifier` picks the portable loop).
+fn words_of_side(rule: &Rule) -> WordsOf {
+    match (rule.direction, rule.inclusive) {
+        (Direction::Above, false) => words_of::<true, false, false>,
+        (Direction::Above, true) => words_of::<true, false, true>,
+        (Direction::Below, false) => words_of::<false, true, false>,
+        (Direction::Below, true) => words_of::<false, true, true>,
+        (Direction::Both, false) => words_of::<true, true, false>,
+        (Direction::Both, true) => words_of::<true, true, true>,
+    }
 }
 
 /// The breaching and missing words of the whole words of `values` (`breaching.len()` of them).
