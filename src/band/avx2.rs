@@ -57,17 +57,10 @@ pub fn classified(values: &[f64], band: &Band, rule: &Rule) -> Option<Classified
 /// Writes the breaching and missing words of the whole words of `values` (see [`words_of`]).
 type WordsOf = unsafe fn(&[f64], &[f64], &[f64], f64, f64, &mut [u64], &mut [u64]);
 
-/// [`words_of`] for the rule's side and strictness, each fixed at compile time (as
-/// `super::classifier` picks the portable loop).
+/// [`words_of`] for the rule's side and strictness (as `super::classifier` picks the portable
+/// loop).
 fn words_of_side(rule: &Rule) -> WordsOf {
-    match (rule.direction, rule.inclusive) {
-        (Direction::Above, false) => words_of::<true, false, false>,
-        (Direction::Above, true) => words_of::<true, false, true>,
-        (Direction::Below, false) => words_of::<false, true, false>,
-        (Direction::Below, true) => words_of::<false, true, true>,
-        (Direction::Both, false) => words_of::<true, true, false>,
-        (Direction::Both, true) => words_of::<true, true, true>,
-    }
+    super::for_side!(rule, words_of)
 }
 
 /// The breaching and missing words of the whole words of `values` (`breaching.len()` of them).

@@ -192,16 +192,25 @@ fn classified_portable(values: &[f64], band: &Band, rule: &Rule) -> Classified {
 /// Writes the code of each value's class (`Breach as u8`) against (center, spread) into `out`.
 type Classifier = fn(&[f64], &[f64], &[f64], &Rule, &mut [u8]);
 
-/// The classification loop for the rule's side and strictness, each fixed at compile time.
+/// `$loop::<ABOVE, BELOW, INCLUSIVE>` for `$rule`'s side and strictness: the comparison loops
+/// fix both at compile time, so that each compiles to straight-line code.
+macro_rules! for_side {
+    ($rule:expr, $loop:ident) => {
+        match ($rule.direction, $rule.inclusive) {
+            (Direction::Above, false) => $loop::<true, false, false>,
+            (Direction::Above, true) => $loop::<true, false, true>,
+            (Direction::Below, false) => $loop::<false, true, false>,
+            (Direction::Below, true) => $loop::<false, true, true>,
+            (Direction::Both, false) => $loop::<true, true, false>,
+            (Direction::Both, true) => $loop::<true, true, true>,
+        }
+    };
+}
+use for_side;
+
+/// The classification loop for the rule's side and strictness.
 fn classifier(rule: &Rule) -> Classifier {
-    match (rule.direction, rule.inclusive) {
-        (Direction::Above, false) => classify::<true, false, false>,
-        (Direction::Above, true) => classify::<true, false, true>,
-        (Direction::Below, false) => classify::<false, true, false>,
-        (Direction::Below, true) => classify::<false, true, true>,
-        (Direction::Both, false) => classify::<true, true, false>,
-        (Direction::Both, true) => classify::<true, true, true>,
-    }
+    for_side!(rule, classify)
 }
 
 /// Branch-free so that it vectorises: a missing value compares false on every side, so its code
