@@ -419,7 +419,7 @@ pub struct SeriesContext<'a> {
     pub raw: &'a Series,
     step_ms: Option<i64>,
     grids: Memo<GridKey, Series>,
-    selections: Memo<String, Selection>,
+    selections: Memo<SelectionKey, Selection>,
     /// Prometheus bands (over raw samples or recorded values).
     bands: BandCache,
     /// CloudWatch bands: per grid and condition with `k` left out ([`band_condition`]).
@@ -427,7 +427,7 @@ pub struct SeriesContext<'a> {
     /// Classifications per CloudWatch band (its address in `cloudwatch_bands`) and rule.
     breaches: Memo<(usize, Rule), Classified>,
     /// Prometheus presence per selection (its key), condition and data step.
-    presences: Memo<(String, Condition, i64), Presence>,
+    presences: Memo<(SelectionKey, Condition, i64), Presence>,
 }
 
 /// A CloudWatch period grid: period (ms), statistic, evaluation span.
@@ -459,10 +459,19 @@ impl<K: PartialEq, T> Memo<K, T> {
 }
 
 /// Prometheus bands already computed over one series, by what they were computed over (the
-/// samples or recorded values, and their spacing) and the condition without `k` ([`band_condition`]:
-/// a new `k` is one comparison pass over the same band). Tuning tries many settings on one series;
-/// each band is fitted once.
-pub type BandCache = Memo<(String, Condition), PreparedCondition>;
+/// selection, `None` for a call without one, and the samples or recorded values) and the condition
+/// without `k` ([`band_condition`]: a new `k` is one comparison pass over the same band). Tuning
+/// tries many settings on one series; each band is fitted once.
+pub type BandCache = Memo<(Option<SelectionKey>, BandSource, Condition), PreparedCondition>;
+
+/// What a Prometheus rule's band is computed over.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum BandSource {
+    /// The recorded values at each evaluation (a `promql` band).
+    Recorded { interval_ms: i64 },
+    /// The raw samples, `step_ms` apart (every other condition).
+    Samples { step_ms: i64 },
+}
 
 /// What makes a condition's band: the condition with `k` left out (set to 0).
 fn band_condition(condition: &Condition) -> Condition {
@@ -489,11 +498,25 @@ fn rule_of(condition: &Condition, cached: &Rule) -> Rule {
 
 /// What a rule's evaluations and selected samples depend on: the span and the rule timing (not
 /// `for`, not the condition).
-fn selection_key(cfg: &PrometheusConfig, span: (i64, i64)) -> String {
-    format!(
-        "{span:?} {} {} {} {:?}",
-        cfg.interval_ms, cfg.phase_ms, cfg.lookback_ms, cfg.version
-    )
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SelectionKey {
+    span: (i64, i64),
+    interval_ms: i64,
+    phase_ms: i64,
+    lookback_ms: i64,
+    version: prometheus::PrometheusVersion,
+}
+
+impl SelectionKey {
+    fn new(cfg: &PrometheusConfig, span: (i64, i64)) -> SelectionKey {
+        SelectionKey {
+            span,
+            interval_ms: cfg.interval_ms,
+            phase_ms: cfg.phase_ms,
+            lookback_ms: cfg.lookback_ms,
+            version: cfg.version,
+        }
+    }
 }
 
 /// Evaluation times and the sample each instant query selects.
@@ -521,7 +544,7 @@ impl<'a> SeriesContext<'a> {
     }
 
     fn selection(&self, cfg: &PrometheusConfig, span: (i64, i64)) -> Rc<Selection> {
-        self.selections.get(selection_key(cfg, span), || {
+        self.selections.get(SelectionKey::new(cfg, span), || {
             let eval_times = cfg.eval_times(span.0, span.1);
             let selected = prometheus::instant_indices(&self.raw.samples(), &eval_times, cfg);
             (eval_times, selected)
@@ -674,12 +697,12 @@ pub fn prometheus_present(
         selected,
         replay,
         &BandCache::default(),
-        "",
+        None,
     )
 }
 
-/// [`prometheus_present`] with bands kept in `bands`, keyed by `scope` (what distinguishes the
-/// samples and evaluation times: the same condition over other data is another band) and the
+/// [`prometheus_present`] with bands kept in `bands`, keyed by `scope` (the selection: the same
+/// condition over other evaluations is another band), what the band is computed over and the
 /// condition without `k`.
 #[allow(clippy::too_many_arguments)]
 fn prometheus_present_cached(
@@ -690,7 +713,7 @@ fn prometheus_present_cached(
     selected: &[Option<usize>],
     replay: Option<&ReplayBounds>,
     bands: &BandCache,
-    scope: &str,
+    scope: Option<SelectionKey>,
 ) -> (Vec<bool>, PreparedPrometheus) {
     if let Condition::Anomaly {
         model: AnomalyModel::Promql(m),
@@ -709,7 +732,10 @@ fn prometheus_present_cached(
             present: &present,
         };
         let key = (
-            format!("promql {scope} {}", alert.prom.interval_ms),
+            scope,
+            BandSource::Recorded {
+                interval_ms: alert.prom.interval_ms,
+            },
             band_condition(&alert.condition),
         );
         let prepared = bands.get(key, || {
@@ -747,7 +773,8 @@ fn prometheus_present_cached(
     }
     let (timestamps, values) = (samples.timestamps, samples.values);
     let key = (
-        format!("raw {scope} {step_ms}"),
+        scope,
+        BandSource::Samples { step_ms },
         band_condition(&alert.condition),
     );
     if alert.condition == Condition::Present {
@@ -830,8 +857,8 @@ pub fn prometheus_replay(
     let selection = ctx.selection(&alert.prom, span);
     let (eval_times, selected) = (&selection.0, &selection.1);
     // The recorded values are those of the selection.
-    let scope = selection_key(&alert.prom, span);
-    let key = (scope.clone(), alert.condition.clone(), step);
+    let scope = SelectionKey::new(&alert.prom, span);
+    let key = (scope, alert.condition.clone(), step);
     let presence = ctx.presences.get(key, || {
         let (present, prepared) = prometheus_present_cached(
             alert,
@@ -841,7 +868,7 @@ pub fn prometheus_replay(
             selected,
             replay,
             &ctx.bands,
-            &scope,
+            Some(scope),
         );
         Presence { present, prepared }
     });
