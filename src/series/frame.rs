@@ -58,7 +58,7 @@ pub const ANOMALY_FLAG_COLUMNS: &[&str] = &["is_anomaly", "anomaly", "label"];
 
 /// Whether `name` is a per-row anomaly flag of `df` ([`ANOMALY_FLAG_COLUMNS`]): so named, and
 /// numeric, boolean, or text whose every cell is a flag (CSV columns are read as text).
-fn is_flag_column(df: &pl::DataFrame, name: &str) -> bool {
+pub(crate) fn is_flag_column(df: &pl::DataFrame, name: &str) -> bool {
     if !ANOMALY_FLAG_COLUMNS
         .iter()
         .any(|f| name.trim().eq_ignore_ascii_case(f))

@@ -19,7 +19,9 @@ use polars::prelude as pl;
 use polars::prelude::DataType;
 
 use super::error::LoadError;
-use super::frame::{find_column, frame_to_series, RowNaming, TIMESTAMP_COLUMNS, VALUE_COLUMN};
+use super::frame::{
+    find_column, frame_to_series, is_flag_column, RowNaming, TIMESTAMP_COLUMNS, VALUE_COLUMN,
+};
 use super::parquet::{checked_input, layout, read_frame, stem_of, Part};
 use super::source::Source;
 use super::Series;
@@ -112,11 +114,16 @@ fn identity(s: &Series) -> String {
     format!("{}\u{0}{:?}", s.name, s.labels)
 }
 
-/// Where the trailing run of rows with the last row's key starts.
+/// Where the trailing run of rows with the last row's key starts. A per-row anomaly flag among the
+/// columns is not part of the key, as `frame_to_series` reads the same rows.
 fn trailing_run_start(
     df: &pl::DataFrame,
     key_columns: &[String],
 ) -> Result<usize, pl::PolarsError> {
+    let key_columns: Vec<&String> = key_columns
+        .iter()
+        .filter(|c| !is_flag_column(df, c))
+        .collect();
     let n = df.height();
     if n == 0 || key_columns.is_empty() {
         return Ok(if key_columns.is_empty() { 0 } else { n });

@@ -152,6 +152,47 @@ fn write_interleaved_parquet(path: &Path) {
         .unwrap();
 }
 
+/// A labelled dataset's per-row anomaly flag changes within a series; streamed, it neither splits
+/// the series between batches nor names a series of its own (as read whole).
+#[test]
+fn a_per_row_anomaly_flag_streams_as_it_reads_whole() {
+    use polars::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    std::fs::write(p.join("s.yaml"), SPEC.replace(", series: '-1'", "")).unwrap();
+    // Four series one after another, 10,000 one-minute rows each, flagged in runs of 700 rows.
+    let n = 40_000usize;
+    let ts: Vec<i64> = (0..n)
+        .map(|i| 1_767_225_600_000 + (i % 10_000) as i64 * 60_000)
+        .collect();
+    let names: Vec<String> = (0..n).map(|i| format!("svc{}", i / 10_000)).collect();
+    let values: Vec<f64> = (0..n).map(|i| (i % 97) as f64).collect();
+    let flags: Vec<i64> = (0..n).map(|i| ((i / 700) % 2) as i64).collect();
+    let mut df = DataFrame::new_infer_height(vec![
+        Series::new("timestamp".into(), ts)
+            .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))
+            .unwrap()
+            .into_column(),
+        Series::new("series".into(), names).into_column(),
+        Series::new("value".into(), values).into_column(),
+        Series::new("is_anomaly".into(), flags).into_column(),
+    ])
+    .unwrap();
+    let file = std::fs::File::create(p.join("fleet.parquet")).unwrap();
+    ParquetWriter::new(file)
+        .with_row_group_size(Some(1000))
+        .finish(&mut df)
+        .unwrap();
+    let whole = json(p, &["backtest", "--memory", "16G"]);
+    let streamed = json(p, &["backtest", "--memory", "1M"]);
+    assert!(whole == streamed, "streamed differs");
+    let text = String::from_utf8(whole).unwrap();
+    assert!(
+        text.contains("svc3") && !text.contains("is_anomaly"),
+        "four series, no flag label"
+    );
+}
+
 /// Under an address-space limit of 700 MiB, a 1,000 × 20,160-point file (about 1.3 GB to replay
 /// whole) runs streamed with `--memory 64M` and gives the unlimited run's bytes; read whole, it
 /// cannot run at all.
