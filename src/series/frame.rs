@@ -59,10 +59,7 @@ pub const ANOMALY_FLAG_COLUMNS: &[&str] = &["is_anomaly", "anomaly", "label"];
 /// Whether `name` is a per-row anomaly flag of `df` ([`ANOMALY_FLAG_COLUMNS`]): so named, and
 /// numeric, boolean, or text whose every cell is a flag (CSV columns are read as text).
 pub(crate) fn is_flag_column(df: &pl::DataFrame, name: &str) -> bool {
-    if !ANOMALY_FLAG_COLUMNS
-        .iter()
-        .any(|f| name.trim().eq_ignore_ascii_case(f))
-    {
+    if !ANOMALY_FLAG_COLUMNS.iter().any(|f| is_named(name, f)) {
         return false;
     }
     let Ok(column) = df.column(name) else {
@@ -110,7 +107,12 @@ impl RowNaming {
 pub(crate) fn find_column<'a>(names: &'a [String], wanted: &[&str]) -> Option<&'a String> {
     wanted
         .iter()
-        .find_map(|w| names.iter().find(|n| n.trim().eq_ignore_ascii_case(w)))
+        .find_map(|w| names.iter().find(|n| is_named(n, w)))
+}
+
+/// Whether column `name` is the one called `wanted`: spaces around it and case do not count.
+fn is_named(name: &str, wanted: &str) -> bool {
+    name.trim().eq_ignore_ascii_case(wanted)
 }
 
 /// Build series from a frame; `default_name` names the series of a long file without a series column.
