@@ -110,7 +110,7 @@ fn streamed_runs_are_byte_for_byte_the_whole_file_runs() {
 fn a_file_not_grouped_by_series_is_refused_when_streamed_and_read_whole_otherwise() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();
-    write_interleaved_parquet(&p.join("fleet.parquet"));
+    write_four_series_parquet(&p.join("fleet.parquet"), true, None);
     std::fs::write(p.join("s.yaml"), SPEC.replace(", series: '-1'", "")).unwrap();
     alertlab()
         .current_dir(p)
@@ -126,25 +126,38 @@ fn a_file_not_grouped_by_series_is_refused_when_streamed_and_read_whole_otherwis
         .success();
 }
 
-/// A long Parquet file whose rows interleave four series (40,000 rows: more than a 1 MiB budget
-/// holds), in row groups of 1,000 rows.
-fn write_interleaved_parquet(path: &Path) {
+/// A long Parquet file of four series of 10,000 one-minute rows (40,000 rows: more than a 1 MiB
+/// budget holds), in row groups of 1,000 rows; `interleaved`: the series' rows take turns,
+/// otherwise each series' rows come together. `flag` adds an `is_anomaly` column: row `i`'s flag.
+fn write_four_series_parquet(path: &Path, interleaved: bool, flag: Option<fn(usize) -> i64>) {
     use polars::prelude::*;
     let n = 40_000usize;
+    // Row `i`'s series and minute.
+    let place = |i: usize| {
+        if interleaved {
+            (i % 4, i / 4)
+        } else {
+            (i / 10_000, i % 10_000)
+        }
+    };
     let ts: Vec<i64> = (0..n)
-        .map(|i| 1_767_225_600_000 + (i / 4) as i64 * 60_000)
+        .map(|i| 1_767_225_600_000 + place(i).1 as i64 * 60_000)
         .collect();
-    let names: Vec<String> = (0..n).map(|i| format!("svc{}", i % 4)).collect();
+    let names: Vec<String> = (0..n).map(|i| format!("svc{}", place(i).0)).collect();
     let values: Vec<f64> = (0..n).map(|i| (i % 97) as f64).collect();
-    let mut df = DataFrame::new_infer_height(vec![
+    let mut columns = vec![
         Series::new("timestamp".into(), ts)
             .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))
             .unwrap()
             .into_column(),
         Series::new("series".into(), names).into_column(),
         Series::new("value".into(), values).into_column(),
-    ])
-    .unwrap();
+    ];
+    if let Some(flag) = flag {
+        let flags: Vec<i64> = (0..n).map(flag).collect();
+        columns.push(Series::new("is_anomaly".into(), flags).into_column());
+    }
+    let mut df = DataFrame::new_infer_height(columns).unwrap();
     let file = std::fs::File::create(path).unwrap();
     ParquetWriter::new(file)
         .with_row_group_size(Some(1000))
@@ -156,33 +169,15 @@ fn write_interleaved_parquet(path: &Path) {
 /// the series between batches nor names a series of its own (as read whole).
 #[test]
 fn a_per_row_anomaly_flag_streams_as_it_reads_whole() {
-    use polars::prelude::*;
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();
     std::fs::write(p.join("s.yaml"), SPEC.replace(", series: '-1'", "")).unwrap();
-    // Four series one after another, 10,000 one-minute rows each, flagged in runs of 700 rows.
-    let n = 40_000usize;
-    let ts: Vec<i64> = (0..n)
-        .map(|i| 1_767_225_600_000 + (i % 10_000) as i64 * 60_000)
-        .collect();
-    let names: Vec<String> = (0..n).map(|i| format!("svc{}", i / 10_000)).collect();
-    let values: Vec<f64> = (0..n).map(|i| (i % 97) as f64).collect();
-    let flags: Vec<i64> = (0..n).map(|i| ((i / 700) % 2) as i64).collect();
-    let mut df = DataFrame::new_infer_height(vec![
-        Series::new("timestamp".into(), ts)
-            .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))
-            .unwrap()
-            .into_column(),
-        Series::new("series".into(), names).into_column(),
-        Series::new("value".into(), values).into_column(),
-        Series::new("is_anomaly".into(), flags).into_column(),
-    ])
-    .unwrap();
-    let file = std::fs::File::create(p.join("fleet.parquet")).unwrap();
-    ParquetWriter::new(file)
-        .with_row_group_size(Some(1000))
-        .finish(&mut df)
-        .unwrap();
+    // Flagged in runs of 700 rows.
+    write_four_series_parquet(
+        &p.join("fleet.parquet"),
+        false,
+        Some(|i| ((i / 700) % 2) as i64),
+    );
     let whole = json(p, &["backtest", "--memory", "16G"]);
     let streamed = json(p, &["backtest", "--memory", "1M"]);
     assert!(whole == streamed, "streamed differs");
