@@ -204,9 +204,14 @@ pub fn evaluate(
     )
 }
 
+thread_local! {
+    /// [`evaluate_classified`]'s buffer of change positions.
+    static CHANGES: std::cell::Cell<Vec<usize>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
 /// [`evaluate`] over a classification that carries its bits (built once per band and rule, shared
 /// by every M-of-N setting): a stretch without missing datapoints is decided 64 periods per word
-/// ([`Classified::for_each_change`]) when N ≤ [`super::mofn::MAX_N`]. `detail` says whether the
+/// ([`Classified::changes_into`]) when N ≤ [`super::mofn::MAX_N`]. `detail` says whether the
 /// transitions are kept (the episodes always are).
 pub fn evaluate_classified(
     breach: &Classified,
@@ -233,6 +238,9 @@ pub fn evaluate_classified(
     let mut state = AlarmState::InsufficientData;
     let mut episodes = EpisodeBuilder::default();
     let mut range: Vec<Breach> = Vec::with_capacity(r);
+    // Where the M-of-N count crosses M in a stretch: the thread's buffer, reused by every
+    // stretch and every evaluation (tuning runs hundreds per series).
+    let mut changes = CHANGES.take();
     let mut i = 0;
     while i < breach.len() {
         // A stretch where every range is whole (no gap since r periods, none arriving): only the
@@ -248,19 +256,23 @@ pub fn evaluate_classified(
             let first = (state == AlarmState::InsufficientData)
                 .then(|| breach.breaching_between(i + 1 - n, i + 1) >= m);
             let before = first.unwrap_or(state == AlarmState::Alarm);
+            let from = i + usize::from(first.is_some());
+            changes.clear();
+            if n <= MAX_N {
+                breach.changes_into(n, m as usize, from, end, before, &mut changes);
+                // Every second change closes an episode.
+                episodes.reserve(changes.len() / 2 + 1);
+            }
             let mut last = before;
             let mut change = |j: usize, now: bool| {
                 let at = start_ms + j as i64 * period_ms;
-                let next = if now {
-                    AlarmState::Alarm
-                } else {
-                    AlarmState::Ok
-                };
                 if transitions {
-                    timeline.transitions.push(Transition {
-                        at,
-                        to: next.name(),
-                    });
+                    let to = if now {
+                        AlarmState::Alarm
+                    } else {
+                        AlarmState::Ok
+                    };
+                    timeline.transitions.push(Transition { at, to: to.name() });
                 }
                 episodes.observe(at, now);
                 last = now;
@@ -268,9 +280,11 @@ pub fn evaluate_classified(
             if let Some(now) = first {
                 change(i, now);
             }
-            let from = i + usize::from(first.is_some());
             if n <= MAX_N {
-                breach.for_each_change(n, m as usize, from, end, before, &mut change);
+                // The values alternate from `before`.
+                for (j, on) in changes.iter().zip((0..).map(|c| before ^ (c % 2 == 0))) {
+                    change(*j, on);
+                }
             } else {
                 // N past one word: a running count, period by period.
                 let mut count = breach.breaching_between(from - n, from);
@@ -337,6 +351,7 @@ pub fn evaluate_classified(
         }
         i += 1;
     }
+    CHANGES.set(changes);
     timeline.first_eval = Some(start_ms);
     timeline.last_eval = Some(start_ms + (breach.len() as i64 - 1) * period_ms);
     timeline.episodes = episodes.finish();

@@ -97,6 +97,11 @@ pub(crate) struct EpisodeBuilder {
 }
 
 impl EpisodeBuilder {
+    /// Room for `more` episodes, when the caller knows how many may come.
+    pub fn reserve(&mut self, more: usize) {
+        self.episodes.reserve(more);
+    }
+
     pub fn observe(&mut self, at: i64, on: bool) {
         match (self.open, on) {
             (None, true) => self.open = Some(at),

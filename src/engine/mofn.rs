@@ -40,6 +40,8 @@ pub struct Classified {
     /// Count planes per N, computed on first use: the M-of-N settings of one N (one tuning grid
     /// has several) share them, and only the comparison with M is per setting.
     planes: std::cell::RefCell<Vec<Option<std::rc::Rc<Planes>>>>,
+    /// The words whose count can be above 0 (computed on first use, shared by every setting).
+    active: std::cell::OnceCell<Vec<u32>>,
 }
 
 /// Equal classifications: the same classes (whatever count planes either has cached).
@@ -104,6 +106,7 @@ impl Classified {
             breaching,
             missing,
             planes: std::cell::RefCell::new(Vec::new()),
+            active: std::cell::OnceCell::new(),
         }
     }
 
@@ -208,8 +211,11 @@ impl Classified {
             }
             None => 0,
         };
+        // Other words count 0: their planes stay 0.
+        let active = self.active_words();
         for d in known..n {
-            for w in 0..words {
+            for &w in active {
+                let w = w as usize;
                 let mut carry = self.shifted(w, d);
                 for p in 0..width {
                     let plane = &mut bits[p * words + w];
@@ -239,41 +245,46 @@ impl Classified {
         greater | equal
     }
 
-    /// Over positions `[from, to)` (with `from ≥ n − 1`), call `change(j, on)` at each position
-    /// where "at least `m` of the newest `n` breach" differs from the position before; `before` is
-    /// its value just before `from`.
-    pub fn for_each_change(
+    /// The words holding a breach or following one, in order: with N ≤ 64 a window reaches back
+    /// one word at most, so every other word counts 0 at every position. Above a few σ most words
+    /// are such, and every setting of a classification skips them without looking.
+    fn active_words(&self) -> &[u32] {
+        self.active.get_or_init(|| {
+            let b = &self.breaching;
+            (0..b.len())
+                .filter(|&w| b[w] | if w > 0 { b[w - 1] } else { 0 } != 0)
+                .map(|w| w as u32)
+                .collect()
+        })
+    }
+
+    /// Over positions `[from, to)` (with `from ≥ n − 1`), append to `changes` each position where
+    /// "at least `m` of the newest `n` breach" differs from the position before, in order;
+    /// `before` is its value just before `from`, so the values alternate from `!before`. A list
+    /// rather than a callback: tuning's low k change state tens of millions of times, and the
+    /// caller's loop over a list is tighter than a call per change.
+    pub fn changes_into(
         &self,
         n: usize,
         m: usize,
         from: usize,
         to: usize,
         before: bool,
-        mut change: impl FnMut(usize, bool),
+        changes: &mut Vec<usize>,
     ) {
         debug_assert!(n <= MAX_N && from + 1 >= n && to <= self.len);
         if from >= to {
             return;
         }
         let planes = self.planes(n);
-        let mut previous_top = u64::from(before);
-        let first_word = from / 64;
-        for w in first_word..=(to - 1) / 64 {
-            // No breach in this word or the one before: the count is 0 at every position (a
-            // window of N ≤ 64 reaches back one word at most), so the only possible change is
-            // the first position turning off. Above a few σ most words are such.
-            let quiet = self.breaching[w] | if w > 0 { self.breaching[w - 1] } else { 0 } == 0;
-            if quiet && m > 0 && (w > first_word || from % 64 == 0) {
-                if previous_top == 1 {
-                    change(w * 64, false);
-                }
-                previous_top = 0;
-                continue;
-            }
+        let (first_word, last_word) = (from / 64, (to - 1) / 64);
+        // Word `w`: the positions where the result changes (given whether the position before
+        // the word was on), and the result.
+        let word = |w: usize, previous_top: u64| -> (u64, u64) {
             let on = Self::at_least(&planes, w, m);
             let mut shifted = (on << 1) | previous_top;
-            let lo = if w == from / 64 { from % 64 } else { 0 };
-            let hi = if w == (to - 1) / 64 {
+            let lo = if w == first_word { from % 64 } else { 0 };
+            let hi = if w == last_word {
                 (to - 1) % 64 + 1
             } else {
                 64
@@ -283,13 +294,41 @@ impl Classified {
                 shifted = (shifted & !(1u64 << lo)) | (u64::from(before) << lo);
             }
             let mask = if hi == 64 { !0u64 } else { (1u64 << hi) - 1 } & (!0u64 << lo);
-            let mut changes = (on ^ shifted) & mask;
-            while changes != 0 {
-                let k = changes.trailing_zeros() as usize;
-                change(w * 64 + k, (on >> k) & 1 == 1);
-                changes &= changes - 1;
+            ((on ^ shifted) & mask, on)
+        };
+        let mut emit = |w: usize, (mut bits, on): (u64, u64)| -> u64 {
+            while bits != 0 {
+                changes.push(w * 64 + bits.trailing_zeros() as usize);
+                bits &= bits - 1;
             }
-            previous_top = on >> 63;
+            on >> 63
+        };
+        if m == 0 {
+            // Always on: no word is quiet.
+            let mut top = u64::from(before);
+            for w in first_word..=last_word {
+                top = emit(w, word(w, top));
+            }
+            return;
+        }
+        // The first word whole (it may start inside), then the active words only. Any other word
+        // counts 0 throughout, and so does the last position before it (its newest N ≤ 64 lie in
+        // the word before, which holds no breach either): nothing changes there.
+        let mut top = emit(first_word, word(first_word, u64::from(before)));
+        let active = self.active_words();
+        let after_first = active.partition_point(|&a| a as usize <= first_word);
+        let mut w = first_word;
+        for &a in &active[after_first..] {
+            let a = a as usize;
+            if a > last_word {
+                break;
+            }
+            debug_assert!(
+                a == w + 1 || top == 0,
+                "a quiet word follows a word ending on"
+            );
+            top = emit(a, word(a, top));
+            w = a;
         }
     }
 }
@@ -347,15 +386,20 @@ mod tests {
                 .collect();
             let c = Classified::new(&classes);
             let n = rng.int(1, MAX_N as i64) as usize;
-            let m = rng.int(1, n as i64) as usize;
+            let m = rng.int(0, n as i64) as usize;
             if n > len {
                 continue;
             }
             let from = rng.int(n as i64 - 1, len as i64 - 1) as usize;
             let to = rng.int(from as i64, len as i64) as usize;
             let before = rng.chance(0.5);
-            let mut got = Vec::new();
-            c.for_each_change(n, m, from, to, before, |j, on| got.push((j, on)));
+            let mut positions = Vec::new();
+            c.changes_into(n, m, from, to, before, &mut positions);
+            let got: Vec<(usize, bool)> = positions
+                .iter()
+                .zip((0..).map(|i| before ^ (i % 2 == 0)))
+                .map(|(j, on)| (*j, on))
+                .collect();
             let mut expected = Vec::new();
             let mut previous = before;
             for j in from..to {
