@@ -204,6 +204,29 @@ pub fn evaluate(
     )
 }
 
+/// Alarm when `on`, OK otherwise.
+fn alarm_if(on: bool) -> AlarmState {
+    if on {
+        AlarmState::Alarm
+    } else {
+        AlarmState::Ok
+    }
+}
+
+/// A change of state to `to` at `at`: a transition when they are kept, and the episodes.
+fn record(
+    timeline: &mut Timeline,
+    episodes: &mut EpisodeBuilder,
+    transitions: bool,
+    at: i64,
+    to: AlarmState,
+) {
+    if transitions {
+        timeline.transitions.push(Transition { at, to: to.name() });
+    }
+    episodes.observe(at, to == AlarmState::Alarm);
+}
+
 thread_local! {
     /// [`evaluate_classified`]'s buffer of change positions.
     static CHANGES: std::cell::Cell<Vec<usize>> = const { std::cell::Cell::new(Vec::new()) };
@@ -260,31 +283,6 @@ pub fn evaluate_classified(
             changes.clear();
             if n <= MAX_N {
                 breach.changes_into(n, m as usize, from, end, before, &mut changes);
-                // Every second change closes an episode.
-                episodes.reserve(changes.len() / 2 + 1);
-            }
-            let mut last = before;
-            let mut change = |j: usize, now: bool| {
-                let at = start_ms + j as i64 * period_ms;
-                if transitions {
-                    let to = if now {
-                        AlarmState::Alarm
-                    } else {
-                        AlarmState::Ok
-                    };
-                    timeline.transitions.push(Transition { at, to: to.name() });
-                }
-                episodes.observe(at, now);
-                last = now;
-            };
-            if let Some(now) = first {
-                change(i, now);
-            }
-            if n <= MAX_N {
-                // The values alternate from `before`.
-                for (j, on) in changes.iter().zip((0..).map(|c| before ^ (c % 2 == 0))) {
-                    change(*j, on);
-                }
             } else {
                 // N past one word: a running count, period by period.
                 let mut count = breach.breaching_between(from - n, from);
@@ -294,16 +292,31 @@ pub fn evaluate_classified(
                     count -= (breach.get(j - n) == Breach::Breaching) as u32;
                     let now = count >= m;
                     if now != previous {
-                        change(j, now);
+                        changes.push(j);
                         previous = now;
                     }
                 }
             }
-            state = if last {
-                AlarmState::Alarm
-            } else {
-                AlarmState::Ok
-            };
+            let at = |j: usize| start_ms + j as i64 * period_ms;
+            if let Some(now) = first {
+                record(
+                    &mut timeline,
+                    &mut episodes,
+                    transitions,
+                    at(i),
+                    alarm_if(now),
+                );
+            }
+            // From `before`, every change flips the state.
+            if transitions {
+                let states = (0..).map(|c| alarm_if(before ^ (c % 2 == 0)));
+                for (j, to) in changes.iter().zip(states) {
+                    let (at, to) = (at(*j), to.name());
+                    timeline.transitions.push(Transition { at, to });
+                }
+            }
+            episodes.toggle_at(changes.iter().map(|j| at(*j)));
+            state = alarm_if(before ^ (changes.len() % 2 == 1));
             breaching_in_n = breach.breaching_between(end - n, end);
             i = end;
             continue;
@@ -338,15 +351,8 @@ pub fn evaluate_classified(
         };
         if let Some(next) = next {
             if next != state {
-                if transitions {
-                    timeline.transitions.push(Transition {
-                        at,
-                        to: next.name(),
-                    });
-                }
                 state = next;
-                // Episodes only change with the state.
-                episodes.observe(at, state == AlarmState::Alarm);
+                record(&mut timeline, &mut episodes, transitions, at, state);
             }
         }
         i += 1;

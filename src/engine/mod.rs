@@ -97,9 +97,29 @@ pub(crate) struct EpisodeBuilder {
 }
 
 impl EpisodeBuilder {
-    /// Room for `more` episodes, when the caller knows how many may come.
-    pub fn reserve(&mut self, more: usize) {
-        self.episodes.reserve(more);
+    /// A change of state at each of `times` (in order): every second one closes an episode.
+    /// Pairs of changes become episodes without a test per change, which matters when a tuning
+    /// run's low thresholds change state millions of times.
+    pub fn toggle_at(&mut self, times: impl ExactSizeIterator<Item = i64>) {
+        let mut times = times;
+        if let Some(start) = self.open {
+            let Some(end) = times.next() else { return };
+            self.episodes.push(Episode {
+                start,
+                end: Some(end),
+            });
+            self.open = None;
+        }
+        self.episodes.reserve(times.len() / 2);
+        while let Some(start) = times.next() {
+            match times.next() {
+                Some(end) => self.episodes.push(Episode {
+                    start,
+                    end: Some(end),
+                }),
+                None => self.open = Some(start),
+            }
+        }
     }
 
     pub fn observe(&mut self, at: i64, on: bool) {
