@@ -100,8 +100,7 @@ impl EpisodeBuilder {
     /// A change of state at each of `times` (in order): every second one closes an episode.
     /// Pairs of changes become episodes without a test per change, which matters when a tuning
     /// run's low thresholds change state millions of times.
-    pub fn toggle_at(&mut self, times: impl ExactSizeIterator<Item = i64>) {
-        let mut times = times;
+    pub fn toggle_at(&mut self, mut times: impl ExactSizeIterator<Item = i64>) {
         if let Some(start) = self.open {
             let Some(end) = times.next() else { return };
             self.episodes.push(Episode {
@@ -141,5 +140,43 @@ impl EpisodeBuilder {
             self.episodes.push(Episode { start, end: None });
         }
         self.episodes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Toggling at a list of times builds what observing the alternating states one by one does,
+    /// from either state and with an odd or even number of changes.
+    #[test]
+    fn toggling_equals_observing_each_change() {
+        let mut rng = crate::rng::Rng::new(11);
+        for case in 0..500 {
+            let mut times = Vec::new();
+            let mut t = rng.int(0, 10);
+            for _ in 0..rng.int(0, 9) {
+                t += rng.int(1, 5);
+                times.push(t);
+            }
+            let start_on = rng.chance(0.5);
+            let (mut toggled, mut observed) =
+                (EpisodeBuilder::default(), EpisodeBuilder::default());
+            if start_on {
+                toggled.observe(0, true);
+                observed.observe(0, true);
+            }
+            toggled.toggle_at(times.iter().copied());
+            let mut on = start_on;
+            for &at in &times {
+                on = !on;
+                observed.observe(at, on);
+            }
+            assert_eq!(
+                toggled.finish(),
+                observed.finish(),
+                "case {case}: {times:?} from {start_on}"
+            );
+        }
     }
 }

@@ -41,7 +41,7 @@ pub struct Classified {
     /// has several) share them, and only the comparison with M is per setting.
     planes: std::cell::RefCell<Vec<Option<std::rc::Rc<Planes>>>>,
     /// The words whose count can be above 0 (computed on first use, shared by every setting).
-    active: std::cell::OnceCell<Vec<u32>>,
+    active: std::cell::OnceCell<Vec<usize>>,
 }
 
 /// Equal classifications: the same classes (whatever count planes either has cached).
@@ -215,7 +215,6 @@ impl Classified {
         let active = self.active_words();
         for d in known..n {
             for &w in active {
-                let w = w as usize;
                 let mut carry = self.shifted(w, d);
                 for p in 0..width {
                     let plane = &mut bits[p * words + w];
@@ -248,12 +247,11 @@ impl Classified {
     /// The words holding a breach or following one, in order: with N ≤ 64 a window reaches back
     /// one word at most, so every other word counts 0 at every position. Above a few σ most words
     /// are such, and every setting of a classification skips them without looking.
-    fn active_words(&self) -> &[u32] {
+    fn active_words(&self) -> &[usize] {
         self.active.get_or_init(|| {
             let b = &self.breaching;
             (0..b.len())
                 .filter(|&w| b[w] | if w > 0 { b[w - 1] } else { 0 } != 0)
-                .map(|w| w as u32)
                 .collect()
         })
     }
@@ -316,10 +314,9 @@ impl Classified {
         // the word before, which holds no breach either): nothing changes there.
         let mut top = emit(first_word, word(first_word, u64::from(before)));
         let active = self.active_words();
-        let after_first = active.partition_point(|&a| a as usize <= first_word);
+        let after_first = active.partition_point(|&a| a <= first_word);
         let mut w = first_word;
         for &a in &active[after_first..] {
-            let a = a as usize;
             if a > last_word {
                 break;
             }
