@@ -426,13 +426,13 @@ fn profile_for(
     }
 }
 
-/// The floor of the spread (step 5 of the module docs): the larger of the residuals' central 90 %
-/// range / 6.58 (0.5 σ for Gaussian residuals) and the values' quantisation step, on strided samples of at most
-/// `ROBUST_SAMPLE` points.
-fn spread_floor(residuals: &[f64], values: &[f64], scratch: &mut Scratch) -> f64 {
+/// The spread `sigma` raised to its floor (step 5 of the module docs): the larger of the
+/// residuals' central 90 % range / 6.58 (0.5 σ for Gaussian residuals) and the values' quantisation
+/// step, on strided samples of at most `ROBUST_SAMPLE` points.
+fn floored_spread(sigma: f64, residuals: &[f64], values: &[f64], scratch: &mut Scratch) -> f64 {
     scratch.take_sample(residuals, ROBUST_SAMPLE);
     if scratch.sample.len() < 10 {
-        return 0.0;
+        return sigma.max(0.0);
     }
     // The two order statistics, without sorting the rest.
     let keys = &mut scratch.keys;
@@ -443,16 +443,23 @@ fn spread_floor(residuals: &[f64], values: &[f64], scratch: &mut Scratch) -> f64
         from_total_key(*keys.select_nth_unstable(rank).1)
     };
     let range = at(0.95) - at(0.05);
+    let spread = sigma.max(range / 6.58);
     scratch.take_sample(values, ROBUST_SAMPLE);
+    // The step is the smallest positive gap between sorted values, so no larger than any positive
+    // difference of two values: when two neighbours in time already differ by no more than the
+    // spread (continuous data, nearly always), the step cannot raise it and the sort is skipped.
+    let bound = smallest_positive(scratch.sample.windows(2).map(|w| (w[1] - w[0]).abs()));
+    if bound <= spread {
+        return spread;
+    }
     sort_total(&mut scratch.sample, &mut scratch.keys);
-    let quantum = scratch
-        .sample
-        .windows(2)
-        .map(|w| w[1] - w[0])
-        .filter(|d| *d > 0.0)
-        .fold(f64::INFINITY, f64::min);
-    let quantum = if quantum.is_finite() { quantum } else { 0.0 };
-    (range / 6.58).max(quantum)
+    let step = smallest_positive(scratch.sample.windows(2).map(|w| w[1] - w[0]));
+    spread.max(if step.is_finite() { step } else { 0.0 })
+}
+
+/// The smallest positive number of `gaps` (∞ when none).
+fn smallest_positive(gaps: impl Iterator<Item = f64>) -> f64 {
+    gaps.filter(|d| *d > 0.0).fold(f64::INFINITY, f64::min)
 }
 
 /// Sort in `f64::total_cmp` order, on integer keys ([`total_key`]; this sort is a large share of
@@ -542,7 +549,7 @@ fn fit(
     if candidates.len() > 1 || work.detected.is_none() {
         work.detected = Some((seasonality, window.end_ms, available.len()));
     }
-    let spread = spread.max(spread_floor(&residuals, real_v, &mut work.scratch));
+    let spread = floored_spread(spread, &residuals, real_v, &mut work.scratch);
     let (mut slope_per_ms, mut anchor) = (0.0, real_t[real_t.len() - 1]);
     if span >= 3 * DAY_MS {
         let quarter = residuals.len() / 4;
@@ -646,6 +653,69 @@ mod tests {
             median(&mut many, &mut Vec::new()).to_bits(),
             reference[250].to_bits()
         );
+    }
+
+    /// The spread raised to its floor as first written: both order statistics and the step
+    /// always computed (the step by sorting).
+    fn floored_spread_by_sorting(sigma: f64, residuals: &[f64], values: &[f64]) -> f64 {
+        let sample = |xs: &[f64]| -> Vec<f64> {
+            let stride = xs.len().div_ceil(ROBUST_SAMPLE).max(1);
+            xs.iter().step_by(stride).copied().collect()
+        };
+        let mut r = sample(residuals);
+        if r.len() < 10 {
+            return sigma.max(0.0);
+        }
+        r.sort_by(f64::total_cmp);
+        let at = |q: f64| r[((r.len() - 1) as f64 * q).round() as usize];
+        let range = at(0.95) - at(0.05);
+        let mut v = sample(values);
+        v.sort_by(f64::total_cmp);
+        let step = v
+            .windows(2)
+            .map(|w| w[1] - w[0])
+            .filter(|d| *d > 0.0)
+            .fold(f64::INFINITY, f64::min);
+        let step = if step.is_finite() { step } else { 0.0 };
+        sigma.max((range / 6.58).max(step))
+    }
+
+    /// Skipping the sort when two neighbours in time bound the step changes no spread: on
+    /// continuous, quantised (coarse and fine steps), bimodal, constant and infinite-valued data,
+    /// short and long (strided) samples, any sigma.
+    #[test]
+    fn the_floor_equals_sorting_every_time() {
+        let mut rng = Rng::new(17);
+        for case in 0..3000 {
+            let len = *rng.pick(&[5, 12, 300, 5000, 9000]);
+            let kind = case % 6;
+            let values: Vec<f64> = (0..len)
+                .map(|_| match kind {
+                    0 => 50.0 + 3.0 * rng.normal(),
+                    1 => (10.0 + 2.0 * rng.normal()).round(),
+                    2 => (rng.normal() * 4.0).round() * 0.25 + 33.4,
+                    3 => {
+                        if rng.chance(0.8) {
+                            0.1
+                        } else {
+                            80.0 + rng.normal()
+                        }
+                    }
+                    4 => 7.0,
+                    _ => *rng.pick(&[1.0, 2.0, f64::INFINITY, -f64::INFINITY, 2.5]),
+                })
+                .collect();
+            let level = values[0];
+            let residuals: Vec<f64> = values.iter().map(|v| v - level).collect();
+            let sigma = *rng.pick(&[0.0, 0.01, 0.3, 1.0, 5.0, f64::NAN]);
+            let got = floored_spread(sigma, &residuals, &values, &mut Scratch::default());
+            let expected = floored_spread_by_sorting(sigma, &residuals, &values);
+            assert_eq!(
+                got.to_bits(),
+                expected.to_bits(),
+                "case {case}: kind {kind}, {len} values, sigma {sigma}: {got} vs {expected}"
+            );
+        }
     }
 
     #[test]
