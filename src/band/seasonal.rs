@@ -60,6 +60,11 @@ impl Seasonality {
         }
     }
 
+    /// Position in [`Seasonality::ALL`] (what per-seasonality arrays are indexed by).
+    fn index(self) -> usize {
+        self as usize
+    }
+
     /// Cycle length and bin width.
     fn cycle(self) -> (i64, i64) {
         match self {
@@ -259,11 +264,12 @@ struct Window<'a> {
 
 impl Window<'_> {
     fn bins_of(&self, season: Seasonality) -> &[u32] {
-        let idx = Seasonality::ALL
-            .iter()
-            .position(|s| *s == season)
-            .unwrap_or(0);
-        &self.bins[idx][self.offset..self.offset + self.len]
+        &self.series_bins(season)[self.offset..self.offset + self.len]
+    }
+
+    /// The bins of every real point of the series (not only this window's).
+    fn series_bins(&self, season: Seasonality) -> &[u32] {
+        &self.bins[season.index()]
     }
 }
 
@@ -280,6 +286,37 @@ struct Workspace {
     /// allocator would map and unmap, page faults included, every refit).
     spare: Vec<f64>,
     scratch: Scratch,
+    /// Per seasonality ([`Seasonality::index`]), the last fit's per-bin medians.
+    medians: [Option<BinMedians>; 4],
+}
+
+/// The per-bin medians of one fit, over the real points `[start, stop)` of the series. A refit 12
+/// hours later drops and adds the points of half a day: at 1-minute data the other half of the
+/// daily bins, and most weekly ones, hold exactly the same points, so their medians are the same.
+struct BinMedians {
+    start: usize,
+    stop: usize,
+    /// NaN for a bin that had no point.
+    medians: Vec<f64>,
+}
+
+impl BinMedians {
+    /// Which bins hold the same points over `window` as over this fit's span: those no point
+    /// dropped or added has. `None` when the window's start or end moved back.
+    fn unchanged(&self, window: &Window, bins: &[u32], count: usize) -> Option<Vec<bool>> {
+        let (start, stop) = (window.offset, window.offset + window.len);
+        if self.medians.len() != count || start < self.start || stop < self.stop {
+            return None;
+        }
+        let mut same = vec![true; count];
+        let dropped = self.start..start.min(self.stop);
+        let added = self.stop.max(start)..stop;
+        for &b in bins[dropped].iter().chain(&bins[added]) {
+            same[b as usize] = false;
+        }
+        // (When the spans do not overlap, every point of either is dropped or added.)
+        Some(same)
+    }
 }
 
 /// Buffers of the robust statistics, reused by every refit of a series.
@@ -391,8 +428,20 @@ fn profile_for(
             work.grouped[fill[b]..fill[b] + to - from].copy_from_slice(&vs[from..to]);
             fill[b] += to - from;
         }
-        for (p, w) in profile.iter_mut().zip(work.counts.windows(2)) {
+        let last = work.medians[season.index()].take();
+        let unchanged = last
+            .as_ref()
+            .and_then(|m| m.unchanged(window, window.series_bins(season), bins));
+        let mut medians = vec![f64::NAN; bins];
+        for (b, (p, w)) in profile.iter_mut().zip(work.counts.windows(2)).enumerate() {
             // Empty bins keep the overall median so the profile never has holes.
+            if let (Some(same), Some(last)) = (&unchanged, &last) {
+                if same[b] && w[1] > w[0] {
+                    *p = last.medians[b];
+                    medians[b] = *p;
+                    continue;
+                }
+            }
             if w[1] - w[0] > BIN_SAMPLE {
                 *p = work
                     .scratch
@@ -400,7 +449,15 @@ fn profile_for(
             } else if w[1] > w[0] {
                 *p = median(&mut work.grouped[w[0]..w[1]], &mut work.scratch.keys);
             }
+            if w[1] > w[0] {
+                medians[b] = *p;
+            }
         }
+        work.medians[season.index()] = Some(BinMedians {
+            start: window.offset,
+            stop: window.offset + window.len,
+            medians,
+        });
         work.residuals.clear();
         work.residuals.extend(
             point_bins
@@ -462,8 +519,8 @@ fn smallest_positive(gaps: impl Iterator<Item = f64>) -> f64 {
     gaps.filter(|d| *d > 0.0).fold(f64::INFINITY, f64::min)
 }
 
-/// Sort in `f64::total_cmp` order, on integer keys ([`total_key`]; this sort is a large share of
-/// a refit).
+/// Sort in `f64::total_cmp` order, on integer keys ([`total_key`]: several times faster than
+/// comparing floats; where quantised data needs this sort, it is a large share of a refit).
 fn sort_total(values: &mut [f64], keys: &mut Vec<u64>) {
     keys.clear();
     keys.extend(values.iter().map(|v| total_key(*v)));
@@ -617,6 +674,13 @@ mod tests {
     }
 
     #[test]
+    fn index_is_the_position_in_all() {
+        for (i, season) in Seasonality::ALL.into_iter().enumerate() {
+            assert_eq!(season.index(), i, "{season}");
+        }
+    }
+
+    #[test]
     fn bin_runs_cover_every_position_in_order() {
         let bins = [3, 3, 3, 0, 0, 7, 3, 3];
         let runs: Vec<_> = bin_runs(&bins).collect();
@@ -715,6 +779,65 @@ mod tests {
                 expected.to_bits(),
                 "case {case}: kind {kind}, {len} values, sigma {sigma}: {got} vs {expected}"
             );
+        }
+    }
+
+    /// A seasonality's profile and spread over windows moving forward are the same whether the
+    /// workspace keeps the last fit's per-bin medians (reusing those of bins whose points did not
+    /// change) or starts empty every time: irregular steps, gaps, missing bins, overlapping and
+    /// disjoint windows, every seasonality, groups above and below the per-bin sample size.
+    #[test]
+    fn reused_bin_medians_equal_medians_from_scratch() {
+        let mut rng = Rng::new(23);
+        for (case, period) in [MINUTE_MS, 5 * MINUTE_MS, HOUR_MS].into_iter().enumerate() {
+            let mut t = 1_767_571_200_000;
+            let mut ts = Vec::new();
+            while ts.len() < 60_000 && t < 1_767_571_200_000 + 8 * WEEK_MS {
+                t += if rng.chance(0.001) {
+                    rng.int(1, 30) * HOUR_MS
+                } else {
+                    period * rng.int(1, 2)
+                };
+                ts.push(t);
+            }
+            let vs: Vec<f64> = ts
+                .iter()
+                .map(|&t| ((t / HOUR_MS) % 24) as f64 + rng.normal())
+                .collect();
+            let bins: Vec<Vec<u32>> = Seasonality::ALL
+                .iter()
+                .map(|s| {
+                    let n = s.bins(period);
+                    s.sorted_bins(&ts, n).map(|b| b as u32).collect()
+                })
+                .collect();
+            let mut kept = Workspace::default();
+            let mut end = ts[0] + DAY_MS;
+            while end < ts[ts.len() - 1] {
+                let training = *rng.pick(&[DAY_MS, 3 * DAY_MS, 14 * DAY_MS]);
+                let start = ts.partition_point(|&t| t < end - training);
+                let stop = ts.partition_point(|&t| t < end);
+                let window = Window {
+                    ts: &ts[start..stop],
+                    vs: &vs[start..stop],
+                    bins: &bins,
+                    offset: start,
+                    len: stop - start,
+                    end_ms: end,
+                };
+                for season in Seasonality::ALL {
+                    let with = profile_for(season, &window, period, 11.5, &mut kept);
+                    let fresh =
+                        profile_for(season, &window, period, 11.5, &mut Workspace::default());
+                    let bits = |c: &Candidate| {
+                        let mut b: Vec<u64> = c.profile.iter().map(|v| v.to_bits()).collect();
+                        b.extend([c.level.to_bits(), c.sigma.to_bits()]);
+                        b
+                    };
+                    assert_eq!(bits(&with), bits(&fresh), "case {case} {season} at {end}");
+                }
+                end += *rng.pick(&[HOUR_MS, DAY_MS / 2, DAY_MS / 2, 3 * DAY_MS]);
+            }
         }
     }
 
