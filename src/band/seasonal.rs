@@ -207,13 +207,7 @@ pub fn band(
         .filter(|(_, v)| !v.is_nan())
         .map(|(t, v)| (*t, *v))
         .unzip();
-    let bins: Vec<Vec<u32>> = Seasonality::ALL
-        .iter()
-        .map(|s| {
-            let n = s.bins(period_ms);
-            s.sorted_bins(&real_t, n).map(|b| b as u32).collect()
-        })
-        .collect();
+    let bins = bins_per_seasonality(&real_t, period_ms);
     let mut work = Workspace::default();
     let mut i = 0;
     while i < timestamps.len() {
@@ -221,16 +215,8 @@ pub fn band(
         let next = boundary + model.refit_ms;
         let end = i + timestamps[i..].partition_point(|&t| t < next);
         if boundary - first >= model.min_history_ms {
-            let start = real_t.partition_point(|&t| t < boundary - model.training_ms);
-            let stop = real_t.partition_point(|&t| t < boundary);
-            let window = Window {
-                ts: &real_t[start..stop],
-                vs: &real_v[start..stop],
-                bins: &bins,
-                offset: start,
-                len: stop - start,
-                end_ms: boundary,
-            };
+            let from = boundary - model.training_ms;
+            let window = Window::between(&real_t, &real_v, &bins, from, boundary);
             if let Some(fit) = fit(&window, period_ms, model, &mut work) {
                 let bins = fit.seasonality.sorted_bins(&timestamps[i..end], fit.bins);
                 for (j, bin) in (i..end).zip(bins) {
@@ -250,6 +236,18 @@ pub fn band(
     }
 }
 
+/// The bin of every timestamp of `ts` (sorted), per seasonality (indexed like
+/// [`Seasonality::ALL`]).
+fn bins_per_seasonality(ts: &[i64], period_ms: i64) -> Vec<Vec<u32>> {
+    Seasonality::ALL
+        .iter()
+        .map(|s| {
+            let n = s.bins(period_ms);
+            s.sorted_bins(ts, n).map(|b| b as u32).collect()
+        })
+        .collect()
+}
+
 /// The training data of one refit: NaN-free points and their precomputed bins.
 struct Window<'a> {
     ts: &'a [i64],
@@ -262,7 +260,27 @@ struct Window<'a> {
     end_ms: i64,
 }
 
-impl Window<'_> {
+impl<'a> Window<'a> {
+    /// The real points `(ts, vs)` (with their `bins`, per seasonality) in `[from_ms, end_ms)`.
+    fn between(
+        ts: &'a [i64],
+        vs: &'a [f64],
+        bins: &'a [Vec<u32>],
+        from_ms: i64,
+        end_ms: i64,
+    ) -> Window<'a> {
+        let start = ts.partition_point(|&t| t < from_ms);
+        let stop = ts.partition_point(|&t| t < end_ms);
+        Window {
+            ts: &ts[start..stop],
+            vs: &vs[start..stop],
+            bins,
+            offset: start,
+            len: stop - start,
+            end_ms,
+        }
+    }
+
     fn bins_of(&self, season: Seasonality) -> &[u32] {
         &self.series_bins(season)[self.offset..self.offset + self.len]
     }
@@ -804,27 +822,12 @@ mod tests {
                 .iter()
                 .map(|&t| ((t / HOUR_MS) % 24) as f64 + rng.normal())
                 .collect();
-            let bins: Vec<Vec<u32>> = Seasonality::ALL
-                .iter()
-                .map(|s| {
-                    let n = s.bins(period);
-                    s.sorted_bins(&ts, n).map(|b| b as u32).collect()
-                })
-                .collect();
+            let bins = bins_per_seasonality(&ts, period);
             let mut kept = Workspace::default();
             let mut end = ts[0] + DAY_MS;
             while end < ts[ts.len() - 1] {
                 let training = *rng.pick(&[DAY_MS, 3 * DAY_MS, 14 * DAY_MS]);
-                let start = ts.partition_point(|&t| t < end - training);
-                let stop = ts.partition_point(|&t| t < end);
-                let window = Window {
-                    ts: &ts[start..stop],
-                    vs: &vs[start..stop],
-                    bins: &bins,
-                    offset: start,
-                    len: stop - start,
-                    end_ms: end,
-                };
+                let window = Window::between(&ts, &vs, &bins, end - training, end);
                 for season in Seasonality::ALL {
                     let with = profile_for(season, &window, period, 11.5, &mut kept);
                     let fresh =
