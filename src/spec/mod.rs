@@ -118,13 +118,15 @@ pub fn load_file_with(path: &Path, opts: LoadOptions) -> Result<AlertSet, SpecEr
     let mut raw: v1::AlertSetV1 =
         serde_yaml_ng::from_str(&text).map_err(|e| yaml_error(path, &e))?;
     let mut tuned = None;
+    let mut written = None;
     if opts.tuned {
         if let Some((overlay_path, overlay)) = overlay::read(path)? {
+            written = Some(raw.clone());
             overlay::apply(&overlay_path, &overlay, &mut raw)?;
             tuned = Some(overlay_path);
         }
     }
-    let mut set = resolve::resolve(path, &text, raw)?;
+    let mut set = resolve::resolve(path, &text, raw, written)?;
     set.tuned = tuned;
     Ok(set)
 }
@@ -138,6 +140,24 @@ pub fn resolve_with(
     extra: &v1::OverrideV1,
 ) -> Result<ResolvedAlert, SpecError> {
     resolve::resolve_with(&set.source, &set.raw.text, &set.raw.v1, alert, env, extra)
+}
+
+/// Resolve `alert` in `env` of `set` as its author wrote it, without the tuned overlay (the same
+/// as [`resolve_with`] and no override when no overlay was merged).
+pub fn resolve_as_written(
+    set: &AlertSet,
+    alert: &str,
+    env: &str,
+) -> Result<ResolvedAlert, SpecError> {
+    let spec = set.raw.written.as_ref().unwrap_or(&set.raw.v1);
+    resolve::resolve_with(
+        &set.source,
+        &set.raw.text,
+        spec,
+        alert,
+        env,
+        &v1::OverrideV1::default(),
+    )
 }
 
 /// Load a spec file, or every `*.yaml`/`*.yml`/`*.json` file in a folder (sorted by name), with

@@ -47,6 +47,10 @@ impl AlertSet {
 pub struct RawSpec {
     pub text: String,
     pub v1: super::v1::AlertSetV1,
+    /// The spec as its author wrote it, before a tuned overlay was merged into `v1` (`None` when
+    /// none was): `tune` anchors its default grid here, so tuning again over its own overlay
+    /// searches the same settings and gives the same answer.
+    pub written: Option<super::v1::AlertSetV1>,
 }
 
 /// The environment of a spec that declares none.

@@ -60,7 +60,14 @@ impl Ctx<'_> {
     }
 }
 
-pub fn resolve(path: &Path, text: &str, raw: v1::AlertSetV1) -> Result<AlertSet, SpecError> {
+/// Resolve `raw` (decoded from `text`, a tuned overlay merged in when `written`, the spec before
+/// it, is given).
+pub fn resolve(
+    path: &Path,
+    text: &str,
+    raw: v1::AlertSetV1,
+    written: Option<v1::AlertSetV1>,
+) -> Result<AlertSet, SpecError> {
     let ctx = Ctx {
         path,
         text,
@@ -69,6 +76,7 @@ pub fn resolve(path: &Path, text: &str, raw: v1::AlertSetV1) -> Result<AlertSet,
     let raw_spec = std::sync::Arc::new(RawSpec {
         text: text.to_string(),
         v1: raw.clone(),
+        written,
     });
     if raw.kind != "AlertSet" {
         return Err(ctx.err(

@@ -182,9 +182,7 @@ pub fn parse_grid(flags: &[String]) -> Result<Grid, GridError> {
 /// threshold around its current value) × M of N for CloudWatch, × `for` for Prometheus.
 ///
 /// `data_step_ms` is the step of the data the alert is tuned on (the largest median step of its
-/// series): when it is coarser than a CloudWatch alarm's period, most periods have no datapoint
-/// and the alarm lives by its missing-data rules — the common mistake of an alarm period shorter
-/// than the metric's publishing interval — so the data's step is tried as a period too.
+/// series), which decides the CloudWatch periods worth trying (`period_candidates`).
 pub fn default_grid(alert: &ResolvedAlert, data_step_ms: Option<i64>) -> Grid {
     let mut grid: Grid = Vec::new();
     let nums = |v: &[f64]| v.iter().map(|x| Value::Num(*x)).collect::<Vec<_>>();
@@ -222,14 +220,14 @@ pub fn default_grid(alert: &ResolvedAlert, data_step_ms: Option<i64>) -> Grid {
     // shifts and drifts, which a long window catches while short bursts stay below M: on NAB's
     // labelled CloudWatch series the long windows took the windows caught within budget from 19 to
     // 23 of 30, and on anomalies injected into them (not the labels) the runs within budget from
-    // 48 to 51 of 51, drift recall 29 → 43 % (docs/nab-tuning.md).
+    // 48 to 51 of 51, drift recall 29 → 43 %; coarser periods then took them to 26 of 30 and
+    // shift recall 53 → 66 % (docs/nab-tuning.md).
     if let Some(metric) = &alert.cloudwatch {
-        let step_period = data_step_ms.map(cloudwatch_period_covering);
-        // Half again the period at least: timestamps jittered around the period are not coarser.
-        if let Some(step_period) = step_period.filter(|p| 2 * p >= 3 * metric.period_s) {
+        let periods = period_candidates(metric.period_s, data_step_ms);
+        if periods.len() > 1 {
             grid.push((
                 "period".into(),
-                vec![Value::Int(metric.period_s), Value::Int(step_period)],
+                periods.into_iter().map(Value::Int).collect(),
             ));
         }
         grid.push((
@@ -254,6 +252,36 @@ pub fn default_grid(alert: &ResolvedAlert, data_step_ms: Option<i64>) -> Grid {
         ));
     }
     grid
+}
+
+/// The longest period the default grid proposes on its own: an alarm that waits for more than an
+/// hour of data per datapoint answers too late to page on.
+const LONGEST_DEFAULT_PERIOD_S: i64 = 3600;
+
+/// The periods the default grid tries for a CloudWatch alarm whose period is `period_s`, shortest
+/// first: its own; the data's step when it is half again the period or more (timestamps jittered
+/// around the period are not coarser), since a period shorter than the metric's publishing interval
+/// leaves most periods without a datapoint and the alarm living by its missing-data rules; and
+/// about 3 and 12 times the period, up to an hour and coarser than the data's step, because a
+/// longer period is the operator's first knob against noise (a statistic over more datapoints
+/// varies less — the mean of n has 1/√n of their spread — so a sustained shift that hides in
+/// 5-minute noise stands out of an hourly band), at the cost of delay, which the report shows.
+fn period_candidates(period_s: i64, data_step_ms: Option<i64>) -> Vec<i64> {
+    let step_period = data_step_ms
+        .map(cloudwatch_period_covering)
+        .filter(|p| 2 * p >= 3 * period_s);
+    let mut periods = vec![period_s];
+    periods.extend(step_period);
+    let finest_useful = step_period.unwrap_or(period_s);
+    for factor in [3, 12] {
+        let coarser = cloudwatch_period_covering(period_s * factor * 1000);
+        if coarser > finest_useful && coarser <= LONGEST_DEFAULT_PERIOD_S {
+            periods.push(coarser);
+        }
+    }
+    periods.sort_unstable();
+    periods.dedup();
+    periods
 }
 
 /// The shortest CloudWatch period (10, 30 or a multiple of 60 seconds) that is at least `step_ms`.
@@ -368,6 +396,27 @@ mod tests {
         assert_eq!(cloudwatch_period_covering(90_000), 120);
         assert_eq!(cloudwatch_period_covering(300_000), 300);
         assert_eq!(cloudwatch_period_covering(3_600_000), 3600);
+    }
+
+    #[test]
+    fn default_periods_are_the_own_the_data_step_and_coarser_ones_up_to_an_hour() {
+        assert_eq!(period_candidates(300, Some(300_000)), vec![300, 900, 3600]);
+        assert_eq!(period_candidates(60, None), vec![60, 180, 720]);
+        // 3 × 30 s is not a CloudWatch period: the next one is.
+        assert_eq!(period_candidates(30, None), vec![30, 120, 360]);
+        assert_eq!(period_candidates(10, None), vec![10, 30, 120]);
+        // An hourly alarm is already as coarse as the grid goes.
+        assert_eq!(period_candidates(3600, Some(300_000)), vec![3600]);
+        // Half-hourly data under a 5-minute alarm: its step, then only what is coarser.
+        assert_eq!(
+            period_candidates(300, Some(1_800_000)),
+            vec![300, 1800, 3600]
+        );
+        assert_eq!(period_candidates(300, Some(3_600_000)), vec![300, 3600]);
+        // Jitter around the period is not a coarser step.
+        assert_eq!(period_candidates(300, Some(400_000)), vec![300, 900, 3600]);
+        // Daily data: its step is kept, beyond the hour.
+        assert_eq!(period_candidates(300, Some(86_400_000)), vec![300, 86_400]);
     }
 
     #[test]

@@ -163,7 +163,7 @@ struct Candidates {
 }
 
 /// The grid of `alert`: the command line's, else the spec's `tune:` block, else the default (which
-/// depends on the step of the data, `data_step_ms`).
+/// depends on the spec as written and the step of the data, `data_step_ms`).
 fn grid_for(
     set: &AlertSet,
     alert: &ResolvedAlert,
@@ -189,7 +189,10 @@ fn grid_for(
         }
         return Ok(g);
     }
-    Ok(grid::default_grid(alert, data_step_ms))
+    // Anchored on the spec as written, not on its tuned overlay (the threshold around its value,
+    // the periods from its period): tuning again over an overlay searches the same settings.
+    let written = crate::spec::resolve_as_written(set, &alert.name, &alert.env)?;
+    Ok(grid::default_grid(&written, data_step_ms))
 }
 
 /// Every valid setting of `grid` for `alert` on `engine`, resolved. M > N is skipped.

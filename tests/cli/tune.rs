@@ -204,12 +204,10 @@ fn recommendations_meet_their_budget_through_the_overlay() {
     let dir = workspace();
     let p = dir.path();
     let spec_before = std::fs::read_to_string(p.join("s.yaml")).unwrap();
-    let tuned = json(
-        p,
-        &[
-            "tune", "--spec", "s.yaml", "--format", "json", "--budget", "1", "--write",
-        ],
-    );
+    let tune_args = [
+        "tune", "--spec", "s.yaml", "--format", "json", "--budget", "1", "--write", "--all",
+    ];
+    let tuned = json(p, &tune_args);
     assert_eq!(
         std::fs::read_to_string(p.join("s.yaml")).unwrap(),
         spec_before
@@ -285,6 +283,27 @@ fn recommendations_meet_their_budget_through_the_overlay() {
         &first,
         &backtest_row(&plain, alert, engine)["alerts_per_week"],
         "no-tuned",
+    );
+    // Tuning again reads its own overlay as the current setting, but searches the settings of the
+    // spec as written (the threshold around its value, the periods from its period), so it
+    // recommends the same and writes the same overlay instead of drifting further each run.
+    let again = json(p, &tune_args);
+    let searched = |v: &serde_json::Value| -> Vec<String> {
+        let mut s: Vec<String> = v["settings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| !s["params"].as_object().unwrap().is_empty())
+            .map(|s| format!("{} {} {}", s["alert"], s["engine"], s["params"]))
+            .collect();
+        s.sort();
+        s
+    };
+    assert_eq!(searched(&again), searched(&tuned), "the grid moved");
+    assert_eq!(
+        std::fs::read_to_string(p.join("s.tuned.yaml")).unwrap(),
+        overlay,
+        "a second --write changed the overlay"
     );
     // generate carries the tuned values, and `--check` notices when the overlay goes stale.
     alertlab()
