@@ -5,11 +5,13 @@ The binary is `$ALERTLAB_BIN`, else `alertlab` on `PATH`, else `target/release/a
 repository (`cargo build --release`). A failed command raises with alertlab's own message.
 """
 
+import atexit
 import json
 import os
 import pathlib
 import shutil
 import subprocess
+import tempfile
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -25,6 +27,14 @@ def binary() -> str:
     if built.exists():
         return str(built)
     raise FileNotFoundError("alertlab not found: put it on PATH or run `cargo build --release`")
+
+
+def workdir() -> pathlib.Path:
+    """A scratch folder for the notebook's files, removed when its kernel exits (a notebook run
+    again, or by many users, leaves nothing behind in the temporary folder)."""
+    path = pathlib.Path(tempfile.mkdtemp(prefix="alertlab-nb-"))
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
 
 
 def run(*args, cwd=None) -> str:

@@ -5,8 +5,8 @@ Usage: python scripts/run_notebooks.py [--max-seconds S] [--save-executed DIR] [
 Each notebook must be stored without outputs (clean diffs): a stored output or execution count is an
 error. Executed in its own folder with `target/release` on PATH, every cell must succeed (a cell
 error fails the run and prints the cell and the traceback), every notebook must produce at least one
-chart (an image output) and finish within `--max-seconds` (default 60). Exit 0 when all pass, 1
-otherwise.
+chart (an image output), finish within `--max-seconds` (default 60) and leave nothing in its
+temporary folder once its kernel has exited. Exit 0 when all pass, 1 otherwise.
 """
 
 import argparse
@@ -52,8 +52,11 @@ def run(path: pathlib.Path, max_seconds: float, save_to) -> list:
     if dirty:
         return [f"stored with outputs in cells {dirty}: clear them before committing"]
     started = time.monotonic()
-    # The kernel talks over Unix sockets in a private folder, not loopback TCP.
+    # The kernel talks over Unix sockets in a private folder, not loopback TCP, and its temporary
+    # files go to a folder of their own there, which must be empty once the kernel has exited.
     sockets = tempfile.mkdtemp(prefix="alertlab-kernel-")
+    scratch = os.path.join(sockets, "tmp")
+    os.mkdir(scratch)
     km = KernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(sockets, "kernel"))
     client = NotebookClient(
         nb,
@@ -62,19 +65,24 @@ def run(path: pathlib.Path, max_seconds: float, save_to) -> list:
         timeout=max(2 * max_seconds, 120),
         resources={"metadata": {"path": str(path.parent)}},
     )
+    left_behind = []
     try:
-        client.execute()
+        client.execute(env={**os.environ, "TMPDIR": scratch})
     except CellExecutionError as e:
         return [f"a cell failed:\n{e}"]
     finally:
         if km.has_kernel:
-            km.shutdown_kernel(now=True)
+            # A polite shutdown, as Jupyter's own, so the kernel's exit handlers run.
+            km.shutdown_kernel(now=False)
+        left_behind = sorted(os.listdir(scratch))
         shutil.rmtree(sockets, ignore_errors=True)
         if save_to is not None:
             save_to.mkdir(parents=True, exist_ok=True)
             nbformat.write(nb, save_to / path.name)
     seconds = time.monotonic() - started
     problems = []
+    if left_behind:
+        problems.append(f"left temporary files behind after its kernel exited: {left_behind}")
     if images(nb) == 0:
         problems.append("produced no chart (no image output)")
     if seconds > max_seconds:
