@@ -264,12 +264,29 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         tune::TuneError::Spec(s) => anyhow::Error::new(s),
         other => UsageError(other.to_string()).into(),
     })?;
-    let text = render(&report, args.format)?;
+    let mut text = render(&report, args.format)?;
+    if args.format == OutputFormat::Table {
+        text.push_str(&overlay_notes(&sets));
+    }
     emit(&text, args.out.as_deref())?;
     if args.write {
         write_overlays(&sets, &report, &args)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Which tuned overlays were read: their values are the "current" setting (a second run over its
+/// own overlay recommends it again, shown as `(as in the spec)`).
+fn overlay_notes(sets: &[spec::AlertSet]) -> String {
+    sets.iter()
+        .filter_map(|set| set.tuned.as_ref())
+        .map(|overlay| {
+            format!(
+                "note: current includes the tuned overlay `{}` (`--no-tuned` compares with the spec as written)\n",
+                overlay.display()
+            )
+        })
+        .collect()
 }
 
 /// A tune report as `--format` asks (also the output of `alertlab merge` of tune shards).

@@ -300,6 +300,14 @@ fn recommendations_meet_their_budget_through_the_overlay() {
         s
     };
     assert_eq!(searched(&again), searched(&tuned), "the grid moved");
+    alertlab()
+        .current_dir(p)
+        .args(["tune", "--spec", "s.yaml", "--budget", "1"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "note: current includes the tuned overlay `s.tuned.yaml`",
+        ));
     assert_eq!(
         std::fs::read_to_string(p.join("s.tuned.yaml")).unwrap(),
         overlay,
