@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::series::Statistic;
 use crate::spec::{v1, AnomalyModel, Condition, ResolvedAlert};
 
 /// One value of a tuned key, as the spec spells it.
@@ -223,7 +224,11 @@ pub fn default_grid(alert: &ResolvedAlert, data_step_ms: Option<i64>) -> Grid {
     // 48 to 51 of 51, drift recall 29 → 43 %; coarser periods then took them to 26 of 30 and
     // shift recall 53 → 66 % (docs/nab-tuning.md).
     if let Some(metric) = &alert.cloudwatch {
-        let periods = period_candidates(metric.period_s, data_step_ms);
+        // A static threshold on a sum or count means something else over a longer period (the
+        // statistic grows with it), so such an alarm keeps its period.
+        let scales_with_period = matches!(alert.condition, Condition::Threshold { .. })
+            && matches!(metric.stat, Statistic::Sum | Statistic::SampleCount);
+        let periods = period_candidates(metric.period_s, data_step_ms, !scales_with_period);
         if periods.len() > 1 {
             grid.push((
                 "period".into(),
@@ -266,14 +271,14 @@ const LONGEST_DEFAULT_PERIOD_S: i64 = 3600;
 /// longer period is the operator's first knob against noise (a statistic over more datapoints
 /// varies less — the mean of n has 1/√n of their spread — so a sustained shift that hides in
 /// 5-minute noise stands out of an hourly band), at the cost of delay, which the report shows.
-fn period_candidates(period_s: i64, data_step_ms: Option<i64>) -> Vec<i64> {
+fn period_candidates(period_s: i64, data_step_ms: Option<i64>, coarser: bool) -> Vec<i64> {
     let step_period = data_step_ms
         .map(cloudwatch_period_covering)
         .filter(|p| 2 * p >= 3 * period_s);
     let mut periods = vec![period_s];
     periods.extend(step_period);
     let finest_useful = step_period.unwrap_or(period_s);
-    for factor in [3, 12] {
+    for factor in [3, 12].into_iter().filter(|_| coarser) {
         let coarser = cloudwatch_period_covering(period_s * factor * 1000);
         if coarser > finest_useful && coarser <= LONGEST_DEFAULT_PERIOD_S {
             periods.push(coarser);
@@ -400,23 +405,41 @@ mod tests {
 
     #[test]
     fn default_periods_are_the_own_the_data_step_and_coarser_ones_up_to_an_hour() {
-        assert_eq!(period_candidates(300, Some(300_000)), vec![300, 900, 3600]);
-        assert_eq!(period_candidates(60, None), vec![60, 180, 720]);
+        assert_eq!(
+            period_candidates(300, Some(300_000), true),
+            vec![300, 900, 3600]
+        );
+        assert_eq!(period_candidates(60, None, true), vec![60, 180, 720]);
         // 3 × 30 s is not a CloudWatch period: the next one is.
-        assert_eq!(period_candidates(30, None), vec![30, 120, 360]);
-        assert_eq!(period_candidates(10, None), vec![10, 30, 120]);
+        assert_eq!(period_candidates(30, None, true), vec![30, 120, 360]);
+        assert_eq!(period_candidates(10, None, true), vec![10, 30, 120]);
         // An hourly alarm is already as coarse as the grid goes.
-        assert_eq!(period_candidates(3600, Some(300_000)), vec![3600]);
+        assert_eq!(period_candidates(3600, Some(300_000), true), vec![3600]);
         // Half-hourly data under a 5-minute alarm: its step, then only what is coarser.
         assert_eq!(
-            period_candidates(300, Some(1_800_000)),
+            period_candidates(300, Some(1_800_000), true),
             vec![300, 1800, 3600]
         );
-        assert_eq!(period_candidates(300, Some(3_600_000)), vec![300, 3600]);
+        assert_eq!(
+            period_candidates(300, Some(3_600_000), true),
+            vec![300, 3600]
+        );
         // Jitter around the period is not a coarser step.
-        assert_eq!(period_candidates(300, Some(400_000)), vec![300, 900, 3600]);
+        assert_eq!(
+            period_candidates(300, Some(400_000), true),
+            vec![300, 900, 3600]
+        );
         // Daily data: its step is kept, beyond the hour.
-        assert_eq!(period_candidates(300, Some(86_400_000)), vec![300, 86_400]);
+        assert_eq!(
+            period_candidates(300, Some(86_400_000), true),
+            vec![300, 86_400]
+        );
+        // Without the multiples: the own period and the data's step only.
+        assert_eq!(period_candidates(300, Some(300_000), false), vec![300]);
+        assert_eq!(
+            period_candidates(300, Some(3_600_000), false),
+            vec![300, 3600]
+        );
     }
 
     #[test]

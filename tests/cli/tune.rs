@@ -443,6 +443,49 @@ alerts:
     );
 }
 
+/// The default grid tries coarser periods for a band or an averaged threshold, never for a static
+/// threshold on a sum, whose value would mean something else over a longer period.
+#[test]
+fn coarser_periods_are_tried_except_for_thresholds_on_sums() {
+    let dir = workspace();
+    let p = dir.path();
+    std::fs::write(
+        p.join("sums.yaml"),
+        r#"apiVersion: alertlab/v1
+kind: AlertSet
+metadata: {name: sums}
+alerts:
+  - name: mean
+    metric: {cloudwatch: {namespace: X, name: Y, stat: Average, period: 300}}
+    condition: {threshold: {op: ">", value: 500}}
+    backtest: {data: data.csv}
+  - name: total
+    metric: {cloudwatch: {namespace: X, name: Y, stat: Sum, period: 300}}
+    condition: {threshold: {op: ">", value: 500}}
+    backtest: {data: data.csv}
+"#,
+    )
+    .unwrap();
+    let tuned = json(
+        p,
+        &["tune", "--spec", "sums.yaml", "--format", "json", "--all"],
+    );
+    let periods = |alert: &str| -> std::collections::BTreeSet<String> {
+        tuned["settings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["alert"] == alert)
+            .filter_map(|s| s["params"].get("period").map(|v| v.to_string()))
+            .collect()
+    };
+    assert_eq!(
+        periods("mean").into_iter().collect::<Vec<_>>(),
+        vec!["300", "3600", "900"]
+    );
+    assert!(periods("total").is_empty(), "{:?}", periods("total"));
+}
+
 /// A labelled dataset as such datasets ship (`timestamp,value,is_anomaly`): the flag column is not
 /// a series, and the same file given as `--incidents` labels its flagged runs as windows.
 #[test]
