@@ -279,9 +279,9 @@ fn period_candidates(period_s: i64, data_step_ms: Option<i64>, coarser: bool) ->
     periods.extend(step_period);
     let finest_useful = step_period.unwrap_or(period_s);
     for factor in [3, 12].into_iter().filter(|_| coarser) {
-        let coarser = cloudwatch_period_covering(period_s * factor * 1000);
-        if coarser > finest_useful && coarser <= LONGEST_DEFAULT_PERIOD_S {
-            periods.push(coarser);
+        let multiple = cloudwatch_period_covering(period_s * factor * 1000);
+        if multiple > finest_useful && multiple <= LONGEST_DEFAULT_PERIOD_S {
+            periods.push(multiple);
         }
     }
     periods.sort_unstable();
