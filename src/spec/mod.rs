@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 pub use model::*;
+pub use resolve::evaluation_limit_s;
 
 /// The versions this build reads.
 pub const API_VERSIONS: &[&str] = &["alertlab/v1"];

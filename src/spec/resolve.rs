@@ -356,6 +356,16 @@ fn duration(
 /// The longest duration in a spec (`for`, windows, Alertmanager intervals...): one year.
 const MAX_DURATION_MS: i64 = 365 * DAY_MS;
 
+/// The longest a CloudWatch alarm may look back, `period` × `evaluation_periods`, in seconds: a day
+/// for periods under an hour, a week otherwise (PutMetricAlarm's limits).
+pub fn evaluation_limit_s(period_s: i64) -> i64 {
+    if period_s < 3600 {
+        DAY_MS / SECOND_MS
+    } else {
+        7 * DAY_MS / SECOND_MS
+    }
+}
+
 /// Largest `evaluation_periods` / `evaluation_range` (a week of 1-minute periods; CloudWatch's own
 /// limits are far lower).
 const MAX_EVALUATION_PERIODS: usize = 10_080;
@@ -464,12 +474,12 @@ fn resolve_alert(
                 ctx.err(Some(name), oe, "stat", format!("`stat`: {e}"), None)
             })?;
             let period_s = m.period.unwrap_or(300);
-            if !(period_s == 10 || period_s == 30 || (period_s >= 60 && period_s % 60 == 0)) {
+            if !(matches!(period_s, 10 | 20 | 30) || (period_s >= 60 && period_s % 60 == 0)) {
                 return Err(ctx.err(
                     Some(name),
                     oe,
                     "period",
-                    format!("`period` {period_s} is not 10, 30 or a multiple of 60 seconds"),
+                    format!("`period` {period_s} is not 10, 20, 30 or a multiple of 60 seconds"),
                     None,
                 ));
             }
@@ -578,11 +588,7 @@ fn resolve_alert(
         ));
     }
     if let Some(cw) = &cloudwatch {
-        let limit = if cw.period_s < 3600 {
-            DAY_MS
-        } else {
-            7 * DAY_MS
-        } / SECOND_MS;
+        let limit = evaluation_limit_s(cw.period_s);
         if cw.period_s * n as i64 > limit {
             return Err(ctx.err(Some(name), oe, "evaluation_periods", format!("`period` × `evaluation_periods` = {} s exceeds CloudWatch's limit of {limit} s", cw.period_s * n as i64), None));
         }

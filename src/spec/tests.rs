@@ -114,6 +114,30 @@ fn every_bad_spec_fails_with_its_message() {
     assert!(checked >= 10);
 }
 
+/// CloudWatch's high-resolution periods are 10, 20 and 30 s; any other period is a whole minute.
+#[test]
+fn high_resolution_periods_are_10_20_and_30_seconds() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.yaml");
+    for (period, ok) in [(10, true), (20, true), (30, true), (45, false), (120, true)] {
+        std::fs::write(
+            &path,
+            format!(
+                r#"apiVersion: alertlab/v1
+kind: AlertSet
+metadata: {{name: t}}
+alerts:
+  - name: a
+    metric: {{cloudwatch: {{namespace: X, name: Y, stat: Average, period: {period}}}}}
+    condition: {{threshold: {{op: ">", value: 1}}}}
+"#
+            ),
+        )
+        .unwrap();
+        assert_eq!(load_file(&path).is_ok(), ok, "period {period}");
+    }
+}
+
 #[test]
 fn overrides_can_switch_the_condition_kind_and_disable_an_env() {
     let dir = tempfile::tempdir().unwrap();

@@ -289,12 +289,14 @@ fn period_candidates(period_s: i64, data_step_ms: Option<i64>, coarser: bool) ->
     periods
 }
 
-/// The shortest CloudWatch period (10, 30 or a multiple of 60 seconds) that is at least `step_ms`.
+/// The shortest CloudWatch period (10, 20, 30 or a multiple of 60 seconds) that is at least
+/// `step_ms`.
 fn cloudwatch_period_covering(step_ms: i64) -> i64 {
     let seconds = (step_ms.max(1) + 999) / 1000;
     match seconds {
         ..=10 => 10,
-        11..=30 => 30,
+        11..=20 => 20,
+        21..=30 => 30,
         _ => (seconds + 59) / 60 * 60,
     }
 }
@@ -396,7 +398,8 @@ mod tests {
     fn periods_covering_a_step_are_valid_cloudwatch_periods() {
         assert_eq!(cloudwatch_period_covering(1_000), 10);
         assert_eq!(cloudwatch_period_covering(10_000), 10);
-        assert_eq!(cloudwatch_period_covering(15_000), 30);
+        assert_eq!(cloudwatch_period_covering(15_000), 20);
+        assert_eq!(cloudwatch_period_covering(25_000), 30);
         assert_eq!(cloudwatch_period_covering(60_000), 60);
         assert_eq!(cloudwatch_period_covering(90_000), 120);
         assert_eq!(cloudwatch_period_covering(300_000), 300);

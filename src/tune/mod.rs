@@ -223,6 +223,17 @@ fn candidates(
         if m > n {
             continue;
         }
+        // Like M > N, a look-back CloudWatch refuses (a day of periods under an hour, a week
+        // otherwise) is a combination to skip, not an error: daily data tried as the period with
+        // 12 evaluation periods would be twelve days.
+        let period_s = int("period")
+            .map(|p| p as i64)
+            .or(alert.cloudwatch.as_ref().map(|c| c.period_s));
+        if let (Some(period_s), true) = (period_s, alert.cloudwatch.is_some()) {
+            if period_s * n as i64 > crate::spec::evaluation_limit_s(period_s) {
+                continue;
+            }
+        }
         let mut params = params;
         if engine == "cloudwatch"
             && !params.contains_key("datapoints_to_alarm")

@@ -443,6 +443,49 @@ alerts:
     );
 }
 
+/// Daily data under a 5-minute alarm: the data's step is tried as the period, and where that with
+/// N periods would look back further than CloudWatch allows (a week for periods of an hour or
+/// more) the combination is skipped, as M > N is, instead of failing the run.
+#[test]
+fn combinations_cloudwatch_refuses_are_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    alertlab()
+        .current_dir(p)
+        .args([
+            "synth", "--days", "60", "--step", "86400", "--seed", "3", "--out", "d.csv",
+        ])
+        .assert()
+        .success();
+    std::fs::write(
+        p.join("s.yaml"),
+        r#"apiVersion: alertlab/v1
+kind: AlertSet
+metadata: {name: d}
+alerts:
+  - name: daily
+    metric: {cloudwatch: {namespace: X, name: Y, stat: Average, period: 300}}
+    condition: {threshold: {op: ">", value: 500}}
+    backtest: {data: d.csv}
+"#,
+    )
+    .unwrap();
+    let tuned = json(
+        p,
+        &["tune", "--spec", "s.yaml", "--format", "json", "--all"],
+    );
+    let daily: Vec<i64> = tuned["settings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["params"]["period"] == 86400)
+        .map(|s| s["params"]["evaluation_periods"].as_i64().unwrap())
+        .collect();
+    assert!(!daily.is_empty(), "the data's step is tried as the period");
+    assert!(daily.iter().all(|n| *n <= 7), "{daily:?}");
+    assert!(daily.contains(&5), "{daily:?}");
+}
+
 /// The default grid tries coarser periods for a band or an averaged threshold, never for a static
 /// threshold on a sum, whose value would mean something else over a longer period.
 #[test]
