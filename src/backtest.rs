@@ -9,10 +9,11 @@ use std::sync::Mutex;
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::band::promql::PromqlModel;
 use crate::band::{self, Band, Rule};
 use crate::engine::cloudwatch::{self, Breach};
 use crate::engine::mofn::Classified;
-use crate::engine::prometheus::{self, PrometheusConfig};
+use crate::engine::prometheus::{self, PrometheusConfig, PrometheusVersion};
 use crate::engine::{Detail, Episode, Timeline, Transition};
 use crate::notify;
 use crate::score::{self, FlapRule, Incident, IncidentScore, NoiseScore};
@@ -458,11 +459,18 @@ impl<K: PartialEq, T> Memo<K, T> {
     }
 }
 
-/// Prometheus bands already computed over one series, by what they were computed over (the
-/// selection, `None` for a call without one, and the samples or recorded values) and the condition
-/// without `k` ([`band_condition`]: a new `k` is one comparison pass over the same band). Tuning
-/// tries many settings on one series; each band is fitted once.
-pub type BandCache = Memo<(Option<SelectionKey>, BandSource, Condition), PreparedCondition>;
+/// Prometheus work already done over one series. Tuning tries many settings on one series; each
+/// band is fitted once and each smoothing computed once.
+#[derive(Default)]
+pub struct BandCache {
+    /// Bands by what they were computed over (the selection, `None` for a call without one, and
+    /// the samples or recorded values) and the condition without `k` or `smooth`
+    /// ([`band_condition`]: a new `k` is one comparison pass over the same band).
+    bands: Memo<(Option<SelectionKey>, BandSource, Condition), PreparedCondition>,
+    /// What a `promql` rule compares with its band (the recorded value, or its trailing mean with
+    /// `smooth`), by selection, `smooth` and range boundary rule: the same for every `k` and window.
+    compared: Memo<(Option<SelectionKey>, i64, PrometheusVersion), Vec<f64>>,
+}
 
 /// What a Prometheus rule's band is computed over.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -473,13 +481,20 @@ pub enum BandSource {
     Samples { step_ms: i64 },
 }
 
-/// What makes a condition's band: the condition with `k` left out (set to 0).
+/// What makes a condition's band: the condition with `k` left out (set to 0), and for a `promql`
+/// band `smooth` too (it changes what is compared with the band, not the band).
 fn band_condition(condition: &Condition) -> Condition {
     match condition {
         Condition::Anomaly {
             model, direction, ..
         } => Condition::Anomaly {
-            model: model.clone(),
+            model: match model {
+                AnomalyModel::Promql(m) => AnomalyModel::Promql(PromqlModel {
+                    smooth_ms: 0,
+                    ..*m
+                }),
+                other => other.clone(),
+            },
             k: 0.0,
             direction: *direction,
         },
@@ -669,7 +684,7 @@ pub struct PreparedPrometheus {
 pub enum BandIndexing {
     /// Point `k` of the band belongs to evaluation `k`; `compared[k]` is the value the band
     /// compared there (NaN: the series was absent).
-    Evaluations { compared: Vec<f64> },
+    Evaluations { compared: Rc<Vec<f64>> },
     /// Point `i` belongs to raw sample `i`; an evaluation compares the sample its instant query
     /// selected.
     Samples,
@@ -738,7 +753,7 @@ fn prometheus_present_cached(
             },
             band_condition(&alert.condition),
         );
-        let prepared = bands.get(key, || {
+        let prepared = bands.bands.get(key, || {
             PreparedCondition::new(
                 band::promql::band_recorded(&recorded, alert.prom.interval_ms, m),
                 Rule {
@@ -751,7 +766,9 @@ fn prometheus_present_cached(
             )
         });
         let band = &prepared.band;
-        let compared = band::promql::compared_recorded(&recorded, m);
+        let compared = bands.compared.get((scope, m.smooth_ms, m.version), || {
+            band::promql::compared_recorded(&recorded, m)
+        });
         let rule = Rule {
             k: *k,
             direction: *direction,
@@ -780,7 +797,7 @@ fn prometheus_present_cached(
     if alert.condition == Condition::Present {
         // The expression returning the series is the whole condition: the instant query selected a
         // sample (a NaN sample included: the series is returned with the value NaN).
-        let prepared = bands.get(key, || {
+        let prepared = bands.bands.get(key, || {
             prepare(&alert.condition, timestamps, values, step_ms, replay)
         });
         return (
@@ -794,7 +811,7 @@ fn prometheus_present_cached(
             },
         );
     }
-    let prepared = bands.get(key, || {
+    let prepared = bands.bands.get(key, || {
         prepare(&alert.condition, timestamps, values, step_ms, replay)
     });
     let rule = rule_of(&alert.condition, &prepared.rule);

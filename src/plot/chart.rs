@@ -91,7 +91,7 @@ impl Chart {
         let (values, lower, upper): (Vec<f64>, Vec<f64>, Vec<f64>) = match &prepared.indexing {
             BandIndexing::Evaluations { compared } => {
                 let (lower, upper) = bounds(band, rule, 0..eval_times.len());
-                (compared.clone(), lower, upper)
+                (compared.to_vec(), lower, upper)
             }
             BandIndexing::Samples => {
                 let mut values = Vec::with_capacity(eval_times.len());
