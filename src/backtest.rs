@@ -489,10 +489,7 @@ fn band_condition(condition: &Condition) -> Condition {
             model, direction, ..
         } => Condition::Anomaly {
             model: match model {
-                AnomalyModel::Promql(m) => AnomalyModel::Promql(PromqlModel {
-                    smooth_ms: 0,
-                    ..*m
-                }),
+                AnomalyModel::Promql(m) => AnomalyModel::Promql(PromqlModel { smooth_ms: 0, ..*m }),
                 other => other.clone(),
             },
             k: 0.0,

@@ -79,17 +79,19 @@ fn backtest_row<'a>(v: &'a serde_json::Value, alert: &str, engine: &str) -> &'a 
 
 /// The spec's own keys for a flat setting, written by hand (not by alertlab's mapping).
 fn as_override(params: &serde_json::Map<String, serde_json::Value>) -> String {
+    let mut anomaly = Vec::new();
     let mut condition = Vec::new();
     let mut evaluation = Vec::new();
     for (k, v) in params {
+        let text = v.as_str().map_or(v.to_string(), String::from);
         match k.as_str() {
-            "k" => condition.push(format!("anomaly: {{k: {v}}}")),
+            "k" | "window" | "smooth" => anomaly.push(format!("{k}: {text}")),
             "value" => condition.push(format!("threshold: {{value: {v}}}")),
-            _ => evaluation.push(format!(
-                "{k}: {}",
-                v.as_str().map_or(v.to_string(), String::from)
-            )),
+            _ => evaluation.push(format!("{k}: {text}")),
         }
+    }
+    if !anomaly.is_empty() {
+        condition.push(format!("anomaly: {{{}}}", anomaly.join(", ")));
     }
     let mut parts = Vec::new();
     if !condition.is_empty() {
@@ -99,6 +101,17 @@ fn as_override(params: &serde_json::Map<String, serde_json::Value>) -> String {
         parts.push(format!("evaluation: {{{}}}", evaluation.join(", ")));
     }
     format!("{{{}}}", parts.join(", "))
+}
+
+/// The values `key` took in the settings tune tried (`--all`) for `alert`, as JSON text.
+fn tried(tuned: &serde_json::Value, alert: &str, key: &str) -> std::collections::BTreeSet<String> {
+    tuned["settings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["alert"] == alert)
+        .filter_map(|s| s["params"].get(key).map(|v| v.to_string()))
+        .collect()
 }
 
 fn same(a: &serde_json::Value, b: &serde_json::Value, what: &str) {
@@ -195,6 +208,76 @@ fn tune_figures_equal_backtest_for_random_settings() {
             "median_delay_s",
         );
     }
+}
+
+/// A `promql` band rule's settings share one band per window and one smoothing per `smooth` in
+/// tune; backtest computes each from scratch. Both give the same figures for every setting.
+#[test]
+fn promql_band_tune_figures_equal_backtest_for_every_window_and_smooth() {
+    let dir = workspace();
+    let p = dir.path();
+    let spec = r#"apiVersion: alertlab/v1
+kind: AlertSet
+metadata: {name: pq}
+environments: {dev: {account: "111111111111", region: eu-west-1}}
+alerts:
+  - name: rule
+    metric: {prometheus: {expr: 'm'}}
+    condition: {anomaly: {model: promql, k: 3, window: 1h, direction: both}}
+    evaluation: {interval: 1m}
+    backtest: {data: data.csv, incidents: data.windows.csv}
+"#;
+    std::fs::write(p.join("pq.yaml"), spec).unwrap();
+    let tuned = json(
+        p,
+        &[
+            "tune",
+            "--spec",
+            "pq.yaml",
+            "--format",
+            "json",
+            "--all",
+            "--grid",
+            "k=2,4",
+            "--grid",
+            "window=30m,3h",
+            "--grid",
+            "smooth=0m,15m,1h",
+            "--grid",
+            "for=0m,10m",
+        ],
+    );
+    let settings = tuned["settings"].as_array().unwrap();
+    assert_eq!(settings.len(), 1 + 2 * 2 * 3 * 2);
+    let mut alerts = std::collections::BTreeSet::new();
+    for s in settings {
+        let params = s["params"].as_object().unwrap();
+        let marker = "  - name: rule\n";
+        let pasted = spec.replace(
+            marker,
+            &format!("{marker}    overrides: {{dev: {}}}\n", as_override(params)),
+        );
+        std::fs::write(p.join("pasted.yaml"), pasted).unwrap();
+        let bt = json(
+            p,
+            &["backtest", "--spec", "pasted.yaml", "--format", "json"],
+        );
+        let row = backtest_row(&bt, "rule", "prometheus");
+        same(
+            &s["alerts_per_week"],
+            &row["alerts_per_week"],
+            "alerts_per_week",
+        );
+        let inc = &row["incidents"];
+        same(&s["recall"], &inc["recall"], "recall");
+        same(
+            &s["median_delay_s"],
+            &inc["median_delay_s"],
+            "median_delay_s",
+        );
+        alerts.insert(s["alerts_per_week"].to_string());
+    }
+    assert!(alerts.len() > 4, "the settings differ: {alerts:?}");
 }
 
 /// The JSON contract, and every recommendation within budget stays within it when backtest reads
@@ -422,14 +505,10 @@ alerts:
             "tune", "--spec", "s.yaml", "--format", "json", "--all", "--write",
         ],
     );
-    let periods: std::collections::BTreeSet<String> = tuned["settings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|s| s["params"].get("period").map(|v| v.to_string()))
-        .collect();
     assert_eq!(
-        periods.into_iter().collect::<Vec<_>>(),
+        tried(&tuned, "band", "period")
+            .into_iter()
+            .collect::<Vec<_>>(),
         vec!["300", "3600"],
         "the spec's period and the data's step are both tried"
     );
@@ -513,20 +592,14 @@ alerts:
         p,
         &["tune", "--spec", "sums.yaml", "--format", "json", "--all"],
     );
-    let periods = |alert: &str| -> std::collections::BTreeSet<String> {
-        tuned["settings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|s| s["alert"] == alert)
-            .filter_map(|s| s["params"].get("period").map(|v| v.to_string()))
-            .collect()
-    };
     assert_eq!(
-        periods("mean").into_iter().collect::<Vec<_>>(),
+        tried(&tuned, "mean", "period")
+            .into_iter()
+            .collect::<Vec<_>>(),
         vec!["300", "3600", "900"]
     );
-    assert!(periods("total").is_empty(), "{:?}", periods("total"));
+    let total = tried(&tuned, "total", "period");
+    assert!(total.is_empty(), "{total:?}");
 }
 
 /// A labelled dataset as such datasets ship (`timestamp,value,is_anomaly`): the flag column is not
