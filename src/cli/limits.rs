@@ -14,8 +14,7 @@ pub const MAX_STREAMED_POINTS: u64 = 10_000_000_000;
 /// A CloudWatch period in seconds: 10, 20, 30 or a multiple of 60, at most one day (alarms over
 /// longer periods do not exist).
 pub fn cloudwatch_period(flag: &str, seconds: i64) -> Result<i64, UsageError> {
-    let valid = matches!(seconds, 10 | 20 | 30) || (seconds > 0 && seconds % 60 == 0);
-    if valid && seconds <= 86_400 {
+    if crate::spec::is_cloudwatch_period(seconds) && seconds <= 86_400 {
         Ok(seconds)
     } else {
         Err(UsageError(format!(

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 pub use model::*;
-pub use resolve::evaluation_limit_s;
+pub use resolve::{evaluation_limit_s, is_cloudwatch_period};
 
 /// The versions this build reads.
 pub const API_VERSIONS: &[&str] = &["alertlab/v1"];

@@ -356,6 +356,12 @@ fn duration(
 /// The longest duration in a spec (`for`, windows, Alertmanager intervals...): one year.
 const MAX_DURATION_MS: i64 = 365 * DAY_MS;
 
+/// Whether `seconds` is a CloudWatch period: 10, 20 or 30 (high resolution) or a whole number of
+/// minutes.
+pub fn is_cloudwatch_period(seconds: i64) -> bool {
+    matches!(seconds, 10 | 20 | 30) || (seconds > 0 && seconds % 60 == 0)
+}
+
 /// The longest a CloudWatch alarm may look back, `period` × `evaluation_periods`, in seconds: a day
 /// for periods under an hour, a week otherwise (PutMetricAlarm's limits).
 pub fn evaluation_limit_s(period_s: i64) -> i64 {
@@ -474,7 +480,7 @@ fn resolve_alert(
                 ctx.err(Some(name), oe, "stat", format!("`stat`: {e}"), None)
             })?;
             let period_s = m.period.unwrap_or(300);
-            if !(matches!(period_s, 10 | 20 | 30) || (period_s >= 60 && period_s % 60 == 0)) {
+            if !is_cloudwatch_period(period_s) {
                 return Err(ctx.err(
                     Some(name),
                     oe,

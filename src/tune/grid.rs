@@ -280,10 +280,12 @@ fn period_candidates(period_s: i64, data_step_ms: Option<i64>, coarser: bool) ->
     let mut periods = vec![period_s];
     periods.extend(step_period);
     let finest_useful = step_period.unwrap_or(period_s);
-    for factor in [3, 12].into_iter().filter(|_| coarser) {
-        let multiple = cloudwatch_period_covering(period_s * factor * 1000);
-        if multiple > finest_useful && multiple <= LONGEST_DEFAULT_PERIOD_S {
-            periods.push(multiple);
+    if coarser {
+        for factor in [3, 12] {
+            let multiple = cloudwatch_period_covering(period_s * factor * 1000);
+            if multiple > finest_useful && multiple <= LONGEST_DEFAULT_PERIOD_S {
+                periods.push(multiple);
+            }
         }
     }
     periods.sort_unstable();
@@ -406,6 +408,14 @@ mod tests {
         assert_eq!(cloudwatch_period_covering(90_000), 120);
         assert_eq!(cloudwatch_period_covering(300_000), 300);
         assert_eq!(cloudwatch_period_covering(3_600_000), 3600);
+        for step_s in (1..=7_200).chain([86_400, 86_401]) {
+            let period = cloudwatch_period_covering(step_s * 1000);
+            assert!(
+                crate::spec::is_cloudwatch_period(period),
+                "{step_s} s → {period}"
+            );
+            assert!(period >= step_s, "{step_s} s → {period}");
+        }
     }
 
     #[test]

@@ -226,10 +226,8 @@ fn candidates(
         // Like M > N, a look-back CloudWatch refuses (a day of periods under an hour, a week
         // otherwise) is a combination to skip, not an error: daily data tried as the period with
         // 12 evaluation periods would be twelve days.
-        let period_s = int("period")
-            .map(|p| p as i64)
-            .or(alert.cloudwatch.as_ref().map(|c| c.period_s));
-        if let (Some(period_s), true) = (period_s, alert.cloudwatch.is_some()) {
+        if let Some(cloudwatch) = &alert.cloudwatch {
+            let period_s = int("period").map_or(cloudwatch.period_s, |p| p as i64);
             if period_s * n as i64 > crate::spec::evaluation_limit_s(period_s) {
                 continue;
             }
