@@ -65,7 +65,6 @@ def run(path: pathlib.Path, max_seconds: float, save_to) -> list:
         timeout=max(2 * max_seconds, 120),
         resources={"metadata": {"path": str(path.parent)}},
     )
-    left_behind = []
     try:
         client.execute(env={**os.environ, "TMPDIR": scratch})
     except CellExecutionError as e:
