@@ -273,18 +273,27 @@ const LONGEST_DEFAULT_PERIOD_S: i64 = 3600;
 /// longer period is the operator's first knob against noise (a statistic over more datapoints
 /// varies less — the mean of n has 1/√n of their spread — so a sustained shift that hides in
 /// 5-minute noise stands out of an hourly band), at the cost of delay, which the report shows.
-fn period_candidates(period_s: i64, data_step_ms: Option<i64>, coarser: bool) -> Vec<i64> {
-    let step_period = data_step_ms
-        .map(cloudwatch_period_covering)
-        .filter(|p| 2 * p >= 3 * period_s);
+/// The knob turns the other way too: when the period holds a dozen or more of the data's steps (an
+/// hourly alarm on 5-minute data), about a third and a twelfth of it answer sooner, by a margin
+/// worth a look (an hourly alarm waits an hour per datapoint), and a budget may allow them. A
+/// period of a few steps (5 minutes of 1-minute data) keeps its own: there a finer one saves a
+/// minute or two of delay and takes the budget for it. `rescale` is false when the statistic grows
+/// with the period (a threshold on a sum), which then keeps its own.
+fn period_candidates(period_s: i64, data_step_ms: Option<i64>, rescale: bool) -> Vec<i64> {
+    let step_period = data_step_ms.map(cloudwatch_period_covering);
+    let coarser_step = step_period.filter(|p| 2 * p >= 3 * period_s);
     let mut periods = vec![period_s];
-    periods.extend(step_period);
-    let finest_useful = step_period.unwrap_or(period_s);
-    if coarser {
+    periods.extend(coarser_step);
+    if rescale {
+        let finest_useful = coarser_step.unwrap_or(period_s);
         for factor in [3, 12] {
             let multiple = cloudwatch_period_covering(period_s * factor * 1000);
             if multiple > finest_useful && multiple <= LONGEST_DEFAULT_PERIOD_S {
                 periods.push(multiple);
+            }
+            // Finer periods only where the data's step is known, and a dozen of them fit.
+            if step_period.is_some_and(|step| period_s >= 12 * step) {
+                periods.push(cloudwatch_period_covering(period_s * 1000 / factor));
             }
         }
     }
@@ -419,7 +428,7 @@ mod tests {
     }
 
     #[test]
-    fn default_periods_are_the_own_the_data_step_and_coarser_ones_up_to_an_hour() {
+    fn default_periods_are_the_own_the_data_step_and_coarser_and_finer_ones() {
         assert_eq!(
             period_candidates(300, Some(300_000), true),
             vec![300, 900, 3600]
@@ -428,8 +437,25 @@ mod tests {
         // 3 × 30 s is not a CloudWatch period: the next one is.
         assert_eq!(period_candidates(30, None, true), vec![30, 120, 360]);
         assert_eq!(period_candidates(10, None, true), vec![10, 30, 120]);
-        // An hourly alarm is already as coarse as the grid goes.
-        assert_eq!(period_candidates(3600, Some(300_000), true), vec![3600]);
+        // An hourly alarm is already as coarse as the grid goes; on 5-minute data it also tries
+        // a third and a twelfth of its period.
+        assert_eq!(
+            period_candidates(3600, Some(300_000), true),
+            vec![300, 1200, 3600]
+        );
+        assert_eq!(period_candidates(3600, None, true), vec![3600]);
+        assert_eq!(period_candidates(3600, Some(3_600_000), true), vec![3600]);
+        // 900 s / 12 is 75 s, not a CloudWatch period: the next one is.
+        assert_eq!(
+            period_candidates(900, Some(60_000), true),
+            vec![120, 300, 900, 2700]
+        );
+        // A period of fewer than a dozen steps keeps its own.
+        assert_eq!(period_candidates(900, Some(240_000), true), vec![900, 2700]);
+        assert_eq!(
+            period_candidates(300, Some(60_000), true),
+            vec![300, 900, 3600]
+        );
         // Half-hourly data under a 5-minute alarm: its step, then only what is coarser.
         assert_eq!(
             period_candidates(300, Some(1_800_000), true),
@@ -451,6 +477,7 @@ mod tests {
         );
         // Without the multiples: the own period and the data's step only.
         assert_eq!(period_candidates(300, Some(300_000), false), vec![300]);
+        assert_eq!(period_candidates(3600, Some(300_000), false), vec![3600]);
         assert_eq!(
             period_candidates(300, Some(3_600_000), false),
             vec![300, 3600]
