@@ -568,7 +568,7 @@ alerts:
 /// The default grid tries coarser periods for a band or an averaged threshold, never for a static
 /// threshold on a sum, whose value would mean something else over a longer period.
 #[test]
-fn coarser_periods_are_tried_except_for_thresholds_on_sums() {
+fn coarser_and_finer_periods_are_tried_except_for_thresholds_on_sums() {
     let dir = workspace();
     let p = dir.path();
     std::fs::write(
@@ -585,6 +585,10 @@ alerts:
     metric: {cloudwatch: {namespace: X, name: Y, stat: Sum, period: 300}}
     condition: {threshold: {op: ">", value: 500}}
     backtest: {data: data.csv}
+  - name: hourly
+    metric: {cloudwatch: {namespace: X, name: Y, stat: Average, period: 3600}}
+    condition: {anomaly: {model: seasonal, k: 3, direction: both}}
+    backtest: {data: data.csv}
 "#,
     )
     .unwrap();
@@ -592,14 +596,51 @@ alerts:
         p,
         &["tune", "--spec", "sums.yaml", "--format", "json", "--all"],
     );
-    assert_eq!(
-        tried(&tuned, "mean", "period")
+    let periods = |alert| {
+        tried(&tuned, alert, "period")
             .into_iter()
-            .collect::<Vec<_>>(),
-        vec!["300", "3600", "900"]
-    );
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(periods("mean"), vec!["300", "3600", "900"]);
     let total = tried(&tuned, "total", "period");
     assert!(total.is_empty(), "{total:?}");
+    // An hourly alarm on 5-minute data: a third and a twelfth of its period as well.
+    assert_eq!(periods("hourly"), vec!["1200", "300", "3600"]);
+}
+
+/// `--grid` replaces the default grid as a whole: naming only `for` compares exactly those values
+/// of the rule as written (prometheus/prometheus#15545's question), nothing else.
+#[test]
+fn a_grid_flag_varies_only_the_keys_it_names() {
+    let dir = workspace();
+    let p = dir.path();
+    let tuned = json(
+        p,
+        &[
+            "tune",
+            "--spec",
+            "s.yaml",
+            "--format",
+            "json",
+            "--all",
+            "--alert",
+            "ceiling",
+            "--engine",
+            "prometheus",
+            "--grid",
+            "for=0m,5m,10m",
+        ],
+    );
+    let settings = tuned["settings"].as_array().unwrap();
+    let mut fors = Vec::new();
+    for s in settings {
+        let params = s["params"].as_object().unwrap();
+        assert!(params.keys().all(|k| k == "for"), "{params:?}");
+        fors.extend(params.get("for").map(|v| v.to_string()));
+    }
+    assert_eq!(fors, vec!["\"0m\"", "\"5m\"", "\"10m\""]);
+    let rec = &tuned["recommendations"][0];
+    assert_eq!(rec["configs_evaluated"], 4, "the current setting and three");
 }
 
 /// A labelled dataset as such datasets ship (`timestamp,value,is_anomaly`): the flag column is not
