@@ -743,25 +743,54 @@ fn prometheus_present_cached(
             values: &values,
             present: &present,
         };
-        let key = (
-            scope,
-            BandSource::Recorded {
-                interval_ms: alert.prom.interval_ms,
-            },
-            band_condition(&alert.condition),
-        );
-        let prepared = bands.bands.get(key, || {
-            PreparedCondition::new(
-                band::promql::band_recorded(&recorded, alert.prom.interval_ms, m),
-                Rule {
-                    k: 0.0,
-                    direction: *direction,
-                    inclusive: false,
-                    floor: None,
-                },
-                None,
-            )
-        });
+        let source = BandSource::Recorded {
+            interval_ms: alert.prom.interval_ms,
+        };
+        let band_rule = Rule {
+            k: 0.0,
+            direction: *direction,
+            inclusive: false,
+            floor: None,
+        };
+        let unseasoned = || {
+            let condition = Condition::Anomaly {
+                model: AnomalyModel::Promql(PromqlModel { season_ms: 0, ..*m }),
+                k: *k,
+                direction: *direction,
+            };
+            bands
+                .bands
+                .get((scope, source, band_condition(&condition)), || {
+                    PreparedCondition::new(
+                        band::promql::band_recorded(
+                            &recorded,
+                            alert.prom.interval_ms,
+                            &PromqlModel { season_ms: 0, ..*m },
+                        ),
+                        band_rule,
+                        None,
+                    )
+                })
+        };
+        let key = (scope, source, band_condition(&alert.condition));
+        let prepared = if m.season_ms == 0 {
+            unseasoned()
+        } else {
+            // The window one season earlier is the unseasoned band's, shifted: fitted once for
+            // both.
+            bands.bands.get(key, || {
+                PreparedCondition::new(
+                    band::promql::seasonal_band_from(
+                        &unseasoned().band,
+                        &recorded,
+                        alert.prom.interval_ms,
+                        m,
+                    ),
+                    band_rule,
+                    None,
+                )
+            })
+        };
         let band = &prepared.band;
         let compared = bands.compared.get((scope, m.smooth_ms, m.version), || {
             band::promql::compared_recorded(&recorded, m)

@@ -203,6 +203,16 @@ pub fn default_grid(alert: &ResolvedAlert, data_step_ms: Option<i64>) -> Grid {
                 // and on injected anomalies shift recall 52 → 57 %, spikes 37 → 43 %
                 // (docs/nab-tuning.md). The band is the same for every `smooth` and fitted once.
                 grid.push(("smooth".into(), texts(&["0m", "15m", "1h"])));
+                // The same window a day earlier (`offset 1d`) is the rule's counterpart of a
+                // seasonal band: for a metric whose normal level follows the time of day, it
+                // compares with what the same hour looked like yesterday rather than with the
+                // hours just before, which a slow drift or a shift has already moved. On NAB's
+                // labelled CloudWatch series it took the windows caught within budget from 21 to
+                // 24 of 30, and on injected anomalies shift recall 57 → 80 %, drifts 7 → 43 %
+                // (spikes 43 → 40 %). It costs little: the band one season earlier is the
+                // window's band shifted, fitted once for both. A week (`1w`) needs more than a
+                // week of history to say anything, so it is left to `--grid season=...`.
+                grid.push(("season".into(), texts(&["0m", "1d"])));
             }
         }
         Condition::Threshold { value, .. } => {

@@ -85,7 +85,7 @@ fn as_override(params: &serde_json::Map<String, serde_json::Value>) -> String {
     for (k, v) in params {
         let text = v.as_str().map_or(v.to_string(), String::from);
         match k.as_str() {
-            "k" | "window" | "smooth" => anomaly.push(format!("{k}: {text}")),
+            "k" | "window" | "smooth" | "season" => anomaly.push(format!("{k}: {text}")),
             "value" => condition.push(format!("threshold: {{value: {v}}}")),
             _ => evaluation.push(format!("{k}: {text}")),
         }
@@ -210,10 +210,11 @@ fn tune_figures_equal_backtest_for_random_settings() {
     }
 }
 
-/// A `promql` band rule's settings share one band per window and one smoothing per `smooth` in
-/// tune; backtest computes each from scratch. Both give the same figures for every setting.
+/// A `promql` band rule's settings share one band per window (a `season` shifts it) and one
+/// smoothing per `smooth` in tune; backtest computes each from scratch. Both give the same figures
+/// for every setting.
 #[test]
-fn promql_band_tune_figures_equal_backtest_for_every_window_and_smooth() {
+fn promql_band_tune_figures_equal_backtest_for_every_window_season_and_smooth() {
     let dir = workspace();
     let p = dir.path();
     let spec = r#"apiVersion: alertlab/v1
@@ -245,11 +246,14 @@ alerts:
             "smooth=0m,15m,1h",
             "--grid",
             "for=0m,10m",
+            "--grid",
+            "season=0m,1d",
         ],
     );
     let settings = tuned["settings"].as_array().unwrap();
-    assert_eq!(settings.len(), 1 + 2 * 2 * 3 * 2);
+    assert_eq!(settings.len(), 1 + 2 * 2 * 3 * 2 * 2);
     let mut alerts = std::collections::BTreeSet::new();
+    let mut by_season = std::collections::BTreeMap::new();
     for s in settings {
         let params = s["params"].as_object().unwrap();
         let marker = "  - name: rule\n";
@@ -276,8 +280,17 @@ alerts:
             "median_delay_s",
         );
         alerts.insert(s["alerts_per_week"].to_string());
+        let season = params.get("season").and_then(|v| v.as_str()).unwrap_or("-");
+        by_season
+            .entry(season.to_string())
+            .or_insert_with(Vec::new)
+            .push(s["alerts_per_week"].to_string());
     }
     assert!(alerts.len() > 4, "the settings differ: {alerts:?}");
+    assert_ne!(
+        by_season["0m"], by_season["1d"],
+        "the window a day earlier is another band"
+    );
 }
 
 /// The JSON contract, and every recommendation within budget stays within it when backtest reads
