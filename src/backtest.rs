@@ -1047,13 +1047,20 @@ pub fn replay(
     if let Some(list) = &inputs.incidents {
         let lead = alert.backtest.as_ref().map_or(0, |b| b.lead_ms);
         for r in &mut out {
-            r.incidents = Some(score::match_incidents(
+            let mut scored = score::match_incidents(
                 &r.episodes,
                 list,
                 lead,
                 r.timeline.horizon(),
                 r.timeline.covered_ms(),
-            ));
+            );
+            let band_from = r
+                .timeline
+                .first_eval
+                .filter(|_| r.warm_up_evaluations > 0)
+                .map(|first| first + r.warm_up_evaluations as i64 * r.timeline.step_ms);
+            scored.in_warm_up = score::count_in_warm_up(list, band_from);
+            r.incidents = Some(scored);
         }
     }
     out

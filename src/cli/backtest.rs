@@ -63,6 +63,11 @@ struct IncidentView {
     precision: Option<f64>,
     false_alerts_per_week: f64,
     median_delay_s: Option<f64>,
+    /// Absent in shard reports written before the field existed (`alertlab merge` reads them).
+    #[serde(default)]
+    incidents: usize,
+    #[serde(default)]
+    in_warm_up: usize,
 }
 
 fn row(r: &RowView) -> Vec<String> {
@@ -119,6 +124,14 @@ fn render_rows(results: &[RowView], format: OutputFormat) -> String {
             });
             let rows: Vec<Vec<String>> = sorted.into_iter().map(row).collect();
             let mut text = table(HEADER, &rows);
+            for r in results {
+                if let Some(inc) = r.incidents.as_ref().filter(|i| i.in_warm_up > 0) {
+                    text.push_str(&format!(
+                        "note: {} in {} ({}), `{}`: {} of {} incidents closed before the band existed (its warm-up at the start of the history): no width or M of N catches them\n",
+                        r.alert, r.env, r.engine, r.series, inc.in_warm_up, inc.incidents
+                    ));
+                }
+            }
             if results.iter().any(|r| r.condition.starts_with("seasonal")) {
                 text.push_str("note: `seasonal` bands approximate CloudWatch anomaly detection (AWS's model is not public)\n");
             }

@@ -140,6 +140,7 @@ fn recommended(r: &Recommendation) -> Outcome {
         episodes: 0,
         incidents: r.current.incidents,
         caught: 0,
+        incidents_in_warm_up: r.incidents_in_warm_up,
         recall_by_kind: r.recall_by_kind.clone(),
     }
 }
@@ -161,6 +162,12 @@ fn as_table(report: &tune::TuneReport) -> String {
             text.push_str(&format!(
                 "note: {} in {} ({}): no setting tried stays within {} alerts/week; showing the quietest\n",
                 r.alert, r.env, r.engine, r.budget
+            ));
+        }
+        if r.incidents_in_warm_up > 0 {
+            text.push_str(&format!(
+                "note: {} in {} ({}): {} of {} incidents closed before the band existed (its warm-up at the start of the history): no width or M of N catches them; give history from before them\n",
+                r.alert, r.env, r.engine, r.incidents_in_warm_up, r.current.incidents
             ));
         }
         if r.noise_difference_uncertain && !r.params.is_empty() {

@@ -29,9 +29,19 @@ pub struct IncidentScore {
     pub false_alerts: usize,
     pub false_alerts_per_week: f64,
     pub median_delay_s: Option<f64>,
+    /// Incidents whose window closes before the band exists (the model's warm-up at the start of
+    /// the history): missed by every setting of that band, so a user sees that the history, not
+    /// the alarm, is too short for them.
+    pub in_warm_up: usize,
     /// Every caught incident's delay, seconds (for pooling over series).
     #[serde(skip)]
     pub delays_s: Vec<f64>,
+}
+
+/// How many of `incidents` close before `band_from`, the first evaluation with a band (`None`:
+/// the condition has no warm-up).
+pub fn count_in_warm_up(incidents: &[Incident], band_from: Option<i64>) -> usize {
+    band_from.map_or(0, |from| incidents.iter().filter(|i| i.end < from).count())
 }
 
 /// The episode that catches `incident`: the first to start inside its window, or up to `lead_ms`
@@ -86,6 +96,7 @@ pub fn match_incidents(
             0.0
         },
         median_delay_s,
+        in_warm_up: 0,
         delays_s: delays.iter().map(|d| *d as f64 / 1000.0).collect(),
     }
 }
@@ -327,6 +338,11 @@ mod tests {
         assert_eq!(s.precision, Some(0.5));
         assert_eq!(s.false_alerts, 1);
         assert_eq!(s.median_delay_s, Some(120.0));
+        // Only a window that closes before the band exists is out of every setting's reach.
+        assert_eq!(count_in_warm_up(&incidents, None), 0);
+        assert_eq!(count_in_warm_up(&incidents, Some(20 * m)), 0);
+        assert_eq!(count_in_warm_up(&incidents, Some(20 * m + 1)), 1);
+        assert_eq!(count_in_warm_up(&incidents, Some(500 * m)), 2);
     }
 
     /// A metric file with per-row flags: each run of flagged rows is a window, per series.

@@ -76,6 +76,9 @@ pub struct Outcome {
     pub episodes: usize,
     pub incidents: usize,
     pub caught: usize,
+    /// Incidents that closed before the band existed (the start of the history): no setting of
+    /// this band could catch them.
+    pub incidents_in_warm_up: usize,
     /// Recall per injected anomaly (`shift:3` → 0.5).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub recall_by_kind: BTreeMap<String, f64>,
@@ -91,6 +94,10 @@ pub struct Recommendation {
     #[serde(flatten)]
     pub figures: Figures,
     pub configs_evaluated: usize,
+    /// Of the incidents, those that closed before the recommended setting's band existed (its
+    /// warm-up at the start of the history): missed by it whatever its width; more history before
+    /// them is what would let a backtest judge them.
+    pub incidents_in_warm_up: usize,
     /// Recall per injected anomaly (`shift:3` → 0.5), when anomalies were injected.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub recall_by_kind: BTreeMap<String, f64>,
@@ -343,6 +350,7 @@ pub fn run(sets: &[AlertSet], opts: &TuneOptions) -> Result<TuneReport, TuneErro
                                     t.false_alerts_per_week.push(i.false_alerts_per_week);
                                     t.incidents += i.incidents;
                                     t.caught += i.caught;
+                                    t.in_warm_up += i.in_warm_up;
                                     t.delays_s.extend_from_slice(&i.delays_s);
                                 }
                             }
@@ -421,6 +429,7 @@ pub fn choose(pool: &Pool) -> TuneReport {
             params: chosen.params.clone(),
             figures: chosen.figures.clone(),
             configs_evaluated: outcomes.len(),
+            incidents_in_warm_up: chosen.incidents_in_warm_up,
             recall_by_kind: chosen.recall_by_kind.clone(),
             within_budget,
             budget: pool.budget,

@@ -132,6 +132,9 @@ pub struct Tally {
     pub covered_ms: f64,
     pub incidents: usize,
     pub caught: usize,
+    /// Incidents closed before the band existed (`IncidentScore::in_warm_up`).
+    #[serde(default)]
+    pub in_warm_up: usize,
     pub delays_s: Vec<f64>,
     pub labelled: bool,
     /// Injected anomaly label → (caught, injected).
@@ -146,6 +149,7 @@ impl Tally {
         self.covered_ms = self.covered_ms.max(other.covered_ms);
         self.incidents += other.incidents;
         self.caught += other.caught;
+        self.in_warm_up += other.in_warm_up;
         self.delays_s.extend_from_slice(&other.delays_s);
         self.labelled |= other.labelled;
         for (k, (c, n)) in &other.by_kind {
@@ -176,6 +180,7 @@ impl Tally {
             episodes: self.episodes,
             incidents: self.incidents,
             caught: self.caught,
+            incidents_in_warm_up: self.in_warm_up,
             recall_by_kind: self
                 .by_kind
                 .iter()

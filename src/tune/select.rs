@@ -113,6 +113,7 @@ mod tests {
             episodes: 0,
             incidents: 2,
             caught: 0,
+            incidents_in_warm_up: 0,
             recall_by_kind: Default::default(),
         }
     }
