@@ -32,8 +32,10 @@ pub struct Args {
     /// evaluation_periods, treat_missing_data, period, value, p, factor, for, keep_firing_for, window...
     #[arg(long = "grid")]
     pub grid: Vec<String>,
-    /// What to optimise within the budget.
-    #[arg(long, default_value = "recall", value_parser = ["recall", "delay"])]
+    /// What to optimise within the budget: `recall` (catch the most, then the soonest, then the
+    /// quietest), `quiet` (catch the most, then the fewest false alerts, then the soonest) or
+    /// `delay` (the soonest).
+    #[arg(long, default_value = "recall", value_parser = ["recall", "quiet", "delay"])]
     pub objective: String,
     #[arg(long, value_enum, default_value = "table")]
     pub format: OutputFormat,
@@ -260,10 +262,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             as usize,
         seed: args.seed,
         keep_all: args.all,
-        objective: if args.objective == "delay" {
-            Objective::Delay
-        } else {
-            Objective::Recall
+        objective: match args.objective.as_str() {
+            "delay" => Objective::Delay,
+            "quiet" => Objective::Quiet,
+            _ => Objective::Recall,
         },
     };
     let report = crate::fleet::tune(&sets, &opts, args.select.memory).map_err(|e| match e {
