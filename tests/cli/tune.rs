@@ -748,3 +748,37 @@ fn incidents_before_the_band_exists_are_reported_as_in_warm_up() {
         "{table}"
     );
 }
+
+/// `--objective quiet` catches as many as the default objective and raises no more false alerts
+/// (it may answer later).
+#[test]
+fn the_quiet_objective_catches_as_many_with_no_more_false_alerts() {
+    let dir = workspace();
+    let p = dir.path();
+    let run = |objective: &str| {
+        json(
+            p,
+            &[
+                "tune",
+                "--spec",
+                "s.yaml",
+                "--format",
+                "json",
+                "--objective",
+                objective,
+            ],
+        )
+    };
+    let (recall, quiet) = (run("recall"), run("quiet"));
+    let pairs = recall["recommendations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(quiet["recommendations"].as_array().unwrap());
+    for (r, q) in pairs {
+        assert_eq!((&r["alert"], &r["engine"]), (&q["alert"], &q["engine"]));
+        assert_eq!(r["recall"], q["recall"], "{}", r["alert"]);
+        let false_pw = |v: &serde_json::Value| v["false_alerts_per_week"].as_f64().unwrap();
+        assert!(false_pw(q) <= false_pw(r), "{} vs {}", q, r);
+    }
+}
