@@ -753,8 +753,9 @@ fn prometheus_present_cached(
             floor: None,
         };
         let unseasoned = || {
+            let model = PromqlModel { season_ms: 0, ..*m };
             let condition = Condition::Anomaly {
-                model: AnomalyModel::Promql(PromqlModel { season_ms: 0, ..*m }),
+                model: AnomalyModel::Promql(model),
                 k: *k,
                 direction: *direction,
             };
@@ -762,11 +763,7 @@ fn prometheus_present_cached(
                 .bands
                 .get((scope, source, band_condition(&condition)), || {
                     PreparedCondition::new(
-                        band::promql::band_recorded(
-                            &recorded,
-                            alert.prom.interval_ms,
-                            &PromqlModel { season_ms: 0, ..*m },
-                        ),
+                        band::promql::band_recorded(&recorded, alert.prom.interval_ms, &model),
                         band_rule,
                         None,
                     )

@@ -283,7 +283,6 @@ pub fn band_recorded(recorded: &Recorded, interval_ms: i64, model: &PromqlModel)
     }
 }
 
-/// [`band_recorded`] over a recorded value whose NaNs are all absences.
 /// The band of a `season`al model from the same model's band without a season (`unseasoned`,
 /// computed over the same `recorded` values), bit for bit what [`band_recorded`] gives. The range
 /// at evaluation `t` one season earlier, `[len] offset <interval + season>`, is exactly the range
@@ -328,6 +327,7 @@ pub fn seasonal_band_from(
     Band { center, spread }
 }
 
+/// [`band_recorded`] over a recorded value whose NaNs are all absences.
 pub fn band(timestamps: &[i64], values: &[f64], interval_ms: i64, model: &PromqlModel) -> Band {
     let present: Vec<bool> = values.iter().map(|v| !v.is_nan()).collect();
     band_recorded(
