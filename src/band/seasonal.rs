@@ -298,11 +298,6 @@ struct Workspace {
     detected: Option<(Seasonality, i64, usize)>,
     counts: Vec<usize>,
     grouped: Vec<f64>,
-    residuals: Vec<f64>,
-    /// The best candidate's residuals while the next candidate is fitted; swapped with
-    /// `residuals` so that no refit allocates them (at 1-minute data they are 160 KB, which the
-    /// allocator would map and unmap, page faults included, every refit).
-    spare: Vec<f64>,
     scratch: Scratch,
     /// Per seasonality ([`Seasonality::index`]), the last fit's per-bin medians.
     medians: [Option<BinMedians>; 4],
@@ -414,7 +409,45 @@ struct Candidate {
     sigma: f64,
 }
 
-/// Fit `season` on NaN-free `(ts, vs)`; leaves the residuals in `work.residuals`.
+/// The residuals `value − profile[bin]` of one candidate fit over a window, computed where a
+/// statistic reads them rather than stored: the robust statistics read strided samples of at most
+/// `ROBUST_SAMPLE` of them (a fifth of a 14-day window of 1-minute data), so the other residuals
+/// need not exist (3 % of a one-setting tune on the bench file; selections are the larger cost).
+#[derive(Clone, Copy)]
+struct Residuals<'a> {
+    values: &'a [f64],
+    /// Each value's bin in `profile` (all 0 without a seasonality).
+    bins: &'a [u32],
+    profile: &'a [f64],
+}
+
+impl Residuals<'_> {
+    fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    fn at(&self, i: usize) -> f64 {
+        self.values[i] - self.profile[self.bins[i] as usize]
+    }
+
+    /// At most `limit` evenly strided residuals of `range` into `out`: the elements
+    /// [`Scratch::take_sample`] takes from the same range of a stored slice.
+    fn sample_into(&self, range: std::ops::Range<usize>, limit: usize, out: &mut Vec<f64>) {
+        let stride = range.len().div_ceil(limit).max(1);
+        out.clear();
+        out.extend(range.step_by(stride).map(|i| self.at(i)));
+    }
+}
+
+impl Scratch {
+    /// [`Scratch::sampled_median`] of the residuals in `range`.
+    fn sampled_median_of(&mut self, residuals: &Residuals, range: std::ops::Range<usize>) -> f64 {
+        residuals.sample_into(range, ROBUST_SAMPLE, &mut self.sample);
+        median(&mut self.sample, &mut self.keys)
+    }
+}
+
+/// Fit `season` on the window's NaN-free points.
 fn profile_for(
     season: Seasonality,
     window: &Window,
@@ -430,6 +463,10 @@ fn profile_for(
         // Group the values by bin (a counting sort). Points are in time order, so a bin's points
         // come in runs (30 one-minute points per half-hour bin): whole runs are counted and
         // copied, instead of one dependent increment per point.
+        let last = work.medians[season.index()].take();
+        let unchanged = last
+            .as_ref()
+            .and_then(|m| m.unchanged(window, window.series_bins(season), bins));
         let runs = bin_runs(point_bins);
         work.counts.clear();
         work.counts.resize(bins + 1, 0);
@@ -443,13 +480,12 @@ fn profile_for(
         work.grouped.resize(vs.len(), 0.0);
         let mut fill = work.counts.clone();
         for (b, from, to) in runs {
-            work.grouped[fill[b]..fill[b] + to - from].copy_from_slice(&vs[from..to]);
+            // A bin whose median is reused is never read.
+            if !unchanged.as_ref().is_some_and(|same| same[b]) {
+                work.grouped[fill[b]..fill[b] + to - from].copy_from_slice(&vs[from..to]);
+            }
             fill[b] += to - from;
         }
-        let last = work.medians[season.index()].take();
-        let unchanged = last
-            .as_ref()
-            .and_then(|m| m.unchanged(window, window.series_bins(season), bins));
         let mut medians = vec![f64::NAN; bins];
         for (b, (p, w)) in profile.iter_mut().zip(work.counts.windows(2)).enumerate() {
             // Empty bins keep the overall median so the profile never has holes.
@@ -476,24 +512,21 @@ fn profile_for(
             stop: window.offset + window.len,
             medians,
         });
-        work.residuals.clear();
-        work.residuals.extend(
-            point_bins
-                .iter()
-                .zip(vs)
-                .map(|(&b, &v)| v - profile[b as usize]),
-        );
-    } else {
-        work.residuals.clear();
-        work.residuals.extend(vs.iter().map(|v| v - overall));
     }
-    let level = work.scratch.sampled_median(&work.residuals);
+    let residuals = Residuals {
+        values: vs,
+        bins: window.bins_of(season),
+        profile: &profile,
+    };
+    let level = work
+        .scratch
+        .sampled_median_of(&residuals, 0..residuals.len());
     let Scratch { sample, keys } = &mut work.scratch;
     for r in sample.iter_mut() {
         *r = (*r - level).abs();
     }
     let mad = median(sample, keys);
-    let sigma = robust_sigma(mad, &work.residuals, level);
+    let sigma = robust_sigma(mad, &residuals, level);
     Candidate {
         profile,
         level,
@@ -504,8 +537,8 @@ fn profile_for(
 /// The spread `sigma` raised to its floor (step 5 of the module docs): the larger of the
 /// residuals' central 90 % range / 6.58 (0.5 σ for Gaussian residuals) and the values' quantisation
 /// step, on strided samples of at most `ROBUST_SAMPLE` points.
-fn floored_spread(sigma: f64, residuals: &[f64], values: &[f64], scratch: &mut Scratch) -> f64 {
-    scratch.take_sample(residuals, ROBUST_SAMPLE);
+fn floored_spread(sigma: f64, residuals: &Residuals, values: &[f64], scratch: &mut Scratch) -> f64 {
+    residuals.sample_into(0..residuals.len(), ROBUST_SAMPLE, &mut scratch.sample);
     if scratch.sample.len() < 10 {
         return sigma.max(0.0);
     }
@@ -562,12 +595,12 @@ fn bin_runs(bins: &[u32]) -> impl Iterator<Item = (usize, usize, usize)> + Clone
 
 /// 1.4826 × MAD, falling back to the mean absolute deviation (× √(π/2)) when more than half the
 /// residuals are identical (a mostly flat metric), so the band does not collapse to a line.
-fn robust_sigma(mad: f64, residuals: &[f64], level: f64) -> f64 {
+fn robust_sigma(mad: f64, residuals: &Residuals, level: f64) -> f64 {
     if mad > 0.0 {
         return 1.4826 * mad;
     }
-    let mean_abs =
-        residuals.iter().map(|r| (r - level).abs()).sum::<f64>() / residuals.len().max(1) as f64;
+    let n = residuals.len();
+    let mean_abs = (0..n).map(|i| (residuals.at(i) - level).abs()).sum::<f64>() / n.max(1) as f64;
     1.2533 * mean_abs
 }
 
@@ -598,18 +631,15 @@ fn fit(
         }
         (None, _) => available.clone(),
     };
-    let mut best: Option<(Seasonality, Candidate, Vec<f64>)> = None;
+    let mut best: Option<(Seasonality, Candidate)> = None;
     for &season in &candidates {
         let candidate = profile_for(season, window, period_ms, overall, work);
         let better = match &best {
             None => true,
-            Some((_, b, _)) => candidate.sigma < 0.9 * b.sigma,
+            Some((_, b)) => candidate.sigma < 0.9 * b.sigma,
         };
         if better {
-            let residuals = std::mem::replace(&mut work.residuals, std::mem::take(&mut work.spare));
-            if let Some((_, _, replaced)) = best.replace((season, candidate, residuals)) {
-                work.spare = replaced;
-            }
+            best = Some((season, candidate));
         }
     }
     let (
@@ -619,26 +649,28 @@ fn fit(
             level,
             sigma: spread,
         },
-        residuals,
     ) = best?;
     if candidates.len() > 1 || work.detected.is_none() {
         work.detected = Some((seasonality, window.end_ms, available.len()));
     }
+    let residuals = Residuals {
+        values: real_v,
+        bins: window.bins_of(seasonality),
+        profile: &profile,
+    };
     let spread = floored_spread(spread, &residuals, real_v, &mut work.scratch);
     let (mut slope_per_ms, mut anchor) = (0.0, real_t[real_t.len() - 1]);
     if span >= 3 * DAY_MS {
-        let quarter = residuals.len() / 4;
-        let early = work.scratch.sampled_median(&residuals[..quarter]);
-        let late = work
-            .scratch
-            .sampled_median(&residuals[residuals.len() - quarter..]);
+        let n = residuals.len();
+        let quarter = n / 4;
+        let early = work.scratch.sampled_median_of(&residuals, 0..quarter);
+        let late = work.scratch.sampled_median_of(&residuals, n - quarter..n);
         let (t_early, t_late) = (real_t[quarter / 2], real_t[real_t.len() - quarter / 2 - 1]);
         if t_late > t_early {
             slope_per_ms = (late - early) / (t_late - t_early) as f64;
         }
         anchor = (real_t[0] + real_t[real_t.len() - 1]) / 2;
     }
-    work.spare = residuals;
     Some(Fit {
         seasonality,
         bins: profile.len(),
@@ -790,7 +822,13 @@ mod tests {
             let level = values[0];
             let residuals: Vec<f64> = values.iter().map(|v| v - level).collect();
             let sigma = *rng.pick(&[0.0, 0.01, 0.3, 1.0, 5.0, f64::NAN]);
-            let got = floored_spread(sigma, &residuals, &values, &mut Scratch::default());
+            let zeros = vec![0; values.len()];
+            let computed = Residuals {
+                values: &values,
+                bins: &zeros,
+                profile: &[level],
+            };
+            let got = floored_spread(sigma, &computed, &values, &mut Scratch::default());
             let expected = floored_spread_by_sorting(sigma, &residuals, &values);
             assert_eq!(
                 got.to_bits(),
