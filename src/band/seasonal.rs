@@ -407,6 +407,8 @@ struct Candidate {
     profile: Vec<f64>,
     level: f64,
     sigma: f64,
+    /// The residuals' 5th to 95th percentile range, for the spread's floor (`None`: under 10).
+    central_range: Option<f64>,
 }
 
 /// The residuals `value − profile[bin]` of one candidate fit over a window, computed where a
@@ -452,13 +454,19 @@ fn profile_for(
     season: Seasonality,
     window: &Window,
     period_ms: i64,
-    overall: f64,
+    overall: &mut Option<f64>,
     work: &mut Workspace,
 ) -> Candidate {
     let vs = window.vs;
     let bins = season.bins(period_ms);
-    let mut profile = vec![overall; bins];
-    if bins > 1 {
+    // The median of all values: the profile without a seasonality, and the value of an empty bin.
+    // Computed only when one of them needs it (a seasonal refit with every bin filled does not).
+    let mut overall =
+        |scratch: &mut Scratch| *overall.get_or_insert_with(|| scratch.sampled_median(vs));
+    let mut profile = vec![0.0; bins];
+    if bins == 1 {
+        profile[0] = overall(&mut work.scratch);
+    } else {
         let point_bins = window.bins_of(season);
         // Group the values by bin (a counting sort). Points are in time order, so a bin's points
         // come in runs (30 one-minute points per half-hour bin): whole runs are counted and
@@ -488,24 +496,25 @@ fn profile_for(
         }
         let mut medians = vec![f64::NAN; bins];
         for (b, (p, w)) in profile.iter_mut().zip(work.counts.windows(2)).enumerate() {
-            // Empty bins keep the overall median so the profile never has holes.
+            // Empty bins take the overall median so the profile never has holes.
+            if w[1] == w[0] {
+                *p = overall(&mut work.scratch);
+                continue;
+            }
             if let (Some(same), Some(last)) = (&unchanged, &last) {
-                if same[b] && w[1] > w[0] {
+                if same[b] {
                     *p = last.medians[b];
                     medians[b] = *p;
                     continue;
                 }
             }
-            if w[1] - w[0] > BIN_SAMPLE {
-                *p = work
-                    .scratch
-                    .strided_median(&work.grouped[w[0]..w[1]], BIN_SAMPLE);
-            } else if w[1] > w[0] {
-                *p = median(&mut work.grouped[w[0]..w[1]], &mut work.scratch.keys);
-            }
-            if w[1] > w[0] {
-                medians[b] = *p;
-            }
+            *p = if w[1] - w[0] > BIN_SAMPLE {
+                work.scratch
+                    .strided_median(&work.grouped[w[0]..w[1]], BIN_SAMPLE)
+            } else {
+                median(&mut work.grouped[w[0]..w[1]], &mut work.scratch.keys)
+            };
+            medians[b] = *p;
         }
         work.medians[season.index()] = Some(BinMedians {
             start: window.offset,
@@ -518,10 +527,9 @@ fn profile_for(
         bins: window.bins_of(season),
         profile: &profile,
     };
-    let level = work
-        .scratch
-        .sampled_median_of(&residuals, 0..residuals.len());
     let Scratch { sample, keys } = &mut work.scratch;
+    residuals.sample_into(0..residuals.len(), ROBUST_SAMPLE, sample);
+    let (level, central_range) = median_and_central_range(sample, keys);
     for r in sample.iter_mut() {
         *r = (*r - level).abs();
     }
@@ -531,26 +539,55 @@ fn profile_for(
         profile,
         level,
         sigma,
+        central_range,
     }
 }
 
-/// The spread `sigma` raised to its floor (step 5 of the module docs): the larger of the
-/// residuals' central 90 % range / 6.58 (0.5 σ for Gaussian residuals) and the values' quantisation
-/// step, on strided samples of at most `ROBUST_SAMPLE` points.
-fn floored_spread(sigma: f64, residuals: &Residuals, values: &[f64], scratch: &mut Scratch) -> f64 {
-    residuals.sample_into(0..residuals.len(), ROBUST_SAMPLE, &mut scratch.sample);
-    if scratch.sample.len() < 10 {
-        return sigma.max(0.0);
+/// The median of `sample` (as [`median`] gives it) and, with 10 values or more, the range between
+/// its 5th and 95th percentiles (nearest rank) for the spread's floor. Once the sample is split at
+/// its median, each percentile is selected in its half only: the same order statistics as
+/// selecting them in the whole, at a quarter of the work. `sample` is reordered, `keys` a buffer.
+fn median_and_central_range(sample: &mut [f64], keys: &mut Vec<u64>) -> (f64, Option<f64>) {
+    let n = sample.len();
+    let level = median(sample, keys);
+    if n < 10 {
+        return (level, None);
     }
-    // The two order statistics, without sorting the rest.
-    let keys = &mut scratch.keys;
-    keys.clear();
-    keys.extend(scratch.sample.iter().map(|v| total_key(*v)));
-    let mut at = |q: f64| {
-        let rank = ((keys.len() - 1) as f64 * q).round() as usize;
-        from_total_key(*keys.select_nth_unstable(rank).1)
+    let mid = n / 2;
+    let rank = |q: f64| ((n - 1) as f64 * q).round() as usize;
+    let (low, high) = (rank(0.05), rank(0.95));
+    // 10 values or more: the 5th percentile's rank is below the median's, the 95th's above.
+    debug_assert!(low < mid && high > mid);
+    // `median` left its selection (the keys of a large sample, else the sample) split at `mid`.
+    let (lower, upper) = if n > 64 {
+        let (below, above) = keys.split_at_mut(mid);
+        let lower = *below.select_nth_unstable(low).1;
+        let upper = *above[1..].select_nth_unstable(high - mid - 1).1;
+        (from_total_key(lower), from_total_key(upper))
+    } else {
+        let (below, above) = sample.split_at_mut(mid);
+        let lower = *below.select_nth_unstable_by(low, f64::total_cmp).1;
+        let upper = *above[1..]
+            .select_nth_unstable_by(high - mid - 1, f64::total_cmp)
+            .1;
+        (lower, upper)
     };
-    let range = at(0.95) - at(0.05);
+    (level, Some(upper - lower))
+}
+
+/// The spread `sigma` raised to its floor (step 5 of the module docs): the larger of the
+/// residuals' central 90 % range / 6.58 (0.5 σ for Gaussian residuals; `central_range`, from
+/// [`median_and_central_range`]) and the values' quantisation step, on strided samples of at most
+/// `ROBUST_SAMPLE` points.
+fn floored_spread(
+    sigma: f64,
+    central_range: Option<f64>,
+    values: &[f64],
+    scratch: &mut Scratch,
+) -> f64 {
+    let Some(range) = central_range else {
+        return sigma.max(0.0);
+    };
     let spread = sigma.max(range / 6.58);
     scratch.take_sample(values, ROBUST_SAMPLE);
     // The step is the smallest positive gap between sorted values, so no larger than any positive
@@ -615,7 +652,6 @@ fn fit(
         return None;
     }
     let span = real_t[real_t.len() - 1] - real_t[0] + period_ms;
-    let overall = work.scratch.sampled_median(real_v);
     let available: Vec<Seasonality> = Seasonality::ALL
         .into_iter()
         .filter(|s| *s == Seasonality::None || span >= 2 * s.cycle().0)
@@ -631,9 +667,10 @@ fn fit(
         }
         (None, _) => available.clone(),
     };
+    let mut overall = None;
     let mut best: Option<(Seasonality, Candidate)> = None;
     for &season in &candidates {
-        let candidate = profile_for(season, window, period_ms, overall, work);
+        let candidate = profile_for(season, window, period_ms, &mut overall, work);
         let better = match &best {
             None => true,
             Some((_, b)) => candidate.sigma < 0.9 * b.sigma,
@@ -648,6 +685,7 @@ fn fit(
             profile,
             level,
             sigma: spread,
+            central_range,
         },
     ) = best?;
     if candidates.len() > 1 || work.detected.is_none() {
@@ -658,7 +696,7 @@ fn fit(
         bins: window.bins_of(seasonality),
         profile: &profile,
     };
-    let spread = floored_spread(spread, &residuals, real_v, &mut work.scratch);
+    let spread = floored_spread(spread, central_range, real_v, &mut work.scratch);
     let (mut slope_per_ms, mut anchor) = (0.0, real_t[real_t.len() - 1]);
     if span >= 3 * DAY_MS {
         let n = residuals.len();
@@ -822,13 +860,19 @@ mod tests {
             let level = values[0];
             let residuals: Vec<f64> = values.iter().map(|v| v - level).collect();
             let sigma = *rng.pick(&[0.0, 0.01, 0.3, 1.0, 5.0, f64::NAN]);
+            // As a fit computes it: the range from the residuals' strided sample, split at its
+            // median first.
             let zeros = vec![0; values.len()];
             let computed = Residuals {
                 values: &values,
                 bins: &zeros,
                 profile: &[level],
             };
-            let got = floored_spread(sigma, &computed, &values, &mut Scratch::default());
+            let mut scratch = Scratch::default();
+            let mut sample = Vec::new();
+            computed.sample_into(0..computed.len(), ROBUST_SAMPLE, &mut sample);
+            let (_, range) = median_and_central_range(&mut sample, &mut scratch.keys);
+            let got = floored_spread(sigma, range, &values, &mut scratch);
             let expected = floored_spread_by_sorting(sigma, &residuals, &values);
             assert_eq!(
                 got.to_bits(),
@@ -867,12 +911,18 @@ mod tests {
                 let training = *rng.pick(&[DAY_MS, 3 * DAY_MS, 14 * DAY_MS]);
                 let window = Window::between(&ts, &vs, &bins, end - training, end);
                 for season in Seasonality::ALL {
-                    let with = profile_for(season, &window, period, 11.5, &mut kept);
-                    let fresh =
-                        profile_for(season, &window, period, 11.5, &mut Workspace::default());
+                    let with = profile_for(season, &window, period, &mut Some(11.5), &mut kept);
+                    let fresh = profile_for(
+                        season,
+                        &window,
+                        period,
+                        &mut Some(11.5),
+                        &mut Workspace::default(),
+                    );
                     let bits = |c: &Candidate| {
                         let mut b: Vec<u64> = c.profile.iter().map(|v| v.to_bits()).collect();
                         b.extend([c.level.to_bits(), c.sigma.to_bits()]);
+                        b.extend(c.central_range.map(f64::to_bits));
                         b
                     };
                     assert_eq!(bits(&with), bits(&fresh), "case {case} {season} at {end}");
