@@ -468,13 +468,13 @@ fn profile_for(
         profile[0] = overall(&mut work.scratch);
     } else {
         let point_bins = window.bins_of(season);
-        // Group the values by bin (a counting sort). Points are in time order, so a bin's points
-        // come in runs (30 one-minute points per half-hour bin): whole runs are counted and
-        // copied, instead of one dependent increment per point.
         let last = work.medians[season.index()].take();
         let unchanged = last
             .as_ref()
             .and_then(|m| m.unchanged(window, window.series_bins(season), bins));
+        // Group the values by bin (a counting sort). Points are in time order, so a bin's points
+        // come in runs (30 one-minute points per half-hour bin): whole runs are counted and
+        // copied, instead of one dependent increment per point.
         let runs = bin_runs(point_bins);
         work.counts.clear();
         work.counts.resize(bins + 1, 0);
