@@ -51,6 +51,7 @@ pub fn bench_tune(data: &[Series], repeat: usize, cores: usize) -> anyhow::Resul
             ..BacktestOptions::default()
         },
         grid: Some(grid::parse_grid(&grid_flags).map_err(|e| anyhow::anyhow!("{e}"))?),
+        grid_added: Vec::new(),
         budget: 1.0,
         objective: Objective::Recall,
         inject: Vec::new(),

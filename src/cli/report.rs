@@ -44,6 +44,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 &TuneOptions {
                     backtest: opts.clone(),
                     grid: None,
+                    grid_added: Vec::new(),
                     budget: args.budget,
                     objective: Objective::Recall,
                     inject: Vec::new(),

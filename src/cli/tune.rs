@@ -30,6 +30,8 @@ pub struct Args {
     pub budget: f64,
     /// Search space, `KEY=V1,V2,...` with spec key names (repeatable): k, datapoints_to_alarm,
     /// evaluation_periods, treat_missing_data, period, value, p, factor, for, keep_firing_for, window...
+    /// `KEY=` flags alone replace the default grid; `KEY+=V1,...` adds values to the default's
+    /// (or the alert's `tune:` block's), which then stays the base: `--grid window+=1d`.
     #[arg(long = "grid")]
     pub grid: Vec<String>,
     /// What to optimise within the budget: `recall` (catch the most, then the soonest, then the
@@ -237,11 +239,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ))
         .into());
     }
-    let grid = if args.grid.is_empty() {
-        None
-    } else {
-        Some(grid::parse_grid(&args.grid).map_err(|e| UsageError(e.to_string()))?)
-    };
+    let (grid_set, grid_added) =
+        grid::parse_grid_flags(&args.grid).map_err(|e| UsageError(e.to_string()))?;
+    let grid = (!grid_set.is_empty()).then_some(grid_set);
     if args.write && args.select.shard.is_some() {
         return Err(UsageError(
             "`--write` with `--shard`: a shard sees part of the series; merge the shards (`alertlab merge`) and tune without `--shard` to write".into(),
@@ -252,6 +252,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let opts = TuneOptions {
         backtest: args.select.options()?,
         grid,
+        grid_added,
         budget: args.budget,
         inject: match &args.inject {
             Some(text) => crate::inject::parse_list(text)

@@ -91,7 +91,9 @@ pub type Grid = Vec<(String, Vec<Value>)>;
 /// Why a grid could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum GridError {
-    #[error("`--grid {0}`: expected KEY=V1,V2,... (e.g. `k=2,3,4`)")]
+    #[error(
+        "`--grid {0}`: expected KEY=V1,V2,... (e.g. `k=2,3,4`) or KEY+=V1,... (e.g. `window+=1d`)"
+    )]
     Shape(String),
     #[error("unknown grid key `{key}`{suggestion}; tunable keys: {}", key_names().join(", "))]
     UnknownKey { key: String, suggestion: String },
@@ -159,12 +161,27 @@ fn unknown(key: &str) -> GridError {
 
 /// Parse `--grid KEY=V1,V2,...` flags; a later flag for the same key replaces an earlier one.
 pub fn parse_grid(flags: &[String]) -> Result<Grid, GridError> {
-    let mut grid: Grid = Vec::new();
+    let (set, added) = parse_grid_flags(flags)?;
+    match added.first() {
+        Some((key, _)) => Err(GridError::Shape(format!("{key}+=..."))),
+        None => Ok(set),
+    }
+}
+
+/// Parse `--grid` flags into the keys they set (`KEY=V1,...`: exactly these values) and the keys
+/// they add to (`KEY+=V1,...`: these values beside the default grid's, which a `+=` flag keeps as
+/// the base instead of replacing it: `--grid window+=1d` is the default grid with a one-day window
+/// as well). A later flag for the same key and kind replaces an earlier one.
+pub fn parse_grid_flags(flags: &[String]) -> Result<(Grid, Grid), GridError> {
+    let (mut set, mut added): (Grid, Grid) = (Vec::new(), Vec::new());
     for flag in flags {
         let (key, values) = flag
             .split_once('=')
             .ok_or_else(|| GridError::Shape(flag.clone()))?;
-        let key = key.trim();
+        let (key, grid) = match key.trim().strip_suffix('+') {
+            Some(key) => (key.trim(), &mut added),
+            None => (key.trim(), &mut set),
+        };
         let values: Vec<Value> = values
             .split(',')
             .filter(|v| !v.trim().is_empty())
@@ -176,7 +193,32 @@ pub fn parse_grid(flags: &[String]) -> Result<Grid, GridError> {
         grid.retain(|(k, _)| k != key);
         grid.push((key.to_string(), values));
     }
-    Ok(grid)
+    Ok((set, added))
+}
+
+/// `base` (the default grid, or an alert's `tune:` block) with the keys of `set` taking exactly
+/// their values and the values of `added` appended to their key's (a key the base lacks is
+/// appended with them).
+pub fn combined(mut base: Grid, set: &Grid, added: &Grid) -> Grid {
+    for (key, values) in set {
+        match base.iter_mut().find(|(k, _)| k == key) {
+            Some((_, old)) => old.clone_from(values),
+            None => base.push((key.clone(), values.clone())),
+        }
+    }
+    for (key, values) in added {
+        match base.iter_mut().find(|(k, _)| k == key) {
+            Some((_, old)) => {
+                for v in values {
+                    if !old.contains(v) {
+                        old.push(v.clone());
+                    }
+                }
+            }
+            None => base.push((key.clone(), values.clone())),
+        }
+    }
+    base
 }
 
 /// A sensible default search space for `alert`, per its condition and metric: band width (or the
@@ -435,6 +477,36 @@ mod tests {
             );
             assert!(period >= step_s, "{step_s} s → {period}");
         }
+    }
+
+    #[test]
+    fn added_values_extend_the_base_and_set_keys_replace_theirs() {
+        let (set, added) = parse_grid_flags(&[
+            "k+=12,2".to_string(),
+            "for=5m".to_string(),
+            "season+=1w".to_string(),
+        ])
+        .unwrap();
+        let base: Grid = vec![
+            ("k".into(), vec![Value::Num(2.0), Value::Num(4.0)]),
+            (
+                "for".into(),
+                vec![Value::Text("0m".into()), Value::Text("1h".into())],
+            ),
+        ];
+        assert_eq!(
+            combined(base, &set, &added),
+            vec![
+                (
+                    "k".to_string(),
+                    vec![Value::Num(2.0), Value::Num(4.0), Value::Num(12.0)]
+                ),
+                ("for".to_string(), vec![Value::Text("5m".into())]),
+                ("season".to_string(), vec![Value::Text("1w".into())]),
+            ]
+        );
+        // The set-only parser refuses an addition (the benchmark's grid is a whole grid).
+        assert!(parse_grid(&["k+=3".to_string()]).is_err());
     }
 
     #[test]

@@ -43,6 +43,9 @@ pub struct TuneOptions {
     pub backtest: BacktestOptions,
     /// The search space from the command line; else each alert's `tune:` block, else a default.
     pub grid: Option<Grid>,
+    /// Values the command line adds to the block's or default's (`--grid KEY+=...`); when any,
+    /// `grid` sets its keys within that base instead of replacing it.
+    pub grid_added: Grid,
     /// Alerts per week (false alerts when incidents are known) a recommendation may not exceed.
     pub budget: f64,
     pub objective: Objective,
@@ -170,16 +173,32 @@ struct Candidates {
 }
 
 /// The grid of `alert`: the command line's, else the spec's `tune:` block, else the default (which
-/// depends on the spec as written and the step of the data, `data_step_ms`).
+/// depends on the spec as written and the step of the data, `data_step_ms`). With values added on
+/// the command line (`added`), the block or default with the command line's keys set and added.
 fn grid_for(
     set: &AlertSet,
     alert: &ResolvedAlert,
     cli: Option<&Grid>,
+    added: &Grid,
     data_step_ms: Option<i64>,
 ) -> Result<Grid, TuneError> {
-    if let Some(g) = cli {
-        return Ok(g.clone());
+    match cli {
+        Some(g) if added.is_empty() => Ok(g.clone()),
+        _ if added.is_empty() => base_grid(set, alert, data_step_ms),
+        _ => Ok(grid::combined(
+            base_grid(set, alert, data_step_ms)?,
+            cli.unwrap_or(&Grid::new()),
+            added,
+        )),
     }
+}
+
+/// The spec's `tune:` block for `alert`, else the default grid.
+fn base_grid(
+    set: &AlertSet,
+    alert: &ResolvedAlert,
+    data_step_ms: Option<i64>,
+) -> Result<Grid, TuneError> {
     let raw = set.raw.v1.alerts.iter().find(|a| a.name == alert.name);
     if let Some(block) = raw.and_then(|a| a.tune.as_ref()) {
         let mut g = Grid::new();
@@ -273,7 +292,8 @@ pub fn run(sets: &[AlertSet], opts: &TuneOptions) -> Result<TuneReport, TuneErro
     // The step of each (alert, env)'s data: the largest median step of its series (what the
     // default grid depends on; a grid from the command line does not).
     let mut steps: BTreeMap<(&str, &str), i64> = BTreeMap::new();
-    for g in groups.iter().filter(|_| opts.grid.is_none()) {
+    let default_possible = opts.grid.is_none() || !opts.grid_added.is_empty();
+    for g in groups.iter().filter(|_| default_possible) {
         if let Some(step) = crate::series::median_step_ms(g.series()) {
             for job in &g.jobs {
                 let key = (job.alert.name.as_str(), job.alert.env.as_str());
@@ -289,7 +309,7 @@ pub fn run(sets: &[AlertSet], opts: &TuneOptions) -> Result<TuneReport, TuneErro
         let step = steps
             .get(&(alert.name.as_str(), alert.env.as_str()))
             .copied();
-        let grid = grid_for(set, alert, opts.grid.as_ref(), step)?;
+        let grid = grid_for(set, alert, opts.grid.as_ref(), &opts.grid_added, step)?;
         if alert.cloudwatch.is_some() && opts.backtest.engines.cloudwatch {
             all.push(candidates(set, alert, "cloudwatch", &grid)?);
         }

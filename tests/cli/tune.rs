@@ -782,3 +782,45 @@ fn the_quiet_objective_catches_as_many_with_no_more_false_alerts() {
         assert!(false_pw(q) <= false_pw(r), "{} vs {}", q, r);
     }
 }
+
+/// `KEY+=...` adds values to the default grid, which stays the base; `KEY=` beside it sets that key
+/// within the default grid instead of replacing the grid.
+#[test]
+fn a_plus_grid_flag_adds_to_the_default_grid() {
+    let dir = workspace();
+    let p = dir.path();
+    let tune = |extra: &[&str]| {
+        let mut args = vec![
+            "tune",
+            "--spec",
+            "s.yaml",
+            "--format",
+            "json",
+            "--all",
+            "--alert",
+            "band",
+            "--engine",
+            "cloudwatch",
+        ];
+        args.extend_from_slice(extra);
+        json(p, &args)
+    };
+    let default = tune(&[]);
+    let added = tune(&["--grid", "k+=12"]);
+    let mut ks = tried(&default, "band", "k");
+    ks.insert("12.0".to_string());
+    assert_eq!(tried(&added, "band", "k"), ks);
+    for key in ["evaluation_periods", "datapoints_to_alarm", "period"] {
+        assert_eq!(
+            tried(&added, "band", key),
+            tried(&default, "band", key),
+            "{key}"
+        );
+    }
+    let set_within = tune(&["--grid", "k+=12", "--grid", "evaluation_periods=1"]);
+    assert_eq!(tried(&set_within, "band", "k"), ks);
+    let n: Vec<String> = tried(&set_within, "band", "evaluation_periods")
+        .into_iter()
+        .collect();
+    assert_eq!(n, vec!["1"]);
+}
