@@ -182,15 +182,15 @@ fn grid_for(
     added: &Grid,
     data_step_ms: Option<i64>,
 ) -> Result<Grid, TuneError> {
-    match cli {
-        Some(g) if added.is_empty() => Ok(g.clone()),
-        _ if added.is_empty() => base_grid(set, alert, data_step_ms),
-        _ => Ok(grid::combined(
-            base_grid(set, alert, data_step_ms)?,
-            cli.unwrap_or(&Grid::new()),
-            added,
-        )),
+    if added.is_empty() {
+        return match cli {
+            Some(g) => Ok(g.clone()),
+            None => base_grid(set, alert, data_step_ms),
+        };
     }
+    let none = Grid::new();
+    let base = base_grid(set, alert, data_step_ms)?;
+    Ok(grid::combined(base, cli.unwrap_or(&none), added))
 }
 
 /// The spec's `tune:` block for `alert`, else the default grid.
