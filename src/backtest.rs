@@ -769,12 +769,12 @@ fn prometheus_present_cached(
                     )
                 })
         };
-        let key = (scope, source, band_condition(&alert.condition));
         let prepared = if m.season_ms == 0 {
             unseasoned()
         } else {
             // The window one season earlier is the unseasoned band's, shifted: fitted once for
             // both.
+            let key = (scope, source, band_condition(&alert.condition));
             bands.bands.get(key, || {
                 PreparedCondition::new(
                     band::promql::seasonal_band_from(

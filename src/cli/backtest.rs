@@ -127,8 +127,12 @@ fn render_rows(results: &[RowView], format: OutputFormat) -> String {
             for r in results {
                 if let Some(inc) = r.incidents.as_ref().filter(|i| i.in_warm_up > 0) {
                     text.push_str(&format!(
-                        "note: {} in {} ({}), `{}`: {} of {} incidents closed before the band existed (its warm-up at the start of the history): no width or M of N catches them\n",
-                        r.alert, r.env, r.engine, r.series, inc.in_warm_up, inc.incidents
+                        "note: {} in {} ({}), `{}`: {}\n",
+                        r.alert,
+                        r.env,
+                        r.engine,
+                        r.series,
+                        crate::score::warm_up_phrase(inc.in_warm_up, inc.incidents)
                     ));
                 }
             }

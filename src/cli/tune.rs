@@ -170,8 +170,11 @@ fn as_table(report: &tune::TuneReport) -> String {
         }
         if r.incidents_in_warm_up > 0 {
             text.push_str(&format!(
-                "note: {} in {} ({}): {} of {} incidents closed before the band existed (its warm-up at the start of the history): no width or M of N catches them; give history from before them\n",
-                r.alert, r.env, r.engine, r.incidents_in_warm_up, r.current.incidents
+                "note: {} in {} ({}): {}; give history from before them\n",
+                r.alert,
+                r.env,
+                r.engine,
+                crate::score::warm_up_phrase(r.incidents_in_warm_up, r.current.incidents)
             ));
         }
         if r.noise_difference_uncertain && !r.params.is_empty() {

@@ -38,6 +38,14 @@ pub struct IncidentScore {
     pub delays_s: Vec<f64>,
 }
 
+/// What the reports say of `in_warm_up` of `incidents` closing before the band existed (the
+/// backtest and tune tables word it alike).
+pub fn warm_up_phrase(in_warm_up: usize, incidents: usize) -> String {
+    format!(
+        "{in_warm_up} of {incidents} incidents closed before the band existed (its warm-up at the start of the history): no width or M of N catches them"
+    )
+}
+
 /// How many of `incidents` close before `band_from`, the first evaluation with a band (`None`:
 /// the condition has no warm-up).
 pub fn count_in_warm_up(incidents: &[Incident], band_from: Option<i64>) -> usize {
