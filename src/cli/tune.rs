@@ -51,19 +51,16 @@ pub struct Args {
     /// Also report every setting tried (JSON `settings`, or a table after the front).
     #[arg(long)]
     pub all: bool,
+    /// Points of the Pareto front the table shows per alert, env and engine, quietest first
+    /// (0: all; JSON and CSV always hold every point).
+    #[arg(long, default_value_t = FRONT_ROWS)]
+    pub front: usize,
 }
 
-/// `k=4 datapoints_to_alarm=3`, or `(as in the spec)` for no change.
-fn describe(params: &grid::Params) -> String {
-    if params.is_empty() {
-        return "(as in the spec)".into();
-    }
-    params
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
+/// The front's points a table shows per (alert, env, engine) unless told: enough to pick a
+/// neighbour of the recommendation, few enough that the answer fits a screen; the noisier rest are
+/// far over any budget.
+pub const FRONT_ROWS: usize = 6;
 
 fn opt(v: Option<f64>, digits: usize) -> String {
     v.map(|v| num(v, digits)).unwrap_or_else(|| "-".into())
@@ -114,7 +111,7 @@ fn setting_row(
         alert.to_string(),
         env.to_string(),
         engine.to_string(),
-        describe(params),
+        grid::describe(params),
         num(f.alerts_per_week, 2),
         opt(f.false_alerts_per_week, 2),
         opt(f.recall, 2),
@@ -128,7 +125,7 @@ fn row(r: &Recommendation, which: &str, o: &Outcome) -> Vec<String> {
         r.env.clone(),
         r.engine.to_string(),
         which.to_string(),
-        describe(&o.params),
+        grid::describe(&o.params),
         num(o.figures.alerts_per_week, 2),
         ci(o.figures.alerts_per_week_ci),
         opt(o.figures.false_alerts_per_week, 2),
@@ -149,7 +146,7 @@ fn recommended(r: &Recommendation) -> Outcome {
     }
 }
 
-fn as_table(report: &tune::TuneReport) -> String {
+fn as_table(report: &tune::TuneReport, front_rows: usize) -> String {
     let mut rows = Vec::new();
     for r in &report.recommendations {
         rows.push(row(r, "current", &r.current));
@@ -207,11 +204,24 @@ fn as_table(report: &tune::TuneReport) -> String {
     {
         text.push_str("note: where no incidents are known recall is unknown, and the recommendation is the most sensitive setting within budget (pass --incidents or --inject)\n");
     }
-    let front: Vec<Vec<String>> = report
+    let mut front: Vec<Vec<String>> = Vec::new();
+    let mut hidden = 0;
+    for points in report
         .pareto
-        .iter()
-        .map(|p| setting_row(&p.alert, &p.env, p.engine, &p.params, &p.figures))
-        .collect();
+        .chunk_by(|a, b| (&a.alert, &a.env, a.engine) == (&b.alert, &b.env, b.engine))
+    {
+        let shown = if front_rows == 0 {
+            points.len()
+        } else {
+            front_rows.min(points.len())
+        };
+        hidden += points.len() - shown;
+        front.extend(
+            points[..shown]
+                .iter()
+                .map(|p| setting_row(&p.alert, &p.env, p.engine, &p.params, &p.figures)),
+        );
+    }
     if !report.settings.is_empty() {
         let all: Vec<Vec<String>> = report
             .settings
@@ -231,6 +241,11 @@ fn as_table(report: &tune::TuneReport) -> String {
     }
     text.push_str("\nPareto front (no other setting is quieter, catches more and sooner):\n");
     text.push_str(&table(&FRONT_HEADER, &front));
+    if hidden > 0 {
+        text.push_str(&format!(
+            "note: {hidden} noisier points of the front not shown (`--front 0` shows them; JSON always holds them)\n"
+        ));
+    }
     text
 }
 
@@ -277,7 +292,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         tune::TuneError::Spec(s) => anyhow::Error::new(s),
         other => UsageError(other.to_string()).into(),
     })?;
-    let mut text = render(&report, args.format)?;
+    let mut text = render(&report, args.format, args.front)?;
     if args.format == OutputFormat::Table {
         text.push_str(&overlay_notes(&sets));
     }
@@ -302,8 +317,13 @@ fn overlay_notes(sets: &[spec::AlertSet]) -> String {
         .collect()
 }
 
-/// A tune report as `--format` asks (also the output of `alertlab merge` of tune shards).
-pub fn render(report: &tune::TuneReport, format: OutputFormat) -> anyhow::Result<String> {
+/// A tune report as `--format` asks (also the output of `alertlab merge` of tune shards); a table
+/// shows `front_rows` points of each Pareto front (0: all).
+pub fn render(
+    report: &tune::TuneReport,
+    format: OutputFormat,
+    front_rows: usize,
+) -> anyhow::Result<String> {
     Ok(match format {
         OutputFormat::Json => serde_json::to_string_pretty(report)? + "\n",
         OutputFormat::Csv => {
@@ -319,7 +339,7 @@ pub fn render(report: &tune::TuneReport, format: OutputFormat) -> anyhow::Result
                 .collect();
             csv(HEADER, &rows)
         }
-        OutputFormat::Table => as_table(report),
+        OutputFormat::Table => as_table(report, front_rows),
     })
 }
 

@@ -114,16 +114,6 @@ pub fn build(
                 }) else {
                     continue;
                 };
-                let setting = |p: &tune::grid::Params| {
-                    if p.is_empty() {
-                        "as in the spec".to_string()
-                    } else {
-                        p.iter()
-                            .map(|(k, v)| format!("{k}={v}"))
-                            .collect::<Vec<_>>()
-                            .join(" ")
-                    }
-                };
                 let _ = writeln!(page, "<h3>Tuning (budget {} per week)</h3>\n<table><tr><th>setting</th><th>params</th><th>alerts/week</th><th>false/week</th><th>recall</th><th>median delay (s)</th></tr>", num(rec.budget));
                 for (label, params, f) in [
                     ("current", &rec.current.params, &rec.current.figures),
@@ -137,7 +127,7 @@ pub fn build(
                         &rec.figures,
                     ),
                 ] {
-                    let _ = writeln!(page, "<tr><td>{label}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", html(&setting(params)), num(f.alerts_per_week), opt(f.false_alerts_per_week), opt(f.recall), opt(f.median_delay_s));
+                    let _ = writeln!(page, "<tr><td>{label}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", html(&tune::grid::describe(params)), num(f.alerts_per_week), opt(f.false_alerts_per_week), opt(f.recall), opt(f.median_delay_s));
                 }
                 page.push_str("</table>\n");
                 if !rec.params.is_empty() {
@@ -170,7 +160,7 @@ pub fn build(
                     let _ = writeln!(
                         page,
                         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                        html(&setting(&p.params)),
+                        html(&tune::grid::describe(&p.params)),
                         num(f.alerts_per_week),
                         opt(f.false_alerts_per_week),
                         opt(f.recall),

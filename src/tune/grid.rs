@@ -393,6 +393,71 @@ pub fn applies(alert: &ResolvedAlert, key: &str) -> bool {
     }
 }
 
+/// `alert`'s own value of `key`, spelled as a grid value (so pasted into the spec it resolves to
+/// the same alert), or `None` where the key means nothing for it. The report shows the current
+/// setting in the keys of the recommendation, so the two read side by side.
+pub fn current_value(alert: &ResolvedAlert, key: &str) -> Option<Value> {
+    use crate::series::time::{format_prometheus_duration, DAY_MS};
+    // Zero as the default grid spells it.
+    let duration = |ms: i64| {
+        Some(Value::Text(match ms {
+            0 => "0m".to_string(),
+            _ => format_prometheus_duration(ms),
+        }))
+    };
+    let days = |ms: i64| Some(Value::Num(ms as f64 / DAY_MS as f64));
+    let count = |n: usize| Some(Value::Int(n as i64));
+    match (key, &alert.condition) {
+        ("k", Condition::Anomaly { k, .. }) => Some(Value::Num(*k)),
+        ("value", Condition::Threshold { value, .. }) => Some(Value::Num(*value)),
+        ("p", Condition::Percentile { model, .. }) => Some(Value::Num(model.percentile)),
+        ("factor", Condition::Percentile { model, .. }) => Some(Value::Num(model.factor)),
+        ("training_days", Condition::Percentile { model, .. }) => days(model.training_ms),
+        (
+            "training_days",
+            Condition::Anomaly {
+                model: AnomalyModel::Seasonal(m),
+                ..
+            },
+        ) => days(m.training_ms),
+        (
+            "window" | "season" | "smooth",
+            Condition::Anomaly {
+                model: AnomalyModel::Promql(m),
+                ..
+            },
+        ) => duration(match key {
+            "window" => m.window_ms,
+            "season" => m.season_ms,
+            _ => m.smooth_ms,
+        }),
+        ("datapoints_to_alarm", _) => count(alert.cw.datapoints_to_alarm),
+        ("evaluation_periods", _) => count(alert.cw.evaluation_periods),
+        ("evaluation_range", _) => count(alert.cw.evaluation_range),
+        ("treat_missing_data", _) => Some(Value::Text(alert.cw.treat_missing_data.to_string())),
+        ("period", _) => alert.cloudwatch.as_ref().map(|m| Value::Int(m.period_s)),
+        ("stat", _) => alert
+            .cloudwatch
+            .as_ref()
+            .map(|m| Value::Text(m.stat.to_string())),
+        ("for", _) => duration(alert.prom.for_ms),
+        ("keep_firing_for", _) => duration(alert.prom.keep_firing_for_ms),
+        _ => None,
+    }
+}
+
+/// A setting as people read it: `datapoints_to_alarm=3 k=4`, or `(as in the spec)` for no change.
+pub fn describe(params: &Params) -> String {
+    if params.is_empty() {
+        return "(as in the spec)".into();
+    }
+    params
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Every combination of `grid` (the first key varies slowest).
 pub fn settings(grid: &Grid) -> Vec<Params> {
     let mut out = vec![Params::new()];
@@ -583,5 +648,51 @@ mod tests {
         assert!(e.to_string().contains("positive whole number"), "{e}");
         assert!(parse_grid(&["k".into()]).is_err());
         assert!(parse_grid(&["for=5 minutes".into()]).is_err());
+    }
+
+    /// The current values, pasted back as a setting, resolve to the alert itself: every key of
+    /// every kind of condition, both engines' settings, per env (with the env's overrides).
+    #[test]
+    fn current_values_pasted_back_change_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.yaml");
+        std::fs::write(
+            &path,
+            r#"apiVersion: alertlab/v1
+kind: AlertSet
+metadata: {name: s}
+environments: {dev: {account: "111111111111", region: eu-west-1}, prod: {account: "222222222222", region: eu-west-1}}
+alerts:
+  - name: pct
+    metric:
+      cloudwatch: {namespace: N, name: M, stat: p99.9, period: 60}
+      prometheus: {expr: 'm'}
+    condition: {percentile: {p: 99.5, factor: 1.2, training_days: 3}}
+    evaluation: {datapoints_to_alarm: 2, evaluation_periods: 4, evaluation_range: 7, treat_missing_data: breaching, for: 90s, keep_firing_for: 1h30m}
+    overrides: {prod: {condition: {percentile: {factor: 1.5}}}}
+  - name: rule
+    metric: {prometheus: {expr: 'm'}}
+    condition: {anomaly: {model: promql, k: 2.5, window: 1d, season: 1w, smooth: 15m}}
+"#,
+        )
+        .unwrap();
+        let mut sets = vec![crate::spec::load_file(&path).unwrap()];
+        let bundled = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("alerts/lambda.yaml");
+        sets.push(crate::spec::load_file(&bundled).unwrap());
+        let mut checked = std::collections::BTreeSet::new();
+        for set in &sets {
+            for alert in set.alerts.iter().flat_map(|a| a.per_env.values()) {
+                let params: Params = key_names()
+                    .into_iter()
+                    .filter(|key| applies(alert, key))
+                    .filter_map(|key| Some((key.to_string(), current_value(alert, key)?)))
+                    .collect();
+                checked.extend(params.keys().cloned());
+                let over = override_of(alert, &params).unwrap();
+                let again = crate::spec::resolve_with(set, &alert.name, &alert.env, &over).unwrap();
+                assert_eq!(format!("{again:?}"), format!("{alert:?}"), "{params:?}");
+            }
+        }
+        assert_eq!(checked.len(), key_names().len(), "every key: {checked:?}");
     }
 }

@@ -107,7 +107,8 @@ pub struct Recommendation {
     /// Whether the recommendation meets the budget (else it is the quietest setting tried).
     pub within_budget: bool,
     pub budget: f64,
-    /// The setting as the spec has it now.
+    /// The setting as the spec has it now; its `params` are the spec's own values of the keys
+    /// tuned (pasted back, they change nothing).
     pub current: Outcome,
     /// Whether current and recommended alerts per week cannot be told apart (their 95 % intervals
     /// hold each other's estimate).
@@ -219,6 +220,17 @@ fn base_grid(
     // the periods from its period): tuning again over an overlay searches the same settings.
     let written = crate::spec::resolve_as_written(set, &alert.name, &alert.env)?;
     Ok(grid::default_grid(&written, data_step_ms))
+}
+
+impl Candidates {
+    /// The alert's own values of every key its settings vary.
+    fn current_params(&self) -> Params {
+        self.settings
+            .iter()
+            .flat_map(|(params, _)| params.keys())
+            .filter_map(|key| Some((key.clone(), grid::current_value(&self.alert, key)?)))
+            .collect()
+    }
 }
 
 /// Every valid setting of `grid` for `alert` on `engine`, resolved. M > N is skipped.
@@ -405,6 +417,7 @@ pub fn run(sets: &[AlertSet], opts: &TuneOptions) -> Result<TuneReport, TuneErro
                     alert: c.alert.name.clone(),
                     env: c.alert.env.clone(),
                     engine: c.engine.to_string(),
+                    current: c.current_params(),
                     settings: c
                         .settings
                         .iter()
@@ -433,9 +446,11 @@ pub fn choose(pool: &Pool) -> TuneReport {
             .iter()
             .map(|(params, t)| t.outcome(params))
             .collect();
-        let Some(current) = outcomes.first().cloned() else {
+        let Some(mut current) = outcomes.first().cloned() else {
             continue;
         };
+        // In the keys tuned, so current and recommended read side by side.
+        current.params = group.current.clone();
         // The current setting is a candidate too (as the empty change).
         let Some((best, within_budget)) = select::recommend(&outcomes, pool.budget, pool.objective)
         else {

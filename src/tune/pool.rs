@@ -29,6 +29,9 @@ pub struct PoolGroup {
     pub alert: String,
     pub env: String,
     pub engine: String,
+    /// The alert's own values of the keys its settings vary (what `current` is, in their terms).
+    #[serde(default)]
+    pub current: Params,
     pub settings: Vec<(Params, Tally)>,
 }
 

@@ -160,8 +160,36 @@ fn tune_figures_equal_backtest_for_random_settings() {
     let prometheus = settings.iter().filter(|s| s["engine"] == "prometheus");
     assert!(prometheus.clone().count() >= 6, "value × for");
     let random: Vec<&serde_json::Value> = (0..8).map(|_| rng.pick(settings)).collect();
-    for s in prometheus.chain(random) {
-        let (alert, engine) = (s["alert"].as_str().unwrap(), s["engine"].as_str().unwrap());
+    // And each current setting, which the report gives in the keys tuned: pasted back, the same.
+    let recommendations = tuned["recommendations"].as_array().unwrap();
+    let current: Vec<(&serde_json::Value, &serde_json::Value)> =
+        recommendations.iter().map(|r| (r, &r["current"])).collect();
+    let band = current
+        .iter()
+        .find(|(r, _)| r["alert"] == "band")
+        .unwrap()
+        .1;
+    assert_eq!(
+        band["params"],
+        serde_json::json!({"k": 2.0, "datapoints_to_alarm": 1, "evaluation_periods": 1})
+    );
+    let ceiling = current
+        .iter()
+        .find(|(r, _)| r["alert"] == "ceiling")
+        .unwrap()
+        .1;
+    assert_eq!(
+        ceiling["params"],
+        serde_json::json!({"value": 500.0, "for": "0m"})
+    );
+    let tried = prometheus
+        .map(|s| (s, s))
+        .chain(random.into_iter().map(|s| (s, s)));
+    for (which, s) in tried.chain(current) {
+        let (alert, engine) = (
+            which["alert"].as_str().unwrap(),
+            which["engine"].as_str().unwrap(),
+        );
         let params = s["params"].as_object().unwrap();
         // Paste the setting into the alert's dev override and backtest that spec.
         let marker = format!("  - name: {alert}\n");
@@ -823,4 +851,72 @@ fn a_plus_grid_flag_adds_to_the_default_grid() {
         .into_iter()
         .collect();
     assert_eq!(n, vec!["1"]);
+}
+
+/// The table shows the current setting in the keys tuned (`k=2 ...`, not "as in the spec") and
+/// as many points of each Pareto front as `--front` asks, saying how many it leaves out; JSON holds
+/// them all.
+#[test]
+fn the_table_shows_current_values_and_a_front_of_the_asked_length() {
+    let dir = workspace();
+    let p = dir.path();
+    let grid = [
+        "--grid",
+        "k=1.5,2,3,5",
+        "--grid",
+        "evaluation_periods=1,3,5",
+        "--grid",
+        "datapoints_to_alarm=1,2,3",
+    ];
+    let front_len = json(
+        p,
+        &[
+            &[
+                "tune", "--spec", "s.yaml", "--alert", "band", "--format", "json",
+            ][..],
+            &grid,
+        ]
+        .concat(),
+    )["pareto"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert!(front_len > 2, "{front_len}");
+    let table = |front: &str| {
+        let args = [
+            &[
+                "tune", "--spec", "s.yaml", "--alert", "band", "--front", front,
+            ][..],
+            &grid,
+        ]
+        .concat();
+        let out = alertlab().current_dir(p).args(args).output().unwrap();
+        assert!(out.status.success());
+        let text = String::from_utf8(out.stdout).unwrap();
+        let front_rows = text
+            .split("Pareto front")
+            .nth(1)
+            .unwrap()
+            .lines()
+            .filter(|l| l.starts_with("band "))
+            .count();
+        (text, front_rows)
+    };
+    let (text, rows) = table("2");
+    assert!(
+        text.lines().any(|l| l.contains(" current ")
+            && l.contains("datapoints_to_alarm=1 evaluation_periods=1 k=2 ")),
+        "{text}"
+    );
+    assert_eq!(rows, 2, "{text}");
+    assert!(
+        text.contains(&format!(
+            "note: {} noisier points of the front not shown",
+            front_len - 2
+        )),
+        "{text}"
+    );
+    let (text, rows) = table("0");
+    assert_eq!(rows, front_len, "{text}");
+    assert!(!text.contains("not shown"), "{text}");
 }
