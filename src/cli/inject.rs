@@ -85,6 +85,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             );
         }
         eprintln!("{}: {} anomalies", s.name, placed.len());
+        let missing = inject::shortfall(&anomalies, args.count, &placed);
+        if let Some(note) = inject::shortfall_note(&missing, anomalies.len() * args.count) {
+            eprintln!("note: {}: {note}", s.name);
+        }
         out.push(injected);
     }
     write_series(&args.out, &out, OutputLayout::Long)

@@ -181,21 +181,31 @@ fn as_table(report: &tune::TuneReport, front_rows: usize) -> String {
             ));
         }
     }
+    let by_kind = |recall: &BTreeMap<String, f64>| {
+        recall
+            .iter()
+            .map(|(k, v)| format!("{k} {}", num(*v, 2)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     for r in &report.recommendations {
         if !r.recall_by_kind.is_empty() {
-            let parts: Vec<String> = r
-                .recall_by_kind
-                .iter()
-                .map(|(k, v)| format!("{k} {}", num(*v, 2)))
-                .collect();
             text.push_str(&format!(
-                "recall by injected anomaly, {} in {} ({}), recommended: {}\n",
+                "recall by injected anomaly, {} in {} ({}), recommended: {}; current: {}\n",
                 r.alert,
                 r.env,
                 r.engine,
-                parts.join(", ")
+                by_kind(&r.recall_by_kind),
+                by_kind(&r.current.recall_by_kind)
             ));
         }
+    }
+    if let Some(note) = report
+        .injected
+        .as_ref()
+        .and_then(|i| crate::inject::shortfall_note(&i.not_placed, i.asked))
+    {
+        text.push_str(&format!("note: {note}\n"));
     }
     if report
         .recommendations

@@ -4,6 +4,7 @@
 //! random times away from labelled windows, from one another and from the start of the history
 //! (where bands are still warming up). The same seed gives the same anomalies.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -161,7 +162,10 @@ fn duration_ms(a: &Anomaly, step: i64) -> i64 {
 /// `series` with `count` of each anomaly injected at seeded random times, and where they are.
 /// Anomalies are placed after the first 40 % of the history (bands need history), apart from each
 /// other and from `avoid` (labelled windows) by a day or a quarter of the history, whichever is
-/// less; an anomaly that finds no free place is left out.
+/// less; an anomaly that finds no free place is left out ([`shortfall`] says which). They are
+/// placed a round at a time — one of each anomaly, then the second of each — so that when the
+/// history has room for only some, every kind asked for gets its first place before any gets a
+/// second (placing all of one kind first left the last kinds out on a two-week history).
 pub fn inject(
     series: &Series,
     anomalies: &[Anomaly],
@@ -193,8 +197,8 @@ pub fn inject(
             .chain(placed.iter().map(|p| (p.start, p.end)))
             .any(|(a, b)| s <= b + gap && e + gap >= a)
     };
-    for a in anomalies {
-        for _ in 0..count {
+    for _round in 0..count {
+        for a in anomalies {
             let len = duration_ms(a, step);
             if earliest + len > last {
                 continue;
@@ -221,6 +225,39 @@ pub fn inject(
     }
     placed.sort_by_key(|p| p.start);
     (out, placed)
+}
+
+/// Of `count` of each of `anomalies` asked for, how many of each found no place (by label, e.g.
+/// `drift:4` → 2), given what [`inject`] placed.
+pub fn shortfall(
+    anomalies: &[Anomaly],
+    count: usize,
+    placed: &[Injected],
+) -> BTreeMap<String, usize> {
+    let mut missing: BTreeMap<String, usize> = BTreeMap::new();
+    for a in anomalies {
+        *missing.entry(a.label()).or_default() += count;
+    }
+    for p in placed {
+        if let Some(n) = missing.get_mut(&p.label()) {
+            *n = n.saturating_sub(1);
+        }
+    }
+    missing.retain(|_, n| *n > 0);
+    missing
+}
+
+/// A sentence for anomalies that found no place (`missing` from [`shortfall`], summed over series,
+/// of `asked` in all), or `None` when all were placed.
+pub fn shortfall_note(missing: &BTreeMap<String, usize>, asked: usize) -> Option<String> {
+    let left_out: usize = missing.values().sum();
+    (left_out > 0).then(|| {
+        let which: Vec<String> = missing.iter().map(|(l, n)| format!("{l} ×{n}")).collect();
+        format!(
+            "{left_out} of {asked} injected anomalies found no place ({}): they go after the first 40 % of a series, a day apart from each other and from labelled windows; a longer history or a smaller count places them all",
+            which.join(", ")
+        )
+    })
 }
 
 fn apply(s: &mut Series, a: &Anomaly, start: i64, end: i64, sigma: f64, rng: &mut Rng) {
@@ -303,5 +340,49 @@ mod tests {
                 _ => {}
             }
         }
+    }
+
+    /// A history with room for only some of the anomalies asked gives every kind its first place
+    /// before any gets a second, and the shortfall names what was left out.
+    #[test]
+    fn a_short_history_places_one_of_each_kind_first_and_says_what_it_left_out() {
+        // Six days of minutes: placements start at day 2.4 and keep a day apart (room for 2–3).
+        let s = flat(6 * 1440);
+        let kinds = parse_list("shift:4,drift:4,variance:3").unwrap();
+        for seed in 1..=20 {
+            let (_, placed) = inject(&s, &kinds, 3, seed, &[]);
+            assert!(
+                placed.len() < 9,
+                "seed {seed}: the history holds fewer than 9"
+            );
+            let missing = shortfall(&kinds, 3, &placed);
+            let placed_of = |label: &str| placed.iter().filter(|p| p.label() == label).count();
+            for a in &kinds {
+                let label = a.label();
+                assert_eq!(
+                    placed_of(&label) + missing.get(&label).copied().unwrap_or(0),
+                    3,
+                    "seed {seed}: {label}"
+                );
+            }
+            // Whatever found a place, no kind has two while another that could fit has none.
+            if placed.len() >= kinds.len() {
+                for a in &kinds {
+                    assert!(placed_of(&a.label()) >= 1, "seed {seed}: {placed:?}");
+                }
+            }
+            let note = shortfall_note(&missing, 9).unwrap();
+            assert!(
+                note.starts_with(&format!(
+                    "{} of 9 injected anomalies found no place",
+                    9 - placed.len()
+                )),
+                "{note}"
+            );
+        }
+        let (_, all) = inject(&flat(30 * 1440), &kinds, 1, 1, &[]);
+        assert_eq!(all.len(), 3);
+        assert!(shortfall(&kinds, 1, &all).is_empty());
+        assert_eq!(shortfall_note(&BTreeMap::new(), 3), None);
     }
 }

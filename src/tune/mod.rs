@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use pool::{Pool, PoolGroup, Tally};
+use pool::{InjectedTally, Pool, PoolGroup, Tally};
 
 use crate::backtest::{self, BacktestError, BacktestOptions, Engines, JobInputs, SeriesContext};
 use crate::engine::Detail;
@@ -130,6 +130,10 @@ pub struct ParetoPoint {
 pub struct TuneReport {
     pub recommendations: Vec<Recommendation>,
     pub pareto: Vec<ParetoPoint>,
+    /// With `--inject`: the anomalies asked for over every series, and those that found no place
+    /// (a short history holds only some); the recall per kind stands on the rest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub injected: Option<InjectedTally>,
     /// Every setting tried (`--all`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub settings: Vec<Tried>,
@@ -342,7 +346,7 @@ pub fn run(sets: &[AlertSet], opts: &TuneOptions) -> Result<TuneReport, TuneErro
             }
         }
     }
-    let units = units(&groups, opts);
+    let (units, injected) = units(&groups, opts);
     let progress = crate::progress::Progress::new(units.len() as u64, "tune: series")
         .shown_unless(opts.backtest.batch.is_some());
     let tallies: Vec<(usize, Vec<Tally>)> = units
@@ -408,6 +412,7 @@ pub fn run(sets: &[AlertSet], opts: &TuneOptions) -> Result<TuneReport, TuneErro
         budget: opts.budget,
         objective: opts.objective,
         keep_all: opts.keep_all,
+        injected,
         groups: pooled
             .into_iter()
             .map(|(ci, tallies)| {
@@ -438,7 +443,10 @@ pub fn run(sets: &[AlertSet], opts: &TuneOptions) -> Result<TuneReport, TuneErro
 /// The recommendation, Pareto front (and with `keep_all` every setting) of each pooled (alert,
 /// env, engine): from one run's tallies, or from every shard's added up (`pool::merge`).
 pub fn choose(pool: &Pool) -> TuneReport {
-    let mut report = TuneReport::default();
+    let mut report = TuneReport {
+        injected: (pool.injected.asked > 0).then(|| pool.injected.clone()),
+        ..TuneReport::default()
+    };
     for group in &pool.groups {
         let engine = pool::engine_name(&group.engine);
         let outcomes: Vec<Outcome> = group
@@ -508,9 +516,14 @@ struct Unit<'a> {
     injected: Vec<(Incident, String)>,
 }
 
-fn units<'a>(groups: &'a [backtest::SeriesGroup<'a>], opts: &TuneOptions) -> Vec<Unit<'a>> {
+/// The units of `groups`, and with `--inject` how many anomalies were asked for and placed.
+fn units<'a>(
+    groups: &'a [backtest::SeriesGroup<'a>],
+    opts: &TuneOptions,
+) -> (Vec<Unit<'a>>, InjectedTally) {
     use std::borrow::Cow;
     let mut out = Vec::new();
+    let mut tally = InjectedTally::default();
     for g in groups {
         let raw = g.series();
         // One injected copy per series, shared by every alert reading it.
@@ -524,6 +537,10 @@ fn units<'a>(groups: &'a [backtest::SeriesGroup<'a>], opts: &TuneOptions) -> Vec
         } else {
             let (s, placed) =
                 inject::inject(raw, &opts.inject, opts.inject_count, opts.seed, &labelled);
+            tally.add(&InjectedTally {
+                asked: opts.inject.len() * opts.inject_count,
+                not_placed: inject::shortfall(&opts.inject, opts.inject_count, &placed),
+            });
             (std::sync::Arc::new(Cow::Owned(s)), placed)
         };
         for job in &g.jobs {
@@ -540,5 +557,5 @@ fn units<'a>(groups: &'a [backtest::SeriesGroup<'a>], opts: &TuneOptions) -> Vec
             });
         }
     }
-    out
+    (out, tally)
 }

@@ -18,6 +18,26 @@ pub struct Pool {
     /// Report every setting (`--all`).
     pub keep_all: bool,
     pub groups: Vec<PoolGroup>,
+    /// Anomalies `--inject` asked for, and those that found no place, over every series.
+    #[serde(default)]
+    pub injected: InjectedTally,
+}
+
+/// How many anomalies were asked for over the series of a run, and which found no place in theirs
+/// (label → how many; `inject::shortfall`): what the recall per kind stands on.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InjectedTally {
+    pub asked: usize,
+    pub not_placed: BTreeMap<String, usize>,
+}
+
+impl InjectedTally {
+    pub fn add(&mut self, other: &InjectedTally) {
+        self.asked += other.asked;
+        for (label, n) in &other.not_placed {
+            *self.not_placed.entry(label.clone()).or_default() += n;
+        }
+    }
 }
 
 /// One (alert, env, engine): its settings in grid order (the spec's own first) with their tallies.
@@ -94,6 +114,7 @@ pub fn merge(pools: Vec<Pool>) -> Result<Pool, String> {
             ));
         }
         merged.keep_all |= pool.keep_all;
+        merged.injected.add(&pool.injected);
         for group in pool.groups {
             let same = |g: &&mut PoolGroup| {
                 (g.order, &g.alert, &g.env, &g.engine)

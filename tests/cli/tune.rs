@@ -920,3 +920,67 @@ fn the_table_shows_current_values_and_a_front_of_the_asked_length() {
     assert_eq!(rows, front_len, "{text}");
     assert!(!text.contains("not shown"), "{text}");
 }
+
+/// `--inject` asking for more anomalies than a history holds: every kind still gets a place (one
+/// of each before a second of any), and the report says how many found none.
+#[test]
+fn injected_anomalies_without_room_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    alertlab()
+        .current_dir(p)
+        .args([
+            "synth", "--days", "9", "--step", "300", "--seed", "3", "--out", "raw.csv",
+        ])
+        .assert()
+        .success();
+    std::fs::write(
+        p.join("s.yaml"),
+        r#"apiVersion: alertlab/v1
+kind: AlertSet
+metadata: {name: t}
+environments: {dev: {account: "111111111111", region: eu-west-1}}
+alerts:
+  - name: band
+    metric: {cloudwatch: {namespace: X, name: Y, stat: Average, period: 300}}
+    condition: {anomaly: {model: seasonal, k: 2, direction: both}}
+    backtest: {data: raw.csv}
+"#,
+    )
+    .unwrap();
+    let args = [
+        "tune",
+        "--spec",
+        "s.yaml",
+        "--inject",
+        "shift:3,drift:3,variance:3,spike:6",
+        "--inject-count",
+        "3",
+    ];
+    let tuned = json(p, &[&args[..], &["--format", "json"]].concat());
+    let injected = &tuned["injected"];
+    assert_eq!(injected["asked"], 12, "{injected}");
+    let left_out: u64 = injected["not_placed"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    assert!(left_out > 0 && left_out < 12, "{injected}");
+    let kinds = tuned["recommendations"][0]["recall_by_kind"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect::<Vec<_>>();
+    assert_eq!(kinds, ["drift:3", "shift:3", "spike:6", "variance:3"]);
+    let out = alertlab().current_dir(p).args(args).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains(&format!(
+            "note: {left_out} of 12 injected anomalies found no place"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("; current: "), "{text}");
+}
