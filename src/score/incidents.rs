@@ -151,6 +151,12 @@ pub fn load_incidents(path: &Path) -> Result<BTreeMap<String, Vec<Incident>>, Lo
                         format!("timestamps in the windows of `{key}`, got `{s}`, `{e}`"),
                     ));
                 };
+                if end < start {
+                    return Err(bad(
+                        1,
+                        format!("windows of `{key}` as [start, end], got [`{s}`, `{e}`], which ends before it starts"),
+                    ));
+                }
                 out.entry(name.clone())
                     .or_default()
                     .push(Incident { start, end });
@@ -190,6 +196,17 @@ pub fn load_incidents(path: &Path) -> Result<BTreeMap<String, Vec<Incident>>, Lo
             start: row.timestamp(path, si, "start")?,
             end: row.timestamp(path, ei, "end")?,
         };
+        if incident.end < incident.start {
+            return Err(LoadError::Csv {
+                path: path.to_path_buf(),
+                message: format!(
+                    "line {}: column `end`: `{}` is before `start` `{}` (a window runs from start to end)",
+                    row.line,
+                    row.cell(ei),
+                    row.cell(si)
+                ),
+            });
+        }
         out.entry(row.key(series_col).to_string())
             .or_default()
             .push(incident);
