@@ -52,7 +52,7 @@ pub struct Args {
     #[arg(long)]
     pub all: bool,
     /// Points of the Pareto front the table shows per alert, env and engine, quietest first
-    /// (0: all; JSON and CSV always hold every point).
+    /// (0: all; the JSON always holds every point).
     #[arg(long, default_value_t = FRONT_ROWS)]
     pub front: usize,
 }
