@@ -142,6 +142,26 @@ proptest! {
     fn incidents_loader_never_panics(bytes in bytes_or_mutation(seed("data/nab/labels/combined_windows.json")[..3000].to_vec())) {
         let _ = with_file("w.json", &bytes, alertlab::score::load_incidents);
     }
+
+    #[test]
+    fn incidents_csv_loader_never_panics(bytes in bytes_or_mutation(seed("data/lambda_prod.incidents.csv"))) {
+        let _ = with_file("w.csv", &bytes, alertlab::score::load_incidents);
+    }
+
+    #[test]
+    fn flagged_incidents_loader_never_panics(bytes in mutated(b"timestamp,value,is_anomaly\n2024-01-01T00:00:00Z,1,0\n2024-01-01T00:01:00Z,9,1\n2024-01-01T00:02:00Z,1,0\n".to_vec())) {
+        let _ = with_file("w.csv", &bytes, alertlab::score::load_incidents);
+    }
+
+    /// `tune --grid` flags and `--inject` lists: any text is a value or an error, never a panic.
+    #[test]
+    fn grid_and_inject_parsers_never_panic(
+        flags in prop::collection::vec("(k|for|window|period|stat|evaluation_periods|x)(\\+?=)[-0-9a-z.,:]{0,12}|.{0,16}", 0..4),
+        inject in "((spike|shift|drift|drop|variance|x):[-0-9a-z.]{0,6},?){0,4}|.{0,16}",
+    ) {
+        let _ = alertlab::tune::grid::parse_grid_flags(&flags);
+        let _ = alertlab::inject::parse_list(&inject);
+    }
 }
 
 /// A Parquet file that the loader reads, then mutated: the reader must refuse, not crash.
