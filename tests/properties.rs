@@ -129,3 +129,125 @@ proptest! {
         }
     }
 }
+
+/// A random gappy 5-minute series of `days` (level, daily cycle, noise, bursts, a shift) as CSV,
+/// and two labelled windows over it (the shift, and a quiet stretch) as an incidents CSV.
+fn tune_case_files(dir: &std::path::Path, seed: u64, days: i64, gap_rate: f64) {
+    use alertlab::rng::Rng;
+    use std::fmt::Write;
+    let mut rng = Rng::new(seed);
+    let start = 1_767_225_600i64; // 2026-01-01T00:00:00Z
+    let n = days * 288;
+    let shift_at = rng.int(n / 2, n - 30);
+    let mut csv = String::from("timestamp,value\n");
+    for i in 0..n {
+        if rng.uniform() < gap_rate {
+            continue;
+        }
+        let hour = (i % 288) as f64 / 12.0;
+        let mut v = 100.0 + 30.0 * (hour / 24.0 * std::f64::consts::TAU).sin() + 5.0 * rng.normal();
+        if rng.uniform() < 0.01 {
+            v += 60.0;
+        }
+        if (shift_at..shift_at + 24).contains(&i) {
+            v += 40.0;
+        }
+        let _ = writeln!(csv, "{},{v:.3}", start + i * 300);
+    }
+    std::fs::write(dir.join("d.csv"), csv).unwrap();
+    let at = |i: i64| start + i * 300;
+    let incidents = format!(
+        "start,end\n{},{}\n{},{}\n",
+        at(shift_at),
+        at(shift_at + 30),
+        at(n / 3),
+        at(n / 3 + 12)
+    );
+    std::fs::write(dir.join("i.csv"), incidents).unwrap();
+}
+
+/// The alert set tuned in [`tune_figures_are_backtest_figures`], as JSON (the spec loader reads
+/// JSON too), with `dev`'s override set to `over`.
+fn tune_case_spec(over: &serde_json::Value) -> serde_json::Value {
+    serde_json::json!({
+        "apiVersion": "alertlab/v1",
+        "kind": "AlertSet",
+        "metadata": {"name": "p"},
+        "environments": {"dev": {"account": "111111111111", "region": "eu-west-1"}},
+        "alerts": [
+            {
+                "name": "band",
+                "metric": {"cloudwatch": {"namespace": "X", "name": "Y", "stat": "Average", "period": 300}},
+                "condition": {"anomaly": {"model": "seasonal", "k": 3, "direction": "both"}},
+                "evaluation": {"datapoints_to_alarm": 1, "evaluation_periods": 1},
+                "overrides": {"dev": over},
+                "backtest": {"data": "d.csv", "incidents": "i.csv"}
+            },
+            {
+                "name": "ceiling",
+                "metric": {"cloudwatch": {"namespace": "X", "name": "Y", "stat": "Maximum", "period": 300}, "prometheus": {"expr": "m"}},
+                "condition": {"threshold": {"op": ">", "value": 150}},
+                "evaluation": {"datapoints_to_alarm": 1, "evaluation_periods": 1, "for": "0m"},
+                "overrides": {"dev": over},
+                "backtest": {"data": "d.csv", "incidents": "i.csv"}
+            }
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// "Tuning is a faster way of running many backtests": on random gappy data, for random
+    /// settings tune tried, the spec with the setting pasted into `overrides.dev` and run through
+    /// `backtest` gives exactly tune's figures (the setting resolved from the spec's own keys, each
+    /// engine on its own).
+    #[test]
+    fn tune_figures_are_backtest_figures(
+        seed in 0u64..1_000_000, days in 3i64..6, gap_rate in prop_oneof![Just(0.0), 0.0f64..0.2],
+        picks in prop::collection::vec(any::<prop::sample::Index>(), 4),
+    ) {
+        use alertlab::backtest::{self, BacktestOptions, Engines};
+        use alertlab::tune::{self, grid, Objective, TuneOptions};
+        let dir = tempfile::tempdir().unwrap();
+        tune_case_files(dir.path(), seed, days, gap_rate);
+        let base = dir.path().join("s.json");
+        std::fs::write(&base, tune_case_spec(&serde_json::json!({})).to_string()).unwrap();
+        let sets = alertlab::spec::load_path(&base).unwrap();
+        let flags = ["k=2,3.5", "evaluation_periods=1,3", "datapoints_to_alarm=1,2,3", "treat_missing_data=missing,breaching", "value=140,170", "for=0m,10m", "period=300,900"]
+            .map(String::from);
+        let opts = TuneOptions {
+            backtest: BacktestOptions { engines: Engines { cloudwatch: true, prometheus: true }, ..BacktestOptions::default() },
+            grid: Some(grid::parse_grid(&flags).unwrap()),
+            grid_added: Vec::new(),
+            budget: 1.0,
+            objective: Objective::Recall,
+            inject: Vec::new(),
+            inject_count: 1,
+            seed: 1,
+            keep_all: true,
+        };
+        let report = tune::run(&sets, &opts).unwrap();
+        prop_assert!(report.settings.len() > 20);
+        for pick in &picks {
+            let tried = pick.get(&report.settings);
+            let resolved = sets[0].alerts.iter().find(|a| a.name == tried.alert).unwrap().per_env.get("dev").unwrap();
+            let over = grid::override_json(resolved, &tried.outcome.params);
+            let pasted = dir.path().join("pasted.json");
+            std::fs::write(&pasted, tune_case_spec(&over).to_string()).unwrap();
+            let bt = backtest::run(
+                &alertlab::spec::load_path(&pasted).unwrap(),
+                &BacktestOptions { engines: Engines::from_name(tried.engine), alerts: vec![tried.alert.clone()], ..BacktestOptions::default() },
+            ).unwrap();
+            prop_assert_eq!(bt.results.len(), 1);
+            let r = &bt.results[0];
+            let f = &tried.outcome.figures;
+            let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(1.0);
+            let inc = r.incidents.as_ref().unwrap();
+            prop_assert!(close(f.alerts_per_week, r.alerts_per_week), "{:?}: {} vs {}", tried.outcome.params, f.alerts_per_week, r.alerts_per_week);
+            prop_assert!(close(f.false_alerts_per_week.unwrap(), inc.false_alerts_per_week));
+            prop_assert_eq!(f.recall, inc.recall);
+            prop_assert_eq!(f.median_delay_s, inc.median_delay_s);
+        }
+    }
+}
