@@ -165,6 +165,18 @@ fn as_table(report: &tune::TuneReport, front_rows: usize) -> String {
                 r.alert, r.env, r.engine, r.budget
             ));
         }
+        if r.configs_evaluated == 1 && r.configs_skipped > 0 {
+            text.push_str(&format!(
+                "note: {} in {} ({}): {} skipped (M > N, or a look-back of period × N that CloudWatch refuses: a day for periods under an hour, a week otherwise); only the current one was evaluated\n",
+                r.alert,
+                r.env,
+                r.engine,
+                match r.configs_skipped {
+                    1 => "the grid's one setting was".to_string(),
+                    n => format!("all {n} settings of the grid were"),
+                }
+            ));
+        }
         if r.incidents_in_warm_up > 0 {
             text.push_str(&format!(
                 "note: {} in {} ({}): {}; give history from before them\n",

@@ -97,6 +97,8 @@ pub struct Recommendation {
     #[serde(flatten)]
     pub figures: Figures,
     pub configs_evaluated: usize,
+    /// Combinations of the grid not tried: M > N, or a look-back (period × N) CloudWatch refuses.
+    pub configs_skipped: usize,
     /// Of the incidents, those that closed before the recommended setting's band existed (its
     /// warm-up at the start of the history): missed by it whatever its width; more history before
     /// them is what would let a backtest judge them.
@@ -175,6 +177,8 @@ struct Candidates {
     alert: ResolvedAlert,
     engine: &'static str,
     settings: Vec<(Params, ResolvedAlert)>,
+    /// Combinations of the grid not tried: M > N, or a look-back CloudWatch refuses.
+    skipped: usize,
 }
 
 /// The grid of `alert`: the command line's, else the spec's `tune:` block, else the default (which
@@ -255,6 +259,7 @@ fn candidates(
         .cloned()
         .collect();
     let mut settings = vec![(Params::new(), alert.clone())];
+    let mut skipped = 0;
     for params in grid::settings(&grid) {
         let int = |k: &str| match params.get(k) {
             Some(Value::Int(v)) => Some(*v as usize),
@@ -263,6 +268,7 @@ fn candidates(
         let n = int("evaluation_periods").unwrap_or(alert.cw.evaluation_periods);
         let m = int("datapoints_to_alarm").unwrap_or(alert.cw.datapoints_to_alarm.min(n));
         if m > n {
+            skipped += 1;
             continue;
         }
         // Like M > N, a look-back CloudWatch refuses (a day of periods under an hour, a week
@@ -271,6 +277,7 @@ fn candidates(
         if let Some(cloudwatch) = &alert.cloudwatch {
             let period_s = int("period").map_or(cloudwatch.period_s, |p| p as i64);
             if period_s * n as i64 > crate::spec::evaluation_limit_s(period_s) {
+                skipped += 1;
                 continue;
             }
         }
@@ -293,6 +300,7 @@ fn candidates(
         alert: alert.clone(),
         engine,
         settings,
+        skipped,
     })
 }
 
@@ -423,6 +431,7 @@ pub fn run(sets: &[AlertSet], opts: &TuneOptions) -> Result<TuneReport, TuneErro
                     env: c.alert.env.clone(),
                     engine: c.engine.to_string(),
                     current: c.current_params(),
+                    skipped: c.skipped,
                     settings: c
                         .settings
                         .iter()
@@ -472,6 +481,7 @@ pub fn choose(pool: &Pool) -> TuneReport {
             params: chosen.params.clone(),
             figures: chosen.figures.clone(),
             configs_evaluated: outcomes.len(),
+            configs_skipped: group.skipped,
             incidents_in_warm_up: chosen.incidents_in_warm_up,
             recall_by_kind: chosen.recall_by_kind.clone(),
             within_budget,

@@ -52,6 +52,9 @@ pub struct PoolGroup {
     /// The alert's own values of the keys its settings vary (what `current` is, in their terms).
     #[serde(default)]
     pub current: Params,
+    /// Combinations of the grid not tried (M > N, or a look-back CloudWatch refuses).
+    #[serde(default)]
+    pub skipped: usize,
     pub settings: Vec<(Params, Tally)>,
 }
 

@@ -604,6 +604,35 @@ alerts:
     assert!(!daily.is_empty(), "the data's step is tried as the period");
     assert!(daily.iter().all(|n| *n <= 7), "{daily:?}");
     assert!(daily.contains(&5), "{daily:?}");
+    let rec = &tuned["recommendations"][0];
+    let (evaluated, skipped) = (
+        rec["configs_evaluated"].as_u64().unwrap(),
+        rec["configs_skipped"].as_u64().unwrap(),
+    );
+    assert_eq!(
+        evaluated as usize,
+        tuned["settings"].as_array().unwrap().len()
+    );
+    assert!(skipped > 0, "M > N and week-long look-backs: {rec}");
+    // A grid whose every setting is refused leaves the current one, and the table says why.
+    let args = [
+        "tune",
+        "--spec",
+        "s.yaml",
+        "--grid",
+        "period=86400",
+        "--grid",
+        "evaluation_periods=8,9",
+    ];
+    let only = json(p, &[&args[..], &["--format", "json"]].concat());
+    assert_eq!(only["recommendations"][0]["configs_evaluated"], 1);
+    assert_eq!(only["recommendations"][0]["configs_skipped"], 2);
+    let out = alertlab().current_dir(p).args(args).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("all 2 settings of the grid were skipped"),
+        "{text}"
+    );
 }
 
 /// The default grid tries coarser periods for a band or an averaged threshold, never for a static
