@@ -289,13 +289,29 @@ impl BacktestResult {
     }
 }
 
-/// A short human description of a condition: `> 900`, `p99 × 1.2`, `seasonal k=3 above`.
+/// A short human description of a condition: `> 900`, `p99 × 1.2`, `seasonal k=3 above`, and a
+/// `promql` band's window, with its season and smoothing when set (`promql k=2 above window=3h
+/// season=1d`): they change what the band is, as much as `k` does.
 pub fn describe_condition(c: &Condition) -> String {
     match c {
         Condition::Threshold { op, value } => format!("{} {value}", op.symbol()),
         Condition::Present => "present".into(),
         Condition::Percentile { op, model } => {
             format!("{} p{} × {}", op.symbol(), model.percentile, model.factor)
+        }
+        Condition::Anomaly {
+            model: AnomalyModel::Promql(m),
+            k,
+            direction,
+        } => {
+            let span = crate::series::time::format_prometheus_duration;
+            let mut text = format!("promql k={k} {direction} window={}", span(m.window_ms));
+            for (key, ms) in [("season", m.season_ms), ("smooth", m.smooth_ms)] {
+                if ms > 0 {
+                    text.push_str(&format!(" {key}={}", span(ms)));
+                }
+            }
+            text
         }
         Condition::Anomaly {
             model,

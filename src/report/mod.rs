@@ -1,6 +1,7 @@
-//! The self-contained HTML report: the backtest table sorted by noise, each CloudWatch alarm's chart
-//! inline as SVG, and — from `tune` — current against recommended setting with both charts and the
-//! Pareto front. One file, CSS inline, no external URL: it opens offline and attaches to a ticket.
+//! The self-contained HTML report: the backtest table sorted by noise, each alarm's and rule's charts
+//! inline as SVG, and — from `tune`, per engine — current against recommended setting with the
+//! recommended setting's chart and the Pareto front. One file, CSS inline, no external URL: it opens
+//! offline and attaches to a ticket.
 
 use std::fmt::Write as _;
 
@@ -49,7 +50,8 @@ table{border-collapse:collapse;margin:12px 0 24px;font-size:14px}th,td{border:1p
 th{background:#f2f2f2}td:nth-child(-n+4),th:nth-child(-n+4){text-align:left}figure{margin:8px 0 24px}svg{max-width:100%;height:auto}\
 .note{color:#555;font-size:13px}h2{margin-top:36px;border-bottom:1px solid #ddd}";
 
-/// The report of `sets`: backtest (all engines), CloudWatch charts, and tuning when `tuned` is given.
+/// The report of `sets`: backtest and charts (the engines `opts` selects), and tuning when `tuned`
+/// is given.
 pub fn build(
     sets: &[AlertSet],
     opts: &BacktestOptions,
@@ -91,9 +93,7 @@ pub fn build(
     for set in sets {
         for alert in &set.alerts {
             for resolved in alert.per_env.values() {
-                if resolved.cloudwatch.is_none()
-                    || (!opts.envs.is_empty() && !opts.envs.contains(&resolved.env))
-                {
+                if !opts.envs.is_empty() && !opts.envs.contains(&resolved.env) {
                     continue;
                 }
                 let _ = writeln!(
@@ -105,72 +105,88 @@ pub fn build(
                 for svg in charts(resolved, opts)? {
                     let _ = writeln!(page, "<figure>{svg}</figure>");
                 }
-                let Some(rec) = tuned.and_then(|t| {
-                    t.recommendations.iter().find(|r| {
-                        r.alert == resolved.name
-                            && r.env == resolved.env
-                            && r.engine == "cloudwatch"
-                    })
-                }) else {
-                    continue;
-                };
-                let _ = writeln!(page, "<h3>Tuning (budget {} per week)</h3>\n<table><tr><th>setting</th><th>params</th><th>alerts/week</th><th>false/week</th><th>recall</th><th>median delay (s)</th></tr>", num(rec.budget));
-                for (label, params, f) in [
-                    ("current", &rec.current.params, &rec.current.figures),
-                    (
-                        if rec.within_budget {
-                            "recommended"
-                        } else {
-                            "quietest (over budget)"
-                        },
-                        &rec.params,
-                        &rec.figures,
-                    ),
-                ] {
-                    let _ = writeln!(page, "<tr><td>{label}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", html(&tune::grid::describe(params)), num(f.alerts_per_week), opt(f.false_alerts_per_week), opt(f.recall), opt(f.median_delay_s));
+                let Some(tuned) = tuned else { continue };
+                for rec in tuned
+                    .recommendations
+                    .iter()
+                    .filter(|r| r.alert == resolved.name && r.env == resolved.env)
+                {
+                    tuning_section(&mut page, set, resolved, rec, tuned, opts)?;
                 }
-                page.push_str("</table>\n");
-                if !rec.params.is_empty() {
-                    if let Ok(over) = tune::grid::override_of(resolved, &rec.params) {
-                        if let Ok(variant) =
-                            spec::resolve_with(set, &resolved.name, &resolved.env, &over)
-                        {
-                            page.push_str("<p class=\"note\">Recommended setting:</p>\n");
-                            for svg in charts(&variant, opts)? {
-                                let _ = writeln!(page, "<figure>{svg}</figure>");
-                            }
-                        }
-                    }
-                }
-                let front: Vec<_> = tuned
-                    .map(|t| {
-                        t.pareto
-                            .iter()
-                            .filter(|p| {
-                                p.alert == resolved.name
-                                    && p.env == resolved.env
-                                    && p.engine == "cloudwatch"
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                page.push_str("<p class=\"note\">Pareto front: no other setting tried is quieter, catches more and sooner.</p>\n<table><tr><th>params</th><th>alerts/week</th><th>false/week</th><th>recall</th><th>median delay (s)</th></tr>\n");
-                for p in front {
-                    let f = &p.figures;
-                    let _ = writeln!(
-                        page,
-                        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                        html(&tune::grid::describe(&p.params)),
-                        num(f.alerts_per_week),
-                        opt(f.false_alerts_per_week),
-                        opt(f.recall),
-                        opt(f.median_delay_s)
-                    );
-                }
-                page.push_str("</table>\n");
             }
         }
     }
     page.push_str("</body></html>\n");
     Ok(page)
+}
+
+/// What `tune` says of one alert in one env on one engine: current against recommended setting, the
+/// recommended setting's chart on that engine, and the Pareto front.
+fn tuning_section(
+    page: &mut String,
+    set: &AlertSet,
+    resolved: &ResolvedAlert,
+    rec: &tune::Recommendation,
+    tuned: &TuneReport,
+    opts: &BacktestOptions,
+) -> Result<(), String> {
+    let what = match rec.engine {
+        "cloudwatch" => "CloudWatch alarm",
+        _ => "Prometheus rule",
+    };
+    let _ = writeln!(page, "<h3>Tuning, {what} (budget {} per week)</h3>\n<table><tr><th>setting</th><th>params</th><th>alerts/week</th><th>false/week</th><th>recall</th><th>median delay (s)</th></tr>", num(rec.budget));
+    let label = if rec.within_budget {
+        "recommended"
+    } else {
+        "quietest (over budget)"
+    };
+    for (label, params, f) in [
+        ("current", &rec.current.params, &rec.current.figures),
+        (label, &rec.params, &rec.figures),
+    ] {
+        let _ = writeln!(
+            page,
+            "<tr><td>{label}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            html(&tune::grid::describe(params)),
+            num(f.alerts_per_week),
+            opt(f.false_alerts_per_week),
+            opt(f.recall),
+            opt(f.median_delay_s)
+        );
+    }
+    page.push_str("</table>\n");
+    if !rec.params.is_empty() {
+        let variant = tune::grid::override_of(resolved, &rec.params)
+            .ok()
+            .and_then(|over| spec::resolve_with(set, &resolved.name, &resolved.env, &over).ok());
+        if let Some(variant) = variant {
+            page.push_str("<p class=\"note\">Recommended setting:</p>\n");
+            let on_engine = BacktestOptions {
+                engines: backtest::Engines::from_name(rec.engine),
+                ..opts.clone()
+            };
+            for svg in charts(&variant, &on_engine)? {
+                let _ = writeln!(page, "<figure>{svg}</figure>");
+            }
+        }
+    }
+    page.push_str("<p class=\"note\">Pareto front: no other setting tried is quieter, catches more and sooner.</p>\n<table><tr><th>params</th><th>alerts/week</th><th>false/week</th><th>recall</th><th>median delay (s)</th></tr>\n");
+    for p in tuned
+        .pareto
+        .iter()
+        .filter(|p| p.alert == rec.alert && p.env == rec.env && p.engine == rec.engine)
+    {
+        let f = &p.figures;
+        let _ = writeln!(
+            page,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            html(&tune::grid::describe(&p.params)),
+            num(f.alerts_per_week),
+            opt(f.false_alerts_per_week),
+            opt(f.recall),
+            opt(f.median_delay_s)
+        );
+    }
+    page.push_str("</table>\n");
+    Ok(())
 }

@@ -199,7 +199,7 @@ fn a_prometheus_chart_shows_firing_and_pending_as_the_backtest_has_them() {
             r["alerts_per_week"].as_f64().unwrap()
         ),
         format!("pending: {pending}"),
-        "promql k=3 both, every 1m, for 2m".to_string(),
+        "promql k=3 both window=1h, every 1m, for 2m".to_string(),
     ] {
         assert!(svg.contains(&text), "missing `{text}`");
     }

@@ -22,7 +22,32 @@ fn the_report_is_self_contained_and_renders_in_chromium() {
         html.contains("<table>") && html.contains("<svg"),
         "tables and inline charts"
     );
-    assert!(html.contains("Tuning (budget 1 per week)") && html.contains("Pareto front"));
+    assert!(html.contains("Pareto front"));
+    // Every alarm and rule has its section, and tuning is shown per engine: the Prometheus-only
+    // band rule too, and the ceiling as an alarm and as a rule.
+    assert!(html.contains("<h2>lambda-concurrency-band in prod</h2>"));
+    let ceiling = html
+        .split("<h2>lambda-concurrency-ceiling in dev</h2>")
+        .nth(1)
+        .unwrap()
+        .split("<h2>")
+        .next()
+        .unwrap();
+    for engine in ["CloudWatch alarm", "Prometheus rule"] {
+        assert!(
+            ceiling.contains(&format!("<h3>Tuning, {engine} (budget 1 per week)</h3>")),
+            "{engine}"
+        );
+    }
+    let band = html
+        .split("<h2>lambda-concurrency-band in prod</h2>")
+        .nth(1)
+        .unwrap()
+        .split("<h2>")
+        .next()
+        .unwrap();
+    assert!(band.contains("<svg") && band.contains("<h3>Tuning, Prometheus rule"));
+    assert!(band.contains("<td>current</td><td>for=2m k=3 season=0m smooth=0m window=1h</td>"));
     // No external resource: the only URLs are SVG's XML namespace names (not requests).
     let external: Vec<&str> = html
         .match_indices("http")
