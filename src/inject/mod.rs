@@ -254,7 +254,7 @@ pub fn shortfall_note(missing: &BTreeMap<String, usize>, asked: usize) -> Option
     (left_out > 0).then(|| {
         let which: Vec<String> = missing.iter().map(|(l, n)| format!("{l} ×{n}")).collect();
         format!(
-            "{left_out} of {asked} injected anomalies found no place ({}): they go after the first 40 % of a series, a day apart from each other and from labelled windows; a longer history or a smaller count places them all",
+            "{left_out} of {asked} injected anomalies found no place ({}): they go after the first 40 % of a series, a day apart from each other and from any labelled window; a longer history or a smaller count places them all",
             which.join(", ")
         )
     })
@@ -365,7 +365,7 @@ mod tests {
                     "seed {seed}: {label}"
                 );
             }
-            // Whatever found a place, no kind has two while another that could fit has none.
+            // With room for one of each, every kind has one.
             if placed.len() >= kinds.len() {
                 for a in &kinds {
                     assert!(placed_of(&a.label()) >= 1, "seed {seed}: {placed:?}");
