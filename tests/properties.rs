@@ -208,7 +208,7 @@ proptest! {
         picks in prop::collection::vec(any::<prop::sample::Index>(), 4),
     ) {
         use alertlab::backtest::{self, BacktestOptions, Engines};
-        use alertlab::tune::{self, grid, Objective, TuneOptions};
+        use alertlab::tune::{self, grid, TuneOptions};
         let dir = tempfile::tempdir().unwrap();
         tune_case_files(dir.path(), seed, days, gap_rate);
         let base = dir.path().join("s.json");
@@ -219,13 +219,8 @@ proptest! {
         let opts = TuneOptions {
             backtest: BacktestOptions { engines: Engines { cloudwatch: true, prometheus: true }, ..BacktestOptions::default() },
             grid: Some(grid::parse_grid(&flags).unwrap()),
-            grid_added: Vec::new(),
-            budget: 1.0,
-            objective: Objective::Recall,
-            inject: Vec::new(),
-            inject_count: 1,
-            seed: 1,
             keep_all: true,
+            ..TuneOptions::default()
         };
         let report = tune::run(&sets, &opts).unwrap();
         prop_assert!(report.settings.len() > 20);

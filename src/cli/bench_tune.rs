@@ -16,7 +16,7 @@ use crate::backtest::{self, BacktestOptions, Engines};
 use crate::band::seasonal::SeasonalModel;
 use crate::engine::Detail;
 use crate::series::{write_series, OutputLayout, Series};
-use crate::tune::{self, grid, Objective, TuneOptions};
+use crate::tune::{self, grid, TuneOptions};
 
 const KS: [f64; 20] = [
     1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0, 6.5, 7.0, 7.5, 8.0, 9.0, 10.0, 12.0,
@@ -51,13 +51,7 @@ pub fn bench_tune(data: &[Series], repeat: usize, cores: usize) -> anyhow::Resul
             ..BacktestOptions::default()
         },
         grid: Some(grid::parse_grid(&grid_flags).map_err(|e| anyhow::anyhow!("{e}"))?),
-        grid_added: Vec::new(),
-        budget: 1.0,
-        objective: Objective::Recall,
-        inject: Vec::new(),
-        inject_count: 1,
-        seed: 1,
-        keep_all: false,
+        ..TuneOptions::default()
     };
     let points: usize = data.iter().map(|s| s.len()).sum();
     let (secs, result) = time(repeat, || tune::run(&sets, &opts));

@@ -7,7 +7,7 @@ use super::selection::Selection;
 use super::UsageError;
 use crate::backtest;
 use crate::fsutil::write_bytes_atomic;
-use crate::tune::{self, Objective, TuneOptions};
+use crate::tune::{self, TuneOptions};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -43,14 +43,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 &sets,
                 &TuneOptions {
                     backtest: opts.clone(),
-                    grid: None,
-                    grid_added: Vec::new(),
                     budget: args.budget,
-                    objective: Objective::Recall,
-                    inject: Vec::new(),
-                    inject_count: 1,
-                    seed: 1,
-                    keep_all: false,
+                    ..TuneOptions::default()
                 },
             )
             .map_err(|e| anyhow::anyhow!("{e}"))?,

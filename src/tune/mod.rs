@@ -58,6 +58,24 @@ pub struct TuneOptions {
     pub keep_all: bool,
 }
 
+impl Default for TuneOptions {
+    /// `alertlab tune`'s defaults: every alert and engine, each alert's own grid, a budget of one
+    /// alert a week, the `recall` objective, nothing injected.
+    fn default() -> Self {
+        TuneOptions {
+            backtest: BacktestOptions::default(),
+            grid: None,
+            grid_added: Vec::new(),
+            budget: 1.0,
+            objective: Objective::default(),
+            inject: Vec::new(),
+            inject_count: 1,
+            seed: 1,
+            keep_all: false,
+        }
+    }
+}
+
 /// The figures of one setting, pooled over the series of one (alert, env, engine). Field names are
 /// a contract (they appear flat in every object of the JSON report).
 #[derive(Debug, Clone, Serialize)]

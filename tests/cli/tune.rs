@@ -954,29 +954,8 @@ fn the_table_shows_current_values_and_a_front_of_the_asked_length() {
 /// of each before a second of any), and the report says how many found none.
 #[test]
 fn injected_anomalies_without_room_are_reported() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = unlabelled_band(9, "3", "2", "{}");
     let p = dir.path();
-    alertlab()
-        .current_dir(p)
-        .args([
-            "synth", "--days", "9", "--step", "300", "--seed", "3", "--out", "raw.csv",
-        ])
-        .assert()
-        .success();
-    std::fs::write(
-        p.join("s.yaml"),
-        r#"apiVersion: alertlab/v1
-kind: AlertSet
-metadata: {name: t}
-environments: {dev: {account: "111111111111", region: eu-west-1}}
-alerts:
-  - name: band
-    metric: {cloudwatch: {namespace: X, name: Y, stat: Average, period: 300}}
-    condition: {anomaly: {model: seasonal, k: 2, direction: both}}
-    backtest: {data: raw.csv}
-"#,
-    )
-    .unwrap();
     let args = [
         "tune",
         "--spec",
@@ -1018,30 +997,13 @@ alerts:
 /// seeded anomalies in the same places, the same figures (one code path for injected recall too).
 #[test]
 fn tune_with_injected_anomalies_equals_backtest_of_the_injected_file() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = unlabelled_band(
+        14,
+        "4",
+        "3",
+        "{datapoints_to_alarm: 2, evaluation_periods: 3}",
+    );
     let p = dir.path();
-    alertlab()
-        .current_dir(p)
-        .args([
-            "synth", "--days", "14", "--step", "300", "--seed", "4", "--out", "raw.csv",
-        ])
-        .assert()
-        .success();
-    std::fs::write(
-        p.join("s.yaml"),
-        r#"apiVersion: alertlab/v1
-kind: AlertSet
-metadata: {name: t}
-environments: {dev: {account: "111111111111", region: eu-west-1}}
-alerts:
-  - name: band
-    metric: {cloudwatch: {namespace: X, name: Y, stat: Average, period: 300}}
-    condition: {anomaly: {model: seasonal, k: 3, direction: both}}
-    evaluation: {datapoints_to_alarm: 2, evaluation_periods: 3}
-    backtest: {data: raw.csv}
-"#,
-    )
-    .unwrap();
     let tuned = json(
         p,
         &[
@@ -1101,4 +1063,44 @@ alerts:
     for key in ["false_alerts_per_week", "recall", "median_delay_s"] {
         same(&current[key], &row["incidents"][key], key);
     }
+}
+
+/// A folder with `days` of synthetic 5-minute data (`raw.csv`, synth seed `seed`) and a spec
+/// (`s.yaml`) of one CloudWatch seasonal band alarm over it at width `k` with `evaluation` (a YAML
+/// flow mapping), and no labelled windows.
+fn unlabelled_band(days: u32, seed: &str, k: &str, evaluation: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    alertlab()
+        .current_dir(p)
+        .args([
+            "synth",
+            "--days",
+            &days.to_string(),
+            "--step",
+            "300",
+            "--seed",
+            seed,
+        ])
+        .args(["--out", "raw.csv"])
+        .assert()
+        .success();
+    std::fs::write(
+        p.join("s.yaml"),
+        format!(
+            r#"apiVersion: alertlab/v1
+kind: AlertSet
+metadata: {{name: t}}
+environments: {{dev: {{account: "111111111111", region: eu-west-1}}}}
+alerts:
+  - name: band
+    metric: {{cloudwatch: {{namespace: X, name: Y, stat: Average, period: 300}}}}
+    condition: {{anomaly: {{model: seasonal, k: {k}, direction: both}}}}
+    evaluation: {evaluation}
+    backtest: {{data: raw.csv}}
+"#
+        ),
+    )
+    .unwrap();
+    dir
 }
