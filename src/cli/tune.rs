@@ -34,10 +34,11 @@ pub struct Args {
     /// (or the alert's `tune:` block's), which then stays the base: `--grid window+=1d`.
     #[arg(long = "grid")]
     pub grid: Vec<String>,
-    /// What to optimise within the budget: `recall` (catch the most, then the soonest, then the
-    /// quietest), `quiet` (catch the most, then the fewest false alerts, then the soonest) or
-    /// `delay` (the soonest).
-    #[arg(long, default_value = "recall", value_parser = ["recall", "quiet", "delay"])]
+    /// What to optimise within the budget: `recall` (the quietest setting that still catches the
+    /// most: catch the most, then the fewest false alerts, then the soonest; `quiet` is the same),
+    /// `recall-soonest` (catch the most, then the soonest, then the quietest: the budget spent on
+    /// answering sooner) or `delay` (the soonest).
+    #[arg(long, default_value = "recall", value_parser = ["recall", "quiet", "recall-soonest", "delay"])]
     pub objective: String,
     #[arg(long, value_enum, default_value = "table")]
     pub format: OutputFormat,
@@ -305,7 +306,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         keep_all: args.all,
         objective: match args.objective.as_str() {
             "delay" => Objective::Delay,
-            "quiet" => Objective::Quiet,
+            "recall-soonest" => Objective::RecallSoonest,
             _ => Objective::Recall,
         },
     };

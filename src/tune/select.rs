@@ -7,13 +7,16 @@ use super::Outcome;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Objective {
-    /// Catch the most incidents; then the shortest delay; then the fewest alerts. The budget is
-    /// what the user will put up with, so it is spent on answering sooner.
+    /// The quietest setting that still catches the most incidents: catch the most; then the fewest
+    /// alerts (false alerts when incidents are known); then the shortest delay (DESIGN.md: "the
+    /// quietest setting within an alert budget that keeps recall, ties broken by detection
+    /// delay"). `--objective quiet` is the same.
     #[default]
     Recall,
-    /// Catch the most incidents; then the fewest alerts (false alerts when incidents are known);
-    /// then the shortest delay: for who would rather wait a few minutes more than be paged twice.
-    Quiet,
+    /// Catch the most incidents; then the shortest delay; then the fewest alerts: the budget is
+    /// what the user will put up with, so it is spent on answering sooner.
+    #[serde(rename = "recall-soonest")]
+    RecallSoonest,
     /// Catch incidents the soonest (among settings that catch any); then the most; then the fewest
     /// alerts.
     Delay,
@@ -46,8 +49,8 @@ pub fn recommend(outcomes: &[Outcome], budget: f64, objective: Objective) -> Opt
     let better = |a: &Outcome, b: &Outcome| -> bool {
         // Whether `a` beats `b`.
         let key = |o: &Outcome| match (labelled, objective) {
-            (true, Objective::Recall) => (-recall(o), delay(o), noise(o)),
-            (true, Objective::Quiet) => (-recall(o), noise(o), delay(o)),
+            (true, Objective::Recall) => (-recall(o), noise(o), delay(o)),
+            (true, Objective::RecallSoonest) => (-recall(o), delay(o), noise(o)),
             (true, Objective::Delay) => (
                 if recall(o) > 0.0 {
                     delay(o)
@@ -124,15 +127,18 @@ mod tests {
     }
 
     #[test]
-    fn the_best_recall_within_budget_then_the_soonest_or_the_quietest() {
+    fn the_best_recall_within_budget_then_the_quietest_or_the_soonest() {
         let outs = [
             o(10.0, 9.0, 1.0, 60.0), // over budget
             o(2.0, 1.0, 0.5, 600.0), // within, half
             o(2.5, 0.5, 1.0, 900.0), // within, all, slow
             o(3.0, 1.0, 1.0, 300.0), // within, all, faster
         ];
-        assert_eq!(recommend(&outs, 1.0, Objective::Recall), Some((3, true)));
-        assert_eq!(recommend(&outs, 1.0, Objective::Quiet), Some((2, true)));
+        assert_eq!(
+            recommend(&outs, 1.0, Objective::RecallSoonest),
+            Some((3, true))
+        );
+        assert_eq!(recommend(&outs, 1.0, Objective::Recall), Some((2, true)));
         assert_eq!(recommend(&outs, 0.1, Objective::Recall), Some((2, false)));
         let front = pareto(&outs);
         assert!(front.contains(&3) && front.contains(&2) && front.contains(&0));

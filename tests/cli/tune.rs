@@ -806,38 +806,59 @@ fn incidents_before_the_band_exists_are_reported_as_in_warm_up() {
     );
 }
 
-/// `--objective quiet` catches as many as the default objective and raises no more false alerts
-/// (it may answer later).
+/// The default objective is the quietest setting that still catches the most (DESIGN.md): against
+/// `recall-soonest`, which spends the budget on answering sooner, it catches as many, raises no more
+/// false alerts and may answer later; and among the settings tried that catch as many, none is
+/// quieter. `quiet` names the default.
 #[test]
-fn the_quiet_objective_catches_as_many_with_no_more_false_alerts() {
-    let dir = workspace();
-    let p = dir.path();
+fn the_default_objective_is_the_quietest_that_catches_the_most() {
+    // The bundled story: staging's band is where the two objectives part.
+    let spec = super::root().join("alerts");
+    let spec = spec.to_str().unwrap();
+    let p = super::root();
     let run = |objective: &str| {
-        json(
-            p,
-            &[
-                "tune",
-                "--spec",
-                "s.yaml",
-                "--format",
-                "json",
-                "--objective",
-                objective,
-            ],
-        )
+        let args = [
+            "tune",
+            "--spec",
+            spec,
+            "--alert",
+            "lambda-concurrency-anomaly",
+        ];
+        let rest = ["--format", "json", "--all", "--objective", objective];
+        json(&p, &[&args[..], &rest].concat())
     };
-    let (recall, quiet) = (run("recall"), run("quiet"));
-    let pairs = recall["recommendations"]
-        .as_array()
-        .unwrap()
+    let (quietest, soonest) = (run("recall"), run("recall-soonest"));
+    assert_eq!(quietest, run("quiet"));
+    let recommendations = |v: &serde_json::Value| v["recommendations"].as_array().unwrap().clone();
+    let number = |v: &serde_json::Value, key: &str| v[key].as_f64().unwrap_or(f64::INFINITY);
+    let mut differ = false;
+    for (q, s) in recommendations(&quietest)
         .iter()
-        .zip(quiet["recommendations"].as_array().unwrap());
-    for (r, q) in pairs {
-        assert_eq!((&r["alert"], &r["engine"]), (&q["alert"], &q["engine"]));
-        assert_eq!(r["recall"], q["recall"], "{}", r["alert"]);
-        let false_pw = |v: &serde_json::Value| v["false_alerts_per_week"].as_f64().unwrap();
-        assert!(false_pw(q) <= false_pw(r), "{} vs {}", q, r);
+        .zip(&recommendations(&soonest))
+    {
+        let key =
+            |v: &serde_json::Value| (v["alert"].clone(), v["env"].clone(), v["engine"].clone());
+        assert_eq!(key(q), key(s));
+        assert_eq!(q["recall"], s["recall"], "{}", q["alert"]);
+        assert!(number(q, "false_alerts_per_week") <= number(s, "false_alerts_per_week"));
+        assert!(number(s, "median_delay_s") <= number(q, "median_delay_s"));
+        differ |= q["params"] != s["params"];
+        // No setting tried within budget catches as many with fewer false alerts (where incidents
+        // are known; without, the most sensitive setting within budget is recommended).
+        for t in quietest["settings"].as_array().unwrap() {
+            if key(t) == key(q)
+                && !q["recall"].is_null()
+                && t["recall"] == q["recall"]
+                && number(t, "false_alerts_per_week") <= 1.0
+            {
+                assert!(
+                    number(t, "false_alerts_per_week") >= number(q, "false_alerts_per_week"),
+                    "{t}"
+                );
+            }
+        }
     }
+    assert!(differ, "the two objectives part somewhere on this data");
 }
 
 /// `KEY+=...` adds values to the default grid, which stays the base; `KEY=` beside it sets that key
