@@ -91,28 +91,24 @@ pub fn build(
     }
     page.push_str("</table>\n");
     for set in sets {
-        for alert in &set.alerts {
-            for resolved in alert.per_env.values() {
-                if !opts.envs.is_empty() && !opts.envs.contains(&resolved.env) {
-                    continue;
-                }
-                let _ = writeln!(
-                    page,
-                    "<h2>{} in {}</h2>",
-                    html(&resolved.name),
-                    html(&resolved.env)
-                );
-                for svg in charts(resolved, opts)? {
-                    let _ = writeln!(page, "<figure>{svg}</figure>");
-                }
-                let Some(tuned) = tuned else { continue };
-                for rec in tuned
-                    .recommendations
-                    .iter()
-                    .filter(|r| r.alert == resolved.name && r.env == resolved.env)
-                {
-                    tuning_section(&mut page, set, resolved, rec, tuned, opts)?;
-                }
+        // The alerts and envs the options select (`--alert`, `--env`), as backtest and tune do.
+        for resolved in backtest::selected_alerts(std::slice::from_ref(set), opts) {
+            let _ = writeln!(
+                page,
+                "<h2>{} in {}</h2>",
+                html(&resolved.name),
+                html(&resolved.env)
+            );
+            for svg in charts(resolved, opts)? {
+                let _ = writeln!(page, "<figure>{svg}</figure>");
+            }
+            let Some(tuned) = tuned else { continue };
+            for rec in tuned
+                .recommendations
+                .iter()
+                .filter(|r| r.alert == resolved.name && r.env == resolved.env)
+            {
+                tuning_section(&mut page, set, resolved, rec, tuned, opts)?;
             }
         }
     }

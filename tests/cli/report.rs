@@ -115,3 +115,31 @@ fn a_report_must_be_html() {
         .code(2)
         .stderr(predicate::str::contains("the report is an .html file"));
 }
+
+/// `--alert` and `--env` select the report's sections as they select backtest's rows.
+#[test]
+fn a_report_of_one_alert_in_one_env_has_only_its_section() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("report.html");
+    alertlab()
+        .args(["report", "--spec"])
+        .arg(root().join("alerts"))
+        .args([
+            "--alert",
+            "lambda-concurrency-band",
+            "--env",
+            "prod",
+            "--out",
+        ])
+        .arg(&page)
+        .assert()
+        .success();
+    let html = std::fs::read_to_string(&page).unwrap();
+    let sections: Vec<&str> = html
+        .split("<h2>")
+        .skip(1)
+        .map(|s| s.split("</h2>").next().unwrap())
+        .collect();
+    assert_eq!(sections, ["Backtest", "lambda-concurrency-band in prod"]);
+    assert!(html.contains("<h3>Tuning, Prometheus rule (budget 1 per week)</h3>"));
+}
