@@ -59,7 +59,8 @@ pub fn parse_time(text: &str) -> Result<i64, String> {
 }
 
 impl Selection {
-    /// The specs (with their tuned overlays unless `--no-tuned`), checked against `--env`.
+    /// The specs (with their tuned overlays unless `--no-tuned`), checked against `--env` and
+    /// `--alert`: a name no spec defines is a usage error, not an empty report.
     pub fn load(&self) -> anyhow::Result<Vec<spec::AlertSet>> {
         let sets = spec::load_path_with(
             &self.spec,
@@ -75,6 +76,22 @@ impl Selection {
                     UsageError(format!("`--env {e}`: no spec defines this environment")).into(),
                 );
             }
+        }
+        let names: Vec<&str> = sets
+            .iter()
+            .flat_map(|s| &s.alerts)
+            .map(|a| a.name.as_str())
+            .collect();
+        if let Some(a) = self.alert.iter().find(|a| !names.contains(&a.as_str())) {
+            return Err(UsageError(format!(
+                "`--alert {a}`: no spec defines this alert; the specs define {}",
+                names
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+            .into());
         }
         Ok(sets)
     }
