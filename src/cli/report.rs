@@ -44,6 +44,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 &TuneOptions {
                     backtest: opts.clone(),
                     budget: args.budget,
+                    // Every setting tried, for the trade-off charts.
+                    keep_all: true,
                     ..TuneOptions::default()
                 },
             )

@@ -15,7 +15,7 @@ use super::chart::{decimate, Chart};
 use crate::fsutil::write_bytes_atomic;
 
 static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
-const FAMILY: &str = "sans-serif";
+pub(crate) const FAMILY: &str = "sans-serif";
 
 /// The series line.
 pub const SERIES: RGBColor = RGBColor(31, 119, 180);
@@ -41,7 +41,7 @@ pub enum RenderError {
     },
 }
 
-fn register() {
+pub(crate) fn register() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         for style in [FontStyle::Normal, FontStyle::Bold] {

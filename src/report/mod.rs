@@ -13,6 +13,8 @@ use crate::tune::{self, TuneReport};
 
 /// Chart size inside the report.
 const CHART: (u32, u32) = (1100, 420);
+/// The trade-off chart's size.
+const TRADEOFF: (u32, u32) = (1100, 460);
 
 /// Text for HTML.
 pub fn html(text: &str) -> String {
@@ -151,6 +153,10 @@ fn tuning_section(
         );
     }
     page.push_str("</table>\n");
+    if let Some(tradeoff) = crate::plot::tradeoff::Tradeoff::of(tuned, rec) {
+        let svg = crate::plot::tradeoff::render_tradeoff_svg(&tradeoff, TRADEOFF)?;
+        let _ = writeln!(page, "<figure>{svg}</figure>");
+    }
     if !rec.params.is_empty() {
         let variant = tune::grid::override_of(resolved, &rec.params)
             .ok()

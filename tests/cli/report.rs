@@ -47,6 +47,13 @@ fn the_report_is_self_contained_and_renders_in_chromium() {
         .next()
         .unwrap();
     assert!(band.contains("<svg") && band.contains("<h3>Tuning, Prometheus rule"));
+    // The trade-off chart where incidents are known (prod, staging), not where none are (dev).
+    assert!(band.contains("trade-off of the settings tried"));
+    assert!(band.contains("Pareto front (noise, recall, delay)"));
+    assert!(
+        !ceiling.contains("trade-off of the settings tried"),
+        "dev has no incidents"
+    );
     assert!(band.contains("<td>current</td><td>for=2m k=3 season=0m smooth=0m window=1h</td>"));
     // No external resource: the only URLs are SVG's XML namespace names (not requests).
     let external: Vec<&str> = html
