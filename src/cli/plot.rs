@@ -390,7 +390,7 @@ fn plot_spec(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
 }
 
 /// A series name as part of a file name.
-fn safe_name(name: &str) -> String {
+pub(super) fn safe_name(name: &str) -> String {
     let s: String = name
         .chars()
         .map(|c| {

@@ -56,6 +56,11 @@ pub struct Args {
     /// (0: all; the JSON always holds every point).
     #[arg(long, default_value_t = FRONT_ROWS)]
     pub front: usize,
+    /// Draw the trade-off of each alert, env and engine with known incidents into this folder, as
+    /// `<alert>-<env>-<engine>-tradeoff.svg`: every setting tried by false alerts per week and
+    /// incidents caught, the Pareto front, the most each budget buys, current and recommended.
+    #[arg(long)]
+    pub chart: Option<PathBuf>,
 }
 
 /// The front's points a table shows per (alert, env, engine) unless told: enough to pick a
@@ -303,7 +308,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         inject_count: super::limits::count_in("--inject-count", args.inject_count as i64, 1, 100)?
             as usize,
         seed: args.seed,
-        keep_all: args.all,
+        // The charts show every setting tried.
+        keep_all: args.all || args.chart.is_some(),
         objective: match args.objective.as_str() {
             "delay" => Objective::Delay,
             "recall-soonest" => Objective::RecallSoonest,
@@ -315,6 +321,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         tune::TuneError::Spec(s) => anyhow::Error::new(s),
         other => UsageError(other.to_string()).into(),
     })?;
+    let mut report = report;
+    if let Some(dir) = &args.chart {
+        write_charts(&report, dir)?;
+        if !args.all {
+            report.settings.clear();
+        }
+    }
     let mut text = render(&report, args.format, args.front)?;
     if args.format == OutputFormat::Table {
         text.push_str(&overlay_notes(&sets));
@@ -324,6 +337,33 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         write_overlays(&sets, &report, &args)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The trade-off chart of every recommendation with known incidents, into `dir`.
+fn write_charts(report: &tune::TuneReport, dir: &std::path::Path) -> anyhow::Result<()> {
+    use crate::plot::tradeoff::{render_tradeoff_svg, Tradeoff};
+    std::fs::create_dir_all(dir)
+        .map_err(|e| UsageError(format!("`--chart {}`: {e}", dir.display())))?;
+    let mut written = 0;
+    for rec in &report.recommendations {
+        let Some(tradeoff) = Tradeoff::of(report, rec) else {
+            continue;
+        };
+        let svg = render_tradeoff_svg(&tradeoff, (1100, 460)).map_err(anyhow::Error::msg)?;
+        let name = format!(
+            "{}-{}-{}-tradeoff.svg",
+            super::plot::safe_name(&rec.alert),
+            super::plot::safe_name(&rec.env),
+            rec.engine
+        );
+        crate::fsutil::write_bytes_atomic(&dir.join(name), svg.as_bytes())?;
+        written += 1;
+    }
+    eprintln!(
+        "{written} trade-off chart(s) in {} (one per alert, env and engine with known incidents)",
+        dir.display()
+    );
+    Ok(())
 }
 
 /// Which tuned overlays were read: their values are the "current" setting (a second run over its

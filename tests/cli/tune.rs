@@ -1125,3 +1125,33 @@ alerts:
     .unwrap();
     dir
 }
+
+/// `--chart DIR` draws one trade-off chart per alert, env and engine with known incidents, and
+/// leaves the report as it would be without it (the settings it needed are not printed).
+#[test]
+fn chart_draws_the_trade_off_of_each_tuned_alert() {
+    let dir = workspace();
+    let p = dir.path();
+    let args = ["tune", "--spec", "s.yaml", "--format", "json"];
+    let plain = json(p, &args);
+    let charted = json(p, &[&args[..], &["--chart", "charts"]].concat());
+    assert_eq!(plain, charted);
+    let mut names: Vec<String> = std::fs::read_dir(p.join("charts"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "band-dev-cloudwatch-tradeoff.svg",
+            "ceiling-dev-prometheus-tradeoff.svg"
+        ]
+    );
+    let svg = std::fs::read_to_string(p.join("charts/band-dev-cloudwatch-tradeoff.svg")).unwrap();
+    let tried = plain["recommendations"][0]["configs_evaluated"]
+        .as_u64()
+        .unwrap();
+    assert!(svg.contains(&format!("settings tried: {tried}")), "{tried}");
+    assert!(svg.contains("recommended") && svg.contains("current setting"));
+}
