@@ -41,7 +41,7 @@ pub enum RenderError {
     },
 }
 
-pub(crate) fn register() {
+fn register() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         for style in [FontStyle::Normal, FontStyle::Bold] {
@@ -120,11 +120,19 @@ fn encode_png(rgb: &[u8], (w, h): (u32, u32)) -> Result<Vec<u8>, String> {
 
 /// `chart` as SVG text (to inline in a page).
 pub fn render_svg(chart: &Chart, size: (u32, u32)) -> Result<String, String> {
+    svg_of(size, |root| draw(chart, root))
+}
+
+/// What `draw` draws on a `size`-pixel SVG canvas, as SVG text.
+pub(crate) fn svg_of(
+    size: (u32, u32),
+    draw: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> Result<(), String>,
+) -> Result<String, String> {
     register();
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
-        draw(chart, &root)?;
+        draw(&root)?;
         root.present().map_err(|e| e.to_string())?;
     }
     Ok(svg)

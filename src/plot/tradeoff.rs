@@ -7,7 +7,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::render::{register, ALARM, BAND, FAMILY, WARM_UP};
+use super::render::{svg_of, ALARM, BAND, FAMILY, WARM_UP};
 use crate::series::time::format_duration;
 use crate::tune::{Figures, Recommendation, TuneReport};
 
@@ -78,14 +78,7 @@ fn x_of(false_per_week: f64) -> f64 {
 
 /// `t` as inline SVG text at `size` pixels.
 pub fn render_tradeoff_svg(t: &Tradeoff, size: (u32, u32)) -> Result<String, String> {
-    register();
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
-        draw(t, &root)?;
-        root.present().map_err(|e| e.to_string())?;
-    }
-    Ok(svg)
+    svg_of(size, |root| draw(t, root))
 }
 
 fn draw<DB: DrawingBackend>(t: &Tradeoff, root: &DrawingArea<DB, Shift>) -> Result<(), String> {

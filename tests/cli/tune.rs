@@ -164,22 +164,16 @@ fn tune_figures_equal_backtest_for_random_settings() {
     let recommendations = tuned["recommendations"].as_array().unwrap();
     let current: Vec<(&serde_json::Value, &serde_json::Value)> =
         recommendations.iter().map(|r| (r, &r["current"])).collect();
-    let band = current
-        .iter()
-        .find(|(r, _)| r["alert"] == "band")
-        .unwrap()
-        .1;
+    let current_params = |alert: &str| {
+        let (_, c) = current.iter().find(|(r, _)| r["alert"] == alert).unwrap();
+        c["params"].clone()
+    };
     assert_eq!(
-        band["params"],
+        current_params("band"),
         serde_json::json!({"k": 2.0, "datapoints_to_alarm": 1, "evaluation_periods": 1})
     );
-    let ceiling = current
-        .iter()
-        .find(|(r, _)| r["alert"] == "ceiling")
-        .unwrap()
-        .1;
     assert_eq!(
-        ceiling["params"],
+        current_params("ceiling"),
         serde_json::json!({"value": 500.0, "for": "0m"})
     );
     let tried = prometheus
