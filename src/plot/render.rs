@@ -303,12 +303,19 @@ fn draw<DB: DrawingBackend>(chart: &Chart, root: &DrawingArea<DB, Shift>) -> Res
     .map_err(e)?
     .label(format!("breaching: {}", chart.breaching.len()))
     .legend(|(x, y)| Circle::new((x + 6, y), 3, ALARM.filled()));
+    draw_legend(&mut cc, SeriesLabelPosition::UpperLeft)
+}
+
+/// The legend box every chart draws, at `position`.
+pub(crate) fn draw_legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
+    cc: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+) -> Result<(), String> {
     cc.configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
+        .position(position)
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK.mix(0.4))
         .label_font((FAMILY, 13))
         .draw()
-        .map_err(e)?;
-    Ok(())
+        .map_err(|e| e.to_string())
 }

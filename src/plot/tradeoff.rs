@@ -7,7 +7,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::render::{svg_of, ALARM, BAND, FAMILY, WARM_UP};
+use super::render::{draw_legend, svg_of, ALARM, BAND, FAMILY, WARM_UP};
 use crate::series::time::format_duration;
 use crate::tune::{Figures, Recommendation, TuneReport};
 
@@ -197,14 +197,7 @@ fn draw<DB: DrawingBackend>(t: &Tradeoff, root: &DrawingArea<DB, Shift>) -> Resu
     .map_err(e)?
     .label("recommended")
     .legend(|(x, y)| Circle::new((x + 6, y), 5, ALARM.stroke_width(2)));
-    cc.configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.4))
-        .label_font((FAMILY, 13))
-        .draw()
-        .map_err(e)?;
-    Ok(())
+    draw_legend(&mut cc, SeriesLabelPosition::LowerRight)
 }
 
 /// The quietest setting at each new level of recall, quietest first (ties: the soonest): the
