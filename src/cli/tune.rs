@@ -288,11 +288,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (grid_set, grid_added) =
         grid::parse_grid_flags(&args.grid).map_err(|e| UsageError(e.to_string()))?;
     let grid = (!grid_set.is_empty()).then_some(grid_set);
-    if args.write && args.select.shard.is_some() {
-        return Err(UsageError(
-            "`--write` with `--shard`: a shard sees part of the series; merge the shards (`alertlab merge`) and tune without `--shard` to write".into(),
-        )
-        .into());
+    // A shard sees part of the series: what it would write or draw is not the answer.
+    for (flag, asked) in [("--write", args.write), ("--chart", args.chart.is_some())] {
+        if asked && args.select.shard.is_some() {
+            return Err(UsageError(format!(
+                "`{flag}` with `--shard`: a shard sees part of the series; merge the shards (`alertlab merge`) and tune without `--shard` to {}",
+                if flag == "--write" { "write" } else { "chart" }
+            ))
+            .into());
+        }
     }
     let sets = args.select.load()?;
     let opts = TuneOptions {

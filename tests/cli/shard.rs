@@ -167,10 +167,14 @@ fn shard_auto_reads_the_schedulers_index_and_merge_refuses_what_does_not_fit() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("all of one kind"));
-    alertlab()
-        .current_dir(p)
-        .args(["tune", "--spec", "s.yaml", "--shard", "1/2", "--write"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("`--write` with `--shard`"));
+    for (flag, value) in [("--write", None), ("--chart", Some("charts"))] {
+        alertlab()
+            .current_dir(p)
+            .args(["tune", "--spec", "s.yaml", "--shard", "1/2", flag])
+            .args(value)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!("`{flag}` with `--shard`")));
+    }
+    assert!(!p.join("charts").exists(), "nothing drawn");
 }
