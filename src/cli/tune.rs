@@ -289,11 +289,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         grid::parse_grid_flags(&args.grid).map_err(|e| UsageError(e.to_string()))?;
     let grid = (!grid_set.is_empty()).then_some(grid_set);
     // A shard sees part of the series: what it would write or draw is not the answer.
-    for (flag, asked) in [("--write", args.write), ("--chart", args.chart.is_some())] {
+    for (flag, verb, asked) in [
+        ("--write", "write", args.write),
+        ("--chart", "chart", args.chart.is_some()),
+    ] {
         if asked && args.select.shard.is_some() {
             return Err(UsageError(format!(
-                "`{flag}` with `--shard`: a shard sees part of the series; merge the shards (`alertlab merge`) and tune without `--shard` to {}",
-                if flag == "--write" { "write" } else { "chart" }
+                "`{flag}` with `--shard`: a shard sees part of the series; merge the shards (`alertlab merge`) and tune without `--shard` to {verb}"
             ))
             .into());
         }
@@ -320,12 +322,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             _ => Objective::Recall,
         },
     };
-    let report = crate::fleet::tune(&sets, &opts, args.select.memory).map_err(|e| match e {
+    let mut report = crate::fleet::tune(&sets, &opts, args.select.memory).map_err(|e| match e {
         tune::TuneError::Backtest(b) => anyhow::Error::new(b),
         tune::TuneError::Spec(s) => anyhow::Error::new(s),
         other => UsageError(other.to_string()).into(),
     })?;
-    let mut report = report;
     if let Some(dir) = &args.chart {
         write_charts(&report, dir)?;
         if !args.all {
@@ -345,7 +346,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 /// The trade-off chart of every recommendation with known incidents, into `dir`.
 fn write_charts(report: &tune::TuneReport, dir: &std::path::Path) -> anyhow::Result<()> {
-    use crate::plot::tradeoff::{render_tradeoff_svg, Tradeoff};
+    use crate::plot::tradeoff::{render_tradeoff_svg, Tradeoff, SIZE};
     std::fs::create_dir_all(dir)
         .map_err(|e| UsageError(format!("`--chart {}`: {e}", dir.display())))?;
     let mut written = 0;
@@ -353,7 +354,7 @@ fn write_charts(report: &tune::TuneReport, dir: &std::path::Path) -> anyhow::Res
         let Some(tradeoff) = Tradeoff::of(report, rec) else {
             continue;
         };
-        let svg = render_tradeoff_svg(&tradeoff, (1100, 460)).map_err(anyhow::Error::msg)?;
+        let svg = render_tradeoff_svg(&tradeoff, SIZE).map_err(anyhow::Error::msg)?;
         let name = format!(
             "{}-{}-{}-tradeoff.svg",
             super::plot::safe_name(&rec.alert),

@@ -11,6 +11,9 @@ use super::render::{draw_legend, svg_of, ALARM, BAND, FAMILY, WARM_UP};
 use crate::series::time::format_duration;
 use crate::tune::{Figures, Recommendation, TuneReport};
 
+/// The size the report and `tune --chart` draw the chart at, in pixels.
+pub const SIZE: (u32, u32) = (1100, 460);
+
 /// One point: false alerts per week, recall, median delay (seconds).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Point {

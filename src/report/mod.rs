@@ -8,13 +8,12 @@ use std::fmt::Write as _;
 use crate::backtest::{self, BacktestOptions, BacktestResult};
 use crate::plot::chart::group_charts;
 use crate::plot::render_svg;
+use crate::plot::tradeoff;
 use crate::spec::{self, AlertSet, ResolvedAlert};
 use crate::tune::{self, TuneReport};
 
 /// Chart size inside the report.
 const CHART: (u32, u32) = (1100, 420);
-/// The trade-off chart's size.
-const TRADEOFF: (u32, u32) = (1100, 460);
 
 /// Text for HTML.
 pub fn html(text: &str) -> String {
@@ -153,8 +152,8 @@ fn tuning_section(
         );
     }
     page.push_str("</table>\n");
-    if let Some(tradeoff) = crate::plot::tradeoff::Tradeoff::of(tuned, rec) {
-        let svg = crate::plot::tradeoff::render_tradeoff_svg(&tradeoff, TRADEOFF)?;
+    if let Some(chart) = tradeoff::Tradeoff::of(tuned, rec) {
+        let svg = tradeoff::render_tradeoff_svg(&chart, tradeoff::SIZE)?;
         let _ = writeln!(page, "<figure>{svg}</figure>");
     }
     if !rec.params.is_empty() {
