@@ -1,0 +1,222 @@
+//! Backtests: replay every resolved alert over its history, per environment, engine and series.
+//!
+//! [`plan`] loads every input and groups the alerts by the series they read; [`replay`] runs one
+//! alert over one series (the [`cloudwatch`] and [`prometheus`] replays, sharing what a series'
+//! alerts have in common through a [`SeriesContext`]) and scores it: the one code path behind every
+//! figure `backtest` and `tune` report.
+
+mod cloudwatch;
+mod context;
+mod plan;
+mod prepare;
+mod prometheus;
+mod result;
+
+use std::path::PathBuf;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::band;
+use crate::engine::Detail;
+use crate::score::{self, FlapRule};
+use crate::series::{LoadError, Series};
+use crate::spec::{AlertSet, ResolvedAlert};
+
+pub use cloudwatch::{cloudwatch_replay, run_cloudwatch, CloudWatchReplay};
+pub use context::{BandCache, BandSource, Memo, Selection, SelectionKey, SeriesContext};
+pub use plan::{evaluation_span, plan, Job, JobInputs, SeriesGroup};
+pub use prepare::{prepare, PreparedCondition, ReplayBounds};
+pub use prometheus::{
+    prometheus_present, prometheus_replay, run_prometheus, BandIndexing, PreparedPrometheus,
+    Presence, PrometheusReplay,
+};
+pub use result::{describe_condition, BacktestResult, Rfc3339};
+
+/// Which engines to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Engines {
+    pub cloudwatch: bool,
+    pub prometheus: bool,
+}
+
+impl Engines {
+    /// `cloudwatch`, `prometheus` or `both` (the `--engine` values).
+    pub fn from_name(name: &str) -> Engines {
+        Engines {
+            cloudwatch: name != "prometheus",
+            prometheus: name != "cloudwatch",
+        }
+    }
+}
+
+impl Default for Engines {
+    fn default() -> Self {
+        Engines {
+            cloudwatch: true,
+            prometheus: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct BacktestOptions {
+    /// Only these environments (all when empty).
+    pub envs: Vec<String>,
+    /// Only these alerts (all when empty).
+    pub alerts: Vec<String>,
+    /// Use this data file for every alert instead of the spec's `backtest.data`.
+    pub data: Option<PathBuf>,
+    /// Incident windows for every alert, instead of the spec's `backtest.incidents`.
+    pub incidents: Option<PathBuf>,
+    pub engines: Engines,
+    pub flap: FlapRule,
+    /// The evaluation span (`--start`/`--end`), over the spec's `backtest.start`/`end` and the
+    /// data's first and last rows.
+    pub start_ms: Option<i64>,
+    pub end_ms: Option<i64>,
+    /// Only the series of this shard (`--shard i/n`).
+    pub shard: Option<crate::shard::Shard>,
+    /// Plan only the alerts reading this batch's file, over the batch's series instead of the whole
+    /// file (streaming a file larger than memory: `fleet`).
+    pub batch: Option<Batch>,
+}
+
+/// Some whole series of one data file: what a streamed batch hands to [`plan`].
+#[derive(Debug, Clone)]
+pub struct Batch {
+    pub path: PathBuf,
+    pub series: std::sync::Arc<Vec<Series>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BacktestError {
+    #[error("alert `{alert}`, env `{env}`: {source}")]
+    Data {
+        alert: String,
+        env: String,
+        path: PathBuf,
+        source: Box<LoadError>,
+    },
+    #[error("writing the results' spill file: {0}")]
+    Spill(String),
+    #[error("alert `{alert}`, env `{env}`: no backtest data\nhint: set `backtest: {{data: ...}}` in the spec or pass `--data FILE`")]
+    NoData { alert: String, env: String },
+    #[error("alert `{alert}`, env `{env}`: no series in `{}` matches `{filter}`", path.display())]
+    NoMatchingSeries {
+        alert: String,
+        env: String,
+        path: PathBuf,
+        filter: String,
+    },
+    #[error("alert `{alert}`, env `{env}`: `{}` holds no lower and upper band series\nhint: save the `ANOMALY_DETECTION_BAND` results of GetMetricData; their labels name the lower and upper bounds", path.display())]
+    ReplayBand {
+        alert: String,
+        env: String,
+        path: PathBuf,
+    },
+    #[error("nothing to backtest: no alert matches the chosen alerts and environments")]
+    Nothing,
+    #[error("alert `{alert}`, env `{env}`, series `{series}`: the evaluation span is too long: {detail}\nhint: set `--start`/`--end` (or `backtest.start`/`end`) to a shorter span, or check the data's timestamps")]
+    SpanTooLarge {
+        alert: String,
+        env: String,
+        series: String,
+        detail: String,
+    },
+}
+
+/// Everything a backtest run produced.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub results: Vec<BacktestResult>,
+}
+
+/// Whether an alert whose `backtest.series` is `filter` runs on the series `name` of its data
+/// file: names containing the filter, never the sides of a fetched band (they sit in the same file
+/// as the metric when `fetch cloudwatch --band` saved them).
+pub fn selects(filter: Option<&str>, name: &str) -> bool {
+    !band::replay::is_band_series(name) && filter.is_none_or(|f| name.contains(f))
+}
+
+/// The (alert, env) pairs of `sets` that `opts` selects.
+pub fn selected_alerts<'a>(sets: &'a [AlertSet], opts: &BacktestOptions) -> Vec<&'a ResolvedAlert> {
+    sets.iter()
+        .flat_map(|s| &s.alerts)
+        .filter(|a| opts.alerts.is_empty() || opts.alerts.contains(&a.name))
+        .flat_map(|a| a.per_env.values())
+        .filter(|r| opts.envs.is_empty() || opts.envs.contains(&r.env))
+        .collect()
+}
+
+/// Run every matching (alert, env) of `sets`.
+pub fn run(sets: &[AlertSet], opts: &BacktestOptions) -> Result<Report, BacktestError> {
+    let groups = plan(&selected_alerts(sets, opts), opts)?;
+    let mut results = replay_groups(&groups, opts);
+    results.sort_by(|a, b| {
+        (&a.alert, &a.env, a.engine, &a.series).cmp(&(&b.alert, &b.env, b.engine, &b.series))
+    });
+    Ok(Report { results })
+}
+
+/// Every job of `groups`, series in parallel, in no particular order. Every alert reading one
+/// series shares its resampled grids (see `SeriesContext`).
+pub fn replay_groups(groups: &[SeriesGroup], opts: &BacktestOptions) -> Vec<BacktestResult> {
+    let progress = crate::progress::Progress::new(groups.len() as u64, "backtest: series")
+        .shown_unless(opts.batch.is_some());
+    let results = groups
+        .par_iter()
+        .flat_map_iter(|group| {
+            progress.advance(1);
+            let ctx = SeriesContext::new(group.series());
+            group
+                .jobs
+                .iter()
+                .flat_map(|job| replay(job.alert, &ctx, &job.inputs, opts.engines, Detail::Full))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    progress.finish();
+    results
+}
+
+/// Replay `alert` over the series of `ctx` with the engines asked for, and score it against the
+/// series' incidents: the one code path behind every figure `backtest` and `tune` report. Under
+/// [`Detail::Episodes`] (what tune asks for) the results carry no transitions and count no
+/// notifications; every other figure is the same.
+pub fn replay(
+    alert: &ResolvedAlert,
+    ctx: &SeriesContext,
+    inputs: &JobInputs,
+    engines: Engines,
+    detail: Detail,
+) -> Vec<BacktestResult> {
+    let replay = inputs.replay.as_deref();
+    let mut out = Vec::new();
+    if engines.cloudwatch {
+        out.extend(run_cloudwatch(alert, ctx, inputs.span, replay, detail));
+    }
+    if engines.prometheus {
+        out.extend(run_prometheus(alert, ctx, inputs.span, replay, detail));
+    }
+    if let Some(list) = &inputs.incidents {
+        let lead = alert.backtest.as_ref().map_or(0, |b| b.lead_ms);
+        for r in &mut out {
+            let mut scored = score::match_incidents(
+                &r.episodes,
+                list,
+                lead,
+                r.timeline.horizon(),
+                r.timeline.covered_ms(),
+            );
+            let band_from = r
+                .timeline
+                .first_eval
+                .filter(|_| r.warm_up_evaluations > 0)
+                .map(|first| first + r.warm_up_evaluations as i64 * r.timeline.step_ms);
+            scored.in_warm_up = score::count_in_warm_up(list, band_from);
+            r.incidents = Some(scored);
+        }
+    }
+    out
+}
