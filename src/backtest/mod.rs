@@ -98,6 +98,12 @@ pub enum BacktestError {
         path: PathBuf,
         source: Box<LoadError>,
     },
+    /// The `--incidents` file, which every alert reads.
+    #[error("`--incidents`: {source}")]
+    Incidents {
+        path: PathBuf,
+        source: Box<LoadError>,
+    },
     #[error("writing the results' spill file: {0}")]
     Spill(String),
     #[error("alert `{alert}`, env `{env}`: no backtest data\nhint: set `backtest: {{data: ...}}` in the spec or pass `--data FILE`")]

@@ -97,9 +97,7 @@ pub fn plan<'a>(
     let cache: Cache = Mutex::new(preloaded);
     let incidents_override = match &opts.incidents {
         Some(p) => Some(
-            score::load_incidents(p).map_err(|source| BacktestError::Data {
-                alert: "*".into(),
-                env: "*".into(),
+            score::load_incidents(p).map_err(|source| BacktestError::Incidents {
                 path: p.clone(),
                 source: Box::new(source),
             })?,

@@ -322,6 +322,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             _ => Objective::Recall,
         },
     };
+    let selected = crate::backtest::selected_alerts(&sets, &opts.backtest);
+    let asked: grid::Grid = opts
+        .grid
+        .iter()
+        .flatten()
+        .chain(&opts.grid_added)
+        .cloned()
+        .collect();
+    for key in tune::unused_grid_keys(&selected, &asked, opts.backtest.engines) {
+        eprintln!(
+            "warning: `--grid {key}` ({}) means nothing for the selected alerts on the engines asked for: ignored",
+            grid::key_meaning(&key)
+        );
+    }
     let mut report = crate::fleet::tune(&sets, &opts, args.select.memory).map_err(|e| match e {
         tune::TuneError::Backtest(b) => anyhow::Error::new(b),
         tune::TuneError::Spec(s) => anyhow::Error::new(s),

@@ -85,6 +85,11 @@ pub fn key_names() -> Vec<&'static str> {
     KEYS.iter().map(|k| k.0).collect()
 }
 
+/// What `key` is, in words (`p`: "percentile of the percentile threshold").
+pub fn key_meaning(key: &str) -> &'static str {
+    KEYS.iter().find(|k| k.0 == key).map_or("", |k| k.2)
+}
+
 /// A grid: keys with the values to try (every combination is one setting).
 pub type Grid = Vec<(String, Vec<Value>)>;
 

@@ -190,6 +190,26 @@ pub enum TuneError {
     },
 }
 
+/// The keys of `grid` that tune none of `alerts` on `engines`: `p` where no alert has a percentile
+/// condition, `for` when only CloudWatch alarms are tuned. Such a key is dropped from every
+/// alert's grid (one `--grid` serves every alert), so it is worth saying when it served none.
+pub fn unused_grid_keys(alerts: &[&ResolvedAlert], grid: &Grid, engines: Engines) -> Vec<String> {
+    let tunes = |alert: &ResolvedAlert, key: &str| {
+        let on_cloudwatch =
+            alert.cloudwatch.is_some() && engines.cloudwatch && !PROMETHEUS_ONLY.contains(&key);
+        let on_prometheus =
+            alert.prometheus.is_some() && engines.prometheus && !CLOUDWATCH_ONLY.contains(&key);
+        (on_cloudwatch || on_prometheus) && grid::applies(alert, key)
+    };
+    let mut unused: Vec<String> = grid
+        .iter()
+        .map(|(key, _)| key.clone())
+        .filter(|key| !alerts.iter().any(|a| tunes(a, key)))
+        .collect();
+    unused.dedup();
+    unused
+}
+
 /// The settings tried for one (alert, env, engine): the current one first.
 struct Candidates {
     alert: ResolvedAlert,

@@ -707,6 +707,44 @@ fn a_grid_flag_varies_only_the_keys_it_names() {
     assert_eq!(rec["configs_evaluated"], 4, "the current setting and three");
 }
 
+/// One `--grid` serves every alert, so a key no selected alert takes is dropped from each grid; a
+/// key dropped everywhere (a typo of intent: `p` with no percentile condition, `for` when only
+/// CloudWatch alarms are tuned) is said on stderr rather than silently giving untuned results.
+#[test]
+fn a_grid_key_no_selected_alert_takes_is_warned_about() {
+    let dir = workspace();
+    let run = |args: &[&str]| {
+        let out = alertlab()
+            .current_dir(dir.path())
+            .args(["tune", "--spec", "s.yaml", "--format", "json"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}");
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let warned = |stderr: &str, key: &str| stderr.contains(&format!("warning: `--grid {key}`"));
+    let stderr = run(&[
+        "--grid",
+        "p=95",
+        "--grid",
+        "for=5m",
+        "--grid",
+        "k=3",
+        "--engine",
+        "cloudwatch",
+    ]);
+    assert!(warned(&stderr, "p"), "{stderr}");
+    assert!(warned(&stderr, "for"), "{stderr}");
+    assert!(!warned(&stderr, "k"), "{stderr}");
+    // `for` tunes the Prometheus rule once that engine runs; `value` tunes the threshold.
+    let stderr = run(&["--grid", "for=5m", "--grid", "value=400"]);
+    assert!(!stderr.contains("warning"), "{stderr}");
+    // `k` tunes only the band, which `--alert ceiling` leaves out.
+    let stderr = run(&["--grid", "k=3", "--alert", "ceiling"]);
+    assert!(warned(&stderr, "k"), "{stderr}");
+}
+
 /// A labelled dataset as such datasets ship (`timestamp,value,is_anomaly`): the flag column is not
 /// a series, and the same file given as `--incidents` labels its flagged runs as windows.
 #[test]
