@@ -32,6 +32,14 @@
 use std::fmt;
 
 use super::Band;
+use robust::{
+    floored_spread, median, median_and_central_range, robust_sigma, Residuals, Scratch, BIN_SAMPLE,
+    ROBUST_SAMPLE,
+};
+use window::{bin_runs, bins_per_seasonality, BinMedians, Window, Workspace};
+
+mod robust;
+mod window;
 use crate::series::time::{DAY_MS, HOUR_MS, MINUTE_MS, WEEK_MS};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -236,172 +244,6 @@ pub fn band(
     }
 }
 
-/// The bin of every timestamp of `ts` (sorted), per seasonality (indexed like
-/// [`Seasonality::ALL`]).
-fn bins_per_seasonality(ts: &[i64], period_ms: i64) -> Vec<Vec<u32>> {
-    Seasonality::ALL
-        .iter()
-        .map(|s| {
-            let n = s.bins(period_ms);
-            s.sorted_bins(ts, n).map(|b| b as u32).collect()
-        })
-        .collect()
-}
-
-/// The training data of one refit: NaN-free points and their precomputed bins.
-struct Window<'a> {
-    ts: &'a [i64],
-    vs: &'a [f64],
-    /// Bins of every real point of the series, per seasonality (indexed like `Seasonality::ALL`).
-    bins: &'a [Vec<u32>],
-    offset: usize,
-    len: usize,
-    /// The refit boundary (end of the training window).
-    end_ms: i64,
-}
-
-impl<'a> Window<'a> {
-    /// The real points `(ts, vs)` (with their `bins`, per seasonality) in `[from_ms, end_ms)`.
-    fn between(
-        ts: &'a [i64],
-        vs: &'a [f64],
-        bins: &'a [Vec<u32>],
-        from_ms: i64,
-        end_ms: i64,
-    ) -> Window<'a> {
-        let start = ts.partition_point(|&t| t < from_ms);
-        let stop = ts.partition_point(|&t| t < end_ms);
-        Window {
-            ts: &ts[start..stop],
-            vs: &vs[start..stop],
-            bins,
-            offset: start,
-            len: stop - start,
-            end_ms,
-        }
-    }
-
-    fn bins_of(&self, season: Seasonality) -> &[u32] {
-        &self.series_bins(season)[self.offset..self.offset + self.len]
-    }
-
-    /// The bins of every real point of the series (not only this window's).
-    fn series_bins(&self, season: Seasonality) -> &[u32] {
-        &self.bins[season.index()]
-    }
-}
-
-/// Reused buffers, so refits allocate once per series.
-#[derive(Default)]
-struct Workspace {
-    /// Last detection: seasonality chosen, when, among how many available ones.
-    detected: Option<(Seasonality, i64, usize)>,
-    counts: Vec<usize>,
-    grouped: Vec<f64>,
-    scratch: Scratch,
-    /// Per seasonality ([`Seasonality::index`]), the last fit's per-bin medians.
-    medians: [Option<BinMedians>; 4],
-}
-
-/// The per-bin medians of one fit, over the real points `[start, stop)` of the series. A refit 12
-/// hours later drops and adds the points of half a day: at 1-minute data the other half of the
-/// daily bins, and most weekly ones, hold exactly the same points, so their medians are the same.
-struct BinMedians {
-    start: usize,
-    stop: usize,
-    /// NaN for a bin that had no point.
-    medians: Vec<f64>,
-}
-
-impl BinMedians {
-    /// Which bins hold the same points over `window` as over this fit's span: those no point
-    /// dropped or added has. `None` when the window's start or end moved back.
-    fn unchanged(&self, window: &Window, bins: &[u32], count: usize) -> Option<Vec<bool>> {
-        let (start, stop) = (window.offset, window.offset + window.len);
-        if self.medians.len() != count || start < self.start || stop < self.stop {
-            return None;
-        }
-        let mut same = vec![true; count];
-        let dropped = self.start..start.min(self.stop);
-        let added = self.stop.max(start)..stop;
-        for &b in bins[dropped].iter().chain(&bins[added]) {
-            same[b as usize] = false;
-        }
-        // (When the spans do not overlap, every point of either is dropped or added.)
-        Some(same)
-    }
-}
-
-/// Buffers of the robust statistics, reused by every refit of a series.
-#[derive(Default)]
-struct Scratch {
-    /// The last strided sample taken.
-    sample: Vec<f64>,
-    /// Integer keys of what is being selected or sorted.
-    keys: Vec<u64>,
-}
-
-impl Scratch {
-    /// Median of an evenly strided sample of `values` (all of them when few).
-    fn sampled_median(&mut self, values: &[f64]) -> f64 {
-        self.strided_median(values, ROBUST_SAMPLE)
-    }
-
-    /// Median of at most `limit` evenly strided elements of `values`, kept in `self.sample`.
-    fn strided_median(&mut self, values: &[f64], limit: usize) -> f64 {
-        self.take_sample(values, limit);
-        median(&mut self.sample, &mut self.keys)
-    }
-
-    /// At most `limit` evenly strided elements of `values` into `self.sample`.
-    fn take_sample(&mut self, values: &[f64], limit: usize) {
-        let stride = values.len().div_ceil(limit).max(1);
-        self.sample.clear();
-        self.sample.extend(values.iter().step_by(stride));
-    }
-}
-
-/// The median (the upper one of an even count) in `f64::total_cmp` order; `values` is reordered,
-/// `keys` is a buffer.
-fn median(values: &mut [f64], keys: &mut Vec<u64>) -> f64 {
-    if values.is_empty() {
-        return f64::NAN;
-    }
-    let mid = values.len() / 2;
-    if values.len() > 64 {
-        // Large samples (the robust statistics' 4,096 points, per-bin groups) select on integer
-        // keys.
-        keys.clear();
-        keys.extend(values.iter().map(|v| total_key(*v)));
-        return from_total_key(*keys.select_nth_unstable(mid).1);
-    }
-    let (_, m, _) = values.select_nth_unstable_by(mid, f64::total_cmp);
-    *m
-}
-
-/// The integer whose order is `f64::total_cmp`'s: the bits with the sign bit flipped for
-/// positives and every bit flipped for negatives. Sorting and selecting on these is several times
-/// faster than comparing floats, and gives the same order.
-fn total_key(v: f64) -> u64 {
-    let bits = v.to_bits();
-    if bits >> 63 == 1 {
-        !bits
-    } else {
-        bits | (1 << 63)
-    }
-}
-
-fn from_total_key(k: u64) -> f64 {
-    f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
-}
-
-/// Robust statistics use at most this many residuals (evenly strided): the median and MAD of a
-/// 4,096-point sample are within a percent or two of the full ones, and a refit stays cheap.
-const ROBUST_SAMPLE: usize = 4096;
-
-/// Per-bin medians use at most this many points of the bin.
-const BIN_SAMPLE: usize = 512;
-
 /// One seasonality's fit: per-bin median profile, median residual (level) and robust σ.
 struct Candidate {
     profile: Vec<f64>,
@@ -409,44 +251,6 @@ struct Candidate {
     sigma: f64,
     /// The residuals' 5th to 95th percentile range, for the spread's floor (`None`: under 10).
     central_range: Option<f64>,
-}
-
-/// The residuals `value − profile[bin]` of one candidate fit over a window, computed where a
-/// statistic reads them rather than stored: the robust statistics read strided samples of at most
-/// `ROBUST_SAMPLE` of them (a fifth of a 14-day window of 1-minute data), so the other residuals
-/// need not exist (3 % of a one-setting tune on the bench file; selections are the larger cost).
-#[derive(Clone, Copy)]
-struct Residuals<'a> {
-    values: &'a [f64],
-    /// Each value's bin in `profile` (all 0 without a seasonality).
-    bins: &'a [u32],
-    profile: &'a [f64],
-}
-
-impl Residuals<'_> {
-    fn len(&self) -> usize {
-        self.values.len()
-    }
-
-    fn at(&self, i: usize) -> f64 {
-        self.values[i] - self.profile[self.bins[i] as usize]
-    }
-
-    /// At most `limit` evenly strided residuals of `range` into `out`: the elements
-    /// [`Scratch::take_sample`] takes from the same range of a stored slice.
-    fn sample_into(&self, range: std::ops::Range<usize>, limit: usize, out: &mut Vec<f64>) {
-        let stride = range.len().div_ceil(limit).max(1);
-        out.clear();
-        out.extend(range.step_by(stride).map(|i| self.at(i)));
-    }
-}
-
-impl Scratch {
-    /// [`Scratch::sampled_median`] of the residuals in `range`.
-    fn sampled_median_of(&mut self, residuals: &Residuals, range: std::ops::Range<usize>) -> f64 {
-        residuals.sample_into(range, ROBUST_SAMPLE, &mut self.sample);
-        median(&mut self.sample, &mut self.keys)
-    }
 }
 
 /// Fit `season` on the window's NaN-free points.
@@ -543,104 +347,6 @@ fn profile_for(
     }
 }
 
-/// The median of `sample` (as [`median`] gives it) and, with 10 values or more, the range between
-/// its 5th and 95th percentiles (nearest rank) for the spread's floor. Once the sample is split at
-/// its median, each percentile is selected in its half only: the same order statistics as
-/// selecting them in the whole, at a quarter of the work. `sample` is reordered, `keys` a buffer.
-fn median_and_central_range(sample: &mut [f64], keys: &mut Vec<u64>) -> (f64, Option<f64>) {
-    let n = sample.len();
-    let level = median(sample, keys);
-    if n < 10 {
-        return (level, None);
-    }
-    let mid = n / 2;
-    let rank = |q: f64| ((n - 1) as f64 * q).round() as usize;
-    let (low, high) = (rank(0.05), rank(0.95));
-    // 10 values or more: the 5th percentile's rank is below the median's, the 95th's above.
-    debug_assert!(low < mid && high > mid);
-    // `median` left its selection (the keys of a large sample, else the sample) split at `mid`.
-    let (lower, upper) = if n > 64 {
-        let (below, above) = keys.split_at_mut(mid);
-        let lower = *below.select_nth_unstable(low).1;
-        let upper = *above[1..].select_nth_unstable(high - mid - 1).1;
-        (from_total_key(lower), from_total_key(upper))
-    } else {
-        let (below, above) = sample.split_at_mut(mid);
-        let lower = *below.select_nth_unstable_by(low, f64::total_cmp).1;
-        let upper = *above[1..]
-            .select_nth_unstable_by(high - mid - 1, f64::total_cmp)
-            .1;
-        (lower, upper)
-    };
-    (level, Some(upper - lower))
-}
-
-/// The spread `sigma` raised to its floor (step 5 of the module docs): the larger of the
-/// residuals' central 90 % range / 6.58 (0.5 σ for Gaussian residuals; `central_range`, from
-/// [`median_and_central_range`]) and the values' quantisation step, on strided samples of at most
-/// `ROBUST_SAMPLE` points.
-fn floored_spread(
-    sigma: f64,
-    central_range: Option<f64>,
-    values: &[f64],
-    scratch: &mut Scratch,
-) -> f64 {
-    let Some(range) = central_range else {
-        return sigma.max(0.0);
-    };
-    let spread = sigma.max(range / 6.58);
-    scratch.take_sample(values, ROBUST_SAMPLE);
-    // The step is the smallest positive gap between sorted values, so no larger than any positive
-    // difference of two values: when two neighbours in time already differ by no more than the
-    // spread (continuous data, nearly always), the step cannot raise it and the sort is skipped.
-    let bound = smallest_positive(scratch.sample.windows(2).map(|w| (w[1] - w[0]).abs()));
-    if bound <= spread {
-        return spread;
-    }
-    sort_total(&mut scratch.sample, &mut scratch.keys);
-    let step = smallest_positive(scratch.sample.windows(2).map(|w| w[1] - w[0]));
-    spread.max(if step.is_finite() { step } else { 0.0 })
-}
-
-/// The smallest positive number of `gaps` (∞ when none).
-fn smallest_positive(gaps: impl Iterator<Item = f64>) -> f64 {
-    gaps.filter(|d| *d > 0.0).fold(f64::INFINITY, f64::min)
-}
-
-/// Sort in `f64::total_cmp` order, on integer keys ([`total_key`]: several times faster than
-/// comparing floats; where quantised data needs this sort, it is a large share of a refit).
-fn sort_total(values: &mut [f64], keys: &mut Vec<u64>) {
-    keys.clear();
-    keys.extend(values.iter().map(|v| total_key(*v)));
-    keys.sort_unstable();
-    for (v, k) in values.iter_mut().zip(keys.iter()) {
-        *v = from_total_key(*k);
-    }
-}
-
-/// Maximal runs of equal bins, as (bin, from, to) over positions `[from, to)`.
-fn bin_runs(bins: &[u32]) -> impl Iterator<Item = (usize, usize, usize)> + Clone + '_ {
-    let mut from = 0;
-    std::iter::from_fn(move || {
-        let &bin = bins.get(from)?;
-        let to = from + bins[from..].iter().take_while(|b| **b == bin).count();
-        let run = (bin as usize, from, to);
-        from = to;
-        Some(run)
-    })
-}
-
-/// 1.4826 × MAD, falling back to the mean absolute deviation (× √(π/2)) when more than half the
-/// residuals are identical (a mostly flat metric), so the band does not collapse to a line.
-fn robust_sigma(mad: f64, residuals: &Residuals, level: f64) -> f64 {
-    if mad > 0.0 {
-        return 1.4826 * mad;
-    }
-    let n = residuals.len();
-    let mean_abs = (0..n).map(|i| (residuals.at(i) - level).abs()).sum::<f64>() / n.max(1) as f64;
-    1.2533 * mean_abs
-}
-
 fn fit(
     window: &Window,
     period_ms: i64,
@@ -722,6 +428,7 @@ fn fit(
 
 #[cfg(test)]
 mod tests {
+    use super::robust::sort_total;
     use super::*;
     use crate::rng::Rng;
 
