@@ -19,9 +19,10 @@ pub struct Args {
     /// Leave tuning out (current vs recommended setting and the Pareto front).
     #[arg(long)]
     pub no_tune: bool,
-    /// The tuning budget: alerts per week (false alerts when incidents are known).
-    #[arg(long, default_value_t = 1.0)]
-    pub budget: f64,
+    /// How tuning judges settings (as `alertlab tune` takes them); with `--inject`, the tuning
+    /// sections give recall per injected anomaly and what each setting misses.
+    #[command(flatten)]
+    pub search: super::tune::SearchArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -32,6 +33,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ))
         .into());
     }
+    args.search.check_budget()?;
     let sets = args.select.load()?;
     let opts = args.select.options()?;
     let results = backtest::run(&sets, &opts)?.results;
@@ -42,11 +44,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             tune::run(
                 &sets,
                 &TuneOptions {
-                    backtest: opts.clone(),
-                    budget: args.budget,
                     // Every setting tried, for the trade-off charts.
                     keep_all: true,
-                    ..TuneOptions::default()
+                    ..args.search.options(opts.clone())?
                 },
             )
             .map_err(|e| anyhow::anyhow!("{e}"))?,

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use super::output::{csv, emit, num, table, OutputFormat};
 use super::selection::Selection;
 use super::UsageError;
+use crate::backtest::BacktestOptions;
 use crate::series::time::format_duration;
 use crate::spec;
 use crate::tune::{self, grid, Objective, Outcome, Recommendation, TuneOptions};
@@ -15,31 +16,14 @@ use crate::tune::{self, grid, Objective, Outcome, Recommendation, TuneOptions};
 pub struct Args {
     #[command(flatten)]
     pub select: Selection,
-    /// Inject seeded anomalies as incidents: `KIND:SIZE,...` with kinds spike, shift, drift,
-    /// variance (size in robust σ) and drop (size a duration, e.g. `drop:30m`).
-    #[arg(long)]
-    pub inject: Option<String>,
-    /// How many of each injected anomaly per series.
-    #[arg(long, default_value_t = 2)]
-    pub inject_count: usize,
-    /// Seed of the injected anomalies.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// Alerts per week a recommendation may not exceed (false alerts when incidents are known).
-    #[arg(long, default_value_t = 1.0)]
-    pub budget: f64,
+    #[command(flatten)]
+    pub search: SearchArgs,
     /// Search space, `KEY=V1,V2,...` with spec key names (repeatable): k, datapoints_to_alarm,
     /// evaluation_periods, treat_missing_data, period, value, p, factor, for, keep_firing_for, window...
     /// `KEY=` flags alone replace the default grid; `KEY+=V1,...` adds values to the default's
     /// (or the alert's `tune:` block's), which then stays the base: `--grid window+=1d`.
     #[arg(long = "grid")]
     pub grid: Vec<String>,
-    /// What to optimise within the budget: `recall` (the quietest setting that still catches the
-    /// most: catch the most, then the fewest false alerts, then the soonest; `quiet` is the same),
-    /// `recall-soonest` (catch the most, then the soonest, then the quietest: the budget spent on
-    /// answering sooner) or `delay` (the soonest).
-    #[arg(long, default_value = "recall", value_parser = ["recall", "quiet", "recall-soonest", "delay"])]
-    pub objective: String,
     #[arg(long, value_enum, default_value = "table")]
     pub format: OutputFormat,
     /// Write the output to this file (atomically) instead of stdout.
@@ -61,6 +45,71 @@ pub struct Args {
     /// incidents caught, the Pareto front, the most each budget buys, current and recommended.
     #[arg(long)]
     pub chart: Option<PathBuf>,
+}
+
+/// What a recommendation must meet and what it is judged on: the flags `tune` and `report` share.
+#[derive(clap::Args, Debug)]
+pub struct SearchArgs {
+    /// Inject seeded anomalies as incidents: `KIND:SIZE,...` with kinds spike, shift, drift,
+    /// variance (size in robust σ) and drop (size a duration, e.g. `drop:30m`).
+    #[arg(long)]
+    pub inject: Option<String>,
+    /// How many of each injected anomaly per series.
+    #[arg(long, default_value_t = 2)]
+    pub inject_count: usize,
+    /// Seed of the injected anomalies.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Alerts per week a recommendation may not exceed (false alerts when incidents are known).
+    #[arg(long, default_value_t = 1.0)]
+    pub budget: f64,
+    /// What to optimise within the budget: `recall` (the quietest setting that still catches the
+    /// most: catch the most, then the fewest false alerts, then the soonest; `quiet` is the same),
+    /// `recall-soonest` (catch the most, then the soonest, then the quietest: the budget spent on
+    /// answering sooner) or `delay` (the soonest).
+    #[arg(long, default_value = "recall", value_parser = ["recall", "quiet", "recall-soonest", "delay"])]
+    pub objective: String,
+}
+
+impl SearchArgs {
+    /// The budget checked first (a usage error before anything is loaded).
+    pub fn check_budget(&self) -> Result<(), UsageError> {
+        if self.budget.is_finite() && self.budget >= 0.0 {
+            return Ok(());
+        }
+        Err(UsageError(format!(
+            "`--budget {}`: expected a non-negative number of alerts per week",
+            self.budget
+        )))
+    }
+
+    /// These flags as tune options over `backtest` (each alert's own grid, the recommendation and
+    /// front only: the caller sets the rest).
+    pub fn options(&self, backtest: BacktestOptions) -> anyhow::Result<TuneOptions> {
+        self.check_budget()?;
+        Ok(TuneOptions {
+            backtest,
+            budget: self.budget,
+            inject: match &self.inject {
+                Some(text) => crate::inject::parse_list(text)
+                    .map_err(|e| UsageError(format!("`--inject`: {e}")))?,
+                None => Vec::new(),
+            },
+            inject_count: super::limits::count_in(
+                "--inject-count",
+                self.inject_count as i64,
+                1,
+                100,
+            )? as usize,
+            seed: self.seed,
+            objective: match self.objective.as_str() {
+                "delay" => Objective::Delay,
+                "recall-soonest" => Objective::RecallSoonest,
+                _ => Objective::Recall,
+            },
+            ..TuneOptions::default()
+        })
+    }
 }
 
 /// The front's points a table shows per (alert, env, engine) unless told: enough to pick a
@@ -216,6 +265,14 @@ fn as_table(report: &tune::TuneReport, front_rows: usize) -> String {
                 by_kind(&r.recall_by_kind),
                 by_kind(&r.current.recall_by_kind)
             ));
+            for (which, recall) in [
+                ("recommended", &r.recall_by_kind),
+                ("current", &r.current.recall_by_kind),
+            ] {
+                if let Some(misses) = crate::inject::misses_note(recall) {
+                    text.push_str(&format!("  the {which} setting {misses}\n"));
+                }
+            }
         }
     }
     if let Some(note) = report
@@ -278,13 +335,7 @@ fn as_table(report: &tune::TuneReport, front_rows: usize) -> String {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    if !(args.budget.is_finite() && args.budget >= 0.0) {
-        return Err(UsageError(format!(
-            "`--budget {}`: expected a non-negative number of alerts per week",
-            args.budget
-        ))
-        .into());
-    }
+    args.search.check_budget()?;
     let (grid_set, grid_added) =
         grid::parse_grid_flags(&args.grid).map_err(|e| UsageError(e.to_string()))?;
     let grid = (!grid_set.is_empty()).then_some(grid_set);
@@ -302,25 +353,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let sets = args.select.load()?;
     let opts = TuneOptions {
-        backtest: args.select.options()?,
         grid,
         grid_added,
-        budget: args.budget,
-        inject: match &args.inject {
-            Some(text) => crate::inject::parse_list(text)
-                .map_err(|e| UsageError(format!("`--inject`: {e}")))?,
-            None => Vec::new(),
-        },
-        inject_count: super::limits::count_in("--inject-count", args.inject_count as i64, 1, 100)?
-            as usize,
-        seed: args.seed,
         // The charts show every setting tried.
         keep_all: args.all || args.chart.is_some(),
-        objective: match args.objective.as_str() {
-            "delay" => Objective::Delay,
-            "recall-soonest" => Objective::RecallSoonest,
-            _ => Objective::Recall,
-        },
+        ..args.search.options(args.select.options()?)?
     };
     let selected = crate::backtest::selected_alerts(&sets, &opts.backtest);
     let asked: grid::Grid = opts
@@ -467,11 +504,20 @@ fn write_overlays(
         if entries.is_empty() {
             continue;
         }
-        let tuning = serde_json::json!({
-            "budget_per_week": args.budget,
-            "objective": args.objective,
+        let mut tuning = serde_json::json!({
+            "budget_per_week": args.search.budget,
+            "objective": args.search.objective,
             "incidents": args.select.incidents.as_ref().map(|p| p.display().to_string()),
         });
+        // Injected anomalies are part of what the values were judged on: enough to inject them
+        // again (`alertlab inject` with the same kinds, count and seed).
+        if let Some(inject) = &args.search.inject {
+            tuning["inject"] = serde_json::json!({
+                "anomalies": inject,
+                "count": args.search.inject_count,
+                "seed": args.search.seed,
+            });
+        }
         let path = spec::overlay::write(&set.source, &entries, &data, tuning)?;
         eprintln!("wrote {}", path.display());
     }

@@ -260,6 +260,29 @@ pub fn shortfall_note(missing: &BTreeMap<String, usize>, asked: usize) -> Option
     })
 }
 
+/// What a setting misses of the injected anomalies, from its recall per kind and size
+/// (`shift:2` → 0.5): `misses every spike:3 and 1 in 2 of shift:2`; `None` when it caught them all.
+/// The sizes say where the setting's reach ends ("misses the level shifts under 3σ").
+pub fn misses_note(recall_by_kind: &BTreeMap<String, f64>) -> Option<String> {
+    let mut all = Vec::new();
+    let mut some = Vec::new();
+    for (label, recall) in recall_by_kind {
+        if *recall <= 0.0 {
+            all.push(label.clone());
+        } else if *recall < 1.0 {
+            some.push(format!("{:.0} % of {label}", (1.0 - recall) * 100.0));
+        }
+    }
+    let mut parts = Vec::new();
+    if !all.is_empty() {
+        parts.push(format!("every {}", all.join(", ")));
+    }
+    if !some.is_empty() {
+        parts.push(some.join(", "));
+    }
+    (!parts.is_empty()).then(|| format!("misses {}", parts.join("; ")))
+}
+
 fn apply(s: &mut Series, a: &Anomaly, start: i64, end: i64, sigma: f64, rng: &mut Rng) {
     let lo = s.timestamps.partition_point(|&t| t < start);
     let hi = s.timestamps.partition_point(|&t| t < end);
@@ -384,5 +407,26 @@ mod tests {
         assert_eq!(all.len(), 3);
         assert!(shortfall(&kinds, 1, &all).is_empty());
         assert_eq!(shortfall_note(&BTreeMap::new(), 3), None);
+    }
+
+    #[test]
+    fn the_misses_note_names_what_was_missed_by_kind_and_size() {
+        let recall: BTreeMap<String, f64> = [
+            ("shift:2", 0.0),
+            ("shift:4", 1.0),
+            ("spike:3", 0.5),
+            ("spike:6", 0.0),
+            ("drift:3", 0.75),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        assert_eq!(
+            misses_note(&recall).as_deref(),
+            Some("misses every shift:2, spike:6; 25 % of drift:3, 50 % of spike:3")
+        );
+        let caught: BTreeMap<String, f64> = [("shift:4".to_string(), 1.0)].into();
+        assert_eq!(misses_note(&caught), None);
+        assert_eq!(misses_note(&BTreeMap::new()), None);
     }
 }

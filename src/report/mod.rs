@@ -91,6 +91,16 @@ pub fn build(
         );
     }
     page.push_str("</table>\n");
+    if let Some(injected) = tuned.and_then(|t| t.injected.as_ref()) {
+        let _ = writeln!(
+            page,
+            "<p class=\"note\">Tuning judged every setting on {} anomalies injected into the histories as well (kind:size, in robust σ of each series; a dropout's size is its length); the table above and the charts show the histories as they are.{}</p>",
+            injected.asked - injected.not_placed.values().sum::<usize>(),
+            crate::inject::shortfall_note(&injected.not_placed, injected.asked)
+                .map(|n| format!(" {}.", html(&n)))
+                .unwrap_or_default()
+        );
+    }
     for set in sets {
         // The alerts and envs the options select (`--alert`, `--env`), as backtest and tune do.
         for resolved in backtest::selected_alerts(std::slice::from_ref(set), opts) {
@@ -115,6 +125,37 @@ pub fn build(
     }
     page.push_str("</body></html>\n");
     Ok(page)
+}
+
+/// Recall per injected anomaly (kind and size), current against recommended, and what each misses:
+/// where a setting's reach ends ("misses every shift:2").
+fn injected_recall(page: &mut String, rec: &tune::Recommendation) {
+    if rec.recall_by_kind.is_empty() {
+        return;
+    }
+    page.push_str("<table><tr><th>injected anomaly</th><th>recall, current</th><th>recall, recommended</th></tr>\n");
+    for (kind, recall) in &rec.recall_by_kind {
+        let _ = writeln!(
+            page,
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            html(kind),
+            opt(rec.current.recall_by_kind.get(kind).copied()),
+            num(*recall)
+        );
+    }
+    page.push_str("</table>\n");
+    for (which, recall) in [
+        ("recommended", &rec.recall_by_kind),
+        ("current", &rec.current.recall_by_kind),
+    ] {
+        if let Some(misses) = crate::inject::misses_note(recall) {
+            let _ = writeln!(
+                page,
+                "<p class=\"note\">The {which} setting {}.</p>",
+                html(&misses)
+            );
+        }
+    }
 }
 
 /// What `tune` says of one alert in one env on one engine: current against recommended setting, the
@@ -152,6 +193,7 @@ fn tuning_section(
         );
     }
     page.push_str("</table>\n");
+    injected_recall(page, rec);
     if let Some(chart) = tradeoff::Tradeoff::of(tuned, rec) {
         let svg = tradeoff::render_tradeoff_svg(&chart, tradeoff::SIZE)?;
         let _ = writeln!(page, "<figure>{svg}</figure>");

@@ -208,6 +208,14 @@ fn deep_merge(target: &mut serde_json::Value, over: &serde_json::Value) {
 /// `to` relative to the folder `from` (both made absolute), for fingerprints that move with the
 /// repository.
 fn relative(from: &Path, to: &Path) -> PathBuf {
+    // A spec named without a folder (`--spec lambda.yaml`) has the parent `""`: the working folder.
+    // (Left as it is, `""` cannot be canonicalized, and the overlay would record absolute paths
+    // that break wherever else the repository is checked out.)
+    let from = if from.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        from
+    };
     let abs = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
     let (from, to) = (abs(from), abs(to));
     let common = from

@@ -150,3 +150,68 @@ fn a_report_of_one_alert_in_one_env_has_only_its_section() {
     assert_eq!(sections, ["Backtest", "lambda-concurrency-band in prod"]);
     assert!(html.contains("<h3>Tuning, Prometheus rule (budget 1 per week)</h3>"));
 }
+
+/// With `--inject` (as `tune` takes it), a tuning section gives recall per injected anomaly,
+/// current against recommended — the figures `tune --inject` reports for the same seed — and says
+/// what each setting misses.
+#[test]
+fn a_report_with_injected_anomalies_gives_recall_per_kind_and_what_is_missed() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("report.html");
+    let select = [
+        "--alert",
+        "lambda-concurrency-anomaly",
+        "--env",
+        "prod",
+        "--engine",
+        "cloudwatch",
+        "--inject",
+        "shift:2,shift:4,spike:3,drift:3",
+        "--seed",
+        "7",
+    ];
+    alertlab()
+        .args(["report", "--spec"])
+        .arg(root().join("alerts"))
+        .args(select)
+        .arg("--out")
+        .arg(&page)
+        .assert()
+        .success();
+    let html = std::fs::read_to_string(&page).unwrap();
+    let out = alertlab()
+        .args(["tune", "--spec"])
+        .arg(root().join("alerts"))
+        .args(select)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let tuned: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rec = &tuned["recommendations"][0];
+    let by_kind = rec["recall_by_kind"].as_object().unwrap();
+    assert!(by_kind.len() >= 3, "{by_kind:?}");
+    let figure = |v: &serde_json::Value| {
+        let v = v.as_f64().unwrap();
+        if v.fract() == 0.0 {
+            format!("{v:.0}")
+        } else {
+            format!("{v:.2}")
+        }
+    };
+    for (kind, recall) in by_kind {
+        let current = &rec["current"]["recall_by_kind"][kind];
+        let row = format!(
+            "<tr><td>{kind}</td><td>{}</td><td>{}</td></tr>",
+            figure(current),
+            figure(recall)
+        );
+        assert!(html.contains(&row), "{row} in the report");
+    }
+    let missed_by_recommended = by_kind.values().any(|r| r.as_f64().unwrap() < 1.0);
+    assert_eq!(
+        html.contains("<p class=\"note\">The recommended setting misses "),
+        missed_by_recommended
+    );
+    assert!(html.contains("anomalies injected into the histories"));
+}

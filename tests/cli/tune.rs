@@ -1187,3 +1187,50 @@ fn chart_draws_the_trade_off_of_each_tuned_alert() {
     assert!(svg.contains(&format!("settings tried: {tried}")), "{tried}");
     assert!(svg.contains("recommended") && svg.contains("current setting"));
 }
+
+/// The overlay says what its values were judged on; with `--inject`, enough to inject the same
+/// anomalies again (kinds and sizes, count, seed).
+#[test]
+fn an_overlay_tuned_with_injected_anomalies_records_them() {
+    let dir = workspace();
+    let p = dir.path();
+    alertlab()
+        .current_dir(p)
+        .args([
+            "tune",
+            "--spec",
+            "s.yaml",
+            "--alert",
+            "band",
+            "--inject",
+            "shift:4,spike:6",
+            "--inject-count",
+            "1",
+            "--seed",
+            "3",
+            "--write",
+        ])
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(p.join("s.tuned.yaml")).unwrap();
+    let overlay: serde_json::Value = serde_yaml_ng::from_str(&text).unwrap();
+    // A spec named without a folder: paths relative to the overlay, never absolute (a committed
+    // overlay must hold in any checkout).
+    assert_eq!(overlay["spec"]["file"], "s.yaml", "{text}");
+    assert_eq!(overlay["data"][0]["file"], "data.csv", "{text}");
+    assert_eq!(
+        overlay["tuning"]["inject"],
+        serde_json::json!({"anomalies": "shift:4,spike:6", "count": 1, "seed": 3}),
+        "{text}"
+    );
+    // Without injection the overlay's `tuning` is as before: no `inject` key.
+    std::fs::remove_file(p.join("s.tuned.yaml")).unwrap();
+    alertlab()
+        .current_dir(p)
+        .args(["tune", "--spec", "s.yaml", "--alert", "band", "--write"])
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(p.join("s.tuned.yaml")).unwrap();
+    let overlay: serde_json::Value = serde_yaml_ng::from_str(&text).unwrap();
+    assert!(overlay["tuning"].get("inject").is_none(), "{text}");
+}
