@@ -261,7 +261,7 @@ pub fn shortfall_note(missing: &BTreeMap<String, usize>, asked: usize) -> Option
 }
 
 /// What a setting misses of the injected anomalies, from its recall per kind and size
-/// (`shift:2` → 0.5): `misses every spike:3 and 1 in 2 of shift:2`; `None` when it caught them all.
+/// (`shift:2` → 0.5): `misses every spike:3; 50 % of shift:2`; `None` when it caught them all.
 /// The sizes say where the setting's reach ends ("misses the level shifts under 3σ").
 pub fn misses_note(recall_by_kind: &BTreeMap<String, f64>) -> Option<String> {
     let mut all = Vec::new();

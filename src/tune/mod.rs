@@ -201,12 +201,12 @@ pub fn unused_grid_keys(alerts: &[&ResolvedAlert], grid: &Grid, engines: Engines
             alert.prometheus.is_some() && engines.prometheus && !CLOUDWATCH_ONLY.contains(&key);
         (on_cloudwatch || on_prometheus) && grid::applies(alert, key)
     };
-    let mut unused: Vec<String> = grid
-        .iter()
-        .map(|(key, _)| key.clone())
-        .filter(|key| !alerts.iter().any(|a| tunes(a, key)))
-        .collect();
-    unused.dedup();
+    let mut unused: Vec<String> = Vec::new();
+    for (key, _) in grid {
+        if !unused.contains(key) && !alerts.iter().any(|a| tunes(a, key)) {
+            unused.push(key.clone());
+        }
+    }
     unused
 }
 
