@@ -68,6 +68,13 @@ fn json(dir: &Path, args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// `alertlab tune --spec s.yaml --format json` with `args` after, in `dir`.
+fn tune_json(dir: &Path, args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["tune", "--spec", "s.yaml", "--format", "json"];
+    all.extend_from_slice(args);
+    json(dir, &all)
+}
+
 fn backtest_row<'a>(v: &'a serde_json::Value, alert: &str, engine: &str) -> &'a serde_json::Value {
     v["results"]
         .as_array()
@@ -130,14 +137,9 @@ fn same(a: &serde_json::Value, b: &serde_json::Value, what: &str) {
 fn tune_figures_equal_backtest_for_random_settings() {
     let dir = workspace();
     let p = dir.path();
-    let tuned = json(
+    let tuned = tune_json(
         p,
         &[
-            "tune",
-            "--spec",
-            "s.yaml",
-            "--format",
-            "json",
             "--all",
             "--grid",
             "k=1.5,2,3,5",
@@ -534,12 +536,7 @@ alerts:
 "#,
     )
     .unwrap();
-    let tuned = json(
-        p,
-        &[
-            "tune", "--spec", "s.yaml", "--format", "json", "--all", "--write",
-        ],
-    );
+    let tuned = tune_json(p, &["--all", "--write"]);
     assert_eq!(
         tried(&tuned, "band", "period")
             .into_iter()
@@ -584,10 +581,7 @@ alerts:
 "#,
     )
     .unwrap();
-    let tuned = json(
-        p,
-        &["tune", "--spec", "s.yaml", "--format", "json", "--all"],
-    );
+    let tuned = tune_json(p, &["--all"]);
     let daily: Vec<i64> = tuned["settings"]
         .as_array()
         .unwrap()
@@ -678,14 +672,9 @@ alerts:
 fn a_grid_flag_varies_only_the_keys_it_names() {
     let dir = workspace();
     let p = dir.path();
-    let tuned = json(
+    let tuned = tune_json(
         p,
         &[
-            "tune",
-            "--spec",
-            "s.yaml",
-            "--format",
-            "json",
             "--all",
             "--alert",
             "ceiling",
