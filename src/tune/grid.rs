@@ -318,6 +318,32 @@ pub fn default_grid(alert: &ResolvedAlert, data_step_ms: Option<i64>) -> Grid {
     grid
 }
 
+/// The default grid's missing-data rule when dropouts are among the incidents to catch (`--inject
+/// drop:...`): a band or a threshold never sees a metric that stops reporting, only
+/// `TreatMissingData` does, so `breaching` is tried beside the alarm's own rule. Without such
+/// incidents the rule stays as written: on a history with gaps in its recording, `breaching` pages
+/// on every gap, which is noise unless a gap is what the alarm is there to catch.
+pub fn add_missing_data_rule(grid: &mut Grid, alert: &ResolvedAlert) {
+    use crate::engine::cloudwatch::TreatMissingData;
+    let Some(metric) = &alert.cloudwatch else {
+        return;
+    };
+    let current = alert.cw.treat_missing_data;
+    if metric.forces_ignore()
+        || current == TreatMissingData::Breaching
+        || grid.iter().any(|(key, _)| key == "treat_missing_data")
+    {
+        return;
+    }
+    grid.push((
+        "treat_missing_data".into(),
+        vec![
+            Value::Text(current.to_string()),
+            Value::Text(TreatMissingData::Breaching.to_string()),
+        ],
+    ));
+}
+
 /// The longest period the default grid proposes on its own: an alarm that waits for more than an
 /// hour of data per datapoint answers too late to page on.
 const LONGEST_DEFAULT_PERIOD_S: i64 = 3600;

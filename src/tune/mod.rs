@@ -219,24 +219,33 @@ struct Candidates {
     skipped: usize,
 }
 
+/// What the default grid depends on besides the spec as written.
+#[derive(Clone, Copy)]
+struct DefaultGridInputs {
+    /// The step of the alert's data (the largest median step of its series).
+    data_step_ms: Option<i64>,
+    /// Whether dropouts are among the incidents to catch (`--inject drop:...`).
+    dropouts: bool,
+}
+
 /// The grid of `alert`: the command line's, else the spec's `tune:` block, else the default (which
-/// depends on the spec as written and the step of the data, `data_step_ms`). With values added on
-/// the command line (`added`), the block or default with the command line's keys set and added.
+/// depends on the spec as written and on `inputs`). With values added on the command line
+/// (`added`), the block or default with the command line's keys set and added.
 fn grid_for(
     set: &AlertSet,
     alert: &ResolvedAlert,
     cli: Option<&Grid>,
     added: &Grid,
-    data_step_ms: Option<i64>,
+    inputs: DefaultGridInputs,
 ) -> Result<Grid, TuneError> {
     if added.is_empty() {
         return match cli {
             Some(g) => Ok(g.clone()),
-            None => base_grid(set, alert, data_step_ms),
+            None => base_grid(set, alert, inputs),
         };
     }
     let none = Grid::new();
-    let base = base_grid(set, alert, data_step_ms)?;
+    let base = base_grid(set, alert, inputs)?;
     Ok(grid::combined(base, cli.unwrap_or(&none), added))
 }
 
@@ -244,7 +253,7 @@ fn grid_for(
 fn base_grid(
     set: &AlertSet,
     alert: &ResolvedAlert,
-    data_step_ms: Option<i64>,
+    inputs: DefaultGridInputs,
 ) -> Result<Grid, TuneError> {
     let raw = set.raw.v1.alerts.iter().find(|a| a.name == alert.name);
     if let Some(block) = raw.and_then(|a| a.tune.as_ref()) {
@@ -265,7 +274,11 @@ fn base_grid(
     // Anchored on the spec as written, not on its tuned overlay (the threshold around its value,
     // the periods from its period): tuning again over an overlay searches the same settings.
     let written = crate::spec::resolve_as_written(set, &alert.name, &alert.env)?;
-    Ok(grid::default_grid(&written, data_step_ms))
+    let mut grid = grid::default_grid(&written, inputs.data_step_ms);
+    if inputs.dropouts {
+        grid::add_missing_data_rule(&mut grid, &written);
+    }
+    Ok(grid)
 }
 
 impl Candidates {
@@ -364,6 +377,7 @@ pub fn run(sets: &[AlertSet], opts: &TuneOptions) -> Result<TuneReport, TuneErro
             }
         }
     }
+    let dropouts = opts.inject.iter().any(|a| a.kind == inject::Kind::Drop);
     // The settings of every (alert, env, engine), resolved once.
     let mut all: Vec<Candidates> = Vec::new();
     for alert in &alerts {
@@ -371,7 +385,11 @@ pub fn run(sets: &[AlertSet], opts: &TuneOptions) -> Result<TuneReport, TuneErro
         let step = steps
             .get(&(alert.name.as_str(), alert.env.as_str()))
             .copied();
-        let grid = grid_for(set, alert, opts.grid.as_ref(), &opts.grid_added, step)?;
+        let inputs = DefaultGridInputs {
+            data_step_ms: step,
+            dropouts,
+        };
+        let grid = grid_for(set, alert, opts.grid.as_ref(), &opts.grid_added, inputs)?;
         if alert.cloudwatch.is_some() && opts.backtest.engines.cloudwatch {
             all.push(candidates(set, alert, "cloudwatch", &grid)?);
         }

@@ -1223,3 +1223,53 @@ fn an_overlay_tuned_with_injected_anomalies_records_them() {
     let overlay: serde_json::Value = serde_yaml_ng::from_str(&text).unwrap();
     assert!(overlay["tuning"].get("inject").is_none(), "{text}");
 }
+
+/// A metric that stops reporting is caught only by the missing-data rule: with dropouts among the
+/// injected anomalies the default grid also tries `treat_missing_data: breaching` (and the
+/// recommendation catches dropouts with it); without them it leaves the rule as written.
+#[test]
+fn injected_dropouts_add_the_breaching_missing_data_rule_to_the_default_grid() {
+    let dir = unlabelled_band(
+        21,
+        "5",
+        "3",
+        "{datapoints_to_alarm: 3, evaluation_periods: 5}",
+    );
+    let p = dir.path();
+    let rules = |tuned: &serde_json::Value| -> std::collections::BTreeSet<String> {
+        tuned["settings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|s| s["params"]["treat_missing_data"].as_str().map(String::from))
+            .collect()
+    };
+    let tune = |inject: &str| {
+        tune_json(
+            p,
+            &[
+                "--all",
+                "--inject",
+                inject,
+                "--inject-count",
+                "2",
+                "--seed",
+                "3",
+            ],
+        )
+    };
+    let with_drops = tune("drop:3h");
+    assert_eq!(
+        rules(&with_drops),
+        ["breaching", "missing"].map(String::from).into(),
+        "the alarm's own rule and breaching"
+    );
+    let rec = &with_drops["recommendations"][0];
+    assert_eq!(rec["params"]["treat_missing_data"], "breaching", "{rec}");
+    assert_eq!(rec["recall_by_kind"]["drop:3h"], 1.0, "{rec}");
+    assert_eq!(rec["current"]["recall_by_kind"]["drop:3h"], 0.0, "{rec}");
+    assert!(
+        rules(&tune("shift:4")).is_empty(),
+        "the rule stays as written"
+    );
+}
