@@ -273,6 +273,9 @@ fn as_table(report: &tune::TuneReport, front_rows: usize) -> String {
                     text.push_str(&format!("  the {which} setting {misses}\n"));
                 }
             }
+            if let Some(hint) = crate::inject::dropout_hint(r.engine, &r.recall_by_kind) {
+                text.push_str(&format!("  {hint}\n"));
+            }
         }
     }
     if let Some(note) = report

@@ -283,6 +283,18 @@ pub fn misses_note(recall_by_kind: &BTreeMap<String, f64>) -> Option<String> {
     (!parts.is_empty()).then(|| format!("misses {}", parts.join("; ")))
 }
 
+/// Why a Prometheus rule misses injected dropouts whatever its setting, when it does: a rule fires
+/// only on what its expression returns, and a metric that stopped returns nothing (no `for` or
+/// band width changes that); `absent_over_time` is the rule that sees it.
+pub fn dropout_hint(engine: &str, recall_by_kind: &BTreeMap<String, f64>) -> Option<&'static str> {
+    let missed = recall_by_kind
+        .iter()
+        .any(|(label, recall)| label.starts_with("drop:") && *recall < 1.0);
+    (engine == "prometheus" && missed).then_some(
+        "a rule fires only on what its expression returns and a stopped metric returns nothing: dropouts take an `absent_over_time(...)` rule beside this one",
+    )
+}
+
 fn apply(s: &mut Series, a: &Anomaly, start: i64, end: i64, sigma: f64, rng: &mut Rng) {
     let lo = s.timestamps.partition_point(|&t| t < start);
     let hi = s.timestamps.partition_point(|&t| t < end);
@@ -407,6 +419,16 @@ mod tests {
         assert_eq!(all.len(), 3);
         assert!(shortfall(&kinds, 1, &all).is_empty());
         assert_eq!(shortfall_note(&BTreeMap::new(), 3), None);
+    }
+
+    #[test]
+    fn the_dropout_hint_is_for_prometheus_rules_that_missed_a_dropout() {
+        let missed: BTreeMap<String, f64> =
+            [("drop:30m".to_string(), 0.0), ("shift:3".to_string(), 1.0)].into();
+        let caught: BTreeMap<String, f64> = [("drop:30m".to_string(), 1.0)].into();
+        assert!(dropout_hint("prometheus", &missed).is_some());
+        assert_eq!(dropout_hint("cloudwatch", &missed), None);
+        assert_eq!(dropout_hint("prometheus", &caught), None);
     }
 
     #[test]

@@ -156,6 +156,9 @@ fn injected_recall(page: &mut String, rec: &tune::Recommendation) {
             );
         }
     }
+    if let Some(hint) = crate::inject::dropout_hint(rec.engine, &rec.recall_by_kind) {
+        let _ = writeln!(page, "<p class=\"note\">{}.</p>", html(hint));
+    }
 }
 
 /// What `tune` says of one alert in one env on one engine: current against recommended setting, the

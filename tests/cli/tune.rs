@@ -1273,3 +1273,26 @@ fn injected_dropouts_add_the_breaching_missing_data_rule_to_the_default_grid() {
         "the rule stays as written"
     );
 }
+
+/// A Prometheus rule cannot see a metric stop (its expression returns nothing): with dropouts
+/// injected, the table says what catches them instead of leaving a recall of 0 unexplained.
+#[test]
+fn a_rule_that_misses_dropouts_is_pointed_to_absent_over_time() {
+    let out = alertlab()
+        .args(["tune", "--spec"])
+        .arg(super::root().join("alerts"))
+        .args([
+            "--alert",
+            "lambda-concurrency-band",
+            "--env",
+            "prod",
+            "--inject",
+            "drop:2h,shift:4",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(table.contains("misses every drop:2h"), "{table}");
+    assert!(table.contains("`absent_over_time(...)` rule"), "{table}");
+}
