@@ -49,7 +49,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     ..args.search.options(opts.clone())?
                 },
             )
-            .map_err(|e| anyhow::anyhow!("{e}"))?,
+            .map_err(super::tune::tune_error)?,
         )
     };
     let page = crate::report::build(&sets, &opts, &results, tuned.as_ref())

@@ -112,6 +112,16 @@ impl SearchArgs {
     }
 }
 
+/// A tuning error with its kind kept, so its exit code is right: a spec, data or grid error is the
+/// user's input (2), as in `tune` so in `report`.
+pub fn tune_error(e: tune::TuneError) -> anyhow::Error {
+    match e {
+        tune::TuneError::Backtest(b) => anyhow::Error::new(b),
+        tune::TuneError::Spec(s) => anyhow::Error::new(s),
+        other => UsageError(other.to_string()).into(),
+    }
+}
+
 /// The front's points a table shows per (alert, env, engine) unless told: enough to pick a
 /// neighbour of the recommendation, few enough that the answer fits a screen; the noisier rest are
 /// far over any budget.
@@ -376,11 +386,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             grid::key_meaning(&key)
         );
     }
-    let mut report = crate::fleet::tune(&sets, &opts, args.select.memory).map_err(|e| match e {
-        tune::TuneError::Backtest(b) => anyhow::Error::new(b),
-        tune::TuneError::Spec(s) => anyhow::Error::new(s),
-        other => UsageError(other.to_string()).into(),
-    })?;
+    let mut report = crate::fleet::tune(&sets, &opts, args.select.memory).map_err(tune_error)?;
     if let Some(dir) = &args.chart {
         write_charts(&report, dir)?;
         if !args.all {
