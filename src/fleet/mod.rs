@@ -92,6 +92,21 @@ fn batches(
     format: Option<series::Format>,
     memory: u64,
 ) -> Result<(Batches, Option<usize>), LoadError> {
+    if let Some(stream) = stream_if_larger(path, format, memory)? {
+        let total = stream.total_rows;
+        return Ok((Box::new(stream), Some(total)));
+    }
+    let whole = series::load(path, format)?;
+    Ok((Box::new(std::iter::once(Ok(whole))), None))
+}
+
+/// The batches of `path` when it is a Parquet file whose points would take more than `memory`
+/// (reading only its metadata to know); `None` when it is read whole.
+fn stream_if_larger(
+    path: &Path,
+    format: Option<series::Format>,
+    memory: u64,
+) -> Result<Option<stream::SeriesBatches>, LoadError> {
     let parquet = match format {
         Some(f) => f == series::Format::Parquet,
         None => path
@@ -99,16 +114,24 @@ fn batches(
             .and_then(|e| e.to_str())
             .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "parquet" | "pq")),
     };
-    if parquet && std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
-        let points = (memory / BYTES_PER_POINT).max(1) as usize;
-        let stream = stream::parquet_batches(path, points)?;
-        if (stream.total_rows as u64).saturating_mul(BYTES_PER_POINT) > memory {
-            let total = stream.total_rows;
-            return Ok((Box::new(stream), Some(total)));
-        }
+    if !(parquet && std::fs::metadata(path).is_ok_and(|m| m.is_file())) {
+        return Ok(None);
     }
-    let whole = series::load(path, format)?;
-    Ok((Box::new(std::iter::once(Ok(whole))), None))
+    let points = (memory / BYTES_PER_POINT).max(1) as usize;
+    let stream = stream::parquet_batches(path, points)?;
+    Ok((stream.total_rows as u64)
+        .saturating_mul(BYTES_PER_POINT)
+        .gt(&memory)
+        .then_some(stream))
+}
+
+/// The format `backtest::plan` reads `path` in for the alerts reading it (`--data` is sniffed).
+fn format_of(first: &ResolvedAlert, opts: &BacktestOptions) -> Option<series::Format> {
+    if opts.data.is_some() {
+        None
+    } else {
+        first.backtest.as_ref().and_then(|b| b.format)
+    }
 }
 
 /// A load error in terms of the first alert reading the file.
@@ -173,13 +196,8 @@ fn for_each_batch<E: From<BacktestError>>(
 ) -> Result<(), E> {
     for (path, readers) in by_path(alerts, opts)? {
         let first = readers[0];
-        let format = if opts.data.is_some() {
-            None
-        } else {
-            first.backtest.as_ref().and_then(|b| b.format)
-        };
-        let (batches, streamed_rows) =
-            batches(&path, format, memory).map_err(|e| data_error(first, &path, e))?;
+        let (batches, streamed_rows) = batches(&path, format_of(first, opts), memory)
+            .map_err(|e| data_error(first, &path, e))?;
         let progress = streamed_rows.map(|rows| Progress::new(rows as u64, what));
         let mut matched = Matched::new(&readers);
         for batch in batches {
@@ -227,10 +245,64 @@ pub fn backtest(
     spill.sorted().map_err(io)
 }
 
+/// Whether a tuning run sees only some of an alert's series at a time: a shard, or a file streamed
+/// in batches.
+fn sees_part(
+    alerts: &[&ResolvedAlert],
+    opts: &TuneOptions,
+    memory: u64,
+) -> Result<bool, BacktestError> {
+    if opts.backtest.shard.is_some() {
+        return Ok(true);
+    }
+    for (path, readers) in by_path(alerts, &opts.backtest)? {
+        let first = readers[0];
+        let streamed = stream_if_larger(&path, format_of(first, &opts.backtest), memory)
+            .map_err(|e| data_error(first, &path, e))?;
+        if streamed.is_some() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// The data step of every selected (alert, env) over all the series it reads (every shard's,
+/// every batch's), a pass over the files before tuning: the default grid tries periods from the
+/// step, and a batch or a shard that measured it on its own series alone could try other
+/// settings than the rest, whose tallies then cannot be pooled.
+fn whole_data_steps(
+    alerts: &[&ResolvedAlert],
+    opts: &BacktestOptions,
+    memory: u64,
+) -> Result<tune::DataSteps, BacktestError> {
+    let every_series = BacktestOptions {
+        shard: None,
+        ..opts.clone()
+    };
+    let mut steps = tune::DataSteps::new();
+    for_each_batch(
+        alerts,
+        &every_series,
+        memory,
+        "tune: data steps",
+        |batch_opts| {
+            let groups = backtest::plan(alerts, batch_opts)?;
+            tune::merge_data_steps(&mut steps, tune::data_steps(&groups));
+            Ok::<(), BacktestError>(())
+        },
+    )?;
+    Ok(steps)
+}
+
 /// Tune every selected (alert, env) of `sets` within `memory`: each batch's tallies pooled, then
 /// the recommendation and Pareto front chosen once over all series.
 pub fn tune(sets: &[AlertSet], opts: &TuneOptions, memory: u64) -> Result<TuneReport, TuneError> {
     let alerts = backtest::selected_alerts(sets, &opts.backtest);
+    let mut opts = opts.clone();
+    if opts.uses_default_grid() && opts.data_steps.is_none() && sees_part(&alerts, &opts, memory)? {
+        opts.data_steps = Some(whole_data_steps(&alerts, &opts.backtest, memory)?);
+    }
+    let opts = &opts;
     let mut pools = Vec::new();
     for_each_batch(
         &alerts,

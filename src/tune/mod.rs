@@ -56,6 +56,43 @@ pub struct TuneOptions {
     pub seed: u64,
     /// Report every setting tried, not only the recommendation and the Pareto front.
     pub keep_all: bool,
+    /// The data step of each (alert, env) over all the series it reads, when this run sees only
+    /// some of them (a streamed batch, a shard): the default grid tries periods from it, and
+    /// every part of a run must try the same settings for their tallies to pool.
+    pub data_steps: Option<DataSteps>,
+}
+
+impl TuneOptions {
+    /// Whether some alert's grid may be the default one (which depends on the data).
+    pub fn uses_default_grid(&self) -> bool {
+        self.grid.is_none() || !self.grid_added.is_empty()
+    }
+}
+
+/// The step of each (alert, env)'s data: the largest median step of the series it reads.
+pub type DataSteps = BTreeMap<(String, String), i64>;
+
+/// [`DataSteps`] of the series of `groups`.
+pub fn data_steps(groups: &[backtest::SeriesGroup]) -> DataSteps {
+    let mut steps = DataSteps::new();
+    for g in groups {
+        if let Some(step) = crate::series::median_step_ms(g.series()) {
+            for job in &g.jobs {
+                let key = (job.alert.name.clone(), job.alert.env.clone());
+                let at_most = steps.entry(key).or_insert(step);
+                *at_most = (*at_most).max(step);
+            }
+        }
+    }
+    steps
+}
+
+/// `more` added to `into`: the larger step where both have one.
+pub fn merge_data_steps(into: &mut DataSteps, more: DataSteps) {
+    for (key, step) in more {
+        let at_most = into.entry(key).or_insert(step);
+        *at_most = (*at_most).max(step);
+    }
 }
 
 impl Default for TuneOptions {
@@ -72,6 +109,7 @@ impl Default for TuneOptions {
             inject_count: 1,
             seed: 1,
             keep_all: false,
+            data_steps: None,
         }
     }
 }
@@ -364,27 +402,19 @@ pub fn run(sets: &[AlertSet], opts: &TuneOptions) -> Result<TuneReport, TuneErro
             .find(|s| s.alerts.iter().any(|x| x.name == a.name))
             .expect("selected alerts come from these sets")
     };
-    // The step of each (alert, env)'s data: the largest median step of its series (what the
-    // default grid depends on; a grid from the command line does not).
-    let mut steps: BTreeMap<(&str, &str), i64> = BTreeMap::new();
-    let default_possible = opts.grid.is_none() || !opts.grid_added.is_empty();
-    for g in groups.iter().filter(|_| default_possible) {
-        if let Some(step) = crate::series::median_step_ms(g.series()) {
-            for job in &g.jobs {
-                let key = (job.alert.name.as_str(), job.alert.env.as_str());
-                let at_most = steps.entry(key).or_insert(step);
-                *at_most = (*at_most).max(step);
-            }
-        }
-    }
+    // What the default grid depends on (a grid from the command line does not): the step of each
+    // (alert, env)'s data, over every series it reads when a streamed or sharded run measured it.
+    let steps = match &opts.data_steps {
+        Some(whole) => whole.clone(),
+        None if opts.uses_default_grid() => data_steps(&groups),
+        None => DataSteps::new(),
+    };
     let dropouts = opts.inject.iter().any(|a| a.kind == inject::Kind::Drop);
     // The settings of every (alert, env, engine), resolved once.
     let mut all: Vec<Candidates> = Vec::new();
     for alert in &alerts {
         let set = set_of(alert);
-        let step = steps
-            .get(&(alert.name.as_str(), alert.env.as_str()))
-            .copied();
+        let step = steps.get(&(alert.name.clone(), alert.env.clone())).copied();
         let inputs = DefaultGridInputs {
             data_step_ms: step,
             dropouts,

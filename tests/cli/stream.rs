@@ -247,3 +247,94 @@ fn streaming_keeps_within_an_address_space_limit_the_whole_file_exceeds() {
         "the whole file does not fit in 700 MiB (else this test proves nothing)"
     );
 }
+
+/// Four series, two every minute and two every 5 minutes, each series' rows together, in row groups
+/// of 1,000 rows: a streamed read's batches hold series of one step or the other.
+fn write_mixed_step_parquet(path: &Path) {
+    use polars::prelude::*;
+    let per_series = 6_000usize;
+    let (mut ts, mut names, mut values) = (Vec::new(), Vec::new(), Vec::new());
+    for s in 0..4usize {
+        let step_ms = if s < 2 { 60_000 } else { 300_000 };
+        for i in 0..per_series {
+            ts.push(1_767_225_600_000 + i as i64 * step_ms);
+            names.push(format!("svc{s}"));
+            values.push(((i * (s + 3)) % 89) as f64 + if i % 1_500 < 20 { 400.0 } else { 0.0 });
+        }
+    }
+    let mut df = DataFrame::new_infer_height(vec![
+        Series::new("timestamp".into(), ts)
+            .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))
+            .unwrap()
+            .into_column(),
+        Series::new("series".into(), names).into_column(),
+        Series::new("value".into(), values).into_column(),
+    ])
+    .unwrap();
+    let file = std::fs::File::create(path).unwrap();
+    ParquetWriter::new(file)
+        .with_row_group_size(Some(1000))
+        .finish(&mut df)
+        .unwrap();
+}
+
+/// The default grid tries periods from the data's step over every series an alert reads: a batch
+/// or a shard holding only the minutely series must try the same settings as the whole file (they
+/// tried other periods, and the tallies could not be pooled: the streamed run failed).
+#[test]
+fn tuning_series_of_different_steps_streamed_or_sharded_is_the_whole_files_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    std::fs::write(
+        p.join("s.yaml"),
+        "apiVersion: alertlab/v1
+kind: AlertSet
+metadata: {name: mixed}
+alerts:
+  - name: band
+    metric: {cloudwatch: {namespace: F, name: m, stat: Average, period: 60}}
+    condition: {anomaly: {model: seasonal, k: 3, direction: above}}
+    backtest: {data: fleet.parquet}
+",
+    )
+    .unwrap();
+    write_mixed_step_parquet(&p.join("fleet.parquet"));
+    let whole = json(p, &["tune", "--memory", "16G"]);
+    // 1 MiB is about 16,000 points a batch: a batch holds two series or three.
+    let streamed = json(p, &["tune", "--memory", "1M"]);
+    assert!(whole == streamed, "streamed differs");
+    let shards: Vec<std::path::PathBuf> = (1..=4)
+        .map(|i| {
+            let out = p.join(format!("shard{i}.json"));
+            let shard = format!("{i}/4");
+            let bytes = json(p, &["tune", "--shard", &shard]);
+            std::fs::write(&out, bytes).unwrap();
+            out
+        })
+        .collect();
+    let merged = alertlab()
+        .current_dir(p)
+        .arg("merge")
+        .args(&shards)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        merged.status.success(),
+        "{}",
+        String::from_utf8_lossy(&merged.stderr)
+    );
+    let figures = |bytes: &[u8]| {
+        let v: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+        (v["recommendations"].clone(), v["pareto"].clone())
+    };
+    assert_eq!(figures(&merged.stdout), figures(&whole));
+    let tuned: serde_json::Value = serde_json::from_slice(&whole).unwrap();
+    let periods: std::collections::BTreeSet<String> = tuned["pareto"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["params"]["period"].as_i64().map(|v| v.to_string()))
+        .collect();
+    assert!(!periods.is_empty(), "the default grid varies the period");
+}
