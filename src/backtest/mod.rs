@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::band;
 use crate::engine::Detail;
-use crate::score::{self, FlapRule};
+use crate::score::{self, FlapRule, Incident};
 use crate::series::{LoadError, Series};
 use crate::spec::{AlertSet, ResolvedAlert};
 
@@ -205,22 +205,29 @@ pub fn replay(
     if engines.prometheus {
         out.extend(run_prometheus(alert, ctx, inputs.span, replay, detail));
     }
-    if let Some(list) = &inputs.incidents {
+    if let Some(all) = &inputs.incidents {
         let lead = alert.backtest.as_ref().map_or(0, |b| b.lead_ms);
+        // Only incidents the evaluated span can judge: an episode must be able to start inside the
+        // (lead-extended) window. The others (before `--start`, after `--end`, beyond the data)
+        // are counted apart, never as missed.
+        let (list, outside): (Vec<Incident>, Vec<Incident>) = all
+            .iter()
+            .partition(|i| i.end >= inputs.span.0 && i.start - lead <= inputs.span.1);
         for r in &mut out {
             let mut scored = score::match_incidents(
                 &r.episodes,
-                list,
+                &list,
                 lead,
                 r.timeline.horizon(),
                 r.timeline.covered_ms(),
             );
+            scored.outside_span = outside.len();
             let band_from = r
                 .timeline
                 .first_eval
                 .filter(|_| r.warm_up_evaluations > 0)
                 .map(|first| first + r.warm_up_evaluations as i64 * r.timeline.step_ms);
-            scored.in_warm_up = score::count_in_warm_up(list, band_from);
+            scored.in_warm_up = score::count_in_warm_up(&list, band_from);
             r.incidents = Some(scored);
         }
     }

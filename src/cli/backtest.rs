@@ -68,6 +68,8 @@ struct IncidentView {
     incidents: usize,
     #[serde(default)]
     in_warm_up: usize,
+    #[serde(default)]
+    outside_span: usize,
 }
 
 fn row(r: &RowView) -> Vec<String> {
@@ -133,6 +135,12 @@ fn render_rows(results: &[RowView], format: OutputFormat) -> String {
                         r.engine,
                         r.series,
                         crate::score::warm_up_phrase(inc.in_warm_up, inc.incidents)
+                    ));
+                }
+                if let Some(inc) = r.incidents.as_ref().filter(|i| i.outside_span > 0) {
+                    text.push_str(&format!(
+                        "note: {} in {} ({}), `{}`: {} incident(s) lie outside the evaluated span and are not scored\n",
+                        r.alert, r.env, r.engine, r.series, inc.outside_span
                     ));
                 }
             }

@@ -173,11 +173,30 @@ pub fn inject(
     seed: u64,
     avoid: &[Incident],
 ) -> (Series, Vec<Injected>) {
+    inject_within(series, anomalies, count, seed, avoid, (i64::MIN, i64::MAX))
+}
+
+/// [`inject`] into the part of the history inside `within` (`[start, end]`, UTC ms): the span a
+/// backtest evaluates (`--start`/`--end`), so that every anomaly is one the replay can judge.
+/// Over the whole history it places exactly what [`inject`] does.
+pub fn inject_within(
+    series: &Series,
+    anomalies: &[Anomaly],
+    count: usize,
+    seed: u64,
+    avoid: &[Incident],
+    within: (i64, i64),
+) -> (Series, Vec<Injected>) {
     let mut out = series.clone();
     let mut placed: Vec<Injected> = Vec::new();
-    let (Some(&first), Some(&last)) = (series.timestamps.first(), series.timestamps.last()) else {
+    let (Some(&origin), Some(&series_last)) = (series.timestamps.first(), series.timestamps.last())
+    else {
         return (out, placed);
     };
+    let (first, last) = (origin.max(within.0), series_last.min(within.1));
+    if first >= last {
+        return (out, placed);
+    }
     let step = crate::series::median_step_ms(series)
         .unwrap_or(60_000)
         .max(1);
@@ -206,7 +225,7 @@ pub fn inject(
             let mut spot = None;
             for _ in 0..200 {
                 let s = rng.int(earliest, last - len);
-                let s = first + (s - first) / step * step; // on a sample
+                let s = origin + (s - origin) / step * step; // on a sample
                 if !busy(s, s + len, &placed) {
                     spot = Some(s);
                     break;
@@ -375,6 +394,27 @@ mod tests {
                 _ => {}
             }
         }
+    }
+
+    /// Injected into a span, every anomaly lies inside it; over the whole history the span changes
+    /// nothing.
+    #[test]
+    fn injection_within_a_span_stays_inside_it() {
+        let s = flat(14 * 1440);
+        let kinds = parse_list("shift:5,drift:4,drop:30m").unwrap();
+        let whole = inject(&s, &kinds, 2, 3, &[]);
+        let same = inject_within(&s, &kinds, 2, 3, &[], (i64::MIN, i64::MAX));
+        assert_eq!(whole.1, same.1);
+        let span = (2 * 1440 * 60_000, 7 * 1440 * 60_000);
+        let (_, placed) = inject_within(&s, &kinds, 2, 3, &[], span);
+        assert!(!placed.is_empty());
+        for p in &placed {
+            assert!(
+                p.start >= span.0 && p.end <= span.1,
+                "{p:?} outside {span:?}"
+            );
+        }
+        assert!(inject_within(&s, &kinds, 2, 3, &[], (5, 5)).1.is_empty());
     }
 
     /// A history with room for only some of the anomalies asked gives every kind its first place

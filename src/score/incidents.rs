@@ -33,9 +33,18 @@ pub struct IncidentScore {
     /// the history): missed by every setting of that band, so a user sees that the history, not
     /// the alarm, is too short for them.
     pub in_warm_up: usize,
+    /// Incidents of the list whose window lies wholly outside the evaluated span (before
+    /// `--start`, after `--end`, beyond the data): not scored, since no setting can be judged on
+    /// them (they are neither caught nor missed).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub outside_span: usize,
     /// Every caught incident's delay, seconds (for pooling over series).
     #[serde(skip)]
     pub delays_s: Vec<f64>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// What the reports say of `in_warm_up` of `incidents` closing before the band existed (the
@@ -105,6 +114,7 @@ pub fn match_incidents(
         },
         median_delay_s,
         in_warm_up: 0,
+        outside_span: 0,
         delays_s: delays.iter().map(|d| *d as f64 / 1000.0).collect(),
     }
 }

@@ -631,8 +631,19 @@ fn units<'a>(
         let (series, injected) = if opts.inject.is_empty() {
             (std::sync::Arc::new(Cow::Borrowed(raw)), Vec::new())
         } else {
-            let (s, placed) =
-                inject::inject(raw, &opts.inject, opts.inject_count, opts.seed, &labelled);
+            // Inside the span every alert reading the series evaluates (`--start`/`--end`): an
+            // anomaly outside it is one no replay could judge.
+            let within = g.jobs.iter().fold((i64::MIN, i64::MAX), |(a, b), j| {
+                (a.max(j.inputs.span.0), b.min(j.inputs.span.1))
+            });
+            let (s, placed) = inject::inject_within(
+                raw,
+                &opts.inject,
+                opts.inject_count,
+                opts.seed,
+                &labelled,
+                within,
+            );
             tally.add(&InjectedTally {
                 asked: opts.inject.len() * opts.inject_count,
                 not_placed: inject::shortfall(&opts.inject, opts.inject_count, &placed),

@@ -1296,3 +1296,56 @@ fn a_rule_that_misses_dropouts_is_pointed_to_absent_over_time() {
     assert!(table.contains("misses every drop:2h"), "{table}");
     assert!(table.contains("`absent_over_time(...)` rule"), "{table}");
 }
+
+/// Incidents outside the evaluated span (`--start`/`--end`) are not scored — neither caught nor
+/// missed — and injected anomalies go inside it: both were judged as misses of every setting.
+#[test]
+fn incidents_outside_the_span_are_not_scored_and_injections_stay_inside_it() {
+    let spec = super::root().join("alerts");
+    // prod's labelled level shift is on 2026-01-10; the span ends the day before.
+    let span = [
+        "--alert",
+        "lambda-concurrency-anomaly",
+        "--env",
+        "prod",
+        "--engine",
+        "cloudwatch",
+        "--start",
+        "2026-01-05T00:00:00Z",
+        "--end",
+        "2026-01-09T00:00:00Z",
+        "--format",
+        "json",
+    ];
+    let out = alertlab()
+        .arg("backtest")
+        .arg("--spec")
+        .arg(&spec)
+        .args(span)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let backtest: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let scored = &backtest["results"][0]["incidents"];
+    assert_eq!(scored["outside_span"], 1, "{scored}");
+    assert_eq!(scored["incidents"], 0, "{scored}");
+    assert!(scored["recall"].is_null(), "{scored}");
+    let out = alertlab()
+        .arg("tune")
+        .arg("--spec")
+        .arg(&spec)
+        .args(span)
+        .args(["--inject", "shift:8", "--inject-count", "2"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let tuned: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rec = &tuned["recommendations"][0];
+    assert!(
+        rec["current"]["recall_by_kind"]["shift:8"]
+            .as_f64()
+            .unwrap()
+            > 0.0,
+        "an 8σ shift inside the span is caught: {rec}"
+    );
+}
