@@ -301,9 +301,15 @@ fn base_grid(
                 .iter()
                 .map(|v| grid::parse_value(key, &v.0))
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| TuneError::Grid {
-                    alert: alert.name.clone(),
-                    message: format!("`tune:` block: {e}"),
+                .map_err(|e| {
+                    // A spec error: its file and the line of the key.
+                    let name = format!("name: {}", alert.name);
+                    TuneError::Spec(SpecError {
+                        path: set.source.clone(),
+                        line: crate::spec::find_line(&set.raw.text, &[&name, "tune", key]),
+                        message: format!("alert `{}`: `tune:` block: {e}", alert.name),
+                        hint: None,
+                    })
                 })?;
             g.push((key.clone(), parsed));
         }
