@@ -321,10 +321,7 @@ pub fn tune(sets: &[AlertSet], opts: &TuneOptions, memory: u64) -> Result<TuneRe
     if pools.is_empty() {
         return Ok(TuneReport::default());
     }
-    let merged = pool::merge(pools).map_err(|message| TuneError::Grid {
-        alert: "*".into(),
-        message,
-    })?;
+    let merged = pool::merge(pools).map_err(TuneError::Pool)?;
     let mut report = tune::choose(&merged);
     if opts.backtest.shard.is_some() {
         report.pool = Some(merged);

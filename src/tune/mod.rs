@@ -219,6 +219,9 @@ pub enum TuneError {
     Spec(#[from] SpecError),
     #[error("alert `{alert}`: {message}")]
     Grid { alert: String, message: String },
+    /// Tallies of parts of one run (streamed batches) that cannot be pooled.
+    #[error("{0}")]
+    Pool(String),
     #[error("`{}` has no windows for series `{series}` (alert `{alert}`, env `{env}`)\nhint: list the series (or its file name) in the incidents file, or tune it with `--inject`", file.display())]
     NoWindows {
         file: std::path::PathBuf,
