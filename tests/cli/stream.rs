@@ -130,7 +130,6 @@ fn a_file_not_grouped_by_series_is_refused_when_streamed_and_read_whole_otherwis
 /// budget holds), in row groups of 1,000 rows; `interleaved`: the series' rows take turns,
 /// otherwise each series' rows come together. `flag` adds an `is_anomaly` column: row `i`'s flag.
 fn write_four_series_parquet(path: &Path, interleaved: bool, flag: Option<fn(usize) -> i64>) {
-    use polars::prelude::*;
     let n = 40_000usize;
     // Row `i`'s series and minute.
     let place = |i: usize| {
@@ -145,16 +144,29 @@ fn write_four_series_parquet(path: &Path, interleaved: bool, flag: Option<fn(usi
         .collect();
     let names: Vec<String> = (0..n).map(|i| format!("svc{}", place(i).0)).collect();
     let values: Vec<f64> = (0..n).map(|i| (i % 97) as f64).collect();
+    let flags = flag.map(|flag| (0..n).map(flag).collect());
+    write_long_parquet(path, ts, names, values, flags);
+}
+
+/// A long-layout Parquet file (`timestamp`, `series`, `value`, and `is_anomaly` when `flags` are
+/// given) in row groups of 1,000 rows.
+fn write_long_parquet(
+    path: &Path,
+    timestamps: Vec<i64>,
+    names: Vec<String>,
+    values: Vec<f64>,
+    flags: Option<Vec<i64>>,
+) {
+    use polars::prelude::*;
     let mut columns = vec![
-        Series::new("timestamp".into(), ts)
+        Series::new("timestamp".into(), timestamps)
             .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))
             .unwrap()
             .into_column(),
         Series::new("series".into(), names).into_column(),
         Series::new("value".into(), values).into_column(),
     ];
-    if let Some(flag) = flag {
-        let flags: Vec<i64> = (0..n).map(flag).collect();
+    if let Some(flags) = flags {
         columns.push(Series::new("is_anomaly".into(), flags).into_column());
     }
     let mut df = DataFrame::new_infer_height(columns).unwrap();
@@ -251,7 +263,6 @@ fn streaming_keeps_within_an_address_space_limit_the_whole_file_exceeds() {
 /// Four series, two every minute and two every 5 minutes, each series' rows together, in row groups
 /// of 1,000 rows: a streamed read's batches hold series of one step or the other.
 fn write_mixed_step_parquet(path: &Path) {
-    use polars::prelude::*;
     let per_series = 6_000usize;
     let (mut ts, mut names, mut values) = (Vec::new(), Vec::new(), Vec::new());
     for s in 0..4usize {
@@ -262,20 +273,7 @@ fn write_mixed_step_parquet(path: &Path) {
             values.push(((i * (s + 3)) % 89) as f64 + if i % 1_500 < 20 { 400.0 } else { 0.0 });
         }
     }
-    let mut df = DataFrame::new_infer_height(vec![
-        Series::new("timestamp".into(), ts)
-            .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))
-            .unwrap()
-            .into_column(),
-        Series::new("series".into(), names).into_column(),
-        Series::new("value".into(), values).into_column(),
-    ])
-    .unwrap();
-    let file = std::fs::File::create(path).unwrap();
-    ParquetWriter::new(file)
-        .with_row_group_size(Some(1000))
-        .finish(&mut df)
-        .unwrap();
+    write_long_parquet(path, ts, names, values, None);
 }
 
 /// The default grid tries periods from the data's step over every series an alert reads: a batch
