@@ -50,8 +50,9 @@ pub struct Args {
 /// What a recommendation must meet and what it is judged on: the flags `tune` and `report` share.
 #[derive(clap::Args, Debug)]
 pub struct SearchArgs {
-    /// Inject seeded anomalies as incidents: `KIND:SIZE,...` with kinds spike, shift, drift,
-    /// variance (size in robust σ) and drop (size a duration, e.g. `drop:30m`).
+    /// Inject seeded anomalies as incidents, inside the evaluated span: `KIND:SIZE,...` with kinds
+    /// spike, shift, drift, variance (size in robust σ) and drop (size a duration, e.g.
+    /// `drop:30m`; with drops the default grid also tries `treat_missing_data: breaching`).
     #[arg(long)]
     pub inject: Option<String>,
     /// How many of each injected anomaly per series.
