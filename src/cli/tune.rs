@@ -276,13 +276,8 @@ fn as_table(report: &tune::TuneReport, front_rows: usize) -> String {
                 by_kind(&r.recall_by_kind),
                 by_kind(&r.current.recall_by_kind)
             ));
-            for (which, recall) in [
-                ("recommended", &r.recall_by_kind),
-                ("current", &r.current.recall_by_kind),
-            ] {
-                if let Some(misses) = crate::inject::misses_note(recall) {
-                    text.push_str(&format!("  the {which} setting {misses}\n"));
-                }
+            for (which, misses) in r.injected_misses() {
+                text.push_str(&format!("  the {which} setting {misses}\n"));
             }
             if let Some(hint) = crate::inject::dropout_hint(r.engine, &r.recall_by_kind) {
                 text.push_str(&format!("  {hint}\n"));

@@ -144,17 +144,12 @@ fn injected_recall(page: &mut String, rec: &tune::Recommendation) {
         );
     }
     page.push_str("</table>\n");
-    for (which, recall) in [
-        ("recommended", &rec.recall_by_kind),
-        ("current", &rec.current.recall_by_kind),
-    ] {
-        if let Some(misses) = crate::inject::misses_note(recall) {
-            let _ = writeln!(
-                page,
-                "<p class=\"note\">The {which} setting {}.</p>",
-                html(&misses)
-            );
-        }
+    for (which, misses) in rec.injected_misses() {
+        let _ = writeln!(
+            page,
+            "<p class=\"note\">The {which} setting {}.</p>",
+            html(&misses)
+        );
     }
     if let Some(hint) = crate::inject::dropout_hint(rec.engine, &rec.recall_by_kind) {
         let _ = writeln!(page, "<p class=\"note\">{}.</p>", html(hint));

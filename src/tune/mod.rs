@@ -78,9 +78,11 @@ pub fn data_steps(groups: &[backtest::SeriesGroup]) -> DataSteps {
     for g in groups {
         if let Some(step) = crate::series::median_step_ms(g.series()) {
             for job in &g.jobs {
-                let key = (job.alert.name.clone(), job.alert.env.clone());
-                let at_most = steps.entry(key).or_insert(step);
-                *at_most = (*at_most).max(step);
+                raise_step(
+                    &mut steps,
+                    (job.alert.name.clone(), job.alert.env.clone()),
+                    step,
+                );
             }
         }
     }
@@ -90,9 +92,14 @@ pub fn data_steps(groups: &[backtest::SeriesGroup]) -> DataSteps {
 /// `more` added to `into`: the larger step where both have one.
 pub fn merge_data_steps(into: &mut DataSteps, more: DataSteps) {
     for (key, step) in more {
-        let at_most = into.entry(key).or_insert(step);
-        *at_most = (*at_most).max(step);
+        raise_step(into, key, step);
     }
+}
+
+/// `key`'s step in `steps` raised to at least `step`.
+fn raise_step(steps: &mut DataSteps, key: (String, String), step: i64) {
+    let at_most = steps.entry(key).or_insert(step);
+    *at_most = (*at_most).max(step);
 }
 
 impl Default for TuneOptions {
@@ -173,6 +180,21 @@ pub struct Recommendation {
     pub noise_difference_uncertain: bool,
 }
 
+impl Recommendation {
+    /// What the recommended and the current setting each miss of the injected anomalies
+    /// (`("current", "misses every shift:2")`), for the ones that miss any: the table and the
+    /// report say the same.
+    pub fn injected_misses(&self) -> Vec<(&'static str, String)> {
+        [
+            ("recommended", &self.recall_by_kind),
+            ("current", &self.current.recall_by_kind),
+        ]
+        .into_iter()
+        .filter_map(|(which, recall)| Some((which, inject::misses_note(recall)?)))
+        .collect()
+    }
+}
+
 /// One point of a Pareto front. Field names are a contract.
 #[derive(Debug, Clone, Serialize)]
 pub struct ParetoPoint {
@@ -231,16 +253,27 @@ pub enum TuneError {
     },
 }
 
+/// Whether `engine`'s replay of `alert` reads the grid key `key`: a key of the other engine only
+/// (`for` for a CloudWatch alarm) or of another kind of condition (`k` for a threshold) is dropped
+/// from the alert's grid.
+fn reads_key(engine: &str, alert: &ResolvedAlert, key: &str) -> bool {
+    let other_engine_only = if engine == "cloudwatch" {
+        PROMETHEUS_ONLY
+    } else {
+        CLOUDWATCH_ONLY
+    };
+    !other_engine_only.contains(&key) && grid::applies(alert, key)
+}
+
 /// The keys of `grid` that tune none of `alerts` on `engines`: `p` where no alert has a percentile
 /// condition, `for` when only CloudWatch alarms are tuned. Such a key is dropped from every
 /// alert's grid (one `--grid` serves every alert), so it is worth saying when it served none.
 pub fn unused_grid_keys(alerts: &[&ResolvedAlert], grid: &Grid, engines: Engines) -> Vec<String> {
     let tunes = |alert: &ResolvedAlert, key: &str| {
-        let on_cloudwatch =
-            alert.cloudwatch.is_some() && engines.cloudwatch && !PROMETHEUS_ONLY.contains(&key);
-        let on_prometheus =
-            alert.prometheus.is_some() && engines.prometheus && !CLOUDWATCH_ONLY.contains(&key);
-        (on_cloudwatch || on_prometheus) && grid::applies(alert, key)
+        (alert.cloudwatch.is_some() && engines.cloudwatch && reads_key("cloudwatch", alert, key))
+            || (alert.prometheus.is_some()
+                && engines.prometheus
+                && reads_key("prometheus", alert, key))
     };
     let mut unused: Vec<String> = Vec::new();
     for (key, _) in grid {
@@ -346,14 +379,9 @@ fn candidates(
     engine: &'static str,
     grid: &Grid,
 ) -> Result<Candidates, TuneError> {
-    let excluded = if engine == "cloudwatch" {
-        PROMETHEUS_ONLY
-    } else {
-        CLOUDWATCH_ONLY
-    };
     let grid: Grid = grid
         .iter()
-        .filter(|(k, _)| !excluded.contains(&k.as_str()) && grid::applies(alert, k))
+        .filter(|(k, _)| reads_key(engine, alert, k))
         .cloned()
         .collect();
     let mut settings = vec![(Params::new(), alert.clone())];
@@ -413,10 +441,10 @@ pub fn run(sets: &[AlertSet], opts: &TuneOptions) -> Result<TuneReport, TuneErro
     };
     // What the default grid depends on (a grid from the command line does not): the step of each
     // (alert, env)'s data, over every series it reads when a streamed or sharded run measured it.
-    let steps = match &opts.data_steps {
-        Some(whole) => whole.clone(),
-        None if opts.uses_default_grid() => data_steps(&groups),
-        None => DataSteps::new(),
+    let steps: std::borrow::Cow<DataSteps> = match &opts.data_steps {
+        Some(whole) => std::borrow::Cow::Borrowed(whole),
+        None if opts.uses_default_grid() => std::borrow::Cow::Owned(data_steps(&groups)),
+        None => std::borrow::Cow::Owned(DataSteps::new()),
     };
     let dropouts = opts.inject.iter().any(|a| a.kind == inject::Kind::Drop);
     // The settings of every (alert, env, engine), resolved once.
