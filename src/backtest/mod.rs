@@ -186,6 +186,21 @@ pub fn replay_groups(groups: &[SeriesGroup], opts: &BacktestOptions) -> Vec<Back
     results
 }
 
+/// Metric history from before 2000 (CloudWatch began in 2009, Prometheus in 2012): what small
+/// integers read as epoch seconds give, when a file's time column holds row numbers (1, 2, 3, …).
+/// Replayed as written, such a series is a few minutes or hours long and in its warm-up, which
+/// says nothing of why, so the replay warns.
+fn implausible_start(series: &Series) -> Option<String> {
+    const YEAR_2000_MS: i64 = 946_684_800_000;
+    let first = *series.timestamps.first()?;
+    (first < YEAR_2000_MS).then(|| {
+        format!(
+            "the data starts at {}, long before any CloudWatch or Prometheus history: if its time column holds row numbers, give times (RFC 3339 or epoch seconds)",
+            crate::series::time::format_rfc3339(first)
+        )
+    })
+}
+
 /// Replay `alert` over the series of `ctx` with the engines asked for, and score it against the
 /// series' incidents: the one code path behind every figure `backtest` and `tune` report. Under
 /// [`Detail::Episodes`] (what tune asks for) the results carry no transitions and count no
@@ -204,6 +219,11 @@ pub fn replay(
     }
     if engines.prometheus {
         out.extend(run_prometheus(alert, ctx, inputs.span, replay, detail));
+    }
+    if let Some(warning) = implausible_start(ctx.raw) {
+        for r in &mut out {
+            r.warnings.push(warning.clone());
+        }
     }
     if let Some(all) = &inputs.incidents {
         let lead = alert.backtest.as_ref().map_or(0, |b| b.lead_ms);

@@ -209,7 +209,31 @@ fn recommended(r: &Recommendation) -> Outcome {
         caught: 0,
         incidents_in_warm_up: r.incidents_in_warm_up,
         recall_by_kind: r.recall_by_kind.clone(),
+        warnings: r.warnings.clone(),
     }
+}
+
+/// The replay warnings of a recommendation's current and recommended settings, each said once
+/// (`("current and recommended", "data step 1h is coarser …")`).
+fn warnings_of(r: &Recommendation) -> Vec<(&'static str, &str)> {
+    let mut out: Vec<(&'static str, &str)> = Vec::new();
+    for w in &r.current.warnings {
+        let both = r.warnings.contains(w);
+        out.push((
+            if both {
+                "current and recommended"
+            } else {
+                "current"
+            },
+            w,
+        ));
+    }
+    for w in &r.warnings {
+        if !r.current.warnings.contains(w) {
+            out.push(("recommended", w));
+        }
+    }
+    out
 }
 
 fn as_table(report: &tune::TuneReport, front_rows: usize) -> String {
@@ -250,6 +274,12 @@ fn as_table(report: &tune::TuneReport, front_rows: usize) -> String {
                 r.env,
                 r.engine,
                 crate::score::warm_up_phrase(r.incidents_in_warm_up, r.current.incidents)
+            ));
+        }
+        for (which, warning) in warnings_of(r) {
+            text.push_str(&format!(
+                "warning: {} in {} ({}), {which}: {warning}\n",
+                r.alert, r.env, r.engine
             ));
         }
         if r.noise_difference_uncertain && !r.params.is_empty() {

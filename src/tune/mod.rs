@@ -148,6 +148,10 @@ pub struct Outcome {
     /// Recall per injected anomaly (`shift:3` → 0.5).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub recall_by_kind: BTreeMap<String, f64>,
+    /// What replaying this setting warned of, as `backtest` does (a data step coarser than the
+    /// alarm's period: most periods have no datapoint), with how many series when more than one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// The recommendation for one (alert, env, engine). Field names are a contract.
@@ -169,6 +173,9 @@ pub struct Recommendation {
     /// Recall per injected anomaly (`shift:3` → 0.5), when anomalies were injected.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub recall_by_kind: BTreeMap<String, f64>,
+    /// What replaying the recommended setting warned of (`Outcome::warnings`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// Whether the recommendation meets the budget (else it is the quietest setting tried).
     pub within_budget: bool,
     pub budget: f64,
@@ -509,6 +516,9 @@ pub fn run(sets: &[AlertSet], opts: &TuneOptions) -> Result<TuneReport, TuneErro
                                         as usize;
                                     e.1 += 1;
                                 }
+                                for w in &r.warnings {
+                                    *t.warnings.entry(w.clone()).or_default() += 1;
+                                }
                                 t.alerts_per_week.push(r.alerts_per_week);
                                 t.episodes += r.episodes.len();
                                 t.covered_ms = t.covered_ms.max(r.covered_s * 1000.0);
@@ -607,6 +617,7 @@ pub fn choose(pool: &Pool) -> TuneReport {
             configs_skipped: group.skipped,
             incidents_in_warm_up: chosen.incidents_in_warm_up,
             recall_by_kind: chosen.recall_by_kind.clone(),
+            warnings: chosen.warnings.clone(),
             within_budget,
             budget: pool.budget,
             noise_difference_uncertain: rate::indistinguishable(

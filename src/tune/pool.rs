@@ -166,6 +166,10 @@ pub struct Tally {
     pub labelled: bool,
     /// Injected anomaly label → (caught, injected).
     pub by_kind: BTreeMap<String, (usize, usize)>,
+    /// What the replays warned of (a data step coarser than the period, …) → over how many
+    /// series.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub warnings: BTreeMap<String, usize>,
 }
 
 impl Tally {
@@ -183,6 +187,9 @@ impl Tally {
             let e = self.by_kind.entry(k.clone()).or_default();
             e.0 += c;
             e.1 += n;
+        }
+        for (warning, n) in &other.warnings {
+            *self.warnings.entry(warning.clone()).or_default() += n;
         }
     }
 
@@ -212,6 +219,14 @@ impl Tally {
                 .by_kind
                 .iter()
                 .map(|(k, (c, n))| (k.clone(), *c as f64 / (*n).max(1) as f64))
+                .collect(),
+            warnings: self
+                .warnings
+                .iter()
+                .map(|(w, n)| match n {
+                    1 => w.clone(),
+                    n => format!("{w} ({n} series)"),
+                })
                 .collect(),
         }
     }

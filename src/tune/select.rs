@@ -123,6 +123,7 @@ mod tests {
             caught: 0,
             incidents_in_warm_up: 0,
             recall_by_kind: Default::default(),
+            warnings: Vec::new(),
         }
     }
 

@@ -416,3 +416,42 @@ fn data_coarser_than_the_alarm_period_gets_a_warning() {
             predicate::str::contains("data step 5m is coarser than the alarm period 1m"),
         ));
 }
+
+/// A time column of row numbers (1, 2, 3, … as benchmark files ship them) reads as seconds after
+/// 1970: the replay runs, and says why its few minutes of history are all warm-up.
+#[test]
+fn row_numbers_for_timestamps_get_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("timestamp,value\n");
+    for i in 1..=1420 {
+        csv.push_str(&format!("{i},{}\n", 100 + i % 7));
+    }
+    std::fs::write(dir.path().join("rows.csv"), csv).unwrap();
+    std::fs::write(
+        dir.path().join("s.yaml"),
+        "apiVersion: alertlab/v1\nkind: AlertSet\nmetadata: {name: s}\nalerts:\n  - name: band\n    metric: {cloudwatch: {namespace: X, name: Y, stat: Average, period: 300}}\n    condition: {anomaly: {model: seasonal, k: 2}}\n    backtest: {data: rows.csv}\n",
+    )
+    .unwrap();
+    let warned = predicate::str::contains(
+        "the data starts at 1970-01-01T00:00:01Z, long before any CloudWatch or Prometheus history: if its time column holds row numbers, give times",
+    );
+    alertlab()
+        .current_dir(dir.path())
+        .args(["backtest", "--spec", "s.yaml"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("warning: alert `band`").and(warned.clone()));
+    alertlab()
+        .current_dir(dir.path())
+        .args(["tune", "--spec", "s.yaml"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("warning: band in default (cloudwatch), current and recommended: the data starts at 1970").and(warned));
+    // Real epoch times are not warned about.
+    alertlab()
+        .args(["backtest", "--spec"])
+        .arg(root().join("alerts"))
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("warning").not());
+}

@@ -546,6 +546,24 @@ alerts:
     );
     let r = &tuned["recommendations"][0];
     assert_eq!(r["params"]["period"], 3600, "{r}");
+    // The current 5-minute alarm lives by its missing-data rule on hourly data: the replay's
+    // warning comes with it, as backtest gives it; the hourly recommendation has none.
+    assert_eq!(
+        r["current"]["warnings"],
+        serde_json::json!([
+            "data step 1h is coarser than the alarm period 5m: most periods have no datapoint"
+        ]),
+        "{r}"
+    );
+    assert!(r.get("warnings").is_none(), "{r}");
+    alertlab()
+        .current_dir(p)
+        .args(["tune", "--spec", "s.yaml", "--no-tuned"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "warning: band in default (cloudwatch), current: data step 1h is coarser than the alarm period 5m",
+        ));
     let bt = json(p, &["backtest", "--spec", "s.yaml", "--format", "json"]);
     same(
         &r["alerts_per_week"],
