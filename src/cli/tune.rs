@@ -236,6 +236,85 @@ fn warnings_of(r: &Recommendation) -> Vec<(&'static str, &str)> {
     out
 }
 
+/// The columns of `--format csv`: the JSON's figures in its units (seconds, alerts per week), one
+/// cell each, for a spreadsheet or a script; an empty cell is an unknown (no incidents, nothing
+/// caught).
+const CSV_HEADER: [&str; 12] = [
+    "alert",
+    "env",
+    "engine",
+    "setting",
+    "params",
+    "alerts_per_week",
+    "alerts_per_week_ci_low",
+    "alerts_per_week_ci_high",
+    "false_alerts_per_week",
+    "recall",
+    "median_delay_s",
+    "within_budget",
+];
+
+/// One CSV row per setting: each (alert, env, engine)'s `current` and `recommended`, then its
+/// Pareto front (`pareto`), then with `--all` every setting tried (`tried`). `within_budget` is
+/// filled on the recommended rows (false: no setting met the budget, this is the quietest).
+fn as_csv(report: &tune::TuneReport) -> String {
+    let number = |v: f64| v.to_string();
+    let optional = |v: Option<f64>| v.map(number).unwrap_or_default();
+    let line = |(alert, env, engine): (&str, &str, &str),
+                setting: &str,
+                params: &grid::Params,
+                f: &tune::Figures,
+                within_budget: Option<bool>| {
+        vec![
+            alert.to_string(),
+            env.to_string(),
+            engine.to_string(),
+            setting.to_string(),
+            grid::describe(params),
+            number(f.alerts_per_week),
+            number(f.alerts_per_week_ci[0]),
+            number(f.alerts_per_week_ci[1]),
+            optional(f.false_alerts_per_week),
+            optional(f.recall),
+            optional(f.median_delay_s),
+            within_budget.map(|b| b.to_string()).unwrap_or_default(),
+        ]
+    };
+    let mut rows = Vec::new();
+    for r in &report.recommendations {
+        let who = (r.alert.as_str(), r.env.as_str(), r.engine);
+        rows.push(line(
+            who,
+            "current",
+            &r.current.params,
+            &r.current.figures,
+            None,
+        ));
+        rows.push(line(
+            who,
+            "recommended",
+            &r.params,
+            &r.figures,
+            Some(r.within_budget),
+        ));
+    }
+    for p in &report.pareto {
+        let who = (p.alert.as_str(), p.env.as_str(), p.engine);
+        rows.push(line(who, "pareto", &p.params, &p.figures, None));
+    }
+    for t in &report.settings {
+        let who = (t.alert.as_str(), t.env.as_str(), t.engine);
+        rows.push(line(
+            who,
+            "tried",
+            &t.outcome.params,
+            &t.outcome.figures,
+            None,
+        ));
+    }
+    csv(&CSV_HEADER, &rows)
+}
+
 fn as_table(report: &tune::TuneReport, front_rows: usize) -> String {
     let mut rows = Vec::new();
     for r in &report.recommendations {
@@ -480,19 +559,7 @@ pub fn render(
 ) -> anyhow::Result<String> {
     Ok(match format {
         OutputFormat::Json => serde_json::to_string_pretty(report)? + "\n",
-        OutputFormat::Csv => {
-            let rows: Vec<Vec<String>> = report
-                .recommendations
-                .iter()
-                .flat_map(|r| {
-                    [
-                        row(r, "current", &r.current),
-                        row(r, "recommended", &recommended(r)),
-                    ]
-                })
-                .collect();
-            csv(HEADER, &rows)
-        }
+        OutputFormat::Csv => as_csv(report),
         OutputFormat::Table => as_table(report, front_rows),
     })
 }

@@ -1010,6 +1010,64 @@ fn the_table_shows_current_values_and_a_front_of_the_asked_length() {
     assert!(!text.contains("not shown"), "{text}");
 }
 
+/// `--format csv` is data: the JSON's figures in its units, a cell each (empty when unknown), one
+/// row per setting — current, recommended, the whole Pareto front and with `--all` every setting.
+#[test]
+fn csv_rows_carry_the_json_figures() {
+    let dir = workspace();
+    let p = dir.path();
+    let v = tune_json(p, &["--all"]);
+    let out = alertlab()
+        .current_dir(p)
+        .args(["tune", "--spec", "s.yaml", "--all", "--format", "csv"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "alert,env,engine,setting,params,alerts_per_week,alerts_per_week_ci_low,alerts_per_week_ci_high,false_alerts_per_week,recall,median_delay_s,within_budget"
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let of = |setting: &str| rows.iter().filter(|r| r[3] == setting).count();
+    let count = |key: &str| v[key].as_array().unwrap().len();
+    assert_eq!(of("current"), count("recommendations"));
+    assert_eq!(of("recommended"), count("recommendations"));
+    assert_eq!(of("pareto"), count("pareto"));
+    assert_eq!(of("tried"), count("settings"));
+    let cell = |x: &serde_json::Value| match x.as_f64() {
+        Some(n) => n,
+        None => {
+            assert!(x.is_null(), "{x}");
+            f64::NAN
+        }
+    };
+    for r in v["recommendations"].as_array().unwrap() {
+        let row = rows
+            .iter()
+            .find(|c| c[0] == r["alert"] && c[1] == r["env"] && c[3] == "recommended")
+            .unwrap();
+        let ci = r["alerts_per_week_ci"].as_array().unwrap();
+        let expected = [
+            cell(&r["alerts_per_week"]),
+            cell(&ci[0]),
+            cell(&ci[1]),
+            cell(&r["false_alerts_per_week"]),
+            cell(&r["recall"]),
+            cell(&r["median_delay_s"]),
+        ];
+        for (got, want) in row[5..11].iter().zip(expected) {
+            if want.is_nan() {
+                assert_eq!(*got, "", "{row:?}");
+            } else {
+                assert_eq!(got.parse::<f64>().unwrap(), want, "{row:?}");
+            }
+        }
+        assert_eq!(row[11], r["within_budget"].to_string(), "{row:?}");
+    }
+}
+
 /// `--inject` asking for more anomalies than a history holds: every kind still gets a place (one
 /// of each before a second of any), and the report says how many found none.
 #[test]
