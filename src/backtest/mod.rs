@@ -25,6 +25,7 @@ use crate::spec::{AlertSet, ResolvedAlert};
 
 pub use cloudwatch::{cloudwatch_replay, run_cloudwatch, CloudWatchReplay};
 pub use context::{BandCache, BandSource, Memo, Selection, SelectionKey, SeriesContext};
+pub(crate) use plan::empty_span;
 pub use plan::{evaluation_span, plan, Job, JobInputs, SeriesGroup};
 pub use prepare::{prepare, PreparedCondition, ReplayBounds};
 pub use prometheus::{
@@ -123,6 +124,14 @@ pub enum BacktestError {
     },
     #[error("nothing to backtest: no alert matches the chosen alerts and environments")]
     Nothing,
+    #[error("alert `{alert}`, env `{env}`: nothing to evaluate: the span would run from {start} to {end}, which is before it starts (series `{series}`)\nhint: put `--start`/`--end` (or `backtest.start`/`end`) inside the data")]
+    EmptySpan {
+        alert: String,
+        env: String,
+        series: String,
+        start: String,
+        end: String,
+    },
     #[error("alert `{alert}`, env `{env}`, series `{series}`: the evaluation span is too long: {detail}\nhint: set `--start`/`--end` (or `backtest.start`/`end`) to a shorter span, or check the data's timestamps")]
     SpanTooLarge {
         alert: String,

@@ -32,6 +32,46 @@ pub fn evaluation_span(
     (start <= end).then_some((start, end))
 }
 
+/// The error for an alert whose evaluation span is empty on every series (`series` is the first):
+/// a span that ends before it starts (`--start` after the data's last row, `--end` before its
+/// first) evaluates nothing, and an empty report would read as "no alerts".
+pub(crate) fn empty_span(
+    alert: &ResolvedAlert,
+    series: &Series,
+    opts: &BacktestOptions,
+) -> BacktestError {
+    let spec = alert.backtest.as_ref();
+    let rows = series.row_span();
+    let bound = |flag: Option<i64>, key: Option<i64>, row: Option<i64>, name: &str| match (
+        flag, key, row,
+    ) {
+        (Some(t), _, _) => format!("`--{name}` {}", format_rfc3339(t)),
+        (None, Some(t), _) => format!("`backtest.{name}` {}", format_rfc3339(t)),
+        (None, None, Some(t)) => {
+            let which = if name == "start" { "first" } else { "last" };
+            format!("the data's {which} row {}", format_rfc3339(t))
+        }
+        (None, None, None) => "no data".to_string(),
+    };
+    BacktestError::EmptySpan {
+        alert: alert.name.clone(),
+        env: alert.env.clone(),
+        series: series.name.clone(),
+        start: bound(
+            opts.start_ms,
+            spec.and_then(|b| b.start_ms),
+            rows.map(|r| r.0),
+            "start",
+        ),
+        end: bound(
+            opts.end_ms,
+            spec.and_then(|b| b.end_ms),
+            rows.map(|r| r.1),
+            "end",
+        ),
+    }
+}
+
 /// Refuse a span that would make an engine allocate more than [`series::MAX_PERIODS`] evaluations.
 fn check_span(alert: &ResolvedAlert, series: &str, span: (i64, i64)) -> Result<(), BacktestError> {
     let mut counts = Vec::new();

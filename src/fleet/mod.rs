@@ -144,44 +144,81 @@ fn data_error(alert: &ResolvedAlert, path: &Path, source: LoadError) -> Backtest
     }
 }
 
-/// An alert whose `backtest.series` filter matched no series of the whole file (checked across
-/// batches: one batch may hold none).
+/// An alert whose `backtest.series` filter matched no series of the whole file, or whose evaluation
+/// span is empty on every series it matched (checked across batches: one batch may hold none).
 struct Matched<'a> {
-    alerts: Vec<(&'a ResolvedAlert, bool)>,
+    alerts: Vec<Seen<'a>>,
+}
+
+/// What the batches so far held for one alert.
+struct Seen<'a> {
+    alert: &'a ResolvedAlert,
+    /// A series its filter selects.
+    matched: bool,
+    /// A selected series with something to evaluate.
+    spanned: bool,
+    /// The error of the first selected series with an empty span.
+    empty: Option<BacktestError>,
 }
 
 impl<'a> Matched<'a> {
     fn new(alerts: &[&'a ResolvedAlert]) -> Matched<'a> {
         Matched {
-            alerts: alerts.iter().map(|a| (*a, false)).collect(),
+            alerts: alerts
+                .iter()
+                .map(|a| Seen {
+                    alert: a,
+                    matched: false,
+                    spanned: false,
+                    empty: None,
+                })
+                .collect(),
         }
     }
 
-    fn see(&mut self, batch: &[Series]) {
-        for (alert, seen) in &mut self.alerts {
-            if !*seen {
-                let filter = alert.backtest.as_ref().and_then(|b| b.series.as_deref());
-                *seen = batch
-                    .iter()
-                    .any(|s| crate::backtest::selects(filter, &s.name));
+    fn see(&mut self, batch: &[Series], opts: &BacktestOptions) {
+        for seen in self.alerts.iter_mut().filter(|s| !s.spanned) {
+            let filter = seen
+                .alert
+                .backtest
+                .as_ref()
+                .and_then(|b| b.series.as_deref());
+            for s in batch
+                .iter()
+                .filter(|s| crate::backtest::selects(filter, &s.name))
+            {
+                seen.matched = true;
+                if crate::backtest::evaluation_span(seen.alert, s, opts).is_some() {
+                    seen.spanned = true;
+                    break;
+                }
+                if seen.empty.is_none() {
+                    seen.empty = Some(crate::backtest::empty_span(seen.alert, s, opts));
+                }
             }
         }
     }
 
-    fn check(&self, path: &Path) -> Result<(), BacktestError> {
-        match self.alerts.iter().find(|(_, seen)| !seen) {
-            None => Ok(()),
-            Some((alert, _)) => Err(BacktestError::NoMatchingSeries {
-                alert: alert.name.clone(),
-                env: alert.env.clone(),
-                path: path.to_path_buf(),
-                filter: alert
-                    .backtest
-                    .as_ref()
-                    .and_then(|b| b.series.clone())
-                    .unwrap_or_default(),
-            }),
+    fn check(self, path: &Path) -> Result<(), BacktestError> {
+        for seen in self.alerts {
+            if !seen.matched {
+                return Err(BacktestError::NoMatchingSeries {
+                    alert: seen.alert.name.clone(),
+                    env: seen.alert.env.clone(),
+                    path: path.to_path_buf(),
+                    filter: seen
+                        .alert
+                        .backtest
+                        .as_ref()
+                        .and_then(|b| b.series.clone())
+                        .unwrap_or_default(),
+                });
+            }
+            if let (false, Some(empty)) = (seen.spanned, seen.empty) {
+                return Err(empty);
+            }
         }
+        Ok(())
     }
 }
 
@@ -203,7 +240,7 @@ fn for_each_batch<E: From<BacktestError>>(
         for batch in batches {
             let batch = batch.map_err(|e| data_error(first, &path, e))?;
             let rows: usize = batch.iter().map(|s| s.stats.rows).sum();
-            matched.see(&batch);
+            matched.see(&batch, opts);
             let mut batch_opts = opts.clone();
             batch_opts.batch = Some(Batch {
                 path: path.clone(),
