@@ -190,6 +190,14 @@ pub fn plan<'a>(
                 filter: filter.unwrap_or_default(),
             });
         }
+        // Over the whole file (a streamed batch cannot tell: `fleet` checks across batches).
+        if opts.batch.is_none()
+            && !chosen
+                .iter()
+                .any(|&i| evaluation_span(alert, &all[i], opts).is_some())
+        {
+            return Err(empty_span(alert, &all[chosen[0]], opts));
+        }
         // A shard may hold none of an alert's series: no error, the other shards run them.
         let chosen: Vec<usize> = match opts.shard {
             Some(shard) => chosen
