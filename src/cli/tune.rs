@@ -213,29 +213,6 @@ fn recommended(r: &Recommendation) -> Outcome {
     }
 }
 
-/// The replay warnings of a recommendation's current and recommended settings, each said once
-/// (`("current and recommended", "data step 1h is coarser …")`).
-fn warnings_of(r: &Recommendation) -> Vec<(&'static str, &str)> {
-    let mut out: Vec<(&'static str, &str)> = Vec::new();
-    for w in &r.current.warnings {
-        let both = r.warnings.contains(w);
-        out.push((
-            if both {
-                "current and recommended"
-            } else {
-                "current"
-            },
-            w,
-        ));
-    }
-    for w in &r.warnings {
-        if !r.current.warnings.contains(w) {
-            out.push(("recommended", w));
-        }
-    }
-    out
-}
-
 /// The columns of `--format csv`: the JSON's figures in its units (seconds, alerts per week), one
 /// cell each, for a spreadsheet or a script; an empty cell is an unknown (no incidents, nothing
 /// caught).
@@ -355,7 +332,7 @@ fn as_table(report: &tune::TuneReport, front_rows: usize) -> String {
                 crate::score::warm_up_phrase(r.incidents_in_warm_up, r.current.incidents)
             ));
         }
-        for (which, warning) in warnings_of(r) {
+        for (which, warning) in r.warnings_by_setting() {
             text.push_str(&format!(
                 "warning: {} in {} ({}), {which}: {warning}\n",
                 r.alert, r.env, r.engine

@@ -91,6 +91,30 @@ pub fn build(
         );
     }
     page.push_str("</table>\n");
+    // What the replays warned of, once per (alert, env, engine) with how many series.
+    let mut warned: std::collections::BTreeMap<(&str, &str, &str, &str), usize> =
+        Default::default();
+    for r in &rows {
+        for w in &r.warnings {
+            *warned
+                .entry((r.alert.as_str(), r.env.as_str(), r.engine, w.as_str()))
+                .or_default() += 1;
+        }
+    }
+    for ((alert, env, engine, warning), n) in warned {
+        let _ = writeln!(
+            page,
+            "<p class=\"note\">Warning: {} in {} ({engine}){}: {}.</p>",
+            html(alert),
+            html(env),
+            if n > 1 {
+                format!(", {n} series")
+            } else {
+                String::new()
+            },
+            html(warning)
+        );
+    }
     if let Some(injected) = tuned.and_then(|t| t.injected.as_ref()) {
         let _ = writeln!(
             page,
@@ -191,6 +215,13 @@ fn tuning_section(
         );
     }
     page.push_str("</table>\n");
+    for (which, warning) in rec.warnings_by_setting() {
+        let _ = writeln!(
+            page,
+            "<p class=\"note\">Warning, {which} setting: {}.</p>",
+            html(warning)
+        );
+    }
     injected_recall(page, rec);
     if let Some(chart) = tradeoff::Tradeoff::of(tuned, rec) {
         let svg = tradeoff::render_tradeoff_svg(&chart, tradeoff::SIZE)?;

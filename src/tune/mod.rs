@@ -188,6 +188,30 @@ pub struct Recommendation {
 }
 
 impl Recommendation {
+    /// The replay warnings of the current and the recommended setting, each said once
+    /// (`("current and recommended", "data step 1h is coarser …")`): the table and the report
+    /// say the same.
+    pub fn warnings_by_setting(&self) -> Vec<(&'static str, &str)> {
+        let mut out: Vec<(&'static str, &str)> = Vec::new();
+        for w in &self.current.warnings {
+            let both = self.warnings.contains(w);
+            out.push((
+                if both {
+                    "current and recommended"
+                } else {
+                    "current"
+                },
+                w,
+            ));
+        }
+        for w in &self.warnings {
+            if !self.current.warnings.contains(w) {
+                out.push(("recommended", w));
+            }
+        }
+        out
+    }
+
     /// What the recommended and the current setting each miss of the injected anomalies
     /// (`("current", "misses every shift:2")`), for the ones that miss any: the table and the
     /// report say the same.

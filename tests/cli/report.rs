@@ -215,3 +215,41 @@ fn a_report_with_injected_anomalies_gives_recall_per_kind_and_what_is_missed() {
     );
     assert!(html.contains("anomalies injected into the histories"));
 }
+
+/// What backtest and tune warn of reaches the report too: a 1-minute alarm over 5-minute data
+/// lives by its missing-data rule, which the backtest table's reader and the tuning section's
+/// current row are told.
+#[test]
+fn the_report_carries_the_replay_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("report.html");
+    std::fs::write(
+        dir.path().join("fine.yaml"),
+        "apiVersion: alertlab/v1\nkind: AlertSet\nmetadata: {name: fine}\nalerts:\n  - name: cpu-high\n    metric: {cloudwatch: {namespace: AWS/EC2, name: CPUUtilization, stat: Average, period: 60}}\n    condition: {threshold: {op: \">\", value: 90}}\n",
+    )
+    .unwrap();
+    alertlab()
+        .current_dir(dir.path())
+        .args(["report", "--spec", "fine.yaml", "--data"])
+        .arg(root().join("data/nab/realAWSCloudwatch/rds_cpu_utilization_e47b3b.csv"))
+        .arg("--out")
+        .arg(&page)
+        .assert()
+        .success();
+    let html = std::fs::read_to_string(&page).unwrap();
+    let warning =
+        "data step 5m is coarser than the alarm period 1m: most periods have no datapoint";
+    assert!(
+        html.contains(&format!(
+            "<p class=\"note\">Warning: cpu-high in default (cloudwatch): {warning}.</p>"
+        )),
+        "{html}"
+    );
+    let tuning = html.split("<h3>Tuning, CloudWatch alarm").nth(1).unwrap();
+    assert!(
+        tuning.contains(&format!(
+            "Warning, current and recommended setting: {warning}."
+        )),
+        "{tuning}"
+    );
+}
