@@ -84,7 +84,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 series::csv_field(&s.name)
             );
         }
-        eprintln!("{}: {} anomalies", s.name, placed.len());
+        let plural = if placed.len() == 1 {
+            "anomaly"
+        } else {
+            "anomalies"
+        };
+        eprintln!("{}: {} {plural} injected", s.name, placed.len());
         let missing = inject::shortfall(&anomalies, args.count, &placed);
         if let Some(note) = inject::shortfall_note(&missing, anomalies.len() * args.count) {
             eprintln!("note: {}: {note}", s.name);
