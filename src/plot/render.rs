@@ -154,7 +154,25 @@ fn draw<DB: DrawingBackend>(chart: &Chart, root: &DrawingArea<DB, Shift>) -> Res
     let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
     root.fill(&WHITE).map_err(e)?;
     let (Some(&first), Some(&last)) = (chart.times.first(), chart.times.last()) else {
-        return Err("nothing to draw: the series is empty".into());
+        // A span too short for one evaluation (a series of a point or two): the chart says so
+        // rather than failing the report or the plot it is part of.
+        let height = root.dim_in_pixel().1;
+        let style = (FAMILY, 16).into_font().color(&BLACK.mix(0.7));
+        for (i, line) in [
+            format!("{} — {}", chart.title, chart.condition),
+            "no evaluation in the span: nothing to draw".to_string(),
+        ]
+        .iter()
+        .enumerate()
+        {
+            root.draw(&Text::new(
+                line.clone(),
+                (24, (height / 2) as i32 - 12 + 28 * i as i32),
+                style.clone(),
+            ))
+            .map_err(e)?;
+        }
+        return Ok(());
     };
     let step = chart.times.get(1).map_or(60_000, |t| t - first).max(1);
     let (x0, x1) = (first, last + step);

@@ -356,3 +356,36 @@ fn compare_stacks_the_settings() {
         .code(2)
         .stderr(predicate::str::contains("unknown grid key `kk`"));
 }
+
+/// A history too short for one evaluation (a single sample between two evaluation times) still
+/// gets its chart, saying there is nothing to draw, instead of failing the plot and the report.
+#[test]
+fn a_span_without_evaluations_charts_as_nothing_to_draw() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    std::fs::write(p.join("one.csv"), "timestamp,value\n1700000000,-5\n").unwrap();
+    std::fs::write(
+        p.join("one.yaml"),
+        "apiVersion: alertlab/v1\nkind: AlertSet\nmetadata: {name: one}\nalerts:\n  - name: a\n    metric: {prometheus: {expr: 'm'}}\n    condition: {anomaly: {model: promql, k: 3, window: 1h}}\n    backtest: {data: one.csv}\n",
+    )
+    .unwrap();
+    alertlab()
+        .current_dir(p)
+        .args([
+            "plot", "--spec", "one.yaml", "--format", "svg", "--out", "charts",
+        ])
+        .assert()
+        .success();
+    let svg = std::fs::read_to_string(p.join("charts/a-default-prometheus-one.svg")).unwrap();
+    assert!(
+        svg.contains("no evaluation in the span: nothing to draw"),
+        "{svg}"
+    );
+    alertlab()
+        .current_dir(p)
+        .args(["report", "--spec", "one.yaml", "--out", "one.html"])
+        .assert()
+        .success();
+    let html = std::fs::read_to_string(p.join("one.html")).unwrap();
+    assert!(html.contains("no evaluation in the span: nothing to draw"));
+}
