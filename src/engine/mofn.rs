@@ -131,6 +131,38 @@ impl Classified {
         }
     }
 
+    /// The range of `r` ≤ 64 periods ending before `end` (`end − r .. end`) as bit masks, bit 0 the
+    /// oldest: the periods with a datapoint and the breaching ones. Periods before the first are
+    /// missing (the padding CloudWatch's first evaluations see).
+    pub fn range_bits(&self, end: usize, r: usize) -> (u64, u64) {
+        debug_assert!((1..=64).contains(&r) && end <= self.len);
+        let low = |bits: usize| {
+            if bits >= 64 {
+                !0u64
+            } else {
+                (1u64 << bits) - 1
+            }
+        };
+        let window = |words: &[u64]| -> u64 {
+            if end >= r {
+                let start = end - r;
+                let (w, offset) = (start / 64, start % 64);
+                let mut bits = words[w] >> offset;
+                if offset > 0 && w + 1 < words.len() {
+                    bits |= words[w + 1] << (64 - offset);
+                }
+                bits & low(r)
+            } else {
+                // All within the first word, moved up past the padding.
+                (words[0] & low(end)) << (r - end)
+            }
+        };
+        let padding = low(r.saturating_sub(end));
+        let breaching = window(&self.breaching);
+        let present = ((!window(&self.missing) & low(r)) | breaching) & !padding;
+        (present, breaching)
+    }
+
     /// Every period's class, in order.
     pub fn iter(&self) -> impl Iterator<Item = Breach> + '_ {
         (0..self.len).map(|j| self.get(j))
@@ -153,6 +185,26 @@ impl Classified {
                 return len;
             }
             word = self.missing[w];
+        }
+    }
+
+    /// The first position at or after `from` with a datapoint, or the length.
+    pub fn next_present(&self, from: usize) -> usize {
+        let len = self.len;
+        if from >= len {
+            return len;
+        }
+        let mut w = from / 64;
+        let mut word = !self.missing[w] & (!0u64 << (from % 64));
+        loop {
+            if word != 0 {
+                return (w * 64 + word.trailing_zeros() as usize).min(len);
+            }
+            w += 1;
+            if w == self.missing.len() {
+                return len;
+            }
+            word = !self.missing[w];
         }
     }
 
@@ -464,6 +516,35 @@ mod tests {
     }
 
     #[test]
+    fn a_range_reads_as_bits_oldest_first_with_padding_before_the_start() {
+        let mut rng = crate::rng::Rng::new(5);
+        for _ in 0..2000 {
+            let len = rng.int(1, 300) as usize;
+            let classes = random_classes(
+                &mut rng,
+                len,
+                &[Breach::Good, Breach::Breaching, Breach::Missing],
+            );
+            let c = Classified::new(&classes);
+            let r = rng.int(1, 64) as usize;
+            let end = rng.int(0, len as i64) as usize;
+            let (present, breaching) = c.range_bits(end, r);
+            for k in 0..64 {
+                let class = (end + k)
+                    .checked_sub(r)
+                    .filter(|_| k < r)
+                    .map(|j| classes[j]);
+                let bit = |mask: u64| (mask >> k) & 1 == 1;
+                assert_eq!(
+                    bit(present),
+                    matches!(class, Some(Breach::Good | Breach::Breaching))
+                );
+                assert_eq!(bit(breaching), class == Some(Breach::Breaching));
+            }
+        }
+    }
+
+    #[test]
     fn next_missing_finds_gaps_across_words() {
         let mut classes = vec![Breach::Good; 200];
         classes[3] = Breach::Missing;
@@ -473,5 +554,13 @@ mod tests {
         assert_eq!(c.next_missing(4), 130);
         assert_eq!(c.next_missing(131), 200);
         assert_eq!(c.next_missing(500), 200);
+        let mut gaps = vec![Breach::Missing; 200];
+        gaps[3] = Breach::Good;
+        gaps[130] = Breach::Breaching;
+        let c = Classified::new(&gaps);
+        assert_eq!(c.next_present(0), 3);
+        assert_eq!(c.next_present(4), 130);
+        assert_eq!(c.next_present(131), 200);
+        assert_eq!(c.next_present(500), 200);
     }
 }
