@@ -125,15 +125,6 @@ impl CloudWatchConfig {
 /// Decide the state from the evaluation range `window` (oldest first) — the rules in the module docs.
 /// `None` means "keep the current state".
 pub fn decide(window: &[Breach], cfg: &CloudWatchConfig) -> Option<AlarmState> {
-    let n = cfg.evaluation_periods;
-    let m = cfg.datapoints_to_alarm;
-    let verdict = |breaching: usize| {
-        Some(if breaching >= m {
-            AlarmState::Alarm
-        } else {
-            AlarmState::Ok
-        })
-    };
     let (mut real, mut real_breaching, mut oldest_real) = (0usize, 0usize, None);
     for (i, b) in window.iter().enumerate() {
         if *b != Breach::Missing {
@@ -142,44 +133,18 @@ pub fn decide(window: &[Breach], cfg: &CloudWatchConfig) -> Option<AlarmState> {
             oldest_real.get_or_insert(i);
         }
     }
-    let Some(oldest_real) = oldest_real else {
-        return match cfg.treat_missing_data {
-            TreatMissingData::Missing => Some(AlarmState::InsufficientData),
-            TreatMissingData::Ignore => None,
-            TreatMissingData::Breaching => Some(AlarmState::Alarm),
-            TreatMissingData::NotBreaching => Some(AlarmState::Ok),
-        };
-    };
-    if real >= n {
-        let newest_n_breaching = window
+    let newest_n_breaching = || {
+        window
             .iter()
             .rev()
             .filter(|b| **b != Breach::Missing)
-            .take(n)
+            .take(cfg.evaluation_periods)
             .filter(|b| **b == Breach::Breaching)
-            .count();
-        return verdict(newest_n_breaching);
-    }
-    match cfg.treat_missing_data {
-        TreatMissingData::Breaching => verdict(real_breaching + (n - real)),
-        TreatMissingData::NotBreaching => verdict(real_breaching),
-        TreatMissingData::Missing | TreatMissingData::Ignore if real_breaching >= m => {
-            Some(AlarmState::Alarm)
-        }
-        TreatMissingData::Missing | TreatMissingData::Ignore => {
-            if real_breaching < real {
-                // A real non-breaching datapoint: fewer than M breach, and nothing is premature.
-                return verdict(real_breaching);
-            }
-            let oldest_age = window.len() - oldest_real; // the newest period has age 1
-            match (oldest_age >= m, cfg.treat_missing_data) {
-                (true, TreatMissingData::Missing) => Some(AlarmState::Alarm),
-                (false, TreatMissingData::Missing) => Some(AlarmState::InsufficientData),
-                // `ignore` keeps the state either way.
-                _ => None,
-            }
-        }
-    }
+            .count()
+    };
+    // The newest period has age 1.
+    let oldest_age = oldest_real.map_or(0, |i| window.len() - i);
+    apply_rules(cfg, real, real_breaching, newest_n_breaching, oldest_age)
 }
 
 /// [`decide`] on a range of `r` ≤ 64 periods given as bit masks (bit 0 the oldest): `present`, the
@@ -192,6 +157,35 @@ pub fn decide_bits(
     r: usize,
     cfg: &CloudWatchConfig,
 ) -> Option<AlarmState> {
+    let breaching = breaching & present;
+    let real = present.count_ones() as usize;
+    let newest_n_breaching = || {
+        // The newest N real datapoints: drop the oldest (lowest) real − N of them.
+        let mut newest = present;
+        for _ in 0..real.saturating_sub(cfg.evaluation_periods) {
+            newest &= newest - 1;
+        }
+        (breaching & newest).count_ones() as usize
+    };
+    apply_rules(
+        cfg,
+        real,
+        breaching.count_ones() as usize,
+        newest_n_breaching,
+        r - present.trailing_zeros().min(r as u32) as usize,
+    )
+}
+
+/// The rules of the module docs, from what they read of a range: its real datapoints, how many of
+/// them breach, how many of its newest N real ones breach (asked only when there are N), and the
+/// age of the oldest real one (the newest period has age 1).
+fn apply_rules(
+    cfg: &CloudWatchConfig,
+    real: usize,
+    real_breaching: usize,
+    newest_n_breaching: impl FnOnce() -> usize,
+    oldest_age: usize,
+) -> Option<AlarmState> {
     let n = cfg.evaluation_periods;
     let m = cfg.datapoints_to_alarm;
     let verdict = |breaching: usize| {
@@ -201,8 +195,6 @@ pub fn decide_bits(
             AlarmState::Ok
         })
     };
-    let breaching = breaching & present;
-    let real = present.count_ones() as usize;
     if real == 0 {
         return match cfg.treat_missing_data {
             TreatMissingData::Missing => Some(AlarmState::InsufficientData),
@@ -211,14 +203,8 @@ pub fn decide_bits(
             TreatMissingData::NotBreaching => Some(AlarmState::Ok),
         };
     }
-    let real_breaching = breaching.count_ones() as usize;
     if real >= n {
-        // The newest N real datapoints: drop the oldest (lowest) real − N of them.
-        let mut newest = present;
-        for _ in 0..real - n {
-            newest &= newest - 1;
-        }
-        return verdict((breaching & newest).count_ones() as usize);
+        return verdict(newest_n_breaching());
     }
     match cfg.treat_missing_data {
         TreatMissingData::Breaching => verdict(real_breaching + (n - real)),
@@ -228,13 +214,13 @@ pub fn decide_bits(
         }
         TreatMissingData::Missing | TreatMissingData::Ignore => {
             if real_breaching < real {
+                // A real non-breaching datapoint: fewer than M breach, and nothing is premature.
                 return verdict(real_breaching);
             }
-            // The newest period has age 1.
-            let oldest_age = r - present.trailing_zeros() as usize;
             match (oldest_age >= m, cfg.treat_missing_data) {
                 (true, TreatMissingData::Missing) => Some(AlarmState::Alarm),
                 (false, TreatMissingData::Missing) => Some(AlarmState::InsufficientData),
+                // `ignore` keeps the state either way.
                 _ => None,
             }
         }
@@ -533,6 +519,16 @@ mod tests {
         timeline
     }
 
+    /// One of the four missing-data rules, at random.
+    fn any_treatment(rng: &mut crate::rng::Rng) -> TreatMissingData {
+        *rng.pick(&[
+            TreatMissingData::Missing,
+            TreatMissingData::Ignore,
+            TreatMissingData::Breaching,
+            TreatMissingData::NotBreaching,
+        ])
+    }
+
     /// `len` random classes: missing at `gap_rate`, else breaching at `breach_rate`.
     fn random_breaches(
         rng: &mut crate::rng::Rng,
@@ -592,12 +588,7 @@ mod tests {
             let breach = random_breaches(&mut rng, len, gap_rate, 0.5);
             let n = rng.int(1, 40) as usize;
             let m = rng.int(1, n as i64) as usize;
-            let treat = *rng.pick(&[
-                TreatMissingData::Missing,
-                TreatMissingData::Ignore,
-                TreatMissingData::Breaching,
-                TreatMissingData::NotBreaching,
-            ]);
+            let treat = any_treatment(&mut rng);
             let cfg = CloudWatchConfig {
                 evaluation_range: (n + rng.int(0, 30) as usize).min(70),
                 ..CloudWatchConfig::new(n, m, treat)
@@ -620,16 +611,8 @@ mod tests {
             let classified = Classified::new(&breach);
             let r = rng.int(1, 64) as usize;
             let n = rng.int(1, r as i64) as usize;
-            let cfg = CloudWatchConfig::new(
-                n,
-                rng.int(1, n as i64) as usize,
-                *rng.pick(&[
-                    TreatMissingData::Missing,
-                    TreatMissingData::Ignore,
-                    TreatMissingData::Breaching,
-                    TreatMissingData::NotBreaching,
-                ]),
-            );
+            let cfg =
+                CloudWatchConfig::new(n, rng.int(1, n as i64) as usize, any_treatment(&mut rng));
             let end = rng.int(1, len as i64) as usize;
             let mut range = vec![Breach::Missing; r.saturating_sub(end)];
             range.extend_from_slice(&breach[end.saturating_sub(r)..end]);
