@@ -19,6 +19,11 @@ pub struct Args {
     /// Leave tuning out (current vs recommended setting and the Pareto front).
     #[arg(long)]
     pub no_tune: bool,
+    /// Charts per alert and env at most: one that reads more series charts the noisiest of them
+    /// (the table lists every one; 0: chart them all). A fleet's report stays a page a browser
+    /// opens.
+    #[arg(long, default_value_t = 12)]
+    pub max_charts: usize,
     /// How tuning judges settings (as `alertlab tune` takes them); with `--inject`, the tuning
     /// sections give recall per injected anomaly and what each setting misses.
     #[command(flatten)]
@@ -52,7 +57,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .map_err(super::tune::tune_error)?,
         )
     };
-    let page = crate::report::build(&sets, &opts, &results, tuned.as_ref())
+    let page = crate::report::build(&sets, &opts, &results, tuned.as_ref(), args.max_charts)
         .map_err(|e| anyhow::anyhow!("drawing the report: {e}"))?;
     write_bytes_atomic(&args.out, page.as_bytes())?;
     eprintln!(

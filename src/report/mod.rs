@@ -3,6 +3,7 @@
 //! recommended setting's chart and the Pareto front. One file, CSS inline, no external URL: it opens
 //! offline and attaches to a ticket.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use crate::backtest::{self, BacktestOptions, BacktestResult};
@@ -35,15 +36,47 @@ fn opt(v: Option<f64>) -> String {
     v.map(num).unwrap_or_else(|| "–".into())
 }
 
-/// The charts of `alert` over every series it reads (each engine the options select), as inline
-/// SVG.
-fn charts(alert: &ResolvedAlert, opts: &BacktestOptions) -> Result<Vec<String>, String> {
+/// The charts of `alert` over the series it reads (each engine the options select; only those of
+/// `charted` when given), as inline SVG.
+fn charts(
+    alert: &ResolvedAlert,
+    opts: &BacktestOptions,
+    charted: Option<&BTreeSet<&str>>,
+) -> Result<Vec<String>, String> {
     let groups = backtest::plan(&[alert], opts).map_err(|e| e.to_string())?;
     groups
         .iter()
+        .filter(|group| charted.is_none_or(|names| names.contains(group.series().name.as_str())))
         .flat_map(|group| group_charts(group, opts.engines))
         .map(|(_, chart)| render_svg(&chart, CHART))
         .collect()
+}
+
+/// Which series of `alert` get charts when it reads more than `max_charts` (0: no limit): the
+/// noisiest (most alerts per week on any engine, then by name) — a fleet's report would otherwise
+/// carry a chart per series and grow past what a browser opens. `None`: all of them. Also how
+/// many series it reads.
+fn charted_series<'a>(
+    results: &'a [BacktestResult],
+    alert: &ResolvedAlert,
+    max_charts: usize,
+) -> (Option<BTreeSet<&'a str>>, usize) {
+    let mut noise: BTreeMap<&str, f64> = BTreeMap::new();
+    for r in results
+        .iter()
+        .filter(|r| r.alert == alert.name && r.env == alert.env)
+    {
+        let n = noise.entry(r.series.as_str()).or_insert(0.0);
+        *n = n.max(r.alerts_per_week);
+    }
+    let total = noise.len();
+    if max_charts == 0 || total <= max_charts {
+        return (None, total);
+    }
+    let mut ranked: Vec<(&str, f64)> = noise.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+    let kept = ranked.into_iter().take(max_charts).map(|(name, _)| name);
+    (Some(kept.collect()), total)
 }
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:24px auto;max-width:1160px;color:#222}\
@@ -58,6 +91,7 @@ pub fn build(
     opts: &BacktestOptions,
     results: &[BacktestResult],
     tuned: Option<&TuneReport>,
+    max_charts: usize,
 ) -> Result<String, String> {
     let mut page = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>alertlab report</title><style>{STYLE}</style></head><body>\n<h1>alertlab report</h1>\n<p class=\"note\">Specs: {}. Rows sorted by alerts per week, noisiest first. `seasonal` bands approximate CloudWatch anomaly detection.</p>\n",
@@ -134,7 +168,15 @@ pub fn build(
                 html(&resolved.name),
                 html(&resolved.env)
             );
-            for svg in charts(resolved, opts)? {
+            let (charted, total) = charted_series(results, resolved, max_charts);
+            if let Some(names) = &charted {
+                let _ = writeln!(
+                    page,
+                    "<p class=\"note\">Charts of the {} noisiest of its {total} series (`--max-charts`); the table above has every one.</p>",
+                    names.len()
+                );
+            }
+            for svg in charts(resolved, opts, charted.as_ref())? {
                 let _ = writeln!(page, "<figure>{svg}</figure>");
             }
             let Some(tuned) = tuned else { continue };
@@ -143,7 +185,7 @@ pub fn build(
                 .iter()
                 .filter(|r| r.alert == resolved.name && r.env == resolved.env)
             {
-                tuning_section(&mut page, set, resolved, rec, tuned, opts)?;
+                tuning_section(&mut page, set, resolved, rec, tuned, opts, charted.as_ref())?;
             }
         }
     }
@@ -189,6 +231,7 @@ fn tuning_section(
     rec: &tune::Recommendation,
     tuned: &TuneReport,
     opts: &BacktestOptions,
+    charted: Option<&BTreeSet<&str>>,
 ) -> Result<(), String> {
     let what = match rec.engine {
         "cloudwatch" => "CloudWatch alarm",
@@ -237,7 +280,7 @@ fn tuning_section(
                 engines: backtest::Engines::from_name(rec.engine),
                 ..opts.clone()
             };
-            for svg in charts(&variant, &on_engine)? {
+            for svg in charts(&variant, &on_engine, charted)? {
                 let _ = writeln!(page, "<figure>{svg}</figure>");
             }
         }

@@ -253,3 +253,73 @@ fn the_report_carries_the_replay_warnings() {
         "{tuning}"
     );
 }
+
+/// An alert over a fleet charts only its noisiest series (`--max-charts`), saying so; the table
+/// keeps every series. 0 charts them all.
+#[test]
+fn a_fleet_report_charts_the_noisiest_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    alertlab()
+        .current_dir(p)
+        .args([
+            "synth",
+            "--series",
+            "5",
+            "--days",
+            "3",
+            "--seed",
+            "4",
+            "--out",
+            "fleet.csv",
+        ])
+        .assert()
+        .success();
+    std::fs::write(
+        p.join("s.yaml"),
+        "apiVersion: alertlab/v1\nkind: AlertSet\nmetadata: {name: f}\nalerts:\n  - name: band\n    metric: {cloudwatch: {namespace: X, name: Y, stat: Average, period: 60}}\n    condition: {anomaly: {model: seasonal, k: 2, direction: both}}\n    backtest: {data: fleet.csv}\n",
+    )
+    .unwrap();
+    let report = |max: &str| {
+        alertlab()
+            .current_dir(p)
+            .args(["report", "--spec", "s.yaml", "--no-tune", "--out", "r.html"])
+            .args(["--max-charts", max])
+            .assert()
+            .success();
+        std::fs::read_to_string(p.join("r.html")).unwrap()
+    };
+    let html = report("2");
+    assert_eq!(html.matches("<svg").count(), 2, "{html}");
+    assert!(html.contains("Charts of the 2 noisiest of its 5 series"));
+    assert_eq!(
+        html.matches("<tr><td>band</td>").count(),
+        5,
+        "every series in the table"
+    );
+    // The two charted are the two with the most alerts per week.
+    let bt = super::json_of(
+        alertlab()
+            .current_dir(p)
+            .args(["backtest", "--spec", "s.yaml", "--format", "json"]),
+    );
+    let mut rows: Vec<(f64, String)> = bt["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["alerts_per_week"].as_f64().unwrap(),
+                r["series"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    rows.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    for (i, (_, series)) in rows.iter().enumerate() {
+        let title = format!("band · default · cloudwatch · {series} ");
+        assert_eq!(html.contains(&title), i < 2, "{series}");
+    }
+    let all = report("0");
+    assert_eq!(all.matches("<svg").count(), 5);
+    assert!(!all.contains("Charts of the"));
+}
