@@ -3,8 +3,8 @@
 //! Timestamps are UTC epoch milliseconds (`i64`) everywhere inside alertlab. Calendar text is parsed
 //! and formatted with chrono, except the two fixed-width spellings that fill multi-million-row files,
 //! which a fast path reads. Accepted: RFC 3339 (`2024-01-01T00:05:00Z`, `+02:00` offsets, fractions),
-//! NAB's `YYYY-MM-DD HH:MM:SS[.ffffff]` (read as UTC), dates, and epoch numbers whose unit (s, ms, µs,
-//! ns) is told by their magnitude; anything outside 1970–9999 is refused.
+//! NAB's `YYYY-MM-DD HH:MM:SS[.ffffff]` (read as UTC; `YYYY/MM/DD` too), dates, and epoch numbers
+//! whose unit (s, ms, µs, ns) is told by their magnitude; anything outside 1970–9999 is refused.
 
 /// Milliseconds in one second, minute, hour and day.
 pub const SECOND_MS: i64 = 1_000;
@@ -63,8 +63,24 @@ pub fn parse_timestamp(text: &str) -> Option<i64> {
     if bytes.len() >= 10 && bytes[4] == b'-' && bytes[7] == b'-' {
         return parse_calendar(bytes).filter(|ms| in_range(*ms));
     }
+    if let Some(dashed) = slashed_date(bytes) {
+        return parse_calendar(&dashed).filter(|ms| in_range(*ms));
+    }
     let number: f64 = text.parse().ok()?;
     epoch_number_to_ms(number)
+}
+
+/// `YYYY/MM/DD...` (as some spreadsheets and log tools export it) spelled `YYYY-MM-DD...`: year
+/// first, so it is as unambiguous as ISO 8601 (unlike `02/03/2024`, which stays an error).
+fn slashed_date(b: &[u8]) -> Option<Vec<u8>> {
+    (b.len() >= 10 && b[4] == b'/' && b[7] == b'/' && b[..4].iter().all(u8::is_ascii_digit)).then(
+        || {
+            let mut dashed = b.to_vec();
+            dashed[4] = b'-';
+            dashed[7] = b'-';
+            dashed
+        },
+    )
 }
 
 /// Whether `ms` lies in the span alertlab reads: 1970-01-01 to 9999-12-31.
@@ -82,6 +98,8 @@ pub fn parse_time_arg(text: &str) -> Result<i64, String> {
     let bytes = text.as_bytes();
     let ms = if bytes.len() >= 10 && bytes[4] == b'-' && bytes[7] == b'-' {
         parse_calendar(bytes)
+    } else if let Some(dashed) = slashed_date(bytes) {
+        parse_calendar(&dashed)
     } else {
         text.parse::<f64>()
             .ok()
@@ -318,6 +336,10 @@ mod tests {
             parse_timestamp("2014-02-14"),
             Some(t - 14 * HOUR_MS - 30 * MINUTE_MS)
         );
+        // Year first with slashes, as spreadsheets export it.
+        assert_eq!(parse_timestamp("2014/02/14 14:30:00"), Some(t));
+        assert_eq!(parse_timestamp("2014/02/14 14:30"), Some(t));
+        assert_eq!(parse_time_arg("2014/02/14T14:30:00Z"), Ok(t));
     }
 
     #[test]
@@ -329,6 +351,11 @@ mod tests {
             "2014-02-30",
             "2014-02-14 25:00:00",
             "2014-02-14T14:30:00Q",
+            // Day and month order unknowable.
+            "02/14/2014 14:30:00",
+            "14/02/2014 14:30:00",
+            "2014/02-14 14:30:00",
+            "2014/13/01 00:00:00",
             "NaN",
         ] {
             assert_eq!(parse_timestamp(bad), None, "{bad}");
