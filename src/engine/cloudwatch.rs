@@ -234,9 +234,11 @@ fn apply_rules(
 /// gap) is decided by the count alone in a few instructions; a range with one goes through
 /// [`decide`]'s rules on bit masks ([`decide_bits`], the range slid one period at a time), and
 /// after a range with no datapoint at all the pass jumps to the next datapoint (the decision
-/// cannot change before it): a sparse metric costs a few times a dense one, not thirty. The range before the
-/// first datapoint counts as missing. A property test checks this against applying [`decide`] to
-/// every range.
+/// cannot change before it); asked for episodes only ([`evaluate_classified`] with
+/// [`Detail::Episodes`], as tune asks), it also jumps from a range without a breaching datapoint
+/// to the next one, so a sparse metric costs tune what a dense one does. The range before the
+/// first datapoint counts as missing. Property tests check this against applying [`decide`] to
+/// every range, and the episodes-only runs against the full ones.
 pub fn evaluate(
     breach: &[Breach],
     start_ms: i64,
@@ -304,7 +306,8 @@ pub fn evaluate_classified(
     let m = cfg.datapoints_to_alarm as u32;
     let window_ms = n as i64 * period_ms;
     // Index of the newest missing period at or before i; the padding before 0 is missing.
-    let mut last_missing: i64 = if r > 1 { -1 } else { i64::MIN / 2 };
+    let no_missing_yet: i64 = if r > 1 { -1 } else { i64::MIN / 2 };
+    let mut last_missing = no_missing_yet;
     let mut breaching_in_n = 0u32;
     let mut state = AlarmState::InsufficientData;
     let mut episodes = EpisodeBuilder::default();
@@ -427,6 +430,29 @@ pub fn evaluate_classified(
             }
         }
         i += 1;
+        // Episodes only (what tune asks for), out of ALARM, with no breaching datapoint in the
+        // range: no rule reaches ALARM before a breaching datapoint enters the range (only
+        // `breaching` counts a missing period as one), and which state short of ALARM the alarm
+        // is in meanwhile changes no episode, so skip to that datapoint.
+        if !transitions
+            && !cfg.wall_clock
+            && state != AlarmState::Alarm
+            && cfg.treat_missing_data != TreatMissingData::Breaching
+            && masks.is_some_and(|(_, breaching)| breaching == 0)
+        {
+            let next_breaching = breach.next_breaching(i);
+            if next_breaching > i {
+                i = next_breaching;
+                // The newest N before it hold no breaching period (the range did not, nor did
+                // anything since).
+                breaching_in_n = 0;
+                last_missing = breach
+                    .last_missing_before(i)
+                    .map_or(no_missing_yet, |j| j as i64);
+                slide = None;
+            }
+            continue;
+        }
         // A range with no datapoint decides the same until one arrives (rule 2): skip to it. The
         // ranges in between hold none either, and no breaching period is among the newest N.
         if !cfg.wall_clock && masks.is_some_and(|(present, _)| present == 0) {
@@ -596,6 +622,33 @@ mod tests {
             let fast = evaluate(&breach, 0, 60_000, &cfg);
             let reference = evaluate_reference(&breach, 0, 60_000, &cfg);
             assert_eq!(fast, reference, "case {case}: {breach:?} {cfg:?}");
+            assert_episodes_only_is_the_same_run(&breach, &cfg, &fast);
+        }
+    }
+
+    /// Rare breaches among gaps — a sparse metric's usual replay, where tune's episodes-only pass
+    /// jumps from one breaching datapoint to the next — give the full run's episodes.
+    #[test]
+    fn rare_breaches_among_gaps_give_the_same_episodes() {
+        let mut rng = crate::rng::Rng::new(23);
+        for case in 0..3000 {
+            let len = rng.int(1, 400) as usize;
+            let gap_rate = *rng.pick(&[0.2, 0.5, 0.8]);
+            let breach_rate = *rng.pick(&[0.02, 0.1, 0.3]);
+            let breach = random_breaches(&mut rng, len, gap_rate, breach_rate);
+            let n = rng.int(1, 12) as usize;
+            let m = rng.int(1, n as i64) as usize;
+            let cfg = CloudWatchConfig {
+                evaluation_range: n + rng.int(0, 4) as usize,
+                ..CloudWatchConfig::new(n, m, any_treatment(&mut rng))
+            };
+            let full = evaluate(&breach, 0, 60_000, &cfg);
+            assert_eq!(
+                full,
+                evaluate_reference(&breach, 0, 60_000, &cfg),
+                "case {case}"
+            );
+            assert_episodes_only_is_the_same_run(&breach, &cfg, &full);
         }
     }
 

@@ -208,6 +208,46 @@ impl Classified {
         }
     }
 
+    /// The first breaching position at or after `from`, or the length.
+    pub fn next_breaching(&self, from: usize) -> usize {
+        let len = self.len;
+        if from >= len {
+            return len;
+        }
+        let mut w = from / 64;
+        let mut word = self.breaching[w] & (!0u64 << (from % 64));
+        loop {
+            if word != 0 {
+                return (w * 64 + word.trailing_zeros() as usize).min(len);
+            }
+            w += 1;
+            if w == self.breaching.len() {
+                return len;
+            }
+            word = self.breaching[w];
+        }
+    }
+
+    /// The newest position before `end` without a datapoint (`None`: every one before it has one).
+    pub fn last_missing_before(&self, end: usize) -> Option<usize> {
+        let end = end.min(self.len);
+        if end == 0 {
+            return None;
+        }
+        let mut w = (end - 1) / 64;
+        let mut word = self.missing[w] & (!0u64 >> (63 - (end - 1) % 64));
+        loop {
+            if word != 0 {
+                return Some(w * 64 + 63 - word.leading_zeros() as usize);
+            }
+            if w == 0 {
+                return None;
+            }
+            w -= 1;
+            word = self.missing[w];
+        }
+    }
+
     /// Breaching positions among `[from, to)`.
     pub fn breaching_between(&self, from: usize, to: usize) -> u32 {
         if from >= to {
@@ -562,5 +602,17 @@ mod tests {
         assert_eq!(c.next_present(4), 130);
         assert_eq!(c.next_present(131), 200);
         assert_eq!(c.next_present(500), 200);
+        assert_eq!(c.next_breaching(0), 130);
+        assert_eq!(c.next_breaching(131), 200);
+        assert_eq!(c.last_missing_before(0), None);
+        assert_eq!(c.last_missing_before(3), Some(2));
+        assert_eq!(c.last_missing_before(131), Some(129));
+        assert_eq!(c.last_missing_before(500), Some(199));
+        let mut few = vec![Breach::Good; 200];
+        few[70] = Breach::Missing;
+        let c = Classified::new(&few);
+        assert_eq!(c.last_missing_before(70), None);
+        assert_eq!(c.last_missing_before(71), Some(70));
+        assert_eq!(c.last_missing_before(199), Some(70));
     }
 }
