@@ -51,6 +51,27 @@ impl PartialEq for Classified {
     }
 }
 
+/// The first position at or after `from` whose bit is set in `words` (clear, when `invert`), or
+/// `len`: a scan word by word.
+fn first_set_from(words: &[u64], len: usize, from: usize, invert: bool) -> usize {
+    if from >= len {
+        return len;
+    }
+    let flip = if invert { !0u64 } else { 0 };
+    let mut w = from / 64;
+    let mut word = (words[w] ^ flip) & (!0u64 << (from % 64));
+    loop {
+        if word != 0 {
+            return (w * 64 + word.trailing_zeros() as usize).min(len);
+        }
+        w += 1;
+        if w == words.len() {
+            return len;
+        }
+        word = words[w] ^ flip;
+    }
+}
+
 impl Classified {
     /// From one class per period.
     pub fn new(classes: &[Breach]) -> Classified {
@@ -170,62 +191,17 @@ impl Classified {
 
     /// The first position at or after `from` with no datapoint, or the length.
     pub fn next_missing(&self, from: usize) -> usize {
-        let len = self.len;
-        if from >= len {
-            return len;
-        }
-        let mut w = from / 64;
-        let mut word = self.missing[w] & (!0u64 << (from % 64));
-        loop {
-            if word != 0 {
-                return (w * 64 + word.trailing_zeros() as usize).min(len);
-            }
-            w += 1;
-            if w == self.missing.len() {
-                return len;
-            }
-            word = self.missing[w];
-        }
+        first_set_from(&self.missing, self.len, from, false)
     }
 
     /// The first position at or after `from` with a datapoint, or the length.
     pub fn next_present(&self, from: usize) -> usize {
-        let len = self.len;
-        if from >= len {
-            return len;
-        }
-        let mut w = from / 64;
-        let mut word = !self.missing[w] & (!0u64 << (from % 64));
-        loop {
-            if word != 0 {
-                return (w * 64 + word.trailing_zeros() as usize).min(len);
-            }
-            w += 1;
-            if w == self.missing.len() {
-                return len;
-            }
-            word = !self.missing[w];
-        }
+        first_set_from(&self.missing, self.len, from, true)
     }
 
     /// The first breaching position at or after `from`, or the length.
     pub fn next_breaching(&self, from: usize) -> usize {
-        let len = self.len;
-        if from >= len {
-            return len;
-        }
-        let mut w = from / 64;
-        let mut word = self.breaching[w] & (!0u64 << (from % 64));
-        loop {
-            if word != 0 {
-                return (w * 64 + word.trailing_zeros() as usize).min(len);
-            }
-            w += 1;
-            if w == self.breaching.len() {
-                return len;
-            }
-            word = self.breaching[w];
-        }
+        first_set_from(&self.breaching, self.len, from, false)
     }
 
     /// The newest position before `end` without a datapoint (`None`: every one before it has one).
