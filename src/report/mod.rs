@@ -126,8 +126,7 @@ pub fn build(
     }
     page.push_str("</table>\n");
     // What the replays warned of, once per (alert, env, engine) with how many series.
-    let mut warned: std::collections::BTreeMap<(&str, &str, &str, &str), usize> =
-        Default::default();
+    let mut warned: BTreeMap<(&str, &str, &str, &str), usize> = BTreeMap::new();
     for r in &rows {
         for w in &r.warnings {
             *warned
