@@ -545,14 +545,9 @@ mod tests {
         timeline
     }
 
-    /// One of the four missing-data rules, at random.
+    /// One of the four missing-data rules (the AWS table's columns, [`OPTIONS`]), at random.
     fn any_treatment(rng: &mut crate::rng::Rng) -> TreatMissingData {
-        *rng.pick(&[
-            TreatMissingData::Missing,
-            TreatMissingData::Ignore,
-            TreatMissingData::Breaching,
-            TreatMissingData::NotBreaching,
-        ])
+        *rng.pick(&OPTIONS)
     }
 
     /// `len` random classes: missing at `gap_rate`, else breaching at `breach_rate`.
@@ -579,12 +574,6 @@ mod tests {
     #[test]
     fn the_fast_pass_equals_deciding_every_range() {
         let mut rng = crate::rng::Rng::new(99);
-        let options = [
-            TreatMissingData::Missing,
-            TreatMissingData::Ignore,
-            TreatMissingData::Breaching,
-            TreatMissingData::NotBreaching,
-        ];
         for case in 0..3000 {
             let len = rng.int(1, 80) as usize;
             let gap_rate = *rng.pick(&[0.0, 0.05, 0.3, 0.8]);
@@ -594,7 +583,7 @@ mod tests {
             let cfg = CloudWatchConfig {
                 evaluation_range: n + rng.int(0, 4) as usize,
                 wall_clock: rng.chance(0.2),
-                ..CloudWatchConfig::new(n, m, *rng.pick(&options))
+                ..CloudWatchConfig::new(n, m, any_treatment(&mut rng))
             };
             let fast = evaluate(&breach, 0, 60_000, &cfg);
             let reference = evaluate_reference(&breach, 0, 60_000, &cfg);

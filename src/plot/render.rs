@@ -162,11 +162,11 @@ fn draw<DB: DrawingBackend>(chart: &Chart, root: &DrawingArea<DB, Shift>) -> Res
             format!("{} — {}", chart.title, chart.condition),
             "no evaluation in the span: nothing to draw".to_string(),
         ]
-        .iter()
+        .into_iter()
         .enumerate()
         {
             root.draw(&Text::new(
-                line.clone(),
+                line,
                 (24, (height / 2) as i32 - 12 + 28 * i as i32),
                 style.clone(),
             ))

@@ -59,28 +59,31 @@ fn digits(bytes: &[u8], at: usize, len: usize) -> Option<u32> {
 /// (anything outside 1970-01-01 to 9999-12-31 included).
 pub fn parse_timestamp(text: &str) -> Option<i64> {
     let text = text.trim();
-    let bytes = text.as_bytes();
-    if bytes.len() >= 10 && bytes[4] == b'-' && bytes[7] == b'-' {
-        return parse_calendar(bytes).filter(|ms| in_range(*ms));
-    }
-    if let Some(dashed) = slashed_date(bytes) {
-        return parse_calendar(&dashed).filter(|ms| in_range(*ms));
+    if let Some(ms) = calendar_text(text.as_bytes()) {
+        return ms.filter(|ms| in_range(*ms));
     }
     let number: f64 = text.parse().ok()?;
     epoch_number_to_ms(number)
 }
 
-/// `YYYY/MM/DD...` (as some spreadsheets and log tools export it) spelled `YYYY-MM-DD...`: year
-/// first, so it is as unambiguous as ISO 8601 (unlike `02/03/2024`, which stays an error).
-fn slashed_date(b: &[u8]) -> Option<Vec<u8>> {
-    (b.len() >= 10 && b[4] == b'/' && b[7] == b'/' && b[..4].iter().all(u8::is_ascii_digit)).then(
-        || {
-            let mut dashed = b.to_vec();
-            dashed[4] = b'-';
-            dashed[7] = b'-';
-            dashed
-        },
-    )
+/// Calendar text parsed: `YYYY-MM-DD…`, or year first with slashes, `YYYY/MM/DD…` (as some
+/// spreadsheets and log tools export it; as unambiguous as ISO 8601, unlike `02/03/2024`, which
+/// stays an error). `None` when the text is not shaped like a date (an epoch number),
+/// `Some(None)` when it is but does not parse.
+fn calendar_text(b: &[u8]) -> Option<Option<i64>> {
+    if b.len() < 10 {
+        return None;
+    }
+    if b[4] == b'-' && b[7] == b'-' {
+        return Some(parse_calendar(b));
+    }
+    if b[4] == b'/' && b[7] == b'/' && b[..4].iter().all(u8::is_ascii_digit) {
+        let mut dashed = b.to_vec();
+        dashed[4] = b'-';
+        dashed[7] = b'-';
+        return Some(parse_calendar(&dashed));
+    }
+    None
 }
 
 /// Whether `ms` lies in the span alertlab reads: 1970-01-01 to 9999-12-31.
@@ -95,18 +98,13 @@ pub const MAX_TIME_MS: i64 = 253_402_300_799_000;
 /// text or epoch **seconds**, between 1970 and 9999.
 pub fn parse_time_arg(text: &str) -> Result<i64, String> {
     let text = text.trim();
-    let bytes = text.as_bytes();
-    let ms = if bytes.len() >= 10 && bytes[4] == b'-' && bytes[7] == b'-' {
-        parse_calendar(bytes)
-    } else if let Some(dashed) = slashed_date(bytes) {
-        parse_calendar(&dashed)
-    } else {
+    let ms = calendar_text(text.as_bytes()).unwrap_or_else(|| {
         text.parse::<f64>()
             .ok()
             .filter(|s| s.is_finite() && (0.0..=MAX_TIME_MS as f64 / 1000.0).contains(s))
             .map(|s| (s * 1000.0).round() as i64)
-    };
-    ms.filter(|ms| (0..=MAX_TIME_MS).contains(ms)).ok_or_else(|| {
+    });
+    ms.filter(|ms| in_range(*ms)).ok_or_else(|| {
         format!("`{text}` is not a time; expected RFC 3339 (`2024-01-01T00:00:00Z`) or epoch seconds between 1970 and 9999")
     })
 }
