@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::output::{csv, emit, emit_with, num, table, OutputFormat};
+use super::output::{csv, data_cell, emit, emit_with, interval, num, table, OutputFormat};
 use super::selection::Selection;
 use crate::fleet;
 use crate::series::time::format_duration;
@@ -27,6 +27,7 @@ const HEADER: &[&str] = &[
     "condition",
     "episodes",
     "alerts/wk",
+    "95% CI",
     "notifications",
     "in_alarm",
     "in_alarm_%",
@@ -36,6 +37,32 @@ const HEADER: &[&str] = &[
     "precision",
     "false/wk",
     "median_delay",
+];
+
+/// The columns of `--format csv`: the JSON's figures in its units (seconds, alerts per week, a
+/// ratio), one cell each, for a spreadsheet or a script, as `tune --format csv` writes them; an
+/// empty cell is an unknown (no incidents, nothing caught).
+const CSV_HEADER: &[&str] = &[
+    "alert",
+    "env",
+    "engine",
+    "series",
+    "condition",
+    "episodes",
+    "alerts_per_week",
+    "alerts_per_week_ci_low",
+    "alerts_per_week_ci_high",
+    "notifications",
+    "time_in_alarm_s",
+    "time_in_alarm_ratio",
+    "flaps",
+    "longest_episode_s",
+    "incidents",
+    "caught",
+    "recall",
+    "precision",
+    "false_alerts_per_week",
+    "median_delay_s",
 ];
 
 /// The columns of one result, read from its JSON form: the same rows for a fresh run and for
@@ -49,6 +76,9 @@ struct RowView {
     condition: String,
     episodes: Vec<serde::de::IgnoredAny>,
     alerts_per_week: f64,
+    /// Absent in shard reports written before the field existed (`alertlab merge` reads them).
+    #[serde(default)]
+    alerts_per_week_ci: Option<[f64; 2]>,
     notifications: usize,
     time_in_alarm_s: f64,
     time_in_alarm_ratio: f64,
@@ -67,6 +97,8 @@ struct IncidentView {
     #[serde(default)]
     incidents: usize,
     #[serde(default)]
+    caught: usize,
+    #[serde(default)]
     in_warm_up: usize,
     #[serde(default)]
     outside_span: usize,
@@ -82,6 +114,7 @@ fn row(r: &RowView) -> Vec<String> {
         r.condition.clone(),
         r.episodes.len().to_string(),
         num(r.alerts_per_week, 2),
+        r.alerts_per_week_ci.map(interval).unwrap_or_default(),
         r.notifications.to_string(),
         format_duration((r.time_in_alarm_s * 1000.0) as i64),
         num(100.0 * r.time_in_alarm_ratio, 2),
@@ -101,6 +134,35 @@ fn row(r: &RowView) -> Vec<String> {
     ]
 }
 
+/// One `--format csv` row: [`CSV_HEADER`]'s cells of a result.
+fn csv_row(r: &RowView) -> Vec<String> {
+    let inc = r.incidents.as_ref();
+    let optional = |v: Option<f64>| v.map(data_cell).unwrap_or_default();
+    let ci = |i: usize| optional(r.alerts_per_week_ci.map(|ci| ci[i]));
+    vec![
+        r.alert.clone(),
+        r.env.clone(),
+        r.engine.clone(),
+        r.series.clone(),
+        r.condition.clone(),
+        r.episodes.len().to_string(),
+        data_cell(r.alerts_per_week),
+        ci(0),
+        ci(1),
+        r.notifications.to_string(),
+        data_cell(r.time_in_alarm_s),
+        data_cell(r.time_in_alarm_ratio),
+        r.flaps.to_string(),
+        data_cell(r.longest_episode_s),
+        inc.map(|i| i.incidents.to_string()).unwrap_or_default(),
+        inc.map(|i| i.caught.to_string()).unwrap_or_default(),
+        optional(inc.and_then(|i| i.recall)),
+        optional(inc.and_then(|i| i.precision)),
+        optional(inc.map(|i| i.false_alerts_per_week)),
+        optional(inc.and_then(|i| i.median_delay_s)),
+    ]
+}
+
 /// A backtest report (`{"results": [...]}` as JSON) as `--format` asks: also the output of
 /// `alertlab merge` of backtest shards.
 pub fn render(report: &serde_json::Value, format: OutputFormat) -> anyhow::Result<String> {
@@ -115,7 +177,7 @@ pub fn render(report: &serde_json::Value, format: OutputFormat) -> anyhow::Resul
 /// Table (noisiest first) or CSV (report order) of result rows.
 fn render_rows(results: &[RowView], format: OutputFormat) -> String {
     match format {
-        OutputFormat::Csv => csv(HEADER, &results.iter().map(row).collect::<Vec<_>>()),
+        OutputFormat::Csv => csv(CSV_HEADER, &results.iter().map(csv_row).collect::<Vec<_>>()),
         _ => {
             // Noisiest first: that is what a person reading this wants to fix.
             let mut sorted: Vec<&RowView> = results.iter().collect();

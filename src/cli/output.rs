@@ -47,6 +47,16 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
+/// A 95 % interval of alerts per week as a table cell: `[7.3, 17.3]`.
+pub fn interval(ci: [f64; 2]) -> String {
+    format!("[{}, {}]", num(ci[0], 1), num(ci[1], 1))
+}
+
+/// A number as a CSV cell for tools: every digit Rust prints (`0.1`, `12.5`, `1e-7`), no rounding.
+pub fn data_cell(v: f64) -> String {
+    v.to_string()
+}
+
 /// CSV from a header and rows (fields quoted when needed).
 pub fn csv(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut out = header.join(",");

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::output::{csv, emit, num, table, OutputFormat};
+use super::output::{csv, data_cell, emit, interval, num, table, OutputFormat};
 use super::selection::Selection;
 use super::UsageError;
 use crate::backtest::BacktestOptions;
@@ -137,10 +137,6 @@ fn delay(v: Option<f64>) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
-fn ci(o: [f64; 2]) -> String {
-    format!("[{}, {}]", num(o[0], 1), num(o[1], 1))
-}
-
 const HEADER: &[&str] = &[
     "alert",
     "env",
@@ -193,7 +189,7 @@ fn row(r: &Recommendation, which: &str, o: &Outcome) -> Vec<String> {
         which.to_string(),
         grid::describe(&o.params),
         num(o.figures.alerts_per_week, 2),
-        ci(o.figures.alerts_per_week_ci),
+        interval(o.figures.alerts_per_week_ci),
         opt(o.figures.false_alerts_per_week, 2),
         opt(o.figures.recall, 2),
         delay(o.figures.median_delay_s),
@@ -235,8 +231,8 @@ const CSV_HEADER: [&str; 12] = [
 /// Pareto front (`pareto`), then with `--all` every setting tried (`tried`). `within_budget` is
 /// filled on the recommended rows (false: no setting met the budget, this is the quietest).
 fn as_csv(report: &tune::TuneReport) -> String {
-    let number = |v: f64| v.to_string();
-    let optional = |v: Option<f64>| v.map(number).unwrap_or_default();
+    let number = data_cell;
+    let optional = |v: Option<f64>| v.map(data_cell).unwrap_or_default();
     let line = |(alert, env, engine): (&str, &str, &str),
                 setting: &str,
                 params: &grid::Params,

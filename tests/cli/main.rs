@@ -238,8 +238,62 @@ fn backtest_csv_and_out_file() {
         .success()
         .stdout("");
     let text = std::fs::read_to_string(&out).unwrap();
-    assert!(text.starts_with("alert,env,engine,series,condition,episodes,alerts/wk,notifications"));
-    assert_eq!(text.lines().count(), 3);
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "alert,env,engine,series,condition,episodes,alerts_per_week,alerts_per_week_ci_low,alerts_per_week_ci_high,notifications,time_in_alarm_s,time_in_alarm_ratio,flaps,longest_episode_s,incidents,caught,recall,precision,false_alerts_per_week,median_delay_s"
+    );
+    assert!(
+        !text.contains('"'),
+        "no quoted cell in this fixture: {text}"
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 2, "{text}");
+    // Data, not the table's `6h45m` cells: each cell is the JSON's figure in its unit.
+    let json = json_of(
+        alertlab()
+            .arg("backtest")
+            .arg("--spec")
+            .arg(root().join("tests/fixtures/backtest/simple/spec.yaml"))
+            .args(["--format", "json"]),
+    );
+    let results = json["results"].as_array().unwrap();
+    assert_eq!(results.len(), rows.len());
+    for (row, r) in rows.iter().zip(results) {
+        let inc = &r["incidents"];
+        let expected = [
+            &r["alerts_per_week"],
+            &r["alerts_per_week_ci"][0],
+            &r["alerts_per_week_ci"][1],
+            &r["notifications"],
+            &r["time_in_alarm_s"],
+            &r["time_in_alarm_ratio"],
+            &r["flaps"],
+            &r["longest_episode_s"],
+            &inc["incidents"],
+            &inc["caught"],
+            &inc["recall"],
+            &inc["precision"],
+            &inc["false_alerts_per_week"],
+            &inc["median_delay_s"],
+        ];
+        assert_eq!(
+            row[..2],
+            [r["alert"].as_str().unwrap(), r["env"].as_str().unwrap()]
+        );
+        for (got, want) in row[6..].iter().zip(expected) {
+            match want.as_f64() {
+                Some(want) => assert_eq!(got.parse::<f64>().unwrap(), want, "{row:?}"),
+                None => assert_eq!(*got, "", "{row:?}: {want}"),
+            }
+        }
+    }
+    assert!(
+        results
+            .iter()
+            .any(|r| r["incidents"]["caught"].as_u64() > Some(0)),
+        "the fixture's incidents make the figures worth comparing"
+    );
 }
 
 #[test]
