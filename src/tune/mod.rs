@@ -272,6 +272,13 @@ pub enum TuneError {
     Spec(#[from] SpecError),
     #[error("alert `{alert}`: {message}")]
     Grid { alert: String, message: String },
+    /// A setting of the grid (from `--grid` or an alert's `tune:` block) the spec refuses.
+    #[error("the grid's setting `{setting}` (from `--grid` or the alert's `tune:` block) is not valid: {message}{}", hint.as_ref().map(|h| format!("\nhint: {h}")).unwrap_or_default())]
+    Setting {
+        setting: String,
+        message: String,
+        hint: Option<String>,
+    },
     /// Tallies of parts of one run (streamed batches) that cannot be pooled.
     #[error("{0}")]
     Pool(String),
@@ -450,7 +457,16 @@ fn candidates(
             alert: alert.name.clone(),
             message: e.to_string(),
         })?;
-        let variant = crate::spec::resolve_with(set, &alert.name, &alert.env, &over)?;
+        // The spec resolves the setting as it would the human's file, so its error would point at
+        // the spec's line for the key, which holds the value as written, not the grid's.
+        let variant =
+            crate::spec::resolve_with(set, &alert.name, &alert.env, &over).map_err(|e| {
+                TuneError::Setting {
+                    setting: grid::describe(&params),
+                    message: e.message,
+                    hint: e.hint,
+                }
+            })?;
         settings.push((params, variant));
     }
     Ok(Candidates {
