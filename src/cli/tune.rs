@@ -557,6 +557,14 @@ fn write_overlays(
             };
             if let Some(b) = &alert.backtest {
                 data.push(args.select.data.clone().unwrap_or_else(|| b.data.clone()));
+                // The labelled windows judged the settings as much as the history did: new labels
+                // make the overlay stale too.
+                let incidents = args
+                    .select
+                    .incidents
+                    .clone()
+                    .or_else(|| b.incidents.clone());
+                data.extend(incidents.filter(|p| p.is_file()));
             }
             if r.params.is_empty() {
                 continue;

@@ -3,7 +3,8 @@
 //! rewritten: the overlay holds, per alert and env, an override in the spec's own keys, merged over
 //! the spec's `overrides.<env>` before resolution — so `backtest` and `generate` see exactly the
 //! setting `tune` measured. It also records fingerprints of the spec and of the data it was tuned
-//! on, so `generate --check` can say when it is stale.
+//! on (the history and the labelled incident windows), so `generate --check` can say when it is
+//! stale.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -444,6 +444,29 @@ fn recommendations_meet_their_budget_through_the_overlay() {
         .args(["generate", "--spec", "s.yaml", "--out", "out", "--check"])
         .assert()
         .success();
+    // New labels judge the settings anew: the overlay is stale, naming the windows file.
+    let windows = std::fs::read_to_string(p.join("data.windows.csv")).unwrap();
+    let mut relabelled = windows.clone();
+    relabelled.push_str(windows.lines().nth(1).unwrap());
+    relabelled.push('\n');
+    std::fs::write(p.join("data.windows.csv"), relabelled).unwrap();
+    alertlab()
+        .current_dir(p)
+        .args([
+            "generate",
+            "--spec",
+            "s.yaml",
+            "--out",
+            "out",
+            "--check",
+            "--no-tests",
+        ])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "data file `data.windows.csv` changed since it was tuned",
+        ));
+    std::fs::write(p.join("data.windows.csv"), windows).unwrap();
     let mut data = std::fs::read_to_string(p.join("data.csv")).unwrap();
     data.push_str("2030-01-01T00:00:00Z,synth-0,1\n");
     std::fs::write(p.join("data.csv"), data).unwrap();
