@@ -537,15 +537,15 @@ pub fn render(
     })
 }
 
-/// One overlay per spec with a changed setting.
+/// One overlay per spec holding a tuned setting: new overrides merged in, and every (alert, env)
+/// this run judged gets a fresh record of how and on which files.
 fn write_overlays(
     sets: &[spec::AlertSet],
     report: &tune::TuneReport,
     args: &Args,
 ) -> anyhow::Result<()> {
     for set in sets {
-        let mut entries: BTreeMap<String, BTreeMap<String, serde_json::Value>> = BTreeMap::new();
-        let mut data = Vec::new();
+        let mut entries: BTreeMap<String, BTreeMap<String, spec::overlay::Tuned>> = BTreeMap::new();
         for r in &report.recommendations {
             let Some(alert) = set
                 .alerts
@@ -555,8 +555,18 @@ fn write_overlays(
             else {
                 continue;
             };
+            let entry = entries
+                .entry(r.alert.clone())
+                .or_default()
+                .entry(r.env.clone())
+                .or_insert(spec::overlay::Tuned {
+                    over: None,
+                    data: Vec::new(),
+                });
             if let Some(b) = &alert.backtest {
-                data.push(args.select.data.clone().unwrap_or_else(|| b.data.clone()));
+                entry
+                    .data
+                    .push(args.select.data.clone().unwrap_or_else(|| b.data.clone()));
                 // The labelled windows judged the settings as much as the history did: new labels
                 // make the overlay stale too.
                 let incidents = args
@@ -564,33 +574,30 @@ fn write_overlays(
                     .incidents
                     .clone()
                     .or_else(|| b.incidents.clone());
-                data.extend(incidents.filter(|p| p.is_file()));
+                entry.data.extend(incidents.filter(|p| p.is_file()));
             }
             if r.params.is_empty() {
                 continue;
             }
             let over = grid::override_json(alert, &r.params);
-            let slot = entries
-                .entry(r.alert.clone())
-                .or_default()
-                .entry(r.env.clone())
-                .or_insert(serde_json::Value::Null);
             // CloudWatch's recommendation is written first; Prometheus adds its own keys.
-            if slot.is_null() {
-                *slot = over;
-            } else if let (Some(s), Some(o)) = (slot.as_object_mut(), over.as_object()) {
-                for (k, v) in o {
-                    s.entry(k.clone()).or_insert(v.clone());
+            match (&mut entry.over, over.as_object()) {
+                (None, _) => entry.over = Some(over),
+                (Some(serde_json::Value::Object(s)), Some(o)) => {
+                    for (k, v) in o {
+                        s.entry(k.clone()).or_insert(v.clone());
+                    }
                 }
+                _ => {}
             }
         }
         if entries.is_empty() {
             continue;
         }
+        // (Which incident windows judged it is in each record's fingerprinted `data`.)
         let mut tuning = serde_json::json!({
             "budget_per_week": args.search.budget,
             "objective": args.search.objective,
-            "incidents": args.select.incidents.as_ref().map(|p| p.display().to_string()),
         });
         // Injected anomalies are part of what the values were judged on: enough to inject them
         // again (`alertlab inject` with the same kinds, count and seed).
@@ -601,8 +608,9 @@ fn write_overlays(
                 "seed": args.search.seed,
             });
         }
-        let path = spec::overlay::write(&set.source, &entries, &data, tuning)?;
-        eprintln!("wrote {}", path.display());
+        if let Some(path) = spec::overlay::write(&set.source, &entries, tuning)? {
+            eprintln!("wrote {}", path.display());
+        }
     }
     Ok(())
 }

@@ -26,11 +26,24 @@ pub struct OverlayV1 {
     pub spec: Fingerprint,
     #[serde(default)]
     pub data: Vec<Fingerprint>,
-    /// How it was tuned (budget, objective, incidents): for people, not read back.
+    /// Per alert and env, how it was tuned (budget, objective, incidents, injected anomalies) and
+    /// the fingerprints of the files it was judged on: for people, and for the next `--write`,
+    /// which keeps the records of the entries it does not tune.
+    #[serde(default)]
+    pub tuned: Option<BTreeMap<String, BTreeMap<String, TunedRecord>>>,
+    /// How an overlay written before `tuned` existed was tuned (one record for the whole file).
     #[serde(default)]
     pub tuning: Option<serde_yaml_ng::Value>,
     /// alert → env → override in the spec's keys.
     pub alerts: BTreeMap<String, BTreeMap<String, v1::OverrideV1>>,
+}
+
+/// What `staleness` reads of one (alert, env)'s record: the files its values were judged on (the
+/// rest — budget, objective — is for people).
+#[derive(Debug, Clone, Deserialize)]
+pub struct TunedRecord {
+    #[serde(default)]
+    pub data: Vec<Fingerprint>,
 }
 
 /// A file and the FNV-1a 64-bit hash of its bytes (hex).
@@ -110,67 +123,135 @@ pub fn apply(
     Ok(())
 }
 
-/// Why an overlay no longer matches what it was tuned on, if it does not: the spec's bytes or a
-/// data file's changed (paths relative to the overlay's folder).
+/// Why an overlay no longer matches what it was tuned on, if it does not: the spec's bytes, or a
+/// file an entry was judged on (paths relative to the overlay's folder), changed. Entries are named
+/// when the overlay has per-entry records; an older overlay's files are checked as a whole.
 pub fn staleness(overlay_path: &Path, overlay: &OverlayV1) -> Vec<String> {
     let dir = overlay_path.parent().unwrap_or(Path::new("."));
-    let mut out = Vec::new();
-    for (what, f) in std::iter::once(("the spec", &overlay.spec))
-        .chain(overlay.data.iter().map(|d| ("data file", d)))
-    {
-        let now = std::fs::read(dir.join(&f.file)).map(|b| fnv1a64(&b));
-        match now {
-            Ok(h) if h == f.fnv1a64 => {}
-            Ok(_) => out.push(format!("{what} `{}` changed since it was tuned", f.file)),
-            Err(_) => out.push(format!("{what} `{}` is gone", f.file)),
+    let check = |what: &str, f: &Fingerprint| -> Option<String> {
+        match std::fs::read(dir.join(&f.file)).map(|b| fnv1a64(&b)) {
+            Ok(h) if h == f.fnv1a64 => None,
+            Ok(_) => Some(format!("{what} `{}` changed since it was tuned", f.file)),
+            Err(_) => Some(format!("{what} `{}` is gone", f.file)),
         }
+    };
+    let mut out: Vec<String> = check("the spec", &overlay.spec).into_iter().collect();
+    match &overlay.tuned {
+        Some(tuned) => {
+            for (alert, envs) in tuned {
+                for (env, record) in envs {
+                    out.extend(record.data.iter().filter_map(|f| {
+                        check("data file", f)
+                            .map(|why| format!("alert `{alert}` in `{env}`: {why}"))
+                    }));
+                }
+            }
+        }
+        None => out.extend(overlay.data.iter().filter_map(|f| check("data file", f))),
     }
     out
 }
 
-/// Write the overlay of `spec`: `entries` (alert → env → override, in the spec's shape) merged over
-/// the overlay already there, with fresh fingerprints of the spec and of `data` (the files tuned
-/// on) and `tuning` (how). Returns the overlay's path.
+/// What one `tune --write` run has to say of one (alert, env): the override it recommends (`None`:
+/// the current setting stays, but it was judged again) and the files it was judged on.
+pub struct Tuned {
+    pub over: Option<serde_json::Value>,
+    pub data: Vec<PathBuf>,
+}
+
+/// Write the overlay of `spec`: each of `entries` (alert → env) merged over the overlay already
+/// there, with `tuning` (how this run tuned: budget, objective, ...) and fresh fingerprints of the
+/// files it was judged on recorded for it under `tuned`; entries this run did not tune keep theirs.
+/// The top-level `data` (what `generate --check` compares) is every entry's fingerprints together,
+/// so a partial run (`--env prod`) never hides that dev's values were tuned on older data. Returns
+/// the overlay's path, or `None` when there is nothing to write (no override, old or new).
 pub fn write(
     spec: &Path,
-    entries: &BTreeMap<String, BTreeMap<String, serde_json::Value>>,
-    data: &[PathBuf],
+    entries: &BTreeMap<String, BTreeMap<String, Tuned>>,
     tuning: serde_json::Value,
-) -> std::io::Result<PathBuf> {
+) -> std::io::Result<Option<PathBuf>> {
     use serde_json::{json, Map, Value};
     let path = path_for(spec);
     let dir = path.parent().unwrap_or(Path::new("."));
-    let mut alerts: Map<String, Value> = std::fs::read_to_string(&path)
+    let old: Value = std::fs::read_to_string(&path)
         .ok()
-        .and_then(|t| serde_yaml_ng::from_str::<Value>(&t).ok())
-        .and_then(|v| v.get("alerts").and_then(|a| a.as_object()).cloned())
-        .unwrap_or_default();
-    for (alert, envs) in entries {
-        let slot = alerts
-            .entry(alert.clone())
-            .or_insert_with(|| Value::Object(Map::new()));
-        for (env, over) in envs {
-            let target = slot
-                .as_object_mut()
-                .expect("alerts map to objects")
-                .entry(env.clone())
-                .or_insert_with(|| Value::Object(Map::new()));
-            deep_merge(target, over);
-        }
-    }
+        .and_then(|t| serde_yaml_ng::from_str(&t).ok())
+        .unwrap_or(Value::Null);
+    let object = |v: &Value| v.as_object().cloned().unwrap_or_default();
+    let mut alerts = object(&old["alerts"]);
+    let mut tuned = object(&old["tuned"]);
+    // An overlay written before per-entry records: its entries keep the fingerprints of the whole
+    // file (conservative: any of them changing makes them stale).
+    let legacy_data = if old.get("tuned").is_none() {
+        old["data"].clone()
+    } else {
+        Value::Array(Vec::new())
+    };
     let fingerprint = |file: &Path| -> std::io::Result<Value> {
         Ok(json!({
             "file": relative(dir, file).to_string_lossy().replace('\\', "/"),
             "fnv1a64": fnv1a64(&std::fs::read(file)?),
         }))
     };
-    let mut data_prints = Vec::new();
-    let mut seen = std::collections::BTreeSet::new();
-    for d in data {
-        if seen.insert(d.clone()) {
-            data_prints.push(fingerprint(d)?);
+    for (alert, envs) in entries {
+        for (env, entry) in envs {
+            let slot = alerts
+                .entry(alert.clone())
+                .or_insert_with(|| Value::Object(Map::new()));
+            let slot = slot.as_object_mut().expect("alerts map to objects");
+            match &entry.over {
+                Some(over) => deep_merge(slot.entry(env.clone()).or_insert(Value::Null), over),
+                // Judged again and kept: only an entry the overlay holds has a record to renew.
+                None if !slot.contains_key(env) => continue,
+                None => {}
+            }
+            let mut record = tuning.clone();
+            let mut prints = Vec::new();
+            for file in entry.data.iter().collect::<std::collections::BTreeSet<_>>() {
+                prints.push(fingerprint(file)?);
+            }
+            record["data"] = Value::Array(prints);
+            tuned
+                .entry(alert.clone())
+                .or_insert_with(|| Value::Object(Map::new()))
+                .as_object_mut()
+                .expect("tuned maps to objects")
+                .insert(env.clone(), record);
         }
     }
+    alerts.retain(|_, envs| envs.as_object().is_some_and(|e| !e.is_empty()));
+    if alerts.is_empty() {
+        return Ok(None);
+    }
+    // Records only of entries the overlay holds; a legacy entry gets the old file's fingerprints.
+    let mut records = Map::new();
+    for (alert, envs) in &alerts {
+        let mut kept = Map::new();
+        for env in envs.as_object().expect("alerts map to objects").keys() {
+            let record = tuned[alert.as_str()]
+                .get(env)
+                .cloned()
+                .unwrap_or_else(|| json!({ "data": legacy_data.clone() }));
+            kept.insert(env.clone(), record);
+        }
+        records.insert(alert.clone(), Value::Object(kept));
+    }
+    // Every record's fingerprints, each (file, hash) once, in file order.
+    let data: std::collections::BTreeSet<(String, String)> = records
+        .values()
+        .flat_map(|envs| envs.as_object().expect("records map to objects").values())
+        .flat_map(|r| r["data"].as_array().cloned().unwrap_or_default())
+        .filter_map(|f| {
+            Some((
+                f["file"].as_str()?.to_string(),
+                f["fnv1a64"].as_str()?.to_string(),
+            ))
+        })
+        .collect();
+    let data: Vec<Value> = data
+        .into_iter()
+        .map(|(file, hash)| json!({"file": file, "fnv1a64": hash}))
+        .collect();
     // Keys in the order a person reads them.
     let mut doc = serde_yaml_ng::Mapping::new();
     let mut put = |k: &str, v: Value| {
@@ -182,8 +263,8 @@ pub fn write(
     put("apiVersion", json!("alertlab/v1"));
     put("kind", json!(KIND));
     put("spec", fingerprint(spec)?);
-    put("data", Value::Array(data_prints));
-    put("tuning", tuning);
+    put("data", Value::Array(data));
+    put("tuned", Value::Object(records));
     put("alerts", Value::Object(alerts));
     let body = serde_yaml_ng::to_string(&doc).expect("mappings serialise");
     let header = format!(
@@ -192,7 +273,7 @@ pub fn write(
         spec.file_name().and_then(|n| n.to_str()).unwrap_or("")
     );
     crate::fsutil::write_bytes_atomic(&path, (header + &body).as_bytes())?;
-    Ok(path)
+    Ok(Some(path))
 }
 
 fn deep_merge(target: &mut serde_json::Value, over: &serde_json::Value) {
@@ -237,6 +318,55 @@ fn relative(from: &Path, to: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An overlay from before per-entry records (`data` and one `tuning` for the whole file): its
+    /// files are still checked, and a write that tunes one entry leaves the others watching the
+    /// old files' fingerprints, not losing them.
+    #[test]
+    fn an_overlay_without_records_keeps_its_fingerprints_through_a_partial_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path();
+        let spec = p.join("s.yaml");
+        std::fs::write(&spec, "spec").unwrap();
+        std::fs::write(p.join("dev.csv"), "old dev").unwrap();
+        std::fs::write(p.join("prod.csv"), "prod").unwrap();
+        let legacy = format!(
+            "apiVersion: alertlab/v1\nkind: TunedOverlay\nspec: {{file: s.yaml, fnv1a64: {}}}\ndata:\n- {{file: dev.csv, fnv1a64: {}}}\ntuning: {{budget_per_week: 1.0, objective: recall}}\nalerts:\n  a:\n    dev: {{condition: {{anomaly: {{k: 3.0}}}}}}\n",
+            fnv1a64(b"spec"),
+            fnv1a64(b"old dev")
+        );
+        std::fs::write(path_for(&spec), legacy).unwrap();
+        let (path, overlay) = read(&spec).unwrap().unwrap();
+        assert!(staleness(&path, &overlay).is_empty());
+        std::fs::write(p.join("dev.csv"), "new dev").unwrap();
+        assert_eq!(
+            staleness(&path, &overlay),
+            ["data file `dev.csv` changed since it was tuned"]
+        );
+        // prod is tuned: dev keeps the old fingerprint, so the overlay stays stale for dev.
+        let entries = BTreeMap::from([(
+            "a".to_string(),
+            BTreeMap::from([(
+                "prod".to_string(),
+                Tuned {
+                    over: Some(serde_json::json!({"condition": {"anomaly": {"k": 4.0}}})),
+                    data: vec![p.join("prod.csv")],
+                },
+            )]),
+        )]);
+        write(&spec, &entries, serde_json::json!({"budget_per_week": 2.0}))
+            .unwrap()
+            .unwrap();
+        let (path, overlay) = read(&spec).unwrap().unwrap();
+        assert_eq!(
+            staleness(&path, &overlay),
+            ["alert `a` in `dev`: data file `dev.csv` changed since it was tuned"]
+        );
+        let tuned = overlay.tuned.unwrap();
+        assert_eq!(tuned["a"]["prod"].data[0].file, "prod.csv");
+        assert_eq!(overlay.alerts["a"].len(), 2, "both entries kept");
+        assert_eq!(overlay.data.len(), 2, "{:?}", overlay.data);
+    }
 
     #[test]
     fn fingerprints_are_fnv1a() {

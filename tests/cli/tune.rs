@@ -1307,11 +1307,11 @@ fn an_overlay_tuned_with_injected_anomalies_records_them() {
     assert_eq!(overlay["spec"]["file"], "s.yaml", "{text}");
     assert_eq!(overlay["data"][0]["file"], "data.csv", "{text}");
     assert_eq!(
-        overlay["tuning"]["inject"],
+        overlay["tuned"]["band"]["dev"]["inject"],
         serde_json::json!({"anomalies": "shift:4,spike:6", "count": 1, "seed": 3}),
         "{text}"
     );
-    // Without injection the overlay's `tuning` is as before: no `inject` key.
+    // Without injection the entry's record has no `inject` key.
     std::fs::remove_file(p.join("s.tuned.yaml")).unwrap();
     alertlab()
         .current_dir(p)
@@ -1320,7 +1320,108 @@ fn an_overlay_tuned_with_injected_anomalies_records_them() {
         .success();
     let text = std::fs::read_to_string(p.join("s.tuned.yaml")).unwrap();
     let overlay: serde_json::Value = serde_yaml_ng::from_str(&text).unwrap();
-    assert!(overlay["tuning"].get("inject").is_none(), "{text}");
+    let record = &overlay["tuned"]["band"]["dev"];
+    assert_eq!(record["budget_per_week"], 1.0, "{text}");
+    assert!(record.get("inject").is_none(), "{text}");
+}
+
+/// Tuning one env again (`--env prod --write`) renews that env's record only: the other env keeps
+/// the fingerprints of the data it was tuned on, so a change to its data still makes the overlay
+/// stale, naming the alert and env; tuning it again on the new data, even when the setting stays,
+/// renews its record and the overlay is current again.
+#[test]
+fn a_partial_write_keeps_the_other_envs_fingerprints() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    synth_with_anomalies(p, ("9", "300", "3"), ("shift,spike", "4,8", "5"));
+    for env in ["dev", "prod"] {
+        std::fs::copy(p.join("data.csv"), p.join(format!("data_{env}.csv"))).unwrap();
+    }
+    std::fs::write(
+        p.join("s.yaml"),
+        r#"apiVersion: alertlab/v1
+kind: AlertSet
+metadata: {name: t}
+environments:
+  dev: {account: "111111111111", region: eu-west-1}
+  prod: {account: "222222222222", region: eu-west-1}
+alerts:
+  - name: band
+    metric: {cloudwatch: {namespace: X, name: Y, stat: Average, period: 300}}
+    condition: {anomaly: {model: seasonal, k: 2, direction: both}}
+    evaluation: {datapoints_to_alarm: 1, evaluation_periods: 1}
+    backtest: {data: "data_{{env}}.csv", incidents: data.windows.csv}
+"#,
+    )
+    .unwrap();
+    let run = |args: &[&str]| alertlab().current_dir(p).args(args).output().unwrap();
+    let write = |extra: &[&str]| {
+        let mut args = vec!["tune", "--spec", "s.yaml", "--write"];
+        args.extend_from_slice(extra);
+        let out = run(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let check = || {
+        run(&[
+            "generate",
+            "--spec",
+            "s.yaml",
+            "--out",
+            "out",
+            "--check",
+            "--no-tests",
+        ])
+    };
+    write(&[]);
+    assert!(
+        run(&["generate", "--spec", "s.yaml", "--out", "out", "--no-tests"])
+            .status
+            .success()
+    );
+    assert!(check().status.success());
+    // prod tuned again with another objective: dev keeps its record.
+    write(&["--env", "prod", "--objective", "delay", "--budget", "50"]);
+    let overlay: serde_json::Value =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(p.join("s.tuned.yaml")).unwrap()).unwrap();
+    assert_eq!(overlay["tuned"]["band"]["dev"]["objective"], "recall");
+    assert_eq!(overlay["tuned"]["band"]["prod"]["objective"], "delay");
+    let files: Vec<&str> = overlay["tuned"]["band"]["dev"]["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(files, ["data.windows.csv", "data_dev.csv"]);
+    // dev's data changes: stale, naming dev.
+    let mut data = std::fs::read_to_string(p.join("data_dev.csv")).unwrap();
+    data = data.replacen(",synth-0,", ",synth-0,0", 1);
+    std::fs::write(p.join("data_dev.csv"), data).unwrap();
+    let out = check();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout
+            .contains("alert `band` in `dev`: data file `data_dev.csv` changed since it was tuned"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("in `prod`"), "{stdout}");
+    // Tuned again on the new data: its record is renewed whether or not the setting changed.
+    write(&["--env", "dev"]);
+    assert!(
+        run(&["generate", "--spec", "s.yaml", "--out", "out", "--no-tests"])
+            .status
+            .success()
+    );
+    let out = check();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 /// A metric that stops reporting is caught only by the missing-data rule: with dropouts among the
