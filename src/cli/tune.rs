@@ -510,7 +510,7 @@ fn write_charts(report: &tune::TuneReport, dir: &std::path::Path) -> anyhow::Res
 }
 
 /// Which tuned overlays were read: their values are the "current" setting (a second run over its
-/// own overlay recommends it again, shown as `(as in the spec)`).
+/// own overlay recommends it again, shown as `(no change)`).
 fn overlay_notes(sets: &[spec::AlertSet]) -> String {
     sets.iter()
         .filter_map(|set| set.tuned.as_ref())

@@ -477,10 +477,11 @@ pub fn current_value(alert: &ResolvedAlert, key: &str) -> Option<Value> {
     }
 }
 
-/// A setting as people read it: `datapoints_to_alarm=3 k=4`, or `(as in the spec)` for no change.
+/// A setting as people read it: `datapoints_to_alarm=3 k=4`, or `(no change)` for the current
+/// setting (the spec's, with its tuned overlay when there is one).
 pub fn describe(params: &Params) -> String {
     if params.is_empty() {
-        return "(as in the spec)".into();
+        return "(no change)".into();
     }
     params
         .iter()

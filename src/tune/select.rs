@@ -2,6 +2,7 @@
 //! Pareto front a person can pick another point from.
 
 use super::Outcome;
+use crate::score::rate;
 
 /// What the recommendation optimises once the budget is met.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -37,10 +38,14 @@ fn recall(o: &Outcome) -> f64 {
     o.figures.recall.unwrap_or(0.0)
 }
 
-/// The index of the recommended outcome, and whether it meets the budget. Within the budget: with
-/// incidents, by the objective; without, the most sensitive setting (the one alerting most while
-/// within budget: widening further only goes blinder). Over budget everywhere: the quietest.
-/// Ties keep the earlier setting (the grid's order), so the choice is deterministic.
+/// The index of the recommended outcome, and whether it meets the budget. `outcomes[0]` is the
+/// current setting. Within the budget: with incidents, by the objective; without, the most
+/// sensitive setting (the one alerting most while within budget: widening further only goes
+/// blinder). Over budget everywhere: the quietest. Ties keep the earlier setting (the grid's
+/// order), so the choice is deterministic. A current setting within the budget stays unless the
+/// best one is better by more than chance: alerts per week whose 95 % intervals each hold the
+/// other's estimate count as a tie there, so a few weeks of history do not move a setting back and
+/// forth (re-tuning over an overlay after a day of new data).
 pub fn recommend(outcomes: &[Outcome], budget: f64, objective: Objective) -> Option<(usize, bool)> {
     let feasible: Vec<usize> = (0..outcomes.len())
         .filter(|&i| noise(&outcomes[i]) <= budget + 1e-9)
@@ -72,6 +77,9 @@ pub fn recommend(outcomes: &[Outcome], budget: f64, objective: Objective) -> Opt
                 best
             }
         });
+        if first == 0 && !clearly_better(&outcomes[best], &outcomes[0], labelled, objective) {
+            return Some((0, true));
+        }
         return Some((best, true));
     }
     let quietest = (0..outcomes.len()).min_by(|&a, &b| {
@@ -80,6 +88,53 @@ pub fn recommend(outcomes: &[Outcome], budget: f64, objective: Objective) -> Opt
             .unwrap_or(std::cmp::Ordering::Equal)
     })?;
     Some((quietest, false))
+}
+
+/// Whether `a` beats `b` by the objective's order with alerts per week compared as
+/// [`rate::indistinguishable`] (a tie when each estimate lies in the other's 95 % interval): a
+/// change of setting must win on something more than chance.
+fn clearly_better(a: &Outcome, b: &Outcome, labelled: bool, objective: Objective) -> bool {
+    use std::cmp::Ordering::{self, Equal};
+    let (fa, fb) = (&a.figures, &b.figures);
+    let noise_tied = rate::indistinguishable(
+        fa.alerts_per_week,
+        fa.alerts_per_week_ci,
+        fb.alerts_per_week,
+        fb.alerts_per_week_ci,
+    );
+    // Each criterion: Less when `a` is better.
+    let quieter = if noise_tied {
+        Equal
+    } else {
+        noise(a).total_cmp(&noise(b))
+    };
+    let catches = recall(b).total_cmp(&recall(a));
+    let sooner = delay(a).total_cmp(&delay(b));
+    let order: [Ordering; 3] = match (labelled, objective) {
+        (true, Objective::Recall) => [catches, quieter, sooner],
+        (true, Objective::RecallSoonest) => [catches, sooner, quieter],
+        (true, Objective::Delay) => {
+            let soonest = |o: &Outcome| {
+                if recall(o) > 0.0 {
+                    delay(o)
+                } else {
+                    f64::INFINITY
+                }
+            };
+            [soonest(a).total_cmp(&soonest(b)), catches, quieter]
+        }
+        // Without incidents the most sensitive within budget: more alerts is "better".
+        (false, _) => [
+            if noise_tied {
+                Equal
+            } else {
+                fb.alerts_per_week.total_cmp(&fa.alerts_per_week)
+            },
+            Equal,
+            Equal,
+        ],
+    };
+    order.into_iter().find(|o| *o != Equal) == Some(Ordering::Less)
 }
 
 /// The settings no other setting beats on all of noise (lower), recall (higher) and delay (lower),
@@ -125,6 +180,60 @@ mod tests {
             recall_by_kind: Default::default(),
             warnings: Vec::new(),
         }
+    }
+
+    /// `o` with the exact interval of `episodes` alerts over two weeks as its alerts per week.
+    fn over_two_weeks(episodes: usize, false_pw: Option<f64>, recall: Option<f64>) -> Outcome {
+        let two_weeks = 14.0 * 86_400_000.0;
+        let mut out = o(episodes as f64 / 2.0, 0.0, 0.0, 600.0);
+        out.figures.alerts_per_week_ci = rate::per_week_interval(episodes, two_weeks);
+        out.figures.false_alerts_per_week = false_pw;
+        out.figures.recall = recall;
+        out
+    }
+
+    #[test]
+    fn a_current_setting_within_budget_stays_unless_another_is_better_by_more_than_chance() {
+        // Without incidents: 1 alert in two weeks against 2 is chance, 1 against 14 is not.
+        let current = over_two_weeks(1, None, None);
+        let outs = [current.clone(), over_two_weeks(2, None, None)];
+        assert_eq!(recommend(&outs, 1.0, Objective::Recall), Some((0, true)));
+        let outs = [current.clone(), over_two_weeks(14, None, None)];
+        assert_eq!(recommend(&outs, 7.0, Objective::Recall), Some((1, true)));
+        // With incidents: quieter by chance stays; catching more or far quieter moves.
+        let current = over_two_weeks(2, Some(1.0), Some(0.5));
+        let quieter = over_two_weeks(1, Some(0.5), Some(0.5));
+        assert_eq!(
+            recommend(&[current.clone(), quieter], 1.0, Objective::Recall),
+            Some((0, true))
+        );
+        let catches_more = over_two_weeks(2, Some(0.5), Some(1.0));
+        assert_eq!(
+            recommend(&[current.clone(), catches_more], 1.0, Objective::Recall),
+            Some((1, true))
+        );
+        let noisy = over_two_weeks(40, Some(19.5), Some(0.5));
+        let far_quieter = over_two_weeks(2, Some(0.5), Some(0.5));
+        assert_eq!(
+            recommend(
+                &[noisy.clone(), far_quieter.clone()],
+                20.0,
+                Objective::Recall
+            ),
+            Some((1, true))
+        );
+        // Over budget, the current setting is never kept for being close.
+        assert_eq!(
+            recommend(&[noisy, far_quieter], 1.0, Objective::Recall),
+            Some((1, true))
+        );
+        // Sooner by the objective's own measure is a real gain for `recall-soonest`.
+        let mut sooner = over_two_weeks(2, Some(1.0), Some(0.5));
+        sooner.figures.median_delay_s = Some(60.0);
+        assert_eq!(
+            recommend(&[current, sooner], 1.0, Objective::RecallSoonest),
+            Some((1, true))
+        );
     }
 
     #[test]
