@@ -30,7 +30,9 @@ pub struct Args {
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Write the recommendations beside each spec as `<spec>.tuned.yaml` (read by backtest and
-    /// generate); the spec itself is never touched.
+    /// generate); the spec itself is never touched. Merged into an overlay already there; with
+    /// `--no-tuned`, the entries tuned replace theirs (and leave it when the spec's own setting
+    /// is the answer).
     #[arg(long)]
     pub write: bool,
     /// Also report every setting tried (JSON `settings`, or a table after the front).
@@ -608,8 +610,13 @@ fn write_overlays(
                 "seed": args.search.seed,
             });
         }
-        if let Some(path) = spec::overlay::write(&set.source, &entries, tuning)? {
-            eprintln!("wrote {}", path.display());
+        match spec::overlay::write(&set.source, &entries, tuning, args.select.no_tuned)? {
+            spec::overlay::Written::Wrote(path) => eprintln!("wrote {}", path.display()),
+            spec::overlay::Written::Removed(path) => eprintln!(
+                "removed {}: every setting it held is now as the spec writes it",
+                path.display()
+            ),
+            spec::overlay::Written::Nothing => {}
         }
     }
     Ok(())

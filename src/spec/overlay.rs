@@ -117,10 +117,75 @@ pub fn apply(
                     hint: Some("re-run `alertlab tune --write`, or delete the overlay".into()),
                 });
             }
+            if let Some(why) = reshapes(a, env, over) {
+                return Err(SpecError {
+                    path: overlay_path.to_path_buf(),
+                    line: None,
+                    message: format!(
+                        "the overlay tunes alert `{alert}` in env `{env}` with {why}: the spec changed since it was tuned"
+                    ),
+                    hint: Some(
+                        "tune it again from the spec as written (`alertlab tune --no-tuned --write` replaces the entries it tunes), delete the overlay, or pass `--no-tuned`"
+                            .into(),
+                    ),
+                });
+            }
             a.overrides.entry(env.clone()).or_default().merge(over);
         }
     }
     Ok(())
+}
+
+/// Whether the overlay's `over` would change what the alert is rather than tune it, said as what
+/// the overlay and the spec each have: a condition of another kind (merged, it would replace the
+/// human's condition, with defaults for every key the overlay does not set) or a metric source
+/// the spec no longer has in this env.
+fn reshapes(a: &v1::AlertV1, env: &str, over: &v1::OverrideV1) -> Option<String> {
+    fn kind(c: &v1::ConditionV1) -> Option<&'static str> {
+        [
+            ("threshold", c.threshold.is_some()),
+            ("percentile", c.percentile.is_some()),
+            ("anomaly", c.anomaly.is_some()),
+            ("present", c.present.is_some()),
+        ]
+        .into_iter()
+        .find_map(|(name, set)| set.then_some(name))
+    }
+    let spec_override = a.overrides.get(env);
+    if let Some(tuned) = over.condition.as_ref().and_then(kind) {
+        let spec = spec_override
+            .and_then(|o| o.condition.as_ref())
+            .and_then(kind)
+            .or_else(|| kind(&a.condition));
+        if spec != Some(tuned) {
+            return Some(format!(
+                "a condition `{tuned}`, but the spec's condition is `{}`",
+                spec.unwrap_or("of another kind")
+            ));
+        }
+    }
+    if let Some(m) = &over.metric {
+        let spec_metric = spec_override.and_then(|o| o.metric.as_ref());
+        let has = |cw: bool| {
+            let pick = |m: &v1::MetricV1| {
+                if cw {
+                    m.cloudwatch.is_some()
+                } else {
+                    m.prometheus.is_some()
+                }
+            };
+            pick(&a.metric) || spec_metric.is_some_and(pick)
+        };
+        for (source, tuned, cw) in [
+            ("cloudwatch", m.cloudwatch.is_some(), true),
+            ("prometheus", m.prometheus.is_some(), false),
+        ] {
+            if tuned && !has(cw) {
+                return Some(format!("`metric.{source}`, which the spec no longer has"));
+            }
+        }
+    }
+    None
 }
 
 /// Why an overlay no longer matches what it was tuned on, if it does not: the spec's bytes, or a
@@ -163,13 +228,17 @@ pub struct Tuned {
 /// there, with `tuning` (how this run tuned: budget, objective, ...) and fresh fingerprints of the
 /// files it was judged on recorded for it under `tuned`; entries this run did not tune keep theirs.
 /// The top-level `data` (what `generate --check` compares) is every entry's fingerprints together,
-/// so a partial run (`--env prod`) never hides that dev's values were tuned on older data. Returns
-/// the overlay's path, or `None` when there is nothing to write (no override, old or new).
+/// so a partial run (`--env prod`) never hides that dev's values were tuned on older data.
+///
+/// `replace` (a run that ignored the overlay, `--no-tuned`): each entry this run tuned is replaced,
+/// not merged into — its old values were not what it was judged against — and one whose setting
+/// stays as the spec writes it leaves the overlay.
 pub fn write(
     spec: &Path,
     entries: &BTreeMap<String, BTreeMap<String, Tuned>>,
     tuning: serde_json::Value,
-) -> std::io::Result<Option<PathBuf>> {
+    replace: bool,
+) -> std::io::Result<Written> {
     use serde_json::{json, Map, Value};
     let path = path_for(spec);
     let dir = path.parent().unwrap_or(Path::new("."));
@@ -200,7 +269,14 @@ pub fn write(
                 .or_insert_with(|| Value::Object(Map::new()));
             let slot = slot.as_object_mut().expect("alerts map to objects");
             match &entry.over {
+                Some(over) if replace => {
+                    slot.insert(env.clone(), over.clone());
+                }
                 Some(over) => deep_merge(slot.entry(env.clone()).or_insert(Value::Null), over),
+                None if replace => {
+                    slot.remove(env);
+                    continue;
+                }
                 // Judged again and kept: only an entry the overlay holds has a record to renew.
                 None if !slot.contains_key(env) => continue,
                 None => {}
@@ -221,7 +297,12 @@ pub fn write(
     }
     alerts.retain(|_, envs| envs.as_object().is_some_and(|e| !e.is_empty()));
     if alerts.is_empty() {
-        return Ok(None);
+        // Every entry is back to the spec as written: an overlay of nothing would still be read.
+        if replace && path.is_file() {
+            std::fs::remove_file(&path)?;
+            return Ok(Written::Removed(path));
+        }
+        return Ok(Written::Nothing);
     }
     // Records only of entries the overlay holds; a legacy entry gets the old file's fingerprints.
     let mut records = Map::new();
@@ -273,7 +354,17 @@ pub fn write(
         spec.file_name().and_then(|n| n.to_str()).unwrap_or("")
     );
     crate::fsutil::write_bytes_atomic(&path, (header + &body).as_bytes())?;
-    Ok(Some(path))
+    Ok(Written::Wrote(path))
+}
+
+/// What [`write`] did with the overlay file.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Written {
+    Wrote(PathBuf),
+    /// Every entry went back to the spec as written (`replace`), so the file was deleted.
+    Removed(PathBuf),
+    /// No override, old or new: no file.
+    Nothing,
 }
 
 fn deep_merge(target: &mut serde_json::Value, over: &serde_json::Value) {
@@ -354,9 +445,13 @@ mod tests {
                 },
             )]),
         )]);
-        write(&spec, &entries, serde_json::json!({"budget_per_week": 2.0}))
-            .unwrap()
-            .unwrap();
+        let written = write(
+            &spec,
+            &entries,
+            serde_json::json!({"budget_per_week": 2.0}),
+            false,
+        );
+        assert_eq!(written.unwrap(), Written::Wrote(path_for(&spec)));
         let (path, overlay) = read(&spec).unwrap().unwrap();
         assert_eq!(
             staleness(&path, &overlay),
@@ -366,6 +461,40 @@ mod tests {
         assert_eq!(tuned["a"]["prod"].data[0].file, "prod.csv");
         assert_eq!(overlay.alerts["a"].len(), 2, "both entries kept");
         assert_eq!(overlay.data.len(), 2, "{:?}", overlay.data);
+    }
+
+    /// The overlay tunes a metric source or condition the spec no longer has: refused, never
+    /// merged into a different alert; the same kind, or one set by the env's override, is applied.
+    #[test]
+    fn an_overlay_never_changes_what_the_alert_is() {
+        let raw = |text: &str| -> v1::AlertSetV1 { serde_yaml_ng::from_str(text).unwrap() };
+        let spec = "apiVersion: alertlab/v1\nkind: AlertSet\nmetadata: {name: t}\nenvironments: {dev: {account: '1', region: r}, prod: {account: '1', region: r}}\nalerts:\n  - name: a\n    metric: {prometheus: {expr: m}}\n    condition: {threshold: {op: '>', value: 1}}\n    overrides: {prod: {condition: {anomaly: {model: promql, k: 3}}}}\n";
+        let overlay = |entry: &str| -> OverlayV1 {
+            serde_yaml_ng::from_str(&format!(
+                "apiVersion: alertlab/v1\nkind: TunedOverlay\nspec: {{file: s.yaml, fnv1a64: '0'}}\nalerts: {{a: {entry}}}\n"
+            ))
+            .unwrap()
+        };
+        let path = Path::new("s.tuned.yaml");
+        let refused = |entry: &str| {
+            apply(path, &overlay(entry), &mut raw(spec))
+                .unwrap_err()
+                .message
+        };
+        assert!(refused("{dev: {metric: {cloudwatch: {period: 300}}}}")
+            .contains("`metric.cloudwatch`, which the spec no longer has"));
+        assert!(refused("{dev: {condition: {anomaly: {k: 4}}}}")
+            .contains("a condition `anomaly`, but the spec's condition is `threshold`"));
+        assert!(refused("{prod: {condition: {threshold: {value: 2}}}}")
+            .contains("a condition `threshold`, but the spec's condition is `anomaly`"));
+        let mut set = raw(spec);
+        apply(
+            path,
+            &overlay("{dev: {condition: {threshold: {value: 2}}, evaluation: {for: 5m}}, prod: {condition: {anomaly: {k: 4}}}}"),
+            &mut set,
+        )
+        .unwrap();
+        assert!(set.alerts[0].overrides["dev"].condition.is_some());
     }
 
     #[test]

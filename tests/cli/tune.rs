@@ -1325,6 +1325,67 @@ fn an_overlay_tuned_with_injected_anomalies_records_them() {
     assert!(record.get("inject").is_none(), "{text}");
 }
 
+/// An overlay tuned for a seasonal band, after the human made the alert a threshold: merged, it
+/// would turn the alert back into a band (with defaults for every key it does not set), silently.
+/// Every command that reads it refuses, naming the alert, env and both kinds (exit 2); tuning from
+/// the spec as written (`--no-tuned --write`) replaces the entry and the alert is the human's again.
+#[test]
+fn an_overlay_that_would_change_the_condition_kind_is_refused() {
+    let dir = workspace();
+    let p = dir.path();
+    let run = |args: &[&str]| alertlab().current_dir(p).args(args).output().unwrap();
+    assert!(
+        run(&["tune", "--spec", "s.yaml", "--alert", "band", "--write"])
+            .status
+            .success()
+    );
+    let spec = std::fs::read_to_string(p.join("s.yaml")).unwrap();
+    let threshold = spec.replace(
+        "condition: {anomaly: {model: seasonal, k: 2, direction: both}}",
+        "condition: {threshold: {op: \">\", value: 500}}",
+    );
+    assert_ne!(spec, threshold);
+    std::fs::write(p.join("s.yaml"), threshold).unwrap();
+    for args in [
+        &["backtest", "--spec", "s.yaml"][..],
+        &["generate", "--spec", "s.yaml", "--out", "out"],
+    ] {
+        let out = run(args);
+        let command = args[0];
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{command}: {stderr}");
+        assert!(
+            stderr.contains("the overlay tunes alert `band` in env `dev` with a condition `anomaly`, but the spec's condition is `threshold`"),
+            "{command}: {stderr}"
+        );
+    }
+    let out = run(&[
+        "tune",
+        "--spec",
+        "s.yaml",
+        "--alert",
+        "band",
+        "--no-tuned",
+        "--write",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json(
+        p,
+        &[
+            "backtest", "--spec", "s.yaml", "--alert", "band", "--format", "json",
+        ],
+    );
+    for r in v["results"].as_array().unwrap() {
+        assert!(r["condition"].as_str().unwrap().starts_with('>'), "{r}");
+    }
+    let overlay = std::fs::read_to_string(p.join("s.tuned.yaml")).unwrap_or_default();
+    assert!(!overlay.contains("anomaly"), "{overlay}");
+}
+
 /// Tuning one env again (`--env prod --write`) renews that env's record only: the other env keeps
 /// the fingerprints of the data it was tuned on, so a change to its data still makes the overlay
 /// stale, naming the alert and env; tuning it again on the new data, even when the setting stays,
