@@ -76,6 +76,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             tuned: !args.no_tuned,
         },
     )?;
+    if !args.check {
+        super::selection::warn_of_overlays_on_other_specs(&sets);
+    }
     for e in &args.env {
         if !sets.iter().any(|s| s.environments.contains_key(e)) {
             return Err(

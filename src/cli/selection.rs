@@ -58,6 +58,21 @@ pub fn parse_time(text: &str) -> Result<i64, String> {
     crate::series::time::parse_time_arg(text)
 }
 
+/// A tuned overlay written for an earlier version of its spec still applies over the human's
+/// later edits (a `k` changed by hand is overridden by the tuned one): say so on stderr, once per
+/// spec, with the ways out. (`generate --check` fails on it instead.)
+pub fn warn_of_overlays_on_other_specs(sets: &[spec::AlertSet]) {
+    for set in sets.iter().filter(|s| s.tuned_on_other_spec) {
+        if let Some(path) = &set.tuned {
+            eprintln!(
+                "warning: `{}` was tuned on an earlier version of `{}`: its values still override the spec's (`--no-tuned` ignores them; `alertlab tune --write` tunes again)",
+                path.display(),
+                set.source.display()
+            );
+        }
+    }
+}
+
 impl Selection {
     /// The specs (with their tuned overlays unless `--no-tuned`), checked against `--env` and
     /// `--alert`: a name no spec defines is a usage error, not an empty report.
@@ -68,6 +83,7 @@ impl Selection {
                 tuned: !self.no_tuned,
             },
         )?;
+        warn_of_overlays_on_other_specs(&sets);
         for e in &self.env {
             if !sets.iter().any(|s| {
                 s.environments.contains_key(e) || s.alerts.iter().any(|a| a.per_env.contains_key(e))

@@ -120,15 +120,18 @@ pub fn load_file_with(path: &Path, opts: LoadOptions) -> Result<AlertSet, SpecEr
         serde_yaml_ng::from_str(&text).map_err(|e| yaml_error(path, &e))?;
     let mut tuned = None;
     let mut written = None;
+    let mut tuned_on_other_spec = false;
     if opts.tuned {
         if let Some((overlay_path, overlay)) = overlay::read(path)? {
             written = Some(raw.clone());
             overlay::apply(&overlay_path, &overlay, &mut raw)?;
+            tuned_on_other_spec = overlay.spec.fnv1a64 != overlay::fnv1a64(text.as_bytes());
             tuned = Some(overlay_path);
         }
     }
     let mut set = resolve::resolve(path, &text, raw, written)?;
     set.tuned = tuned;
+    set.tuned_on_other_spec = tuned_on_other_spec;
     Ok(set)
 }
 

@@ -22,6 +22,9 @@ pub struct AlertSet {
     pub raw: std::sync::Arc<RawSpec>,
     /// The tuned overlay merged into it, when there was one.
     pub tuned: Option<PathBuf>,
+    /// Whether that overlay was tuned on another version of the spec (its fingerprint differs):
+    /// its values still apply over whatever the human changed since, which commands say.
+    pub tuned_on_other_spec: bool,
     pub environments: BTreeMap<String, Environment>,
     pub notifications: Notifications,
     pub alerts: Vec<Alert>,

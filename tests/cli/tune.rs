@@ -1325,6 +1325,37 @@ fn an_overlay_tuned_with_injected_anomalies_records_them() {
     assert!(record.get("inject").is_none(), "{text}");
 }
 
+/// A spec edited after tuning: the overlay's values still override it, and every command that
+/// reads it says so on stderr (the output is unchanged); tuning again renews the fingerprint.
+#[test]
+fn an_overlay_tuned_on_an_earlier_spec_is_warned_about() {
+    let dir = workspace();
+    let p = dir.path();
+    let stderr = |args: &[&str]| {
+        let out = alertlab().current_dir(p).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let warning = "`s.tuned.yaml` was tuned on an earlier version of `s.yaml`";
+    stderr(&["tune", "--spec", "s.yaml", "--alert", "band", "--write"]);
+    assert!(!stderr(&["backtest", "--spec", "s.yaml"]).contains(warning));
+    let spec = std::fs::read_to_string(p.join("s.yaml")).unwrap();
+    std::fs::write(
+        p.join("s.yaml"),
+        spec.replace("name: t}", "name: t, labels: {team: a}}"),
+    )
+    .unwrap();
+    for args in [
+        &["backtest", "--spec", "s.yaml"][..],
+        &["generate", "--spec", "s.yaml", "--out", "out"],
+        &["tune", "--spec", "s.yaml", "--alert", "band"],
+    ] {
+        assert!(stderr(args).contains(warning), "{args:?}");
+    }
+    stderr(&["tune", "--spec", "s.yaml", "--alert", "band", "--write"]);
+    assert!(!stderr(&["backtest", "--spec", "s.yaml"]).contains(warning));
+}
+
 /// An overlay tuned for a seasonal band, after the human made the alert a threshold: merged, it
 /// would turn the alert back into a band (with defaults for every key it does not set), silently.
 /// Every command that reads it refuses, naming the alert, env and both kinds (exit 2); tuning from

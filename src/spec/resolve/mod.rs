@@ -191,6 +191,7 @@ pub fn resolve(
         source: path.to_path_buf(),
         raw: raw_spec,
         tuned: None,
+        tuned_on_other_spec: false,
         environments,
         notifications,
         alerts,
