@@ -327,6 +327,7 @@ fn crop(chart: &mut Chart, from: Option<i64>, to: Option<i64>) -> Result<(), Usa
 /// `--spec`: one chart per alarm, env, engine and series, and an index.
 fn plot_spec(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
     let sets = spec::load_path(path)?;
+    super::selection::warn_of_overlays_on_other_specs(&sets);
     let engines = Engines::from_name(args.engine.as_deref().unwrap_or("both"));
     let opts = BacktestOptions {
         envs: args.env.clone(),
