@@ -104,8 +104,8 @@ struct IncidentView {
     outside_span: usize,
 }
 
-fn row(r: &RowView) -> Vec<String> {
-    let inc = r.incidents.as_ref();
+/// The cells both layouts start with: which result this is, and its episode count.
+fn identity(r: &RowView) -> Vec<String> {
     vec![
         r.alert.clone(),
         r.env.clone(),
@@ -113,6 +113,13 @@ fn row(r: &RowView) -> Vec<String> {
         r.series.clone(),
         r.condition.clone(),
         r.episodes.len().to_string(),
+    ]
+}
+
+fn row(r: &RowView) -> Vec<String> {
+    let inc = r.incidents.as_ref();
+    let mut cells = identity(r);
+    cells.extend([
         num(r.alerts_per_week, 2),
         r.alerts_per_week_ci.map(interval).unwrap_or_default(),
         r.notifications.to_string(),
@@ -131,7 +138,8 @@ fn row(r: &RowView) -> Vec<String> {
         inc.and_then(|i| i.median_delay_s)
             .map(|d| format_duration((d * 1000.0) as i64))
             .unwrap_or_default(),
-    ]
+    ]);
+    cells
 }
 
 /// One `--format csv` row: [`CSV_HEADER`]'s cells of a result.
@@ -139,13 +147,8 @@ fn csv_row(r: &RowView) -> Vec<String> {
     let inc = r.incidents.as_ref();
     let optional = |v: Option<f64>| v.map(data_cell).unwrap_or_default();
     let ci = |i: usize| optional(r.alerts_per_week_ci.map(|ci| ci[i]));
-    vec![
-        r.alert.clone(),
-        r.env.clone(),
-        r.engine.clone(),
-        r.series.clone(),
-        r.condition.clone(),
-        r.episodes.len().to_string(),
+    let mut cells = identity(r);
+    cells.extend([
         data_cell(r.alerts_per_week),
         ci(0),
         ci(1),
@@ -160,7 +163,8 @@ fn csv_row(r: &RowView) -> Vec<String> {
         optional(inc.and_then(|i| i.precision)),
         optional(inc.map(|i| i.false_alerts_per_week)),
         optional(inc.and_then(|i| i.median_delay_s)),
-    ]
+    ]);
+    cells
 }
 
 /// A backtest report (`{"results": [...]}` as JSON) as `--format` asks: also the output of

@@ -450,43 +450,32 @@ fn recommendations_meet_their_budget_through_the_overlay() {
     relabelled.push_str(windows.lines().nth(1).unwrap());
     relabelled.push('\n');
     std::fs::write(p.join("data.windows.csv"), relabelled).unwrap();
-    alertlab()
-        .current_dir(p)
-        .args([
-            "generate",
-            "--spec",
-            "s.yaml",
-            "--out",
-            "out",
-            "--check",
-            "--no-tests",
-        ])
-        .assert()
-        .code(1)
-        .stdout(predicate::str::contains(
-            "data file `data.windows.csv` changed since it was tuned",
-        ));
+    let check_calls_stale = |file: &str| {
+        alertlab()
+            .current_dir(p)
+            .args([
+                "generate",
+                "--spec",
+                "s.yaml",
+                "--out",
+                "out",
+                "--check",
+                "--no-tests",
+            ])
+            .assert()
+            .code(1)
+            .stdout(
+                predicate::str::contains("stale tuned overlay").and(predicate::str::contains(
+                    format!("data file `{file}` changed since it was tuned"),
+                )),
+            );
+    };
+    check_calls_stale("data.windows.csv");
     std::fs::write(p.join("data.windows.csv"), windows).unwrap();
     let mut data = std::fs::read_to_string(p.join("data.csv")).unwrap();
     data.push_str("2030-01-01T00:00:00Z,synth-0,1\n");
     std::fs::write(p.join("data.csv"), data).unwrap();
-    alertlab()
-        .current_dir(p)
-        .args([
-            "generate",
-            "--spec",
-            "s.yaml",
-            "--out",
-            "out",
-            "--check",
-            "--no-tests",
-        ])
-        .assert()
-        .code(1)
-        .stdout(
-            predicate::str::contains("stale tuned overlay")
-                .and(predicate::str::contains("data.csv")),
-        );
+    check_calls_stale("data.csv");
 }
 
 #[test]
