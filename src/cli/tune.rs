@@ -610,7 +610,17 @@ fn write_overlays(
                 "seed": args.search.seed,
             });
         }
-        match spec::overlay::write(&set.source, &entries, tuning, args.select.no_tuned)? {
+        let in_spec = |alert: &str, env: &str| {
+            set.alerts.iter().any(|a| a.name == alert)
+                && (set.environments.is_empty() || set.environments.contains_key(env))
+        };
+        match spec::overlay::write(
+            &set.source,
+            &entries,
+            tuning,
+            args.select.no_tuned,
+            &in_spec,
+        )? {
             spec::overlay::Written::Wrote(path) => eprintln!("wrote {}", path.display()),
             spec::overlay::Written::Removed(path) => eprintln!(
                 "removed {}: every setting it held is now as the spec writes it",

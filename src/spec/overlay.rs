@@ -75,7 +75,7 @@ pub fn read(spec: &Path) -> Result<Option<(PathBuf, OverlayV1)>, SpecError> {
         path: path.clone(),
         line: e.location().map(|l| l.line()),
         message: format!("the tuned overlay cannot be read: {e}"),
-        hint: Some("re-create it with `alertlab tune --write`, or delete it".into()),
+        hint: Some("re-create it with `alertlab tune --no-tuned --write` (which does not read it), or delete it".into()),
     })?;
     if overlay.api_version != "alertlab/v1" || overlay.kind != KIND {
         return Err(SpecError {
@@ -91,6 +91,9 @@ pub fn read(spec: &Path) -> Result<Option<(PathBuf, OverlayV1)>, SpecError> {
     Ok(Some((path, overlay)))
 }
 
+/// The way out of an overlay that no longer fits its spec: `tune --no-tuned` does not read it.
+const TUNE_AGAIN: &str = "tune again from the spec as written (`alertlab tune --no-tuned --write` replaces the entries it tunes and drops those of alerts and envs the spec no longer has), delete the overlay, or pass `--no-tuned`";
+
 /// Merge `overlay` into the spec's per-env overrides.
 pub fn apply(
     overlay_path: &Path,
@@ -103,7 +106,7 @@ pub fn apply(
                 path: overlay_path.to_path_buf(),
                 line: None,
                 message: format!("the overlay tunes alert `{alert}`, which the spec no longer has"),
-                hint: Some("re-run `alertlab tune --write`, or delete the overlay".into()),
+                hint: Some(TUNE_AGAIN.into()),
             });
         };
         for (env, over) in envs {
@@ -114,7 +117,7 @@ pub fn apply(
                     message: format!(
                         "the overlay tunes alert `{alert}` in env `{env}`, which the spec no longer has"
                     ),
-                    hint: Some("re-run `alertlab tune --write`, or delete the overlay".into()),
+                    hint: Some(TUNE_AGAIN.into()),
                 });
             }
             if let Some(why) = reshapes(a, env, over) {
@@ -124,10 +127,7 @@ pub fn apply(
                     message: format!(
                         "the overlay tunes alert `{alert}` in env `{env}` with {why}: the spec changed since it was tuned"
                     ),
-                    hint: Some(
-                        "tune it again from the spec as written (`alertlab tune --no-tuned --write` replaces the entries it tunes), delete the overlay, or pass `--no-tuned`"
-                            .into(),
-                    ),
+                    hint: Some(TUNE_AGAIN.into()),
                 });
             }
             a.overrides.entry(env.clone()).or_default().merge(over);
@@ -233,11 +233,15 @@ pub struct Tuned {
 /// `replace` (a run that ignored the overlay, `--no-tuned`): each entry this run tuned is replaced,
 /// not merged into — its old values were not what it was judged against — and one whose setting
 /// stays as the spec writes it leaves the overlay.
+///
+/// `in_spec(alert, env)`: whether the spec still has that alert in that env; entries of others are
+/// dropped (the overlay could not be read with them).
 pub fn write(
     spec: &Path,
     entries: &BTreeMap<String, BTreeMap<String, Tuned>>,
     tuning: serde_json::Value,
     replace: bool,
+    in_spec: &dyn Fn(&str, &str) -> bool,
 ) -> std::io::Result<Written> {
     use serde_json::{json, Map, Value};
     let path = path_for(spec);
@@ -262,12 +266,18 @@ pub fn write(
             "fnv1a64": fnv1a64(&std::fs::read(file)?),
         }))
     };
+    // The map under `key` of `map`, made one if it is missing or not a map (an overlay edited by
+    // hand and read with `--no-tuned` is rewritten, never a panic).
+    fn submap<'m>(map: &'m mut Map<String, Value>, key: &str) -> &'m mut Map<String, Value> {
+        let slot = map.entry(key.to_string()).or_insert(Value::Null);
+        if !slot.is_object() {
+            *slot = Value::Object(Map::new());
+        }
+        slot.as_object_mut().expect("made a map above")
+    }
     for (alert, envs) in entries {
         for (env, entry) in envs {
-            let slot = alerts
-                .entry(alert.clone())
-                .or_insert_with(|| Value::Object(Map::new()));
-            let slot = slot.as_object_mut().expect("alerts map to objects");
+            let slot = submap(&mut alerts, alert);
             match &entry.over {
                 Some(over) if replace => {
                     slot.insert(env.clone(), over.clone());
@@ -287,15 +297,16 @@ pub fn write(
                 prints.push(fingerprint(file)?);
             }
             record["data"] = Value::Array(prints);
-            tuned
-                .entry(alert.clone())
-                .or_insert_with(|| Value::Object(Map::new()))
-                .as_object_mut()
-                .expect("tuned maps to objects")
-                .insert(env.clone(), record);
+            submap(&mut tuned, alert).insert(env.clone(), record);
+        }
+    }
+    for (alert, envs) in alerts.iter_mut() {
+        if let Some(envs) = envs.as_object_mut() {
+            envs.retain(|env, _| in_spec(alert, env));
         }
     }
     alerts.retain(|_, envs| envs.as_object().is_some_and(|e| !e.is_empty()));
+    let alerts = alerts;
     if alerts.is_empty() {
         // Every entry is back to the spec as written: an overlay of nothing would still be read.
         if replace && path.is_file() {
@@ -308,9 +319,10 @@ pub fn write(
     let mut records = Map::new();
     for (alert, envs) in &alerts {
         let mut kept = Map::new();
-        for env in envs.as_object().expect("alerts map to objects").keys() {
-            let record = tuned[alert.as_str()]
-                .get(env)
+        for env in envs.as_object().expect("kept only maps above").keys() {
+            let record = tuned
+                .get(alert)
+                .and_then(|t| t.get(env))
                 .cloned()
                 .unwrap_or_else(|| json!({ "data": legacy_data.clone() }));
             kept.insert(env.clone(), record);
@@ -320,7 +332,7 @@ pub fn write(
     // Every record's fingerprints, each (file, hash) once, in file order.
     let data: std::collections::BTreeSet<(String, String)> = records
         .values()
-        .flat_map(|envs| envs.as_object().expect("records map to objects").values())
+        .flat_map(|envs| envs.as_object().expect("built as maps above").values())
         .flat_map(|r| r["data"].as_array().cloned().unwrap_or_default())
         .filter_map(|f| {
             Some((
@@ -422,7 +434,7 @@ mod tests {
         std::fs::write(p.join("dev.csv"), "old dev").unwrap();
         std::fs::write(p.join("prod.csv"), "prod").unwrap();
         let legacy = format!(
-            "apiVersion: alertlab/v1\nkind: TunedOverlay\nspec: {{file: s.yaml, fnv1a64: {}}}\ndata:\n- {{file: dev.csv, fnv1a64: {}}}\ntuning: {{budget_per_week: 1.0, objective: recall}}\nalerts:\n  a:\n    dev: {{condition: {{anomaly: {{k: 3.0}}}}}}\n",
+            "apiVersion: alertlab/v1\nkind: TunedOverlay\nspec: {{file: s.yaml, fnv1a64: {}}}\ndata:\n- {{file: dev.csv, fnv1a64: {}}}\ntuning: {{budget_per_week: 1.0, objective: recall}}\nalerts:\n  a:\n    dev: {{condition: {{anomaly: {{k: 3.0}}}}}}\n  b:\n    dev: {{evaluation: {{for: 5m}}}}\n",
             fnv1a64(b"spec"),
             fnv1a64(b"old dev")
         );
@@ -450,16 +462,21 @@ mod tests {
             &entries,
             serde_json::json!({"budget_per_week": 2.0}),
             false,
+            &|_, _| true,
         );
         assert_eq!(written.unwrap(), Written::Wrote(path_for(&spec)));
         let (path, overlay) = read(&spec).unwrap().unwrap();
         assert_eq!(
             staleness(&path, &overlay),
-            ["alert `a` in `dev`: data file `dev.csv` changed since it was tuned"]
+            [
+                "alert `a` in `dev`: data file `dev.csv` changed since it was tuned",
+                "alert `b` in `dev`: data file `dev.csv` changed since it was tuned"
+            ]
         );
         let tuned = overlay.tuned.unwrap();
         assert_eq!(tuned["a"]["prod"].data[0].file, "prod.csv");
         assert_eq!(overlay.alerts["a"].len(), 2, "both entries kept");
+        assert_eq!(overlay.alerts["b"].len(), 1, "the other alert kept");
         assert_eq!(overlay.data.len(), 2, "{:?}", overlay.data);
     }
 

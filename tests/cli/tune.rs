@@ -1406,6 +1406,42 @@ fn an_overlay_that_would_change_the_condition_kind_is_refused() {
     assert!(!overlay.contains("anomaly"), "{overlay}");
 }
 
+/// An alert renamed after tuning: the overlay names an alert the spec no longer has, every command
+/// refuses it (exit 2) with the way out, and `tune --no-tuned --write` drops the entry.
+#[test]
+fn an_overlay_of_a_renamed_alert_is_refused_until_tuned_again() {
+    let dir = workspace();
+    let p = dir.path();
+    let run = |args: &[&str]| alertlab().current_dir(p).args(args).output().unwrap();
+    assert!(
+        run(&["tune", "--spec", "s.yaml", "--alert", "band", "--write"])
+            .status
+            .success()
+    );
+    assert!(std::fs::read_to_string(p.join("s.tuned.yaml"))
+        .unwrap()
+        .contains("band:"));
+    let spec = std::fs::read_to_string(p.join("s.yaml")).unwrap();
+    std::fs::write(p.join("s.yaml"), spec.replace("name: band", "name: bands")).unwrap();
+    let out = run(&["backtest", "--spec", "s.yaml"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("the overlay tunes alert `band`, which the spec no longer has")
+            && stderr.contains("alertlab tune --no-tuned --write"),
+        "{stderr}"
+    );
+    let out = run(&["tune", "--spec", "s.yaml", "--no-tuned", "--write"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(run(&["backtest", "--spec", "s.yaml"]).status.success());
+    let overlay = std::fs::read_to_string(p.join("s.tuned.yaml")).unwrap_or_default();
+    assert!(!overlay.contains("  band:"), "{overlay}");
+}
+
 /// Tuning one env again (`--env prod --write`) renews that env's record only: the other env keeps
 /// the fingerprints of the data it was tuned on, so a change to its data still makes the overlay
 /// stale, naming the alert and env; tuning it again on the new data, even when the setting stays,
