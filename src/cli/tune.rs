@@ -24,6 +24,12 @@ pub struct Args {
     /// (or the alert's `tune:` block's), which then stays the base: `--grid window+=1d`.
     #[arg(long = "grid")]
     pub grid: Vec<String>,
+    /// Measure and report one setting a person picked instead of searching, e.g. a point of the
+    /// Pareto front pasted as the table prints it: `--pick "datapoints_to_alarm=4
+    /// evaluation_periods=5 k=10 period=300"` (repeatable; one value per key). With `--write` it
+    /// is what the overlay gets, whatever the budget says (the report says when it is over).
+    #[arg(long, conflicts_with = "grid")]
+    pub pick: Vec<String>,
     #[arg(long, value_enum, default_value = "table")]
     pub format: OutputFormat,
     /// Write the output to this file (atomically) instead of stdout.
@@ -294,16 +300,22 @@ fn as_table(report: &tune::TuneReport, front_rows: usize) -> String {
     let mut rows = Vec::new();
     for r in &report.recommendations {
         rows.push(row(r, "current", &r.current));
-        let label = if r.within_budget {
-            "recommended"
-        } else {
-            "quietest (over budget)"
+        let label = match (r.picked, r.within_budget) {
+            (true, true) => "picked",
+            (true, false) => "picked (over budget)",
+            (false, true) => "recommended",
+            (false, false) => "quietest (over budget)",
         };
         rows.push(row(r, label, &recommended(r)));
     }
     let mut text = table(HEADER, &rows);
     for r in &report.recommendations {
-        if !r.within_budget {
+        if !r.within_budget && r.picked {
+            text.push_str(&format!(
+                "note: {} in {} ({}): the picked setting exceeds the budget of {} alerts/week\n",
+                r.alert, r.env, r.engine, r.budget
+            ));
+        } else if !r.within_budget {
             text.push_str(&format!(
                 "note: {} in {} ({}): no setting tried stays within {} alerts/week; showing the quietest\n",
                 r.alert, r.env, r.engine, r.budget
@@ -427,10 +439,46 @@ fn as_table(report: &tune::TuneReport, front_rows: usize) -> String {
     text
 }
 
+/// `--pick` values (`KEY=VALUE` pairs, space-separated as the table prints a setting) as `--grid`
+/// flags of one value each; a key given twice, a list or `+=` is a usage error.
+fn pick_flags(picks: &[String]) -> Result<Vec<String>, UsageError> {
+    let mut flags: Vec<String> = Vec::new();
+    for pair in picks.iter().flat_map(|p| p.split_whitespace()) {
+        let bad = |why: &str| UsageError(format!("`--pick {pair}`: {why}"));
+        let (key, value) = pair
+            .split_once('=')
+            .ok_or_else(|| bad("expected KEY=VALUE, e.g. `k=3` (the table's `params`)"))?;
+        if key.ends_with('+') || value.contains(',') || value.is_empty() {
+            return Err(bad(
+                "a pick is one value per key (`--grid` searches several)",
+            ));
+        }
+        if flags
+            .iter()
+            .any(|f| f.split_once('=').map(|(k, _)| k) == Some(key))
+        {
+            return Err(bad("the key is given twice"));
+        }
+        flags.push(pair.to_string());
+    }
+    if flags.is_empty() && !picks.is_empty() {
+        return Err(UsageError(
+            "`--pick`: expected KEY=VALUE pairs, e.g. `k=3 datapoints_to_alarm=2`".into(),
+        ));
+    }
+    Ok(flags)
+}
+
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     args.search.check_budget()?;
+    let pick = pick_flags(&args.pick)?;
+    let flags = if args.pick.is_empty() {
+        &args.grid
+    } else {
+        &pick
+    };
     let (grid_set, grid_added) =
-        grid::parse_grid_flags(&args.grid).map_err(|e| UsageError(e.to_string()))?;
+        grid::parse_grid_flags(flags).map_err(|e| UsageError(e.to_string()))?;
     let grid = (!grid_set.is_empty()).then_some(grid_set);
     // A shard sees part of the series: what it would write or draw is not the answer.
     for (flag, verb, asked) in [
@@ -450,6 +498,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         grid_added,
         // The charts show every setting tried.
         keep_all: args.all || args.chart.is_some(),
+        pick: !args.pick.is_empty(),
         ..args.search.options(args.select.options()?)?
     };
     let selected = crate::backtest::selected_alerts(&sets, &opts.backtest);

@@ -56,6 +56,9 @@ pub struct TuneOptions {
     pub seed: u64,
     /// Report every setting tried, not only the recommendation and the Pareto front.
     pub keep_all: bool,
+    /// The grid is one setting a person picked (`--pick`, e.g. a point of the front): it is the
+    /// answer whatever the budget and objective say, measured and reported like a recommendation.
+    pub pick: bool,
     /// The data step of each (alert, env) over all the series it reads, when this run sees only
     /// some of them (a streamed batch, a shard): the default grid tries periods from it, and
     /// every part of a run must try the same settings for their tallies to pool.
@@ -116,6 +119,7 @@ impl Default for TuneOptions {
             inject_count: 1,
             seed: 1,
             keep_all: false,
+            pick: false,
             data_steps: None,
         }
     }
@@ -178,6 +182,9 @@ pub struct Recommendation {
     pub warnings: Vec<String>,
     /// Whether the recommendation meets the budget (else it is the quietest setting tried).
     pub within_budget: bool,
+    /// The setting a person picked (`--pick`), not one the search chose.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub picked: bool,
     pub budget: f64,
     /// The setting as the spec has it now; its `params` are the spec's own values of the keys
     /// tuned (pasted back, they change nothing).
@@ -593,6 +600,7 @@ pub fn run(sets: &[AlertSet], opts: &TuneOptions) -> Result<TuneReport, TuneErro
         budget: opts.budget,
         objective: opts.objective,
         keep_all: opts.keep_all,
+        pick: opts.pick,
         injected,
         groups: pooled
             .into_iter()
@@ -642,8 +650,11 @@ pub fn choose(pool: &Pool) -> TuneReport {
         // In the keys tuned, so current and recommended read side by side.
         current.params = group.current.clone();
         // The current setting is a candidate too (as the empty change).
-        let Some((best, within_budget)) = select::recommend(&outcomes, pool.budget, pool.objective)
-        else {
+        let Some((best, within_budget)) = (if pool.pick {
+            select::picked(&outcomes, pool.budget)
+        } else {
+            select::recommend(&outcomes, pool.budget, pool.objective)
+        }) else {
             continue;
         };
         let chosen = &outcomes[best];
@@ -659,6 +670,7 @@ pub fn choose(pool: &Pool) -> TuneReport {
             recall_by_kind: chosen.recall_by_kind.clone(),
             warnings: chosen.warnings.clone(),
             within_budget,
+            picked: pool.pick,
             budget: pool.budget,
             noise_difference_uncertain: rate::indistinguishable(
                 current.figures.alerts_per_week,

@@ -17,6 +17,9 @@ pub struct Pool {
     pub objective: Objective,
     /// Report every setting (`--all`).
     pub keep_all: bool,
+    /// The grid is one picked setting (`--pick`).
+    #[serde(default)]
+    pub pick: bool,
     pub groups: Vec<PoolGroup>,
     /// Anomalies `--inject` asked for, and those that found no place, over every series.
     #[serde(default)]

@@ -90,6 +90,17 @@ pub fn recommend(outcomes: &[Outcome], budget: f64, objective: Objective) -> Opt
     Some((quietest, false))
 }
 
+/// The index of a picked setting (`--pick`: `outcomes` is the current setting, then the one
+/// picked, unless that was skipped as invalid) and whether it meets the budget: the person's
+/// choice stands, the budget is only reported.
+pub fn picked(outcomes: &[Outcome], budget: f64) -> Option<(usize, bool)> {
+    let i = outcomes
+        .iter()
+        .position(|o| !o.params.is_empty())
+        .or_else(|| (!outcomes.is_empty()).then_some(0))?;
+    Some((i, noise(&outcomes[i]) <= budget + 1e-9))
+}
+
 /// Whether `a` beats `b` by the objective's order with alerts per week compared as
 /// [`rate::indistinguishable`] (a tie when each estimate lies in the other's 95 % interval): a
 /// change of setting must win on something more than chance.

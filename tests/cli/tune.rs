@@ -1442,6 +1442,91 @@ fn an_overlay_of_a_renamed_alert_is_refused_until_tuned_again() {
     assert!(!overlay.contains("  band:"), "{overlay}");
 }
 
+/// A person picks another point of the Pareto front than the recommendation, pasted as the table
+/// prints it: `--pick` reports exactly that point's figures (flagged `picked`, over budget or not)
+/// and `--write` puts it in the overlay, so backtest gives the same figures.
+#[test]
+fn a_picked_point_of_the_front_is_measured_and_written() {
+    let dir = workspace();
+    let p = dir.path();
+    let tuned = tune_json(p, &["--alert", "band", "--engine", "cloudwatch"]);
+    let rec = &tuned["recommendations"][0];
+    let point = tuned["pareto"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|q| q["params"] != rec["params"])
+        .expect("the front has more than the recommendation");
+    let params = point["params"].as_object().unwrap();
+    let pasted = params
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.as_str().map_or(v.to_string(), String::from)))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let picked = tune_json(
+        p,
+        &[
+            "--alert",
+            "band",
+            "--engine",
+            "cloudwatch",
+            "--pick",
+            &pasted,
+            "--write",
+        ],
+    );
+    let r = &picked["recommendations"][0];
+    assert_eq!(r["picked"], true, "{r}");
+    assert_eq!(r["params"], point["params"], "{r}");
+    for key in [
+        "alerts_per_week",
+        "false_alerts_per_week",
+        "recall",
+        "median_delay_s",
+    ] {
+        same(&r[key], &point[key], key);
+    }
+    let within = r["false_alerts_per_week"].as_f64().unwrap() <= 1.0;
+    assert_eq!(r["within_budget"], within, "{r}");
+    let bt = json(
+        p,
+        &[
+            "backtest",
+            "--spec",
+            "s.yaml",
+            "--alert",
+            "band",
+            "--engine",
+            "cloudwatch",
+            "--format",
+            "json",
+        ],
+    );
+    let b = &bt["results"][0];
+    same(
+        &b["alerts_per_week"],
+        &point["alerts_per_week"],
+        "backtest alerts/week",
+    );
+    same(
+        &b["incidents"]["false_alerts_per_week"],
+        &point["false_alerts_per_week"],
+        "backtest false alerts/week",
+    );
+    // A pick is one setting: a list, a repeated key or a `--grid` beside it is a usage error.
+    for args in [
+        &["--pick", "k=2,3"][..],
+        &["--pick", "k=2", "--pick", "k=3"],
+        &["--pick", "k=2", "--grid", "k=3"],
+        &["--pick", "k"],
+    ] {
+        let mut all = vec!["tune", "--spec", "s.yaml"];
+        all.extend_from_slice(args);
+        alertlab().current_dir(p).args(&all).assert().code(2);
+    }
+}
+
 /// Tuning one env again (`--env prod --write`) renews that env's record only: the other env keeps
 /// the fingerprints of the data it was tuned on, so a change to its data still makes the overlay
 /// stale, naming the alert and env; tuning it again on the new data, even when the setting stays,
