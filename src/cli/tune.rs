@@ -511,7 +511,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .collect();
     for key in tune::unused_grid_keys(&selected, &asked, opts.backtest.engines) {
         eprintln!(
-            "warning: `--grid {key}` ({}) means nothing for the selected alerts on the engines asked for: ignored",
+            "warning: `{} {key}` ({}) means nothing for the selected alerts on the engines asked for: ignored",
+            if opts.pick { "--pick" } else { "--grid" },
             grid::key_meaning(&key)
         );
     }
