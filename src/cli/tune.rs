@@ -235,7 +235,8 @@ const CSV_HEADER: [&str; 12] = [
     "within_budget",
 ];
 
-/// One CSV row per setting: each (alert, env, engine)'s `current` and `recommended`, then its
+/// One CSV row per setting: each (alert, env, engine)'s `current` and `recommended` (`picked` with
+/// `--pick`), then its
 /// Pareto front (`pareto`), then with `--all` every setting tried (`tried`). `within_budget` is
 /// filled on the recommended rows (false: no setting met the budget, this is the quietest).
 fn as_csv(report: &tune::TuneReport) -> String {
@@ -273,7 +274,7 @@ fn as_csv(report: &tune::TuneReport) -> String {
         ));
         rows.push(line(
             who,
-            "recommended",
+            if r.picked { "picked" } else { "recommended" },
             &r.params,
             &r.figures,
             Some(r.within_budget),

@@ -1478,6 +1478,26 @@ fn a_picked_point_of_the_front_is_measured_and_written() {
     );
     let r = &picked["recommendations"][0];
     assert_eq!(r["picked"], true, "{r}");
+    let csv = alertlab()
+        .current_dir(p)
+        .args([
+            "tune",
+            "--spec",
+            "s.yaml",
+            "--alert",
+            "band",
+            "--engine",
+            "cloudwatch",
+        ])
+        .args(["--pick", &pasted, "--format", "csv"])
+        .output()
+        .unwrap();
+    let csv = String::from_utf8(csv.stdout).unwrap();
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("band,dev,cloudwatch,picked,")),
+        "{csv}"
+    );
     assert_eq!(r["params"], point["params"], "{r}");
     for key in [
         "alerts_per_week",
