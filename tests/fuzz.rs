@@ -97,6 +97,37 @@ fn bytes_or_mutation(base: Vec<u8>) -> impl Strategy<Value = Vec<u8>> {
     ]
 }
 
+/// A tuned overlay of the bundled spec as `tune --write` writes one (the fuzzer's seed).
+const OVERLAY: &str = "apiVersion: alertlab/v1
+kind: TunedOverlay
+spec:
+  file: lambda.yaml
+  fnv1a64: 824d1e589e770ac0
+data:
+- file: ../data/lambda_prod.csv
+  fnv1a64: b398478115d7600d
+tuned:
+  lambda-concurrency-noisy:
+    prod:
+      budget_per_week: 1.0
+      objective: recall
+      data:
+      - file: ../data/lambda_prod.csv
+        fnv1a64: b398478115d7600d
+alerts:
+  lambda-concurrency-noisy:
+    prod:
+      evaluation:
+        datapoints_to_alarm: 3
+        evaluation_periods: 3
+      condition:
+        anomaly:
+          k: 2.0
+      metric:
+        cloudwatch:
+          period: 900
+";
+
 /// Write `bytes` as `name` in a fresh folder and run `f` on it.
 fn with_file<T>(name: &str, bytes: &[u8], f: impl FnOnce(&Path) -> T) -> T {
     let dir = tempfile::tempdir().unwrap();
@@ -151,6 +182,34 @@ proptest! {
     #[test]
     fn flagged_incidents_loader_never_panics(bytes in mutated(b"timestamp,value,is_anomaly\n2024-01-01T00:00:00Z,1,0\n2024-01-01T00:01:00Z,9,1\n2024-01-01T00:02:00Z,1,0\n".to_vec())) {
         let _ = with_file("w.csv", &bytes, alertlab::score::load_incidents);
+    }
+
+    /// A tuned overlay beside the bundled spec, mutated: loading the spec merges or refuses it, and
+    /// `tune --no-tuned --write` (which does not read it first) rewrites it, never a panic.
+    #[test]
+    fn overlay_reader_and_writer_never_panic(bytes in bytes_or_mutation(OVERLAY.as_bytes().to_vec())) {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = dir.path().join("lambda.yaml");
+        std::fs::write(&spec, seed("alerts/lambda.yaml")).unwrap();
+        std::fs::write(dir.path().join("lambda.tuned.yaml"), &bytes).unwrap();
+        let _ = alertlab::spec::load_file(&spec);
+        let tuned = alertlab::spec::overlay::Tuned {
+            over: Some(serde_json::json!({"condition": {"anomaly": {"k": 3.0}}})),
+            data: vec![spec.clone()],
+        };
+        let entries = std::collections::BTreeMap::from([(
+            "lambda-concurrency-anomaly".to_string(),
+            std::collections::BTreeMap::from([("prod".to_string(), tuned)]),
+        )]);
+        for replace in [false, true] {
+            let _ = alertlab::spec::overlay::write(
+                &spec,
+                &entries,
+                serde_json::json!({"budget_per_week": 1.0}),
+                replace,
+                &|alert, _| alert.starts_with("lambda"),
+            );
+        }
     }
 
     /// `tune --grid` flags and `--inject` lists: any text is a value or an error, never a panic.
