@@ -1314,6 +1314,25 @@ fn an_overlay_tuned_with_injected_anomalies_records_them() {
     assert!(record.get("inject").is_none(), "{text}");
 }
 
+/// The workspace's `band` alert tuned with `--write`, then its spec edited by hand (`from` → `to`):
+/// how each overlay test below starts.
+fn tuned_then_edited(p: &Path, from: &str, to: &str) {
+    let out = alertlab()
+        .current_dir(p)
+        .args(["tune", "--spec", "s.yaml", "--alert", "band", "--write"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(p.join("s.tuned.yaml").is_file(), "tune wrote an overlay");
+    let spec = std::fs::read_to_string(p.join("s.yaml")).unwrap();
+    assert!(spec.contains(from), "{from}");
+    std::fs::write(p.join("s.yaml"), spec.replace(from, to)).unwrap();
+}
+
 /// A spec edited after tuning: the overlay's values still override it, and every command that
 /// reads it says so on stderr (the output is unchanged); tuning again renews the fingerprint.
 #[test]
@@ -1326,14 +1345,9 @@ fn an_overlay_tuned_on_an_earlier_spec_is_warned_about() {
         String::from_utf8(out.stderr).unwrap()
     };
     let warning = "`s.tuned.yaml` was tuned on an earlier version of `s.yaml`";
-    stderr(&["tune", "--spec", "s.yaml", "--alert", "band", "--write"]);
+    tuned_then_edited(p, "name: t}", "name: t}");
     assert!(!stderr(&["backtest", "--spec", "s.yaml"]).contains(warning));
-    let spec = std::fs::read_to_string(p.join("s.yaml")).unwrap();
-    std::fs::write(
-        p.join("s.yaml"),
-        spec.replace("name: t}", "name: t, labels: {team: a}}"),
-    )
-    .unwrap();
+    tuned_then_edited(p, "name: t}", "name: t, labels: {team: a}}");
     for args in [
         &["backtest", "--spec", "s.yaml"][..],
         &["generate", "--spec", "s.yaml", "--out", "out"],
@@ -1354,18 +1368,11 @@ fn an_overlay_that_would_change_the_condition_kind_is_refused() {
     let dir = workspace();
     let p = dir.path();
     let run = |args: &[&str]| alertlab().current_dir(p).args(args).output().unwrap();
-    assert!(
-        run(&["tune", "--spec", "s.yaml", "--alert", "band", "--write"])
-            .status
-            .success()
-    );
-    let spec = std::fs::read_to_string(p.join("s.yaml")).unwrap();
-    let threshold = spec.replace(
+    tuned_then_edited(
+        p,
         "condition: {anomaly: {model: seasonal, k: 2, direction: both}}",
         "condition: {threshold: {op: \">\", value: 500}}",
     );
-    assert_ne!(spec, threshold);
-    std::fs::write(p.join("s.yaml"), threshold).unwrap();
     for args in [
         &["backtest", "--spec", "s.yaml"][..],
         &["generate", "--spec", "s.yaml", "--out", "out"],
@@ -1413,16 +1420,7 @@ fn an_overlay_of_a_renamed_alert_is_refused_until_tuned_again() {
     let dir = workspace();
     let p = dir.path();
     let run = |args: &[&str]| alertlab().current_dir(p).args(args).output().unwrap();
-    assert!(
-        run(&["tune", "--spec", "s.yaml", "--alert", "band", "--write"])
-            .status
-            .success()
-    );
-    assert!(std::fs::read_to_string(p.join("s.tuned.yaml"))
-        .unwrap()
-        .contains("band:"));
-    let spec = std::fs::read_to_string(p.join("s.yaml")).unwrap();
-    std::fs::write(p.join("s.yaml"), spec.replace("name: band", "name: bands")).unwrap();
+    tuned_then_edited(p, "name: band", "name: bands");
     let out = run(&["backtest", "--spec", "s.yaml"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
