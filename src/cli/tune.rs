@@ -391,7 +391,7 @@ fn as_table(report: &tune::TuneReport, front_rows: usize) -> String {
     if report
         .recommendations
         .iter()
-        .any(|r| r.figures.recall.is_none())
+        .any(|r| r.figures.recall.is_none() && !r.picked)
     {
         text.push_str("note: where no incidents are known recall is unknown, and the recommendation is the most sensitive setting within budget (pass --incidents or --inject)\n");
     }
