@@ -141,16 +141,7 @@ pub fn apply(
 /// human's condition, with defaults for every key the overlay does not set) or a metric source
 /// the spec no longer has in this env.
 fn reshapes(a: &v1::AlertV1, env: &str, over: &v1::OverrideV1) -> Option<String> {
-    fn kind(c: &v1::ConditionV1) -> Option<&'static str> {
-        [
-            ("threshold", c.threshold.is_some()),
-            ("percentile", c.percentile.is_some()),
-            ("anomaly", c.anomaly.is_some()),
-            ("present", c.present.is_some()),
-        ]
-        .into_iter()
-        .find_map(|(name, set)| set.then_some(name))
-    }
+    let kind = |c: &v1::ConditionV1| c.kinds().next();
     let spec_override = a.overrides.get(env);
     if let Some(tuned) = over.condition.as_ref().and_then(kind) {
         let spec = spec_override

@@ -140,6 +140,21 @@ pub struct ConditionV1 {
     pub present: Option<PresentV1>,
 }
 
+impl ConditionV1 {
+    /// The kinds of condition this one sets, by their key: exactly one in a resolved alert, any
+    /// number in an override (what resolution checks, merging and the tuned overlay read).
+    pub fn kinds(&self) -> impl Iterator<Item = &'static str> {
+        [
+            ("threshold", self.threshold.is_some()),
+            ("percentile", self.percentile.is_some()),
+            ("anomaly", self.anomaly.is_some()),
+            ("present", self.present.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+    }
+}
+
 /// No keys: the expression itself is the condition.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -311,10 +326,9 @@ struct_merge!(OverrideV1; enabled, summary, severity, metric, condition, evaluat
 impl Merge for ConditionV1 {
     /// An override naming another kind of condition replaces the base's kind.
     fn merge(&mut self, over: &Self) {
-        let switches = (over.threshold.is_some() && self.threshold.is_none())
-            || (over.percentile.is_some() && self.percentile.is_none())
-            || (over.anomaly.is_some() && self.anomaly.is_none())
-            || (over.present.is_some() && self.present.is_none());
+        let switches = over
+            .kinds()
+            .any(|kind| !self.kinds().any(|own| own == kind));
         if switches {
             *self = over.clone();
         } else {

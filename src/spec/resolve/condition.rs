@@ -46,11 +46,7 @@ pub(super) fn resolve_condition(
     c: &v1::ConditionV1,
     period_s: Option<i64>,
 ) -> Result<Condition, SpecError> {
-    let kinds = c.threshold.is_some() as u8
-        + c.percentile.is_some() as u8
-        + c.anomaly.is_some() as u8
-        + c.present.is_some() as u8;
-    if kinds != 1 {
+    if c.kinds().count() != 1 {
         return Err(site.err(
             "condition",
             "`condition` needs exactly one of `threshold`, `percentile`, `anomaly`, `present`"
