@@ -51,33 +51,16 @@ pub fn recommend(outcomes: &[Outcome], budget: f64, objective: Objective) -> Opt
         .filter(|&i| noise(&outcomes[i]) <= budget + 1e-9)
         .collect();
     let labelled = outcomes.iter().any(|o| o.figures.recall.is_some());
-    let better = |a: &Outcome, b: &Outcome| -> bool {
-        // Whether `a` beats `b`.
-        let key = |o: &Outcome| match (labelled, objective) {
-            (true, Objective::Recall) => (-recall(o), noise(o), delay(o)),
-            (true, Objective::RecallSoonest) => (-recall(o), delay(o), noise(o)),
-            (true, Objective::Delay) => (
-                if recall(o) > 0.0 {
-                    delay(o)
-                } else {
-                    f64::INFINITY
-                },
-                -recall(o),
-                noise(o),
-            ),
-            (false, _) => (-o.figures.alerts_per_week, 0.0, 0.0),
-        };
-        key(a).partial_cmp(&key(b)) == Some(std::cmp::Ordering::Less)
-    };
     if let Some(&first) = feasible.first() {
         let best = feasible.iter().copied().fold(first, |best, i| {
-            if better(&outcomes[i], &outcomes[best]) {
+            if beats(&outcomes[i], &outcomes[best], labelled, objective, false) {
                 i
             } else {
                 best
             }
         });
-        if first == 0 && !clearly_better(&outcomes[best], &outcomes[0], labelled, objective) {
+        // A change must win on more than chance.
+        if first == 0 && !beats(&outcomes[best], &outcomes[0], labelled, objective, true) {
             return Some((0, true));
         }
         return Some((best, true));
@@ -101,27 +84,34 @@ pub fn picked(outcomes: &[Outcome], budget: f64) -> Option<(usize, bool)> {
     Some((i, noise(&outcomes[i]) <= budget + 1e-9))
 }
 
-/// Whether `a` beats `b` by the objective's order with alerts per week compared as
-/// [`rate::indistinguishable`] (a tie when each estimate lies in the other's 95 % interval): a
-/// change of setting must win on something more than chance.
-fn clearly_better(a: &Outcome, b: &Outcome, labelled: bool, objective: Objective) -> bool {
-    use std::cmp::Ordering::{self, Equal};
+/// Whether `a` beats `b` by the objective's order: with incidents, catch the most, then the
+/// fewest false alerts, then the soonest (`recall`), catch the most then the soonest then the
+/// quietest (`recall-soonest`), or the soonest among those that catch any (`delay`); without, the
+/// most alerts (the most sensitive setting, within budget). Criterion after criterion as a tuple
+/// compares (`partial_cmp`). With `chance_ties`, alerts per week whose 95 % intervals each hold the
+/// other's estimate ([`rate::indistinguishable`]) count as a tie on noise.
+fn beats(
+    a: &Outcome,
+    b: &Outcome,
+    labelled: bool,
+    objective: Objective,
+    chance_ties: bool,
+) -> bool {
+    use std::cmp::Ordering::{Equal, Less};
     let (fa, fb) = (&a.figures, &b.figures);
-    let noise_tied = rate::indistinguishable(
-        fa.alerts_per_week,
-        fa.alerts_per_week_ci,
-        fb.alerts_per_week,
-        fb.alerts_per_week_ci,
-    );
+    let tied = chance_ties
+        && rate::indistinguishable(
+            fa.alerts_per_week,
+            fa.alerts_per_week_ci,
+            fb.alerts_per_week,
+            fb.alerts_per_week_ci,
+        );
+    let unless_tied = |o| if tied { Some(Equal) } else { o };
     // Each criterion: Less when `a` is better.
-    let quieter = if noise_tied {
-        Equal
-    } else {
-        noise(a).total_cmp(&noise(b))
-    };
-    let catches = recall(b).total_cmp(&recall(a));
-    let sooner = delay(a).total_cmp(&delay(b));
-    let order: [Ordering; 3] = match (labelled, objective) {
+    let quieter = unless_tied(noise(a).partial_cmp(&noise(b)));
+    let catches = recall(b).partial_cmp(&recall(a));
+    let sooner = delay(a).partial_cmp(&delay(b));
+    let criteria = match (labelled, objective) {
         (true, Objective::Recall) => [catches, quieter, sooner],
         (true, Objective::RecallSoonest) => [catches, sooner, quieter],
         (true, Objective::Delay) => {
@@ -132,20 +122,15 @@ fn clearly_better(a: &Outcome, b: &Outcome, labelled: bool, objective: Objective
                     f64::INFINITY
                 }
             };
-            [soonest(a).total_cmp(&soonest(b)), catches, quieter]
+            [soonest(a).partial_cmp(&soonest(b)), catches, quieter]
         }
-        // Without incidents the most sensitive within budget: more alerts is "better".
         (false, _) => [
-            if noise_tied {
-                Equal
-            } else {
-                fb.alerts_per_week.total_cmp(&fa.alerts_per_week)
-            },
-            Equal,
-            Equal,
+            unless_tied(fb.alerts_per_week.partial_cmp(&fa.alerts_per_week)),
+            Some(Equal),
+            Some(Equal),
         ],
     };
-    order.into_iter().find(|o| *o != Equal) == Some(Ordering::Less)
+    criteria.into_iter().find(|o| *o != Some(Equal)) == Some(Some(Less))
 }
 
 /// The settings no other setting beats on all of noise (lower), recall (higher) and delay (lower),
