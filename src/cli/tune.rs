@@ -356,6 +356,17 @@ fn as_table(report: &tune::TuneReport, front_rows: usize) -> String {
             ));
         }
     }
+    // Once per alert: the note holds for each of its envs.
+    let mut noted: Vec<&str> = Vec::new();
+    for r in &report.recommendations {
+        if let Some(note) = r
+            .shared_keys_note()
+            .filter(|_| !noted.contains(&r.alert.as_str()))
+        {
+            noted.push(&r.alert);
+            text.push_str(&format!("note: {note}\n"));
+        }
+    }
     let by_kind = |recall: &BTreeMap<String, f64>| {
         recall
             .iter()
@@ -562,6 +573,63 @@ fn write_charts(report: &tune::TuneReport, dir: &std::path::Path) -> anyhow::Res
     Ok(())
 }
 
+/// `from`'s keys added to `into` where it has none, objects merged key by key at every depth.
+fn add_missing(into: &mut serde_json::Value, from: &serde_json::Value) {
+    let (serde_json::Value::Object(into), serde_json::Value::Object(from)) = (into, from) else {
+        return;
+    };
+    for (key, value) in from {
+        match into.get_mut(key) {
+            Some(existing) => add_missing(existing, value),
+            None => {
+                into.insert(key.clone(), value.clone());
+            }
+        }
+    }
+}
+
+/// A warning when `r` changes a key of the condition that the alert's other engine reads too while
+/// this run did not tune that engine (`--engine`): writing it changes that engine's alarm or rule
+/// to a setting no replay measured.
+fn warn_of_unmeasured_engine(
+    alert: &spec::ResolvedAlert,
+    r: &tune::Recommendation,
+    report: &tune::TuneReport,
+) {
+    let other = match r.engine {
+        "cloudwatch" if alert.prometheus.is_some() => "prometheus",
+        "prometheus" if alert.cloudwatch.is_some() => "cloudwatch",
+        _ => return,
+    };
+    let other_tuned = report
+        .recommendations
+        .iter()
+        .any(|o| o.alert == r.alert && o.env == r.env && o.engine == other);
+    let changed: Vec<String> = r
+        .params
+        .iter()
+        .filter(|(key, value)| {
+            tune::read_by_both_engines(key)
+                && r.current.params.get(*key).map(|v| v.to_string()) != Some(value.to_string())
+        })
+        .map(|(key, value)| format!("{key}={value}"))
+        .collect();
+    if other_tuned || changed.is_empty() {
+        return;
+    }
+    let what = if other == "prometheus" {
+        "Prometheus rule"
+    } else {
+        "CloudWatch alarm"
+    };
+    eprintln!(
+        "warning: alert `{}` in `{}`: writing `{}` changes its {what} too, which this run did not replay (tune without `--engine` to choose it for both)",
+        r.alert,
+        r.env,
+        changed.join(" ")
+    );
+}
+
 /// Which tuned overlays were read: their values are the "current" setting (a second run over its
 /// own overlay recommends it again, shown as `(no change)`).
 fn overlay_notes(sets: &[spec::AlertSet]) -> String {
@@ -632,16 +700,13 @@ fn write_overlays(
             if r.params.is_empty() {
                 continue;
             }
+            warn_of_unmeasured_engine(alert, r, report);
             let over = grid::override_json(alert, &r.params);
-            // CloudWatch's recommendation is written first; Prometheus adds its own keys.
-            match (&mut entry.over, over.as_object()) {
-                (None, _) => entry.over = Some(over),
-                (Some(serde_json::Value::Object(s)), Some(o)) => {
-                    for (k, v) in o {
-                        s.entry(k.clone()).or_insert(v.clone());
-                    }
-                }
-                _ => {}
+            // Both engines' recommendations of one alert agree on the keys both read (`joint`):
+            // each adds its own (M of N and the period; `for`), however deep they sit.
+            match &mut entry.over {
+                None => entry.over = Some(over),
+                Some(into) => add_missing(into, &over),
             }
         }
         if entries.is_empty() {

@@ -264,6 +264,9 @@ fn tuning_section(
             html(warning)
         );
     }
+    if let Some(note) = rec.shared_keys_note() {
+        let _ = writeln!(page, "<p class=\"note\">{}.</p>", html(&note));
+    }
     injected_recall(page, rec);
     if let Some(chart) = tradeoff::Tradeoff::of(tuned, rec) {
         let svg = tradeoff::render_tradeoff_svg(&chart, tradeoff::SIZE)?;

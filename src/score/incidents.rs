@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::engine::Episode;
 use crate::series::time::{parse_timestamp, WEEK_MS};
-use crate::series::LoadError;
+use crate::series::{line_of_offset, LoadError};
 use crate::series::{parse_flag, ANOMALY_FLAG_COLUMNS, TIMESTAMP_COLUMNS};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -133,47 +133,10 @@ pub fn load_incidents(path: &Path) -> Result<BTreeMap<String, Vec<Incident>>, Lo
             path: path.to_path_buf(),
         });
     }
-    let bad = |line: usize, expected: String| LoadError::JsonShape {
-        path: path.to_path_buf(),
-        line,
-        expected,
-    };
-    let mut out: BTreeMap<String, Vec<Incident>> = BTreeMap::new();
     if text.trim_start().starts_with('{') {
-        let raw: BTreeMap<String, Vec<(String, String)>> =
-            serde_json::from_str(&text).map_err(|e| {
-                bad(
-                    e.line(),
-                    format!("an object of file name → [[start, end], ...] ({e})"),
-                )
-            })?;
-        for (key, windows) in raw {
-            let name = key
-                .rsplit('/')
-                .next()
-                .unwrap_or(&key)
-                .trim_end_matches(".csv")
-                .to_string();
-            for (s, e) in windows {
-                let (Some(start), Some(end)) = (parse_timestamp(&s), parse_timestamp(&e)) else {
-                    return Err(bad(
-                        1,
-                        format!("timestamps in the windows of `{key}`, got `{s}`, `{e}`"),
-                    ));
-                };
-                if end < start {
-                    return Err(bad(
-                        1,
-                        format!("windows of `{key}` as [start, end], got [`{s}`, `{e}`], which ends before it starts"),
-                    ));
-                }
-                out.entry(name.clone())
-                    .or_default()
-                    .push(Incident { start, end });
-            }
-        }
-        return Ok(out);
+        return json_windows(path, &text);
     }
+    let mut out: BTreeMap<String, Vec<Incident>> = BTreeMap::new();
     let mut lines = text.lines().enumerate();
     let header: Vec<String> = lines
         .next()
@@ -223,6 +186,70 @@ pub fn load_incidents(path: &Path) -> Result<BTreeMap<String, Vec<Incident>>, Lo
     }
     if out.len() > 1 && out["*"].is_empty() {
         out.remove("*");
+    }
+    Ok(out)
+}
+
+/// NAB's `combined_windows.json`: `{"<dir>/<file>.csv": [[start, end], ...]}`, keyed by the file's
+/// stem. Point labels (one timestamp per anomaly, NAB's `combined_labels.json`) are refused by name:
+/// a point has no window for an episode to start in, and guessing a width would change every figure.
+fn json_windows(path: &Path, text: &str) -> Result<BTreeMap<String, Vec<Incident>>, LoadError> {
+    let bad = |line: usize, expected: String| LoadError::JsonShape {
+        path: path.to_path_buf(),
+        line,
+        expected,
+    };
+    let raw: BTreeMap<String, Vec<(String, String)>> = serde_json::from_str(text).map_err(|e| {
+        if serde_json::from_str::<BTreeMap<String, Vec<String>>>(text).is_ok() {
+            return bad(
+                e.line(),
+                "windows as [[start, end], ...] per file, got single timestamps (point labels, \
+                 as in NAB's `combined_labels.json`; NAB's windows are `combined_windows.json`)"
+                    .into(),
+            );
+        }
+        bad(
+            e.line(),
+            format!("an object of file name → [[start, end], ...] ({e})"),
+        )
+    })?;
+    // The line of a window's text, for messages: its first occurrence after the file's key (the
+    // same timestamp earlier in that list would name the earlier line, close enough to find it).
+    let line_of = |key: &str, needle: &str| {
+        let from = text.find(&format!("\"{key}\"")).unwrap_or(0);
+        let at = text[from..].find(needle).map_or(from, |i| from + i);
+        line_of_offset(text, at)
+    };
+    let mut out: BTreeMap<String, Vec<Incident>> = BTreeMap::new();
+    for (key, windows) in raw {
+        let name = key
+            .rsplit('/')
+            .next()
+            .unwrap_or(&key)
+            .trim_end_matches(".csv")
+            .to_string();
+        for (s, e) in windows {
+            let (Some(start), Some(end)) = (parse_timestamp(&s), parse_timestamp(&e)) else {
+                let unparsed = if parse_timestamp(&s).is_none() {
+                    &s
+                } else {
+                    &e
+                };
+                return Err(bad(
+                    line_of(&key, &format!("\"{unparsed}\"")),
+                    format!("timestamps in the windows of `{key}`, got `{s}`, `{e}`"),
+                ));
+            };
+            if end < start {
+                return Err(bad(
+                    line_of(&key, &format!("\"{e}\"")),
+                    format!("windows of `{key}` as [start, end], got [`{s}`, `{e}`], which ends before it starts"),
+                ));
+            }
+            out.entry(name.clone())
+                .or_default()
+                .push(Incident { start, end });
+        }
     }
     Ok(out)
 }
@@ -436,5 +463,26 @@ mod tests {
         assert_eq!(w["a_b"].len(), 1);
         assert_eq!(incidents_for(&w, "a_b", "a_b").map(|l| l.len()), Some(1));
         assert_eq!(incidents_for(&w, "other", "other"), None, "not labelled");
+    }
+
+    /// Messages name the line of the offending window, and point labels are told apart from a
+    /// malformed file.
+    #[test]
+    fn json_window_errors_name_their_line_and_point_labels() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("w.json");
+        std::fs::write(
+            &p,
+            "{\n  \"x/a.csv\": [\n    [\"2014-02-26 13:45:00\", \"2014-02-27 06:25:00\"],\n    [\"2014-03-01 00:00:00\", \"soon\"]\n  ]\n}\n",
+        )
+        .unwrap();
+        let e = load_incidents(&p).unwrap_err().to_string();
+        assert!(e.contains("line 4") && e.contains("`soon`"), "{e}");
+        std::fs::write(&p, "{\"x/a.csv\": [\"2014-02-26 13:45:00\"]}").unwrap();
+        let e = load_incidents(&p).unwrap_err().to_string();
+        assert!(
+            e.contains("point labels") && e.contains("combined_windows.json"),
+            "{e}"
+        );
     }
 }

@@ -29,7 +29,7 @@ mod write;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-pub use error::LoadError;
+pub use error::{line_of_offset, LoadError};
 pub use frame::{parse_flag, ANOMALY_FLAG_COLUMNS, TIMESTAMP_COLUMNS};
 pub use inspect::{inspect, SeriesReport};
 /// Prometheus API responses (one or several JSON documents, e.g. the chunks of a long range) as

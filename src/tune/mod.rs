@@ -7,6 +7,7 @@
 //! recall is caught / incidents, the delay is the median over all caught incidents).
 
 pub mod grid;
+pub mod joint;
 pub mod pool;
 pub mod select;
 
@@ -36,6 +37,12 @@ const CLOUDWATCH_ONLY: &[&str] = &[
     "stat",
 ];
 const PROMETHEUS_ONLY: &[&str] = &["for", "keep_firing_for", "window", "season", "smooth"];
+
+/// Whether both engines read `key` (the condition's `value`, `k`, ...): an alert on both engines
+/// has one value of it for both (`joint`).
+pub fn read_by_both_engines(key: &str) -> bool {
+    !CLOUDWATCH_ONLY.contains(&key) && !PROMETHEUS_ONLY.contains(&key)
+}
 
 #[derive(Debug, Clone)]
 pub struct TuneOptions {
@@ -185,6 +192,11 @@ pub struct Recommendation {
     /// The setting a person picked (`--pick`), not one the search chose.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub picked: bool,
+    /// Keys of the alert's condition that its other engine reads too (`value`, `k`, ...), chosen
+    /// once for both engines (`joint`): absent when only this engine was tuned or they took one
+    /// value.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub shared_keys: Vec<String>,
     pub budget: f64,
     /// The setting as the spec has it now; its `params` are the spec's own values of the keys
     /// tuned (pasted back, they change nothing).
@@ -217,6 +229,18 @@ impl Recommendation {
             }
         }
         out
+    }
+
+    /// Why this engine's recommendation may not be the one it would get alone, when the keys of
+    /// the condition were chosen for both engines (`joint`): the table and the report say the same.
+    pub fn shared_keys_note(&self) -> Option<String> {
+        (!self.shared_keys.is_empty()).then(|| {
+            format!(
+                "{} is both a CloudWatch alarm and a Prometheus rule with one condition: `{}` is chosen for both (each value judged by the noisier, weaker and slower engine), each engine's timing for itself",
+                self.alert,
+                self.shared_keys.join("`, `")
+            )
+        })
     }
 
     /// What the recommended and the current setting each miss of the injected anomalies
@@ -637,24 +661,31 @@ pub fn choose(pool: &Pool) -> TuneReport {
         injected: (pool.injected.asked > 0).then(|| pool.injected.clone()),
         ..TuneReport::default()
     };
-    for group in &pool.groups {
+    let outcomes: Vec<Vec<Outcome>> = pool
+        .groups
+        .iter()
+        .map(|group| {
+            group
+                .settings
+                .iter()
+                .map(|(params, t)| t.outcome(params))
+                .collect()
+        })
+        .collect();
+    let choices = choices(pool, &outcomes);
+    for ((group, outcomes), choice) in pool.groups.iter().zip(&outcomes).zip(choices) {
         let engine = pool::engine_name(&group.engine);
-        let outcomes: Vec<Outcome> = group
-            .settings
-            .iter()
-            .map(|(params, t)| t.outcome(params))
-            .collect();
         let Some(mut current) = outcomes.first().cloned() else {
             continue;
         };
         // In the keys tuned, so current and recommended read side by side.
         current.params = group.current.clone();
-        // The current setting is a candidate too (as the empty change).
-        let Some((best, within_budget)) = (if pool.pick {
-            select::picked(&outcomes, pool.budget)
-        } else {
-            select::recommend(&outcomes, pool.budget, pool.objective)
-        }) else {
+        let Some(Choice {
+            index: best,
+            within_budget,
+            shared_keys,
+        }) = choice
+        else {
             continue;
         };
         let chosen = &outcomes[best];
@@ -671,6 +702,7 @@ pub fn choose(pool: &Pool) -> TuneReport {
             warnings: chosen.warnings.clone(),
             within_budget,
             picked: pool.pick,
+            shared_keys,
             budget: pool.budget,
             noise_difference_uncertain: rate::indistinguishable(
                 current.figures.alerts_per_week,
@@ -688,7 +720,7 @@ pub fn choose(pool: &Pool) -> TuneReport {
                 outcome: o.clone(),
             }));
         }
-        for i in select::pareto(&outcomes) {
+        for i in select::pareto(outcomes) {
             let o = &outcomes[i];
             report.pareto.push(ParetoPoint {
                 alert: group.alert.clone(),
@@ -700,6 +732,72 @@ pub fn choose(pool: &Pool) -> TuneReport {
         }
     }
     report
+}
+
+/// What was chosen for one (alert, env, engine): an index into its outcomes, whether it meets the
+/// budget, and the keys chosen jointly with the alert's other engine.
+struct Choice {
+    index: usize,
+    within_budget: bool,
+    shared_keys: Vec<String>,
+}
+
+/// The choice of each group of `pool` (`outcomes` per group; `[0]` the current setting): a picked
+/// setting, or the recommendation — for an (alert, env) tuned on both engines, with the keys both
+/// read chosen once for both (`joint::recommend_shared`).
+fn choices(pool: &Pool, outcomes: &[Vec<Outcome>]) -> Vec<Option<Choice>> {
+    let alone = |i: usize| {
+        let (index, within_budget) = if pool.pick {
+            select::picked(&outcomes[i], pool.budget)
+        } else {
+            select::recommend(&outcomes[i], pool.budget, pool.objective)
+        }?;
+        Some(Choice {
+            index,
+            within_budget,
+            shared_keys: Vec::new(),
+        })
+    };
+    let mut out: Vec<Option<Choice>> = (0..pool.groups.len()).map(alone).collect();
+    if pool.pick {
+        return out;
+    }
+    let groups = &pool.groups;
+    for a in 0..groups.len() {
+        let Some(b) = (a + 1..groups.len()).find(|&b| {
+            groups[b].alert == groups[a].alert
+                && groups[b].env == groups[a].env
+                && groups[b].engine != groups[a].engine
+        }) else {
+            continue;
+        };
+        let engine = |i: usize| joint::EngineOutcomes {
+            outcomes: &outcomes[i],
+            current: &groups[i].current,
+        };
+        let Some(pair) = joint::recommend_shared(
+            [engine(a), engine(b)],
+            &read_by_both_engines,
+            pool.budget,
+            pool.objective,
+        ) else {
+            continue;
+        };
+        let shared_keys: Vec<String> = groups[a]
+            .current
+            .keys()
+            .filter(|key| read_by_both_engines(key))
+            .cloned()
+            .collect();
+        for (i, (index, within_budget)) in [a, b].into_iter().zip(pair) {
+            out[i] = Some(Choice {
+                index,
+                within_budget,
+                shared_keys: shared_keys.clone(),
+            });
+        }
+    }
+    out
 }
 
 /// One series of one (alert, env) to tune over: the series (with injected anomalies, when asked),

@@ -47,7 +47,21 @@ fn recall(o: &Outcome) -> f64 {
 /// other's estimate count as a tie there, so a few weeks of history do not move a setting back and
 /// forth (re-tuning over an overlay after a day of new data).
 pub fn recommend(outcomes: &[Outcome], budget: f64, objective: Objective) -> Option<(usize, bool)> {
-    let feasible: Vec<usize> = (0..outcomes.len())
+    let all: Vec<usize> = (0..outcomes.len()).collect();
+    recommend_among(outcomes, &all, budget, objective)
+}
+
+/// [`recommend`] among the outcomes at `candidates` (in the grid's order; the current setting,
+/// `outcomes[0]`, is kept unless beaten only when it is among them).
+pub fn recommend_among(
+    outcomes: &[Outcome],
+    candidates: &[usize],
+    budget: f64,
+    objective: Objective,
+) -> Option<(usize, bool)> {
+    let feasible: Vec<usize> = candidates
+        .iter()
+        .copied()
         .filter(|&i| noise(&outcomes[i]) <= budget + 1e-9)
         .collect();
     let labelled = outcomes.iter().any(|o| o.figures.recall.is_some());
@@ -65,7 +79,7 @@ pub fn recommend(outcomes: &[Outcome], budget: f64, objective: Objective) -> Opt
         }
         return Some((best, true));
     }
-    let quietest = (0..outcomes.len()).min_by(|&a, &b| {
+    let quietest = candidates.iter().copied().min_by(|&a, &b| {
         (noise(&outcomes[a]), -recall(&outcomes[a]))
             .partial_cmp(&(noise(&outcomes[b]), -recall(&outcomes[b])))
             .unwrap_or(std::cmp::Ordering::Equal)

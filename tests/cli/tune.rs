@@ -1769,3 +1769,116 @@ fn incidents_outside_the_span_are_not_scored_and_injections_stay_inside_it() {
         "an 8σ shift inside the span is caught: {rec}"
     );
 }
+
+/// An alert generated both as a CloudWatch alarm and as a Prometheus rule has one threshold. On
+/// the bundled dev history the two engines, tuned apart, want different ones (CloudWatch 810 over
+/// 12-minute periods, Prometheus 720 at `for: 15m`); one overlay cannot hold both, and writing either
+/// changed the other engine's rule to a setting no replay measured (24 alerts a week where tune
+/// had said 0). The value is now chosen for both, each engine's timing for itself, and backtest
+/// over the overlay gives every figure tune reported, per engine.
+#[test]
+fn an_alert_on_both_engines_gets_one_threshold_both_were_measured_at() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    std::fs::copy(super::root().join("data/lambda_dev.csv"), p.join("dev.csv")).unwrap();
+    std::fs::write(
+        p.join("s.yaml"),
+        r#"apiVersion: alertlab/v1
+kind: AlertSet
+metadata: {name: t}
+environments: {dev: {account: "111111111111", region: eu-west-1}}
+alerts:
+  - name: ceiling
+    metric:
+      cloudwatch: {namespace: AWS/Lambda, name: ConcurrentExecutions, stat: Maximum, period: 60}
+      prometheus: {expr: 'sum(concurrency)'}
+    condition: {threshold: {op: ">", value: 900}}
+    evaluation: {datapoints_to_alarm: 2, evaluation_periods: 3, treat_missing_data: notBreaching, for: 2m}
+    backtest: {data: dev.csv}
+"#,
+    )
+    .unwrap();
+    let value_of = |r: &serde_json::Value| {
+        r["params"]
+            .get("value")
+            .or_else(|| r["current"]["params"].get("value"))
+            .and_then(|v| v.as_f64())
+            .unwrap()
+    };
+    // Apart (one engine per run), the engines disagree: the case this test is about.
+    let apart: Vec<f64> = ["cloudwatch", "prometheus"]
+        .iter()
+        .map(|engine| value_of(&tune_json(p, &["--engine", engine])["recommendations"][0]))
+        .collect();
+    assert_ne!(
+        apart[0], apart[1],
+        "the engines alone want one threshold each"
+    );
+    // A run over one engine warns that writing its threshold changes the other's rule.
+    alertlab()
+        .current_dir(p)
+        .args([
+            "tune",
+            "--spec",
+            "s.yaml",
+            "--engine",
+            "cloudwatch",
+            "--write",
+        ])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "changes its Prometheus rule too, which this run did not replay",
+        ));
+    // Together: one threshold, both engines' timing written, every figure reproduced.
+    let tuned = tune_json(p, &["--no-tuned", "--write"]);
+    let recs = tuned["recommendations"].as_array().unwrap();
+    assert_eq!(recs.len(), 2);
+    assert_eq!(value_of(&recs[0]), value_of(&recs[1]), "{recs:?}");
+    for r in recs {
+        assert_eq!(r["shared_keys"], serde_json::json!(["value"]));
+    }
+    let overlay = std::fs::read_to_string(p.join("s.tuned.yaml")).unwrap();
+    let engine_keys = |engine: &str| {
+        let r = recs.iter().find(|r| r["engine"] == engine).unwrap();
+        r["params"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    for key in engine_keys("cloudwatch")
+        .into_iter()
+        .chain(engine_keys("prometheus"))
+        .filter(|k| k != "value")
+    {
+        assert!(
+            overlay.contains(&format!("{key}:")),
+            "{key} missing:\n{overlay}"
+        );
+    }
+    let backtest = json(p, &["backtest", "--spec", "s.yaml", "--format", "json"]);
+    for r in recs {
+        let row = backtest_row(&backtest, "ceiling", r["engine"].as_str().unwrap());
+        same(
+            &row["alerts_per_week"],
+            &r["alerts_per_week"],
+            "alerts per week",
+        );
+        assert!(r["within_budget"].as_bool().unwrap(), "{r}");
+    }
+    let table = alertlab()
+        .current_dir(p)
+        .args(["tune", "--spec", "s.yaml", "--no-tuned"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&table.stdout).contains("`value` is chosen for both"));
+    alertlab()
+        .current_dir(p)
+        .args(["report", "--spec", "s.yaml", "--out", "r.html"])
+        .assert()
+        .success();
+    let page = std::fs::read_to_string(p.join("r.html")).unwrap();
+    assert!(page.contains("`value` is chosen for both"));
+}
