@@ -141,9 +141,13 @@ pub fn frame_to_series(
             header: names.join(","),
         });
     };
-    let timestamps = timestamp_column(path, df, ts_name, naming)?;
     if let Some(value_name) = find_column(&names, &[VALUE_COLUMN]) {
-        let values = value_column(path, df, value_name, naming)?;
+        // Two columns of millions of rows, each copied out of polars: one per thread.
+        let (timestamps, values) = rayon::join(
+            || timestamp_column(path, df, ts_name, naming),
+            || value_column(path, df, value_name, naming),
+        );
+        let (timestamps, values) = (timestamps?, values?);
         let series_col = find_column(&names, SERIES_COLUMNS);
         let label_cols: Vec<&String> = names
             .iter()
@@ -160,6 +164,7 @@ pub fn frame_to_series(
             default_name,
         )
     } else {
+        let timestamps = timestamp_column(path, df, ts_name, naming)?;
         let mut out = Vec::new();
         for name in names
             .iter()
@@ -204,10 +209,8 @@ fn timestamp_column(
                 TimeUnit::Microseconds => 1_000,
                 TimeUnit::Milliseconds => 1,
             };
-            let ints = col
-                .cast(&DataType::Int64)
-                .map_err(|e| polars_err(path, e))?;
-            let ca = ints.i64().map_err(|e| polars_err(path, e))?;
+            // The physical integers as stored (no cast, which would copy the column once more).
+            let ca = col.datetime().map_err(|e| polars_err(path, e))?.physical();
             if ca.null_count() == 0 {
                 // No nulls: copy each chunk's buffer (one copy, no per-row branches).
                 let mut out = Vec::with_capacity(ca.len());
@@ -340,9 +343,6 @@ fn str_cells<'a>(path: &Path, s: &'a pl::Series) -> Result<StrCells<'a>, LoadErr
     })
 }
 
-/// Timestamps and values of one series.
-type SeriesColumns = (Vec<i64>, Vec<f64>);
-
 /// Groups of `len` rows keyed by the (series, labels) columns of `part`: the keys in order of
 /// first appearance and the runs of consecutive rows of one key. Rows of one series are usually contiguous, so the
 /// previous row's key is checked before the hash map.
@@ -428,7 +428,7 @@ fn long_layout(
         .map(|c| string_column(path, df, c))
         .collect::<Result<_, _>>()?;
     // First pass: runs of rows of one group, in two halves on two threads; second: each group's
-    // columns at their exact size (no reallocation of multi-million-row vectors).
+    // columns.
     let n = timestamps.len();
     let half = n / 2;
     let slice = |s: &pl::Series, from: usize, len: usize| s.slice(from as i64, len);
@@ -468,24 +468,23 @@ fn long_layout(
         start: r.start + half,
         end: r.end + half,
     }));
-    let mut counts = vec![0usize; keys.len()];
-    for r in &runs {
-        counts[r.group as usize] += r.end - r.start;
+    // Each group's runs, in row order; rows of one series usually come in long runs, each copied
+    // as a slice, at the group's exact size (no reallocation of multi-million-row vectors), groups
+    // on every thread (the copies are mostly first touches of fresh pages).
+    let mut runs_of: Vec<Vec<Run>> = vec![Vec::new(); keys.len()];
+    for r in runs {
+        runs_of[r.group as usize].push(r);
     }
-    let mut columns: Vec<SeriesColumns> = counts
-        .iter()
-        .map(|&n| (Vec::with_capacity(n), Vec::with_capacity(n)))
-        .collect();
-    // Rows of one series usually come in long runs: each run is copied as a slice.
-    for r in &runs {
-        let (ts, vs) = &mut columns[r.group as usize];
-        ts.extend_from_slice(&timestamps[r.start..r.end]);
-        vs.extend_from_slice(&values[r.start..r.end]);
-    }
-    let groups: Vec<(RowKey, SeriesColumns)> = keys.into_iter().zip(columns).collect();
+    let groups: Vec<(RowKey, Vec<Run>)> = keys.into_iter().zip(runs_of).collect();
     Ok(groups
         .into_par_iter()
-        .map(|((name, label_values), (ts, vs))| {
+        .map(|((name, label_values), runs)| {
+            let rows: usize = runs.iter().map(|r| r.end - r.start).sum();
+            let (mut ts, mut vs) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
+            for r in &runs {
+                ts.extend_from_slice(&timestamps[r.start..r.end]);
+                vs.extend_from_slice(&values[r.start..r.end]);
+            }
             let labels: BTreeMap<String, String> = label_cols
                 .iter()
                 .zip(label_values)
