@@ -175,6 +175,11 @@ pub struct Recommendation {
     #[serde(flatten)]
     pub figures: Figures,
     pub configs_evaluated: usize,
+    /// The incidents the settings were judged on (labelled and injected, inside the evaluated
+    /// span), and how many of them the recommended setting caught: `recall` as counts, which add
+    /// up over series and files.
+    pub incidents: usize,
+    pub caught: usize,
     /// Combinations of the grid not tried: M > N, or a look-back (period × N) CloudWatch refuses.
     pub configs_skipped: usize,
     /// Of the incidents, those that closed before the recommended setting's band existed (its
@@ -696,6 +701,8 @@ pub fn choose(pool: &Pool) -> TuneReport {
             params: chosen.params.clone(),
             figures: chosen.figures.clone(),
             configs_evaluated: outcomes.len(),
+            incidents: chosen.incidents,
+            caught: chosen.caught,
             configs_skipped: group.skipped,
             incidents_in_warm_up: chosen.incidents_in_warm_up,
             recall_by_kind: chosen.recall_by_kind.clone(),

@@ -354,6 +354,17 @@ fn recommendations_meet_their_budget_through_the_overlay() {
             assert!(r.get(key).is_some(), "recommendation lacks `{key}`: {r}");
         }
         assert!(r["configs_evaluated"].as_u64().unwrap() > 10);
+        // Recall as counts, which add up over files (the NAB procedure pools windows caught).
+        let (incidents, caught) = (
+            r["incidents"].as_u64().unwrap(),
+            r["caught"].as_u64().unwrap(),
+        );
+        assert!(incidents > 0 && caught <= incidents, "{r}");
+        same(
+            &serde_json::json!(caught as f64 / incidents as f64),
+            &r["recall"],
+            "caught / incidents",
+        );
     }
     for p_ in tuned["pareto"].as_array().unwrap() {
         for key in [
