@@ -537,6 +537,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let mut text = render(&report, args.format, args.front)?;
     if args.format == OutputFormat::Table {
+        text.push_str(&unmeasured_engine_notes(&sets, &report));
         text.push_str(&overlay_notes(&sets));
     }
     emit(&text, args.out.as_deref())?;
@@ -588,18 +589,18 @@ fn add_missing(into: &mut serde_json::Value, from: &serde_json::Value) {
     }
 }
 
-/// A warning when `r` changes a key of the condition that the alert's other engine reads too while
-/// this run did not tune that engine (`--engine`): writing it changes that engine's alarm or rule
-/// to a setting no replay measured.
-fn warn_of_unmeasured_engine(
+/// What is wrong with `r` when it changes a key of the condition that the alert's other engine
+/// reads too while this run did not tune that engine (`--engine`): pasted or written, it changes
+/// that engine's alarm or rule to a setting no replay measured.
+fn unmeasured_engine(
     alert: &spec::ResolvedAlert,
     r: &tune::Recommendation,
     report: &tune::TuneReport,
-) {
-    let other = match r.engine {
-        "cloudwatch" if alert.prometheus.is_some() => "prometheus",
-        "prometheus" if alert.cloudwatch.is_some() => "cloudwatch",
-        _ => return,
+) -> Option<String> {
+    let (other, what) = match r.engine {
+        "cloudwatch" if alert.prometheus.is_some() => ("prometheus", "Prometheus rule"),
+        "prometheus" if alert.cloudwatch.is_some() => ("cloudwatch", "CloudWatch alarm"),
+        _ => return None,
     };
     let other_tuned = report
         .recommendations
@@ -614,20 +615,31 @@ fn warn_of_unmeasured_engine(
         })
         .map(|(key, value)| format!("{key}={value}"))
         .collect();
-    if other_tuned || changed.is_empty() {
-        return;
-    }
-    let what = if other == "prometheus" {
-        "Prometheus rule"
-    } else {
-        "CloudWatch alarm"
-    };
-    eprintln!(
-        "warning: alert `{}` in `{}`: writing `{}` changes its {what} too, which this run did not replay (tune without `--engine` to choose it for both)",
-        r.alert,
-        r.env,
-        changed.join(" ")
-    );
+    (!other_tuned && !changed.is_empty()).then(|| {
+        format!(
+            "alert `{}` in `{}`: `{}` changes its {what} too, which this run did not replay (tune without `--engine` to choose it for both)",
+            r.alert,
+            r.env,
+            changed.join(" ")
+        )
+    })
+}
+
+/// [`unmeasured_engine`] of every recommendation, as the table's notes.
+fn unmeasured_engine_notes(sets: &[spec::AlertSet], report: &tune::TuneReport) -> String {
+    report
+        .recommendations
+        .iter()
+        .filter_map(|r| {
+            let alert = sets
+                .iter()
+                .flat_map(|set| &set.alerts)
+                .find(|a| a.name == r.alert)?
+                .per_env
+                .get(&r.env)?;
+            unmeasured_engine(alert, r, report).map(|note| format!("note: {note}\n"))
+        })
+        .collect()
 }
 
 /// Which tuned overlays were read: their values are the "current" setting (a second run over its
@@ -700,7 +712,9 @@ fn write_overlays(
             if r.params.is_empty() {
                 continue;
             }
-            warn_of_unmeasured_engine(alert, r, report);
+            if let Some(warning) = unmeasured_engine(alert, r, report) {
+                eprintln!("warning: {warning}; written as `--write` asks");
+            }
             let over = grid::override_json(alert, &r.params);
             // Both engines' recommendations of one alert agree on the keys both read (`joint`):
             // each adds its own (M of N and the period; `for`), however deep they sit.
