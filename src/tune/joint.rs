@@ -192,6 +192,82 @@ mod tests {
         assert_eq!(both, Some([(3, true), (2, true)]), "720 for both");
     }
 
+    /// On random measurements of two engines: the two recommendations always share their
+    /// values of the shared keys, and whenever some value lets both engines meet the budget, both
+    /// recommendations meet it.
+    #[test]
+    fn the_engines_always_agree_and_meet_the_budget_when_some_value_lets_both() {
+        let mut rng = crate::rng::Rng::new(7);
+        let values = [700.0, 800.0, 900.0, 1000.0];
+        for case in 0..2_000 {
+            let spec = Params::from([
+                ("value".to_string(), Value::Num(900.0)),
+                ("own".to_string(), Value::Int(1)),
+            ]);
+            let labelled = rng.chance(0.5);
+            let mut engine = || {
+                let mut outs = Vec::new();
+                for (i, value) in values.iter().enumerate() {
+                    for own in 1..=3 {
+                        let episodes = rng.int(0, 30) as usize;
+                        let false_pw = (episodes as f64 / 2.0) * rng.uniform();
+                        let recall = rng.int(0, 2) as f64 / 2.0;
+                        let mut o = at(*value, own, episodes, false_pw, recall);
+                        if !labelled {
+                            o.figures.false_alerts_per_week = None;
+                            o.figures.recall = None;
+                            o.figures.median_delay_s = None;
+                        }
+                        if i == 2 && own == 1 {
+                            outs.insert(0, current(o));
+                        } else {
+                            outs.push(o);
+                        }
+                    }
+                }
+                outs
+            };
+            let (a, b) = (engine(), engine());
+            let budget = rng.range(0.0, 8.0);
+            let pair = recommend_shared(
+                [
+                    EngineOutcomes {
+                        outcomes: &a,
+                        current: &spec,
+                    },
+                    EngineOutcomes {
+                        outcomes: &b,
+                        current: &spec,
+                    },
+                ],
+                &|key| key == "value",
+                budget,
+                Objective::Recall,
+            )
+            .expect("four values to choose from");
+            let value_of = |outs: &[Outcome], i: usize| {
+                shared_values(&outs[i].params, &spec, &|key| key == "value")
+            };
+            assert_eq!(
+                value_of(&a, pair[0].0),
+                value_of(&b, pair[1].0),
+                "case {case}"
+            );
+            let fits = |o: &Outcome| noise(o) <= budget + 1e-9;
+            let both_can = values.iter().any(|v| {
+                let at_v = |outs: &[Outcome]| {
+                    (0..outs.len())
+                        .any(|i| value_of(outs, i) == format!("value={v}") && fits(&outs[i]))
+                };
+                at_v(&a) && at_v(&b)
+            });
+            if both_can {
+                assert!(pair[0].1 && pair[1].1, "case {case}: {pair:?}");
+                assert!(fits(&a[pair[0].0]) && fits(&b[pair[1].0]), "case {case}");
+            }
+        }
+    }
+
     /// One value of the shared keys: nothing to agree on.
     #[test]
     fn a_single_shared_value_leaves_each_engine_its_own_choice() {
