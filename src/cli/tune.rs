@@ -574,21 +574,6 @@ fn write_charts(report: &tune::TuneReport, dir: &std::path::Path) -> anyhow::Res
     Ok(())
 }
 
-/// `from`'s keys added to `into` where it has none, objects merged key by key at every depth.
-fn add_missing(into: &mut serde_json::Value, from: &serde_json::Value) {
-    let (serde_json::Value::Object(into), serde_json::Value::Object(from)) = (into, from) else {
-        return;
-    };
-    for (key, value) in from {
-        match into.get_mut(key) {
-            Some(existing) => add_missing(existing, value),
-            None => {
-                into.insert(key.clone(), value.clone());
-            }
-        }
-    }
-}
-
 /// What is wrong with `r` when it changes a key of the condition that the alert's other engine
 /// reads too while this run did not tune that engine (`--engine`): pasted or written, it changes
 /// that engine's alarm or rule to a setting no replay measured.
@@ -720,7 +705,7 @@ fn write_overlays(
             // each adds its own (M of N and the period; `for`), however deep they sit.
             match &mut entry.over {
                 None => entry.over = Some(over),
-                Some(into) => add_missing(into, &over),
+                Some(into) => spec::overlay::deep_merge(into, &over),
             }
         }
         if entries.is_empty() {

@@ -370,7 +370,8 @@ pub enum Written {
     Nothing,
 }
 
-fn deep_merge(target: &mut serde_json::Value, over: &serde_json::Value) {
+/// `over` merged into `target` key by key at every depth; where both hold a value, `over`'s.
+pub fn deep_merge(target: &mut serde_json::Value, over: &serde_json::Value) {
     match (target, over) {
         (serde_json::Value::Object(t), serde_json::Value::Object(o)) => {
             for (k, v) in o {
