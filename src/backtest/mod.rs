@@ -236,12 +236,11 @@ pub fn replay(
     }
     if let Some(all) = &inputs.incidents {
         let lead = alert.backtest.as_ref().map_or(0, |b| b.lead_ms);
-        // Only incidents the evaluated span can judge: an episode must be able to start inside the
-        // (lead-extended) window. The others (before `--start`, after `--end`, beyond the data)
-        // are counted apart, never as missed.
+        // Only incidents the evaluated span can judge; the others are counted apart, never as
+        // missed.
         let (list, outside): (Vec<Incident>, Vec<Incident>) = all
             .iter()
-            .partition(|i| i.end >= inputs.span.0 && i.start - lead <= inputs.span.1);
+            .partition(|i| score::judged_in(i, inputs.span, lead));
         for r in &mut out {
             let mut scored = score::match_incidents(
                 &r.episodes,

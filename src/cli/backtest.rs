@@ -226,14 +226,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut rows: Vec<RowView> = Vec::new();
     for value in results.iter() {
         let value = value?;
+        let text = |key: &str| value[key].as_str().unwrap_or_default().to_string();
+        let about = format!(
+            "alert `{}`, env `{}`, {} `{}`",
+            text("alert"),
+            text("env"),
+            text("engine"),
+            text("series")
+        );
         for w in value["warnings"].as_array().into_iter().flatten() {
+            eprintln!("warning: {about}: {}", w.as_str().unwrap_or_default());
+        }
+        // An incidents file named on the command line that says nothing of this series: its
+        // recall is not scored, which a user who passed the file would otherwise not notice.
+        if let (Some(file), true) = (&opts.incidents, value["incidents"].is_null()) {
             eprintln!(
-                "warning: alert `{}`, env `{}`, {} `{}`: {}",
-                value["alert"].as_str().unwrap_or_default(),
-                value["env"].as_str().unwrap_or_default(),
-                value["engine"].as_str().unwrap_or_default(),
-                value["series"].as_str().unwrap_or_default(),
-                w.as_str().unwrap_or_default()
+                "warning: {about}: `{}` has no windows for this series: recall is not scored",
+                file.display()
             );
         }
         if args.format != OutputFormat::Json {

@@ -30,10 +30,13 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
             .iter()
             .enumerate()
             .map(|(i, c)| {
+                // Padded by hand: `format!`'s width stops at 65,535 and panics beyond it, and
+                // a cell (a series name read from a file) can be longer.
+                let pad = " ".repeat(widths[i].saturating_sub(c.chars().count()));
                 if numeric(c) {
-                    format!("{:>w$}", c, w = widths[i])
+                    format!("{pad}{c}")
                 } else {
-                    format!("{:<w$}", c, w = widths[i])
+                    format!("{c}{pad}")
                 }
             })
             .collect();
@@ -103,5 +106,21 @@ pub fn num(v: f64, digits: usize) -> String {
         s.trim_end_matches('0').trim_end_matches('.').to_string()
     } else {
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_pads_cells_wider_than_format_allows() {
+        // A series name of 70,000 characters (read from a user's file) once panicked in `format!`.
+        let long = "s".repeat(70_000);
+        let out = table(&["series", "points"], &[vec![long.clone(), "12".into()]]);
+        let mut lines = out.lines();
+        let header = lines.next().unwrap();
+        assert!(header.starts_with("series ") && header.ends_with("points"));
+        assert_eq!(lines.next().unwrap(), format!("{long}      12"));
     }
 }

@@ -129,7 +129,7 @@ pub fn load_incidents(path: &Path) -> Result<BTreeMap<String, Vec<Incident>>, Lo
         source,
     })?;
     if text.trim().is_empty() {
-        return Err(LoadError::Empty {
+        return Err(LoadError::EmptyIncidents {
             path: path.to_path_buf(),
         });
     }
@@ -188,6 +188,13 @@ pub fn load_incidents(path: &Path) -> Result<BTreeMap<String, Vec<Incident>>, Lo
         out.remove("*");
     }
     Ok(out)
+}
+
+/// Whether the evaluated `span` can judge `incident`: an episode can start inside its window,
+/// extended `lead_ms` before its start. The others (before `--start`, after `--end`, beyond the
+/// data) are neither caught nor missed.
+pub fn judged_in(incident: &Incident, span: (i64, i64), lead_ms: i64) -> bool {
+    incident.end >= span.0 && incident.start - lead_ms <= span.1
 }
 
 /// NAB's `combined_windows.json`: `{"<dir>/<file>.csv": [[start, end], ...]}`, keyed by the file's

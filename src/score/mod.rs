@@ -4,8 +4,8 @@ mod incidents;
 pub mod rate;
 
 pub use incidents::{
-    count_in_warm_up, first_catch, incidents_for, load_incidents, match_incidents, warm_up_phrase,
-    Incident, IncidentScore,
+    count_in_warm_up, first_catch, incidents_for, judged_in, load_incidents, match_incidents,
+    warm_up_phrase, Incident, IncidentScore,
 };
 
 use serde::Serialize;

@@ -11,6 +11,8 @@ pub enum LoadError {
     },
     #[error("`{}` is empty\nhint: a metric file needs a header and at least one row", path.display())]
     Empty { path: PathBuf },
+    #[error("`{}` is empty\nhint: an incidents file is a CSV with a header `start,end[,series]` and a window per row, or NAB's JSON `{{\"<file>.csv\": [[start, end], ...]}}`", path.display())]
+    EmptyIncidents { path: PathBuf },
     #[error("`{}` is {what}, not a metric file", path.display())]
     NotAFile { path: PathBuf, what: &'static str },
     #[error("`{}` holds no series", path.display())]

@@ -320,13 +320,53 @@ pub enum TuneError {
     /// Tallies of parts of one run (streamed batches) that cannot be pooled.
     #[error("{0}")]
     Pool(String),
-    #[error("`{}` has no windows for series `{series}` (alert `{alert}`, env `{env}`)\nhint: list the series (or its file name) in the incidents file, or tune it with `--inject`", file.display())]
+    #[error("`{}` has no windows for series `{series}`{} (alert `{alert}`, env `{env}`)\nhint: list the series (or its file name) in the incidents file with windows inside its history, or tune it with `--inject`", file.display(), outside.as_deref().unwrap_or_default())]
     NoWindows {
         file: std::path::PathBuf,
         series: String,
         alert: String,
         env: String,
+        /// Set when the file has windows for the series, all outside the evaluated span.
+        outside: Option<String>,
     },
+}
+
+/// An incidents file passed on the command line must give every series tuned a window its
+/// evaluated span can judge: without one, recall is unknown and the answer would silently be
+/// "the most sensitive setting within budget", not the one the user asked for.
+fn check_windows(
+    file: &std::path::Path,
+    groups: &[backtest::SeriesGroup],
+) -> Result<(), TuneError> {
+    for g in groups {
+        for job in &g.jobs {
+            let lead = job.alert.backtest.as_ref().map_or(0, |b| b.lead_ms);
+            let windows = job.inputs.incidents.as_deref().unwrap_or_default();
+            if windows
+                .iter()
+                .any(|w| score::judged_in(w, job.inputs.span, lead))
+            {
+                continue;
+            }
+            let at = |ms: i64| crate::series::time::format_rfc3339(ms);
+            return Err(TuneError::NoWindows {
+                file: file.to_path_buf(),
+                series: g.series().name.clone(),
+                alert: job.alert.name.clone(),
+                env: job.alert.env.clone(),
+                outside: (!windows.is_empty()).then(|| {
+                    let n = windows.len();
+                    format!(
+                        " inside its evaluated span {} – {} (its {n} {} outside)",
+                        at(job.inputs.span.0),
+                        at(job.inputs.span.1),
+                        if n == 1 { "window lies" } else { "windows lie" }
+                    )
+                }),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Whether `engine`'s replay of `alert` reads the grid key `key`: a key of the other engine only
@@ -551,16 +591,7 @@ pub fn run(sets: &[AlertSet], opts: &TuneOptions) -> Result<TuneReport, TuneErro
     }
     // Units of work: one series of one (alert, env); every engine and setting replayed over it.
     if let (Some(file), true) = (&opts.backtest.incidents, opts.inject.is_empty()) {
-        for g in &groups {
-            if let Some(job) = g.jobs.iter().find(|j| j.inputs.incidents.is_none()) {
-                return Err(TuneError::NoWindows {
-                    file: file.clone(),
-                    series: g.series().name.clone(),
-                    alert: job.alert.name.clone(),
-                    env: job.alert.env.clone(),
-                });
-            }
-        }
+        check_windows(file, &groups)?;
     }
     let (units, injected) = units(&groups, opts);
     let progress = crate::progress::Progress::new(units.len() as u64, "tune: series")

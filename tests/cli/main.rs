@@ -357,6 +357,25 @@ fn backtest_scores_nab_against_its_labelled_windows() {
     let inc = &v["results"][0]["incidents"];
     assert_eq!(inc["incidents"], 2);
     assert!(inc["caught"].as_u64().unwrap() >= 1, "{inc}");
+    // NAB labels no window in `ec2_cpu_utilization_c6585a`: the file says nothing of it, and the
+    // backtest (which, unlike tune, still has an answer) says recall is not scored.
+    alertlab()
+        .arg("backtest")
+        .arg("--spec")
+        .arg(&spec)
+        .arg("--data")
+        .arg(nab("ec2_cpu_utilization_c6585a.csv"))
+        .arg("--incidents")
+        .arg(root().join("data/nab/labels/combined_windows.json"))
+        .assert()
+        .success()
+        .stderr(
+            predicate::str::contains("`ec2_cpu_utilization_c6585a`: `").and(
+                predicate::str::contains(
+                    "combined_windows.json` has no windows for this series: recall is not scored",
+                ),
+            ),
+        );
 }
 
 #[test]

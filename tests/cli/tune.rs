@@ -516,19 +516,43 @@ fn bad_grids_and_incidents_are_usage_errors_naming_them() {
         .stderr(predicate::str::contains(
             "`three` is not a positive whole number",
         ));
-    std::fs::write(
-        p.join("other.csv"),
-        "start,end,series\n2024-01-01T00:00:00Z,2024-01-01T01:00:00Z,somewhere-else\n",
-    )
-    .unwrap();
+    // Windows of another series, no windows at all (a bare header), and windows only outside the
+    // history: each leaves recall unknown, which tune must not answer silently.
+    for (file, windows, says) in [
+        (
+            "other.csv",
+            "start,end,series\n2024-01-01T00:00:00Z,2024-01-01T01:00:00Z,somewhere-else\n",
+            "has no windows for series `synth-0` (alert",
+        ),
+        (
+            "bare.csv",
+            "start,end\n",
+            "has no windows for series `synth-0` (alert",
+        ),
+        (
+            "old.csv",
+            "start,end\n1999-01-01T00:00:00Z,1999-01-01T01:00:00Z\n",
+            "has no windows for series `synth-0` inside its evaluated span",
+        ),
+    ] {
+        std::fs::write(p.join(file), windows).unwrap();
+        alertlab()
+            .current_dir(p)
+            .args(["tune", "--spec", "s.yaml", "--incidents", file])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(file).and(predicate::str::contains(says)));
+    }
+    std::fs::write(p.join("empty.csv"), "").unwrap();
     alertlab()
         .current_dir(p)
-        .args(["tune", "--spec", "s.yaml", "--incidents", "other.csv"])
+        .args(["tune", "--spec", "s.yaml", "--incidents", "empty.csv"])
         .assert()
         .code(2)
         .stderr(
-            predicate::str::contains("other.csv")
-                .and(predicate::str::contains("has no windows for series")),
+            predicate::str::contains("`empty.csv` is empty").and(predicate::str::contains(
+                "an incidents file is a CSV with a header `start,end",
+            )),
         );
     alertlab()
         .current_dir(p)
