@@ -173,8 +173,17 @@ fn sparse_against_dense(
 /// The numpy replay over the same bands, when numpy is importable; like alertlab's replay, the
 /// fastest of `repeat` runs.
 fn numpy_baseline(data: &[Series], dir: &Path, rate: f64, repeat: usize) -> anyhow::Result<()> {
-    let python = std::env::var("ALERTLAB_PYTHON").unwrap_or_else(|_| "python3".into());
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/bench_numpy.py");
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let script = repo.join("scripts/bench_numpy.py");
+    // ALERTLAB_PYTHON, else the venv scripts/test.sh makes (which has numpy), else python3.
+    let venv = repo.join(".venv/bin/python");
+    let python = std::env::var("ALERTLAB_PYTHON").unwrap_or_else(|_| {
+        if venv.exists() {
+            venv.display().to_string()
+        } else {
+            "python3".into()
+        }
+    });
     let has_numpy = Command::new(&python)
         .args(["-c", "import numpy"])
         .output()
