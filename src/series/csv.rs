@@ -119,7 +119,7 @@ fn diagnose(bytes: &[u8], separator: u8) -> Option<String> {
 }
 
 /// Each record's first line and number of fields; a quoted field may hold separators and line
-/// breaks. Blank lines are skipped, as the reader skips them.
+/// breaks. Blank lines are skipped: one empty field is never too many.
 fn records(bytes: &[u8], separator: u8) -> impl Iterator<Item = (usize, usize)> + '_ {
     let mut pos = 0;
     let mut line = 1;

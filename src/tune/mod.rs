@@ -589,10 +589,10 @@ pub fn run(sets: &[AlertSet], opts: &TuneOptions) -> Result<TuneReport, TuneErro
             all.push(candidates(set, alert, "prometheus", &grid)?);
         }
     }
-    // Units of work: one series of one (alert, env); every engine and setting replayed over it.
     if let (Some(file), true) = (&opts.backtest.incidents, opts.inject.is_empty()) {
         check_windows(file, &groups)?;
     }
+    // Units of work: one series of one (alert, env); every engine and setting replayed over it.
     let (units, injected) = units(&groups, opts);
     let progress = crate::progress::Progress::new(units.len() as u64, "tune: series")
         .shown_unless(opts.backtest.batch.is_some());
