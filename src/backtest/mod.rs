@@ -235,17 +235,25 @@ pub fn replay(
         }
     }
     if let Some(all) = &inputs.incidents {
-        let lead = alert.backtest.as_ref().map_or(0, |b| b.lead_ms);
+        let reach = alert.reach();
         // Only incidents the evaluated span can judge; the others are counted apart, never as
         // missed.
         let (list, outside): (Vec<Incident>, Vec<Incident>) = all
             .iter()
-            .partition(|i| score::judged_in(i, inputs.span, lead));
+            .partition(|i| score::judged_in(i, inputs.span, reach));
+        let points = list.iter().filter(|i| i.start == i.end).count();
+        let point_warning = (points > 0 && reach.grace_ms == 0).then(|| {
+            format!(
+                "{points} of {} incident windows are single points (start = end, as one flagged row gives): only an episode starting at that very instant catches one; `backtest.grace` (e.g. `1h`) lets the alarm answer after it",
+                list.len()
+            )
+        });
         for r in &mut out {
+            r.warnings.extend(point_warning.clone());
             let mut scored = score::match_incidents(
                 &r.episodes,
                 &list,
-                lead,
+                reach,
                 r.timeline.horizon(),
                 r.timeline.covered_ms(),
             );
@@ -255,7 +263,7 @@ pub fn replay(
                 .first_eval
                 .filter(|_| r.warm_up_evaluations > 0)
                 .map(|first| first + r.warm_up_evaluations as i64 * r.timeline.step_ms);
-            scored.in_warm_up = score::count_in_warm_up(&list, band_from);
+            scored.in_warm_up = score::count_in_warm_up(&list, reach, band_from);
             r.incidents = Some(scored);
         }
     }

@@ -1,8 +1,8 @@
 //! Incident windows (labelled or injected) and how well a timeline caught them.
 //!
-//! An incident is caught when an episode starts inside its window, or up to `lead` before it;
-//! delay = episode start − window start. An episode overlapping no (lead-extended) window is a
-//! false alert.
+//! An incident is caught when an episode starts inside its window, up to `lead` before it or up
+//! to `grace` after it ([`Reach`]); delay = episode start − window start. An episode overlapping no
+//! window so extended is a false alert.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -55,41 +55,66 @@ pub fn warm_up_phrase(in_warm_up: usize, incidents: usize) -> String {
     )
 }
 
-/// How many of `incidents` close before `band_from`, the first evaluation with a band (`None`:
-/// the condition has no warm-up).
-pub fn count_in_warm_up(incidents: &[Incident], band_from: Option<i64>) -> usize {
-    band_from.map_or(0, |from| incidents.iter().filter(|i| i.end < from).count())
+/// How far around an incident's window an episode may start and still catch it (`backtest.lead`
+/// and `backtest.grace`). Labels rarely match an alarm's reach: a window may open a little after
+/// the trouble began (lead), and a point label (one flagged row, a zero-length window) would
+/// otherwise be caught only by an episode starting at that very instant, which an alarm that waits
+/// for M of N datapoints never does (grace).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reach {
+    pub lead_ms: i64,
+    pub grace_ms: i64,
 }
 
-/// The episode that catches `incident`: the first to start inside its window, or up to `lead_ms`
-/// before it.
+impl Reach {
+    /// The earliest and latest start of an episode that catches `incident`.
+    pub fn starts(&self, incident: &Incident) -> (i64, i64) {
+        (
+            incident.start.saturating_sub(self.lead_ms),
+            incident.end.saturating_add(self.grace_ms),
+        )
+    }
+}
+
+/// How many of `incidents` are out of reach before `band_from`, the first evaluation with a band
+/// (`None`: the condition has no warm-up): the latest start that would catch them comes first.
+pub fn count_in_warm_up(incidents: &[Incident], reach: Reach, band_from: Option<i64>) -> usize {
+    band_from.map_or(0, |from| {
+        incidents
+            .iter()
+            .filter(|i| reach.starts(i).1 < from)
+            .count()
+    })
+}
+
+/// The episode that catches `incident`: the first to start within its [`Reach`].
 pub fn first_catch<'a>(
     episodes: &'a [Episode],
     incident: &Incident,
-    lead_ms: i64,
+    reach: Reach,
 ) -> Option<&'a Episode> {
-    episodes
-        .iter()
-        .find(|e| e.start >= incident.start - lead_ms && e.start <= incident.end)
+    let (from, to) = reach.starts(incident);
+    episodes.iter().find(|e| e.start >= from && e.start <= to)
 }
 
 pub fn match_incidents(
     episodes: &[Episode],
     incidents: &[Incident],
-    lead_ms: i64,
+    reach: Reach,
     horizon: i64,
     covered_ms: i64,
 ) -> IncidentScore {
     let mut delays = Vec::new();
     for inc in incidents {
-        if let Some(first) = first_catch(episodes, inc, lead_ms) {
+        if let Some(first) = first_catch(episodes, inc, reach) {
             delays.push(first.start - inc.start);
         }
     }
     let touching = |e: &Episode| {
-        incidents
-            .iter()
-            .any(|inc| e.start <= inc.end && e.end.unwrap_or(horizon) > inc.start - lead_ms)
+        incidents.iter().any(|inc| {
+            let (from, to) = reach.starts(inc);
+            e.start <= to && e.end.unwrap_or(horizon) > from
+        })
     };
     let true_alerts = episodes.iter().filter(|e| touching(e)).count();
     let false_alerts = episodes.len() - true_alerts;
@@ -190,11 +215,12 @@ pub fn load_incidents(path: &Path) -> Result<BTreeMap<String, Vec<Incident>>, Lo
     Ok(out)
 }
 
-/// Whether the evaluated `span` can judge `incident`: an episode can start inside its window,
-/// extended `lead_ms` before its start. The others (before `--start`, after `--end`, beyond the
-/// data) are neither caught nor missed.
-pub fn judged_in(incident: &Incident, span: (i64, i64), lead_ms: i64) -> bool {
-    incident.end >= span.0 && incident.start - lead_ms <= span.1
+/// Whether the evaluated `span` can judge `incident`: an episode inside it can start within the
+/// incident's [`Reach`]. The others (before `--start`, after `--end`, beyond the data) are neither
+/// caught nor missed.
+pub fn judged_in(incident: &Incident, span: (i64, i64), reach: Reach) -> bool {
+    let (from, to) = reach.starts(incident);
+    to >= span.0 && from <= span.1
 }
 
 /// NAB's `combined_windows.json`: `{"<dir>/<file>.csv": [[start, end], ...]}`, keyed by the file's
@@ -401,17 +427,72 @@ mod tests {
                 end: Some(51 * m),
             },
         ];
-        let s = match_incidents(&episodes, &incidents, 0, 200 * m, WEEK_MS);
+        let s = match_incidents(&episodes, &incidents, Reach::default(), 200 * m, WEEK_MS);
         assert_eq!(s.caught, 1);
         assert_eq!(s.recall, Some(0.5));
         assert_eq!(s.precision, Some(0.5));
         assert_eq!(s.false_alerts, 1);
         assert_eq!(s.median_delay_s, Some(120.0));
         // Only a window that closes before the band exists is out of every setting's reach.
-        assert_eq!(count_in_warm_up(&incidents, None), 0);
-        assert_eq!(count_in_warm_up(&incidents, Some(20 * m)), 0);
-        assert_eq!(count_in_warm_up(&incidents, Some(20 * m + 1)), 1);
-        assert_eq!(count_in_warm_up(&incidents, Some(500 * m)), 2);
+        assert_eq!(count_in_warm_up(&incidents, Reach::default(), None), 0);
+        assert_eq!(
+            count_in_warm_up(&incidents, Reach::default(), Some(20 * m)),
+            0
+        );
+        assert_eq!(
+            count_in_warm_up(&incidents, Reach::default(), Some(20 * m + 1)),
+            1
+        );
+        assert_eq!(
+            count_in_warm_up(&incidents, Reach::default(), Some(500 * m)),
+            2
+        );
+    }
+
+    /// Lead and grace widen where a catching episode may start, on either side of the window; an
+    /// episode starting within them is neither a miss nor a false alert, and delay still counts
+    /// from the window's start.
+    #[test]
+    fn reach_extends_the_window_both_ways() {
+        let m = 60_000;
+        let point = [Incident {
+            start: 100 * m,
+            end: 100 * m,
+        }];
+        let episode = |start: i64| Episode {
+            start: start * m,
+            end: Some((start + 5) * m),
+        };
+        let reach = Reach {
+            lead_ms: 10 * m,
+            grace_ms: 30 * m,
+        };
+        for (start, caught) in [
+            (84, false),
+            (90, true),
+            (100, true),
+            (130, true),
+            (131, false),
+        ] {
+            let s = match_incidents(&[episode(start)], &point, reach, 500 * m, WEEK_MS);
+            assert_eq!(s.caught, caught as usize, "episode at {start}");
+            // Not caught and wholly outside the reach: a false alert (84–89 ends before it opens).
+            assert_eq!(s.false_alerts, !caught as usize, "episode at {start}");
+            if caught {
+                assert_eq!(s.median_delay_s, Some((start - 100) as f64 * 60.0));
+            }
+        }
+        // Without grace only an episode starting at the point itself catches it.
+        let exact = match_incidents(&[episode(101)], &point, Reach::default(), 500 * m, WEEK_MS);
+        assert_eq!(exact.caught, 0);
+        // A span ending before the point still judges it while an episode can start in reach.
+        assert!(judged_in(&point[0], (0, 95 * m), reach));
+        assert!(!judged_in(&point[0], (0, 89 * m), reach));
+        assert!(judged_in(&point[0], (125 * m, 200 * m), reach));
+        assert!(!judged_in(&point[0], (131 * m, 200 * m), reach));
+        // Out of reach in the warm-up only once the grace has passed too.
+        assert_eq!(count_in_warm_up(&point, reach, Some(130 * m)), 0);
+        assert_eq!(count_in_warm_up(&point, reach, Some(131 * m)), 1);
     }
 
     /// A metric file with per-row flags: each run of flagged rows is a window, per series.

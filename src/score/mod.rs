@@ -5,7 +5,7 @@ pub mod rate;
 
 pub use incidents::{
     count_in_warm_up, first_catch, incidents_for, judged_in, load_incidents, match_incidents,
-    warm_up_phrase, Incident, IncidentScore,
+    warm_up_phrase, Incident, IncidentScore, Reach,
 };
 
 use serde::Serialize;

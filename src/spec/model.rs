@@ -168,6 +168,25 @@ pub struct ReplayModel {
     pub data: PathBuf,
 }
 
+impl ResolvedAlert {
+    /// How far around an incident's window an episode still catches it (none without `backtest`).
+    pub fn reach(&self) -> crate::score::Reach {
+        self.backtest
+            .as_ref()
+            .map_or_else(Default::default, BacktestSource::reach)
+    }
+}
+
+impl BacktestSource {
+    /// How far around an incident's window an episode still catches it.
+    pub fn reach(&self) -> crate::score::Reach {
+        crate::score::Reach {
+            lead_ms: self.lead_ms,
+            grace_ms: self.grace_ms,
+        }
+    }
+}
+
 impl AnomalyModel {
     pub fn name(&self) -> &'static str {
         match self {
@@ -185,6 +204,7 @@ pub struct BacktestSource {
     pub series: Option<String>,
     pub incidents: Option<PathBuf>,
     pub lead_ms: i64,
+    pub grace_ms: i64,
     /// The evaluation span, when the spec sets it (default: the data's first to last row).
     pub start_ms: Option<i64>,
     pub end_ms: Option<i64>,

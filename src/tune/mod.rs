@@ -340,11 +340,11 @@ fn check_windows(
 ) -> Result<(), TuneError> {
     for g in groups {
         for job in &g.jobs {
-            let lead = job.alert.backtest.as_ref().map_or(0, |b| b.lead_ms);
+            let reach = job.alert.reach();
             let windows = job.inputs.incidents.as_deref().unwrap_or_default();
             if windows
                 .iter()
-                .any(|w| score::judged_in(w, job.inputs.span, lead))
+                .any(|w| score::judged_in(w, job.inputs.span, reach))
             {
                 continue;
             }
@@ -615,13 +615,14 @@ pub fn run(sets: &[AlertSet], opts: &TuneOptions) -> Result<TuneReport, TuneErro
                         .iter()
                         .map(|(_, variant)| {
                             let mut t = Tally::default();
-                            let lead = variant.backtest.as_ref().map_or(0, |b| b.lead_ms);
+                            let reach = variant.reach();
                             for r in
                                 backtest::replay(variant, &ctx, inputs, engines, Detail::Episodes)
                             {
                                 for (incident, label) in &unit.injected {
                                     let e = t.by_kind.entry(label.clone()).or_default();
-                                    e.0 += score::first_catch(&r.episodes, incident, lead).is_some()
+                                    e.0 += score::first_catch(&r.episodes, incident, reach)
+                                        .is_some()
                                         as usize;
                                     e.1 += 1;
                                 }

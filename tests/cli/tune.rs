@@ -842,6 +842,75 @@ fn a_file_with_per_row_anomaly_flags_is_its_own_incidents_file() {
     assert_eq!(r["within_budget"], true, "{r}");
 }
 
+/// Point labels (single flagged rows, as many datasets ship them) are zero-length windows: an
+/// alarm that waits for 3 of 3 hourly datapoints never starts an episode at that very hour, so it
+/// misses every one and the run says why; `backtest.grace` lets the episode start after the point,
+/// and backtest over the tuned overlay then gives tune's figures.
+#[test]
+fn point_labels_are_caught_within_the_grace_the_spec_gives() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let mut rng = Rng::new(9);
+    let mut csv = String::from("timestamp,value,is_anomaly\n");
+    let t0 = 1_704_067_200; // 2024-01-01T00:00:00Z
+    let anomalies = [300..310, 450..456, 600..612];
+    for h in 0..24 * 28 {
+        let daily = 50.0 * (std::f64::consts::TAU * (h % 24) as f64 / 24.0).sin();
+        let shifted = anomalies.iter().any(|a| a.contains(&h));
+        let flagged = anomalies.iter().any(|a| a.start == h);
+        let value = 200.0 + daily + 5.0 * rng.normal() + if shifted { 120.0 } else { 0.0 };
+        csv.push_str(&format!(
+            "{},{value:.3},{}\n",
+            t0 + h * 3600,
+            u8::from(flagged)
+        ));
+    }
+    std::fs::write(p.join("kpi.csv"), csv).unwrap();
+    let spec = |grace: &str| {
+        format!("apiVersion: alertlab/v1\nkind: AlertSet\nmetadata: {{name: t}}\nalerts:\n  - name: kpi\n    metric: {{cloudwatch: {{namespace: X, name: Y, stat: Average, period: 3600}}}}\n    condition: {{anomaly: {{model: seasonal, k: 3, direction: above}}}}\n    evaluation: {{datapoints_to_alarm: 3, evaluation_periods: 3}}\n    backtest: {{data: kpi.csv, incidents: kpi.csv{grace}}}\n")
+    };
+    let tune = [
+        "tune", "--spec", "s.yaml", "--grid", "k=3,4", "--format", "json",
+    ];
+    std::fs::write(p.join("s.yaml"), spec("")).unwrap();
+    let out = alertlab().current_dir(p).args(tune).output().unwrap();
+    let r =
+        &serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["recommendations"][0];
+    assert_eq!(
+        (&r["incidents"], &r["caught"]),
+        (&3.into(), &0.into()),
+        "{r}"
+    );
+    let warning = "3 of 3 incident windows are single points";
+    let warned = |r: &serde_json::Value| r["warnings"].to_string().contains(warning);
+    assert!(warned(r), "{r}");
+    std::fs::write(p.join("s.yaml"), spec(", grace: 6h")).unwrap();
+    let out = alertlab()
+        .current_dir(p)
+        .args(tune)
+        .arg("--write")
+        .output()
+        .unwrap();
+    let r =
+        &serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["recommendations"][0];
+    assert!(!warned(r), "{r}");
+    assert_eq!(
+        (&r["incidents"], &r["caught"]),
+        (&3.into(), &3.into()),
+        "{r}"
+    );
+    // Three datapoints of three: the episode starts two hours after the point.
+    assert_eq!(r["median_delay_s"], 7200.0, "{r}");
+    let bt = json(p, &["backtest", "--spec", "s.yaml", "--format", "json"]);
+    let inc = &bt["results"][0]["incidents"];
+    assert_eq!(inc["caught"], 3, "{inc}");
+    assert_eq!(
+        inc["false_alerts_per_week"], r["false_alerts_per_week"],
+        "{inc}"
+    );
+    assert_eq!(inc["median_delay_s"], r["median_delay_s"], "{inc}");
+}
+
 /// NAB's `iio` file is 4.3 days long and both its labelled windows close on its second day, before
 /// the seasonal band's one-day warm-up (and the next refit) is over: backtest and tune say that no
 /// setting could catch them, beside recall 0.

@@ -123,6 +123,7 @@ pub const ENTRIES: &[Entry] = &[
     e("alerts[].backtest.series", "text", "all", "backtest", "Only series whose name contains this text."),
     e("alerts[].backtest.incidents", "text (path)", "none", "backtest", "Labelled incidents (NAB `combined_windows.json` or CSV `start,end[,series]`); may use `{{env}}`."),
     e("alerts[].backtest.lead", "duration", "0", "backtest", "An episode starting this long before an incident still catches it."),
+    e("alerts[].backtest.grace", "duration", "0", "backtest", "An episode starting this long after an incident's window still catches it (point labels: one flagged row is a zero-length window); delay still counts from the window's start."),
     e("alerts[].backtest.start", "time", "the first row", "backtest", "Start of the evaluation span (RFC 3339 or epoch seconds)."),
     e("alerts[].backtest.end", "time", "the last row", "backtest", "End of the evaluation span; periods after the metric stops are evaluated (`treat_missing_data`)."),
 ];
