@@ -343,30 +343,24 @@ fn backtest_scores_nab_against_its_labelled_windows() {
         "apiVersion: alertlab/v1\nkind: AlertSet\nmetadata: {name: nab}\nalerts:\n  - name: cpu\n    metric: {cloudwatch: {namespace: AWS/EC2, name: CPUUtilization, stat: Average, period: 300}}\n    condition: {anomaly: {k: 3, direction: above}}\n    evaluation: {datapoints_to_alarm: 2, evaluation_periods: 3}\n",
     )
     .unwrap();
-    let v = json_of(
-        alertlab()
-            .arg("backtest")
+    let backtest = |file: &str| {
+        let mut cmd = alertlab();
+        cmd.arg("backtest")
             .arg("--spec")
             .arg(&spec)
             .arg("--data")
-            .arg(nab("ec2_cpu_utilization_24ae8d.csv"))
+            .arg(nab(file))
             .arg("--incidents")
-            .arg(root().join("data/nab/labels/combined_windows.json"))
-            .args(["--format", "json"]),
-    );
+            .arg(root().join("data/nab/labels/combined_windows.json"));
+        cmd
+    };
+    let v = json_of(backtest("ec2_cpu_utilization_24ae8d.csv").args(["--format", "json"]));
     let inc = &v["results"][0]["incidents"];
     assert_eq!(inc["incidents"], 2);
     assert!(inc["caught"].as_u64().unwrap() >= 1, "{inc}");
     // NAB labels no window in `ec2_cpu_utilization_c6585a`: the file says nothing of it, and the
     // backtest (which, unlike tune, still has an answer) says recall is not scored.
-    alertlab()
-        .arg("backtest")
-        .arg("--spec")
-        .arg(&spec)
-        .arg("--data")
-        .arg(nab("ec2_cpu_utilization_c6585a.csv"))
-        .arg("--incidents")
-        .arg(root().join("data/nab/labels/combined_windows.json"))
+    backtest("ec2_cpu_utilization_c6585a.csv")
         .assert()
         .success()
         .stderr(

@@ -799,26 +799,38 @@ fn a_grid_key_no_selected_alert_takes_is_warned_about() {
     assert!(warned(&stderr, "k"), "{stderr}");
 }
 
+/// `kpi.csv` in `p`: four weeks of an hourly metric with a daily cycle and noise (seeded), shifted
+/// up over each of the anomalies' hours, and the rows `flagged` says marked in an `is_anomaly`
+/// column, as labelled datasets ship them.
+fn write_hourly_kpi(
+    p: &Path,
+    seed: u64,
+    (anomalies, shift): (&[std::ops::Range<i64>], f64),
+    flagged: impl Fn(i64) -> bool,
+) {
+    let mut rng = Rng::new(seed);
+    let mut csv = String::from("timestamp,value,is_anomaly\n");
+    let t0 = 1_704_067_200; // 2024-01-01T00:00:00Z
+    for h in 0..24 * 28 {
+        let daily = 50.0 * (std::f64::consts::TAU * (h % 24) as f64 / 24.0).sin();
+        let shifted = anomalies.iter().any(|a| a.contains(&h));
+        let value = 200.0 + daily + 5.0 * rng.normal() + if shifted { shift } else { 0.0 };
+        csv.push_str(&format!(
+            "{},{value:.3},{}\n",
+            t0 + h * 3600,
+            u8::from(flagged(h))
+        ));
+    }
+    std::fs::write(p.join("kpi.csv"), csv).unwrap();
+}
+
 /// A labelled dataset as such datasets ship (`timestamp,value,is_anomaly`): the flag column is not
 /// a series, and the same file given as `--incidents` labels its flagged runs as windows.
 #[test]
 fn a_file_with_per_row_anomaly_flags_is_its_own_incidents_file() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();
-    let mut rng = Rng::new(5);
-    let mut csv = String::from("timestamp,value,is_anomaly\n");
-    let t0 = 1_704_067_200; // 2024-01-01T00:00:00Z
-    for h in 0..24 * 28 {
-        let daily = 50.0 * (std::f64::consts::TAU * (h % 24) as f64 / 24.0).sin();
-        let flagged = (500..506).contains(&h);
-        let value = 200.0 + daily + 5.0 * rng.normal() + if flagged { 150.0 } else { 0.0 };
-        csv.push_str(&format!(
-            "{},{value:.3},{}\n",
-            t0 + h * 3600,
-            u8::from(flagged)
-        ));
-    }
-    std::fs::write(p.join("kpi.csv"), csv).unwrap();
+    write_hourly_kpi(p, 5, (&[500..506], 150.0), |h| (500..506).contains(&h));
     std::fs::write(
         p.join("s.yaml"),
         "apiVersion: alertlab/v1\nkind: AlertSet\nmetadata: {name: t}\nalerts:\n  - name: kpi\n    metric: {cloudwatch: {namespace: X, name: Y, stat: Average, period: 3600}}\n    condition: {anomaly: {model: seasonal, k: 2, direction: both}}\n    backtest: {data: kpi.csv}\n",
@@ -850,22 +862,10 @@ fn a_file_with_per_row_anomaly_flags_is_its_own_incidents_file() {
 fn point_labels_are_caught_within_the_grace_the_spec_gives() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();
-    let mut rng = Rng::new(9);
-    let mut csv = String::from("timestamp,value,is_anomaly\n");
-    let t0 = 1_704_067_200; // 2024-01-01T00:00:00Z
     let anomalies = [300..310, 450..456, 600..612];
-    for h in 0..24 * 28 {
-        let daily = 50.0 * (std::f64::consts::TAU * (h % 24) as f64 / 24.0).sin();
-        let shifted = anomalies.iter().any(|a| a.contains(&h));
-        let flagged = anomalies.iter().any(|a| a.start == h);
-        let value = 200.0 + daily + 5.0 * rng.normal() + if shifted { 120.0 } else { 0.0 };
-        csv.push_str(&format!(
-            "{},{value:.3},{}\n",
-            t0 + h * 3600,
-            u8::from(flagged)
-        ));
-    }
-    std::fs::write(p.join("kpi.csv"), csv).unwrap();
+    write_hourly_kpi(p, 9, (&anomalies, 120.0), |h| {
+        anomalies.iter().any(|a| a.start == h)
+    });
     let spec = |grace: &str| {
         format!("apiVersion: alertlab/v1\nkind: AlertSet\nmetadata: {{name: t}}\nalerts:\n  - name: kpi\n    metric: {{cloudwatch: {{namespace: X, name: Y, stat: Average, period: 3600}}}}\n    condition: {{anomaly: {{model: seasonal, k: 3, direction: above}}}}\n    evaluation: {{datapoints_to_alarm: 3, evaluation_periods: 3}}\n    backtest: {{data: kpi.csv, incidents: kpi.csv{grace}}}\n")
     };
