@@ -830,7 +830,10 @@ fn write_hourly_kpi(
 fn a_file_with_per_row_anomaly_flags_is_its_own_incidents_file() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();
-    write_hourly_kpi(p, 5, (&[500..506], 150.0), |h| (500..506).contains(&h));
+    let anomaly = 500..506;
+    write_hourly_kpi(p, 5, (std::slice::from_ref(&anomaly), 150.0), |h| {
+        anomaly.contains(&h)
+    });
     std::fs::write(
         p.join("s.yaml"),
         "apiVersion: alertlab/v1\nkind: AlertSet\nmetadata: {name: t}\nalerts:\n  - name: kpi\n    metric: {cloudwatch: {namespace: X, name: Y, stat: Average, period: 3600}}\n    condition: {anomaly: {model: seasonal, k: 2, direction: both}}\n    backtest: {data: kpi.csv}\n",
