@@ -70,6 +70,8 @@ pub struct BacktestOptions {
     pub data: Option<PathBuf>,
     /// Incident windows for every alert, instead of the spec's `backtest.incidents`.
     pub incidents: Option<PathBuf>,
+    /// `--grace`: over every alert's `backtest.grace`.
+    pub grace_ms: Option<i64>,
     pub engines: Engines,
     pub flap: FlapRule,
     /// The evaluation span (`--start`/`--end`), over the spec's `backtest.start`/`end` and the
@@ -235,7 +237,7 @@ pub fn replay(
         }
     }
     if let Some(all) = &inputs.incidents {
-        let reach = alert.reach();
+        let reach = inputs.reach;
         // Only incidents the evaluated span can judge; the others are counted apart, never as
         // missed.
         let (list, outside): (Vec<Incident>, Vec<Incident>) = all

@@ -268,6 +268,10 @@ pub fn plan<'a>(
                 alert,
                 inputs: JobInputs {
                     incidents,
+                    reach: crate::score::Reach {
+                        grace_ms: opts.grace_ms.unwrap_or(alert.reach().grace_ms),
+                        ..alert.reach()
+                    },
                     replay: replay.clone(),
                     span,
                 },
@@ -301,6 +305,9 @@ pub struct Job<'a> {
 pub struct JobInputs {
     /// The series' labelled (or injected) incidents, when known.
     pub incidents: Option<Vec<Incident>>,
+    /// How far around each window a catching episode may start (the spec's `backtest.lead` and
+    /// `backtest.grace`, or `--grace`).
+    pub reach: crate::score::Reach,
     pub replay: Option<std::sync::Arc<ReplayBounds>>,
     /// The evaluation span.
     pub span: (i64, i64),

@@ -25,6 +25,11 @@ pub struct Selection {
     /// precision, false alerts per week, delay.
     #[arg(long)]
     pub incidents: Option<PathBuf>,
+    /// An episode starting this long after an incident's window still catches it (`1h`; over the
+    /// spec's `backtest.grace`): point labels, one flagged row each, are zero-length windows that
+    /// an alarm waiting for M of N datapoints never starts on. Delay still counts from the window.
+    #[arg(long, value_parser = parse_grace)]
+    pub grace: Option<i64>,
     /// Which engines to replay.
     #[arg(long, default_value = "both", value_parser = ["cloudwatch", "prometheus", "both"])]
     pub engine: String,
@@ -51,6 +56,19 @@ pub struct Selection {
     /// runs in about this much memory. Results are the same either way.
     #[arg(long, default_value = "1G", value_parser = crate::fleet::parse_memory)]
     pub memory: u64,
+}
+
+/// clap parser for `--grace`: a duration of at most a year, as the spec's durations.
+fn parse_grace(text: &str) -> Result<i64, String> {
+    match crate::series::time::parse_duration(text) {
+        Some(ms) if ms <= 365 * crate::series::time::DAY_MS => Ok(ms),
+        Some(_) => Err(format!(
+            "`{text}` is longer than a year, the longest duration alertlab accepts"
+        )),
+        None => Err(format!(
+            "`{text}` is not a duration such as `30m`, `1h` or `1d`"
+        )),
+    }
 }
 
 /// clap parser for `--start`/`--end`.
@@ -131,6 +149,7 @@ impl Selection {
             alerts: self.alert.clone(),
             data: self.data.clone(),
             incidents: self.incidents.clone(),
+            grace_ms: self.grace,
             engines: Engines::from_name(&self.engine),
             start_ms: self.start,
             end_ms: self.end,

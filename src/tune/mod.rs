@@ -340,7 +340,7 @@ fn check_windows(
 ) -> Result<(), TuneError> {
     for g in groups {
         for job in &g.jobs {
-            let reach = job.alert.reach();
+            let reach = job.inputs.reach;
             let windows = job.inputs.incidents.as_deref().unwrap_or_default();
             if windows
                 .iter()
@@ -615,13 +615,12 @@ pub fn run(sets: &[AlertSet], opts: &TuneOptions) -> Result<TuneReport, TuneErro
                         .iter()
                         .map(|(_, variant)| {
                             let mut t = Tally::default();
-                            let reach = variant.reach();
                             for r in
                                 backtest::replay(variant, &ctx, inputs, engines, Detail::Episodes)
                             {
                                 for (incident, label) in &unit.injected {
                                     let e = t.by_kind.entry(label.clone()).or_default();
-                                    e.0 += score::first_catch(&r.episodes, incident, reach)
+                                    e.0 += score::first_catch(&r.episodes, incident, inputs.reach)
                                         .is_some()
                                         as usize;
                                     e.1 += 1;

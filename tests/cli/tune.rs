@@ -859,10 +859,10 @@ fn a_file_with_per_row_anomaly_flags_is_its_own_incidents_file() {
 
 /// Point labels (single flagged rows, as many datasets ship them) are zero-length windows: an
 /// alarm that waits for 3 of 3 hourly datapoints never starts an episode at that very hour, so it
-/// misses every one and the run says why; `backtest.grace` lets the episode start after the point,
-/// and backtest over the tuned overlay then gives tune's figures.
+/// misses every one and the run says why; `backtest.grace` (or `--grace`) lets the episode start
+/// after the point, and backtest over the tuned overlay then gives tune's figures.
 #[test]
-fn point_labels_are_caught_within_the_grace_the_spec_gives() {
+fn point_labels_are_caught_within_the_grace_given() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();
     let anomalies = [300..310, 450..456, 600..612];
@@ -912,6 +912,21 @@ fn point_labels_are_caught_within_the_grace_the_spec_gives() {
         "{inc}"
     );
     assert_eq!(inc["median_delay_s"], r["median_delay_s"], "{inc}");
+    // `--grace` on the command line is the spec's key for every alert: the same answer.
+    let with_key = r.clone();
+    std::fs::write(p.join("s.yaml"), spec("")).unwrap();
+    let mut args = tune.to_vec();
+    args.extend(["--no-tuned", "--grace", "6h"]);
+    let report = json(p, &args);
+    assert_eq!(report["recommendations"][0], with_key);
+    alertlab()
+        .current_dir(p)
+        .args(["tune", "--spec", "s.yaml", "--grace", "soon"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "`soon` is not a duration such as `30m`",
+        ));
 }
 
 /// NAB's `iio` file is 4.3 days long and both its labelled windows close on its second day, before
