@@ -716,6 +716,11 @@ fn write_overlays(
             "budget_per_week": args.search.budget,
             "objective": args.search.objective,
         });
+        // So is a grace given on the command line (the spec's own `backtest.grace` is in the
+        // spec): a backtest without it counts late catches as false alerts.
+        if let Some(grace) = args.select.grace {
+            tuning["grace"] = crate::series::time::format_prometheus_duration(grace).into();
+        }
         // Injected anomalies are part of what the values were judged on: enough to inject them
         // again (`alertlab inject` with the same kinds, count and seed).
         if let Some(inject) = &args.search.inject {

@@ -919,6 +919,16 @@ fn point_labels_are_caught_within_the_grace_given() {
     args.extend(["--no-tuned", "--grace", "6h"]);
     let report = json(p, &args);
     assert_eq!(report["recommendations"][0], with_key);
+    // A written overlay records it beside the budget: part of what judged the values.
+    alertlab()
+        .current_dir(p)
+        .args([
+            "tune", "--spec", "s.yaml", "--grace", "6h", "--pick", "k=4", "--write",
+        ])
+        .assert()
+        .success();
+    let overlay = std::fs::read_to_string(p.join("s.tuned.yaml")).unwrap();
+    assert!(overlay.contains("grace: 6h"), "{overlay}");
     alertlab()
         .current_dir(p)
         .args(["tune", "--spec", "s.yaml", "--grace", "soon"])
