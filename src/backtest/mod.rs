@@ -70,8 +70,9 @@ pub struct BacktestOptions {
     pub data: Option<PathBuf>,
     /// Incident windows for every alert, instead of the spec's `backtest.incidents`.
     pub incidents: Option<PathBuf>,
-    /// `--grace`: over every alert's `backtest.grace`.
+    /// `--grace` and `--lead`: over every alert's `backtest.grace` and `backtest.lead`.
     pub grace_ms: Option<i64>,
+    pub lead_ms: Option<i64>,
     pub engines: Engines,
     pub flap: FlapRule,
     /// The evaluation span (`--start`/`--end`), over the spec's `backtest.start`/`end` and the

@@ -269,8 +269,8 @@ pub fn plan<'a>(
                 inputs: JobInputs {
                     incidents,
                     reach: crate::score::Reach {
+                        lead_ms: opts.lead_ms.unwrap_or(alert.reach().lead_ms),
                         grace_ms: opts.grace_ms.unwrap_or(alert.reach().grace_ms),
-                        ..alert.reach()
                     },
                     replay: replay.clone(),
                     span,
@@ -306,7 +306,7 @@ pub struct JobInputs {
     /// The series' labelled (or injected) incidents, when known.
     pub incidents: Option<Vec<Incident>>,
     /// How far around each window a catching episode may start (the spec's `backtest.lead` and
-    /// `backtest.grace`, or `--grace`).
+    /// `backtest.grace`, or `--lead` and `--grace`).
     pub reach: crate::score::Reach,
     pub replay: Option<std::sync::Arc<ReplayBounds>>,
     /// The evaluation span.

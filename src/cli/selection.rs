@@ -28,8 +28,13 @@ pub struct Selection {
     /// An episode starting this long after an incident's window still catches it (`1h`; over the
     /// spec's `backtest.grace`): point labels, one flagged row each, are zero-length windows that
     /// an alarm waiting for M of N datapoints never starts on. Delay still counts from the window.
-    #[arg(long, value_parser = parse_grace)]
+    #[arg(long, value_parser = parse_reach)]
     pub grace: Option<i64>,
+    /// An episode starting this long before an incident's window still catches it (over the
+    /// spec's `backtest.lead`): labels that open after the trouble began. With `--grace`, a
+    /// window around each point label (NAB centres its windows on the anomaly).
+    #[arg(long, value_parser = parse_reach)]
+    pub lead: Option<i64>,
     /// Which engines to replay.
     #[arg(long, default_value = "both", value_parser = ["cloudwatch", "prometheus", "both"])]
     pub engine: String,
@@ -58,8 +63,8 @@ pub struct Selection {
     pub memory: u64,
 }
 
-/// clap parser for `--grace`: a duration of at most a year, as the spec's durations.
-fn parse_grace(text: &str) -> Result<i64, String> {
+/// clap parser for `--grace` and `--lead`: a duration of at most a year, as the spec's durations.
+fn parse_reach(text: &str) -> Result<i64, String> {
     match crate::series::time::parse_duration(text) {
         Some(ms) if ms <= 365 * crate::series::time::DAY_MS => Ok(ms),
         Some(_) => Err(format!(
@@ -150,6 +155,7 @@ impl Selection {
             data: self.data.clone(),
             incidents: self.incidents.clone(),
             grace_ms: self.grace,
+            lead_ms: self.lead,
             engines: Engines::from_name(&self.engine),
             start_ms: self.start,
             end_ms: self.end,

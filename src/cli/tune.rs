@@ -716,10 +716,12 @@ fn write_overlays(
             "budget_per_week": args.search.budget,
             "objective": args.search.objective,
         });
-        // So is a grace given on the command line (the spec's own `backtest.grace` is in the
-        // spec): a backtest without it counts late catches as false alerts.
-        if let Some(grace) = args.select.grace {
-            tuning["grace"] = crate::series::time::format_prometheus_duration(grace).into();
+        // So is a lead or grace given on the command line (the spec's own are in the spec): a
+        // backtest without them counts early or late catches as false alerts.
+        for (key, given) in [("lead", args.select.lead), ("grace", args.select.grace)] {
+            if let Some(ms) = given {
+                tuning[key] = crate::series::time::format_prometheus_duration(ms).into();
+            }
         }
         // Injected anomalies are part of what the values were judged on: enough to inject them
         // again (`alertlab inject` with the same kinds, count and seed).

@@ -912,6 +912,14 @@ fn point_labels_are_caught_within_the_grace_given() {
         "{inc}"
     );
     assert_eq!(inc["median_delay_s"], r["median_delay_s"], "{inc}");
+    // The command line wins over the spec: no grace, no catch.
+    let bt = json(
+        p,
+        &[
+            "backtest", "--spec", "s.yaml", "--grace", "0s", "--format", "json",
+        ],
+    );
+    assert_eq!(bt["results"][0]["incidents"]["caught"], 0, "{bt}");
     // `--grace` on the command line is the spec's key for every alert: the same answer.
     let with_key = r.clone();
     std::fs::write(p.join("s.yaml"), spec("")).unwrap();
@@ -923,12 +931,16 @@ fn point_labels_are_caught_within_the_grace_given() {
     alertlab()
         .current_dir(p)
         .args([
-            "tune", "--spec", "s.yaml", "--grace", "6h", "--pick", "k=4", "--write",
+            "tune", "--spec", "s.yaml", "--grace", "6h", "--lead", "30m", "--pick", "k=4",
+            "--write",
         ])
         .assert()
         .success();
     let overlay = std::fs::read_to_string(p.join("s.tuned.yaml")).unwrap();
-    assert!(overlay.contains("grace: 6h"), "{overlay}");
+    assert!(
+        overlay.contains("lead: 30m") && overlay.contains("grace: 6h"),
+        "{overlay}"
+    );
     alertlab()
         .current_dir(p)
         .args(["tune", "--spec", "s.yaml", "--grace", "soon"])
