@@ -247,7 +247,7 @@ pub fn replay(
         let points = list.iter().filter(|i| i.start == i.end).count();
         let point_warning = (points > 0 && reach.grace_ms == 0).then(|| {
             format!(
-                "{points} of {} incident windows are single points (start = end, as one flagged row gives): only an episode starting at that very instant catches one; `backtest.grace` (e.g. `1h`) lets the alarm answer after it",
+                "{points} of {} incident windows are single points (start = end, as one flagged row gives): only an episode starting at that very instant catches one; `backtest.grace` or `--grace` (e.g. `1h`) lets the alarm answer after it",
                 list.len()
             )
         });

@@ -248,6 +248,7 @@ pub fn plan<'a>(
             }
             _ => None,
         };
+        let spec_reach = alert.reach();
         for i in chosen {
             let Some(span) = evaluation_span(alert, &all[i], opts) else {
                 continue;
@@ -269,8 +270,8 @@ pub fn plan<'a>(
                 inputs: JobInputs {
                     incidents,
                     reach: crate::score::Reach {
-                        lead_ms: opts.lead_ms.unwrap_or(alert.reach().lead_ms),
-                        grace_ms: opts.grace_ms.unwrap_or(alert.reach().grace_ms),
+                        lead_ms: opts.lead_ms.unwrap_or(spec_reach.lead_ms),
+                        grace_ms: opts.grace_ms.unwrap_or(spec_reach.grace_ms),
                     },
                     replay: replay.clone(),
                     span,
