@@ -66,7 +66,7 @@ pub struct Selection {
 /// clap parser for `--grace` and `--lead`: a duration of at most a year, as the spec's durations.
 fn parse_reach(text: &str) -> Result<i64, String> {
     match crate::series::time::parse_duration(text) {
-        Some(ms) if ms <= 365 * crate::series::time::DAY_MS => Ok(ms),
+        Some(ms) if ms <= crate::series::time::MAX_DURATION_MS => Ok(ms),
         Some(_) => Err(format!(
             "`{text}` is longer than a year, the longest duration alertlab accepts"
         )),

@@ -12,6 +12,9 @@ pub const MINUTE_MS: i64 = 60 * SECOND_MS;
 pub const HOUR_MS: i64 = 60 * MINUTE_MS;
 pub const DAY_MS: i64 = 24 * HOUR_MS;
 pub const WEEK_MS: i64 = 7 * DAY_MS;
+/// The longest duration alertlab accepts, in a spec (`for`, windows, Alertmanager intervals...) or
+/// on the command line (`--grace`): one year.
+pub const MAX_DURATION_MS: i64 = 365 * DAY_MS;
 
 /// Numeric epochs below this magnitude are seconds; each factor of 1000 above it is the next unit
 /// (ms, µs, ns). 1e11 s is the year 5138; 1e11 ms is March 1973, so the ranges do not overlap in

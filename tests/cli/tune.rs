@@ -941,14 +941,17 @@ fn point_labels_are_caught_within_the_grace_given() {
         overlay.contains("lead: 30m") && overlay.contains("grace: 6h"),
         "{overlay}"
     );
-    alertlab()
-        .current_dir(p)
-        .args(["tune", "--spec", "s.yaml", "--grace", "soon"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "`soon` is not a duration such as `30m`",
-        ));
+    for (grace, says) in [
+        ("soon", "`soon` is not a duration such as `30m`"),
+        ("400d", "`400d` is longer than a year"),
+    ] {
+        alertlab()
+            .current_dir(p)
+            .args(["tune", "--spec", "s.yaml", "--grace", grace])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(says));
+    }
 }
 
 /// NAB's `iio` file is 4.3 days long and both its labelled windows close on its second day, before

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use super::model::*;
 use super::v1::{self, Merge};
 use super::{find_line, SpecError};
-use crate::series::time::{parse_duration, DAY_MS, SECOND_MS};
+use crate::series::time::{parse_duration, DAY_MS, MAX_DURATION_MS, SECOND_MS};
 use alert::resolve_alert;
 use environments::resolve_environments;
 
@@ -309,9 +309,6 @@ impl Site<'_> {
         Ok(out)
     }
 }
-
-/// The longest duration in a spec (`for`, windows, Alertmanager intervals...): one year.
-const MAX_DURATION_MS: i64 = 365 * DAY_MS;
 
 /// Whether `seconds` is a CloudWatch period: 10, 20 or 30 (high resolution) or a whole number of
 /// minutes.
