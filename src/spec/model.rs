@@ -173,17 +173,10 @@ impl ResolvedAlert {
     pub fn reach(&self) -> crate::score::Reach {
         self.backtest
             .as_ref()
-            .map_or_else(Default::default, BacktestSource::reach)
-    }
-}
-
-impl BacktestSource {
-    /// How far around an incident's window an episode still catches it.
-    pub fn reach(&self) -> crate::score::Reach {
-        crate::score::Reach {
-            lead_ms: self.lead_ms,
-            grace_ms: self.grace_ms,
-        }
+            .map_or_else(Default::default, |b| crate::score::Reach {
+                lead_ms: b.lead_ms,
+                grace_ms: b.grace_ms,
+            })
     }
 }
 
