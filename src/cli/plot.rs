@@ -76,7 +76,8 @@ pub struct Args {
     /// Draw up to this time.
     #[arg(long, value_parser = parse_time, allow_hyphen_values = true)]
     pub to: Option<i64>,
-    /// Incident windows to mark (NAB `combined_windows.json` or CSV `start,end[,series]`).
+    /// Incident windows to mark (NAB `combined_windows.json` or `combined_labels.json`, CSV
+    /// `start,end[,series]`, or a metric CSV with a per-row anomaly flag).
     #[arg(long)]
     pub incidents: Option<PathBuf>,
     /// The chart (`.png` or `.svg`) for FILE; a folder with `--spec`.

@@ -21,8 +21,9 @@ pub struct Selection {
     /// Use this data file for every alert instead of the spec's `backtest.data`.
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// Incident windows (NAB `combined_windows.json` or CSV `start,end[,series]`): recall,
-    /// precision, false alerts per week, delay.
+    /// Incident windows (NAB `combined_windows.json`, its point labels `combined_labels.json`, CSV
+    /// `start,end[,series]`, or a metric CSV with a per-row anomaly flag): recall, precision, false
+    /// alerts per week, delay.
     #[arg(long)]
     pub incidents: Option<PathBuf>,
     /// An episode starting this long after an incident's window still catches it (`1h`; over the

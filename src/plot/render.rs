@@ -220,19 +220,20 @@ fn draw<DB: DrawingBackend>(chart: &Chart, root: &DrawingArea<DB, Shift>) -> Res
         .label("warm-up (no band yet)")
         .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], WARM_UP.mix(0.6).filled()));
     }
+    // An episode or incident is at least one pixel wide, so a five-minute page on a two-week chart
+    // shows, and so does a point label (a zero-length window).
+    let pixel_ms = (span / width.max(1) as i64).max(1);
     if !chart.incidents.is_empty() {
-        cc.draw_series(
-            chart
-                .incidents
-                .iter()
-                .map(|&(a, b)| Rectangle::new([(a, y0), (b, y1)], INCIDENT.mix(0.2).filled())),
-        )
+        cc.draw_series(chart.incidents.iter().map(|&(a, b)| {
+            Rectangle::new(
+                [(a, y0), (b.max(a + pixel_ms), y1)],
+                INCIDENT.mix(0.2).filled(),
+            )
+        }))
         .map_err(e)?
         .label(format!("incidents: {}", chart.incidents.len()))
         .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], INCIDENT.mix(0.6).filled()));
     }
-    // An episode is at least one pixel wide, so a five-minute page on a two-week chart shows.
-    let pixel_ms = (span / width.max(1) as i64).max(1);
     if !chart.pending.is_empty() {
         cc.draw_series(chart.pending.iter().map(|&(a, b)| {
             Rectangle::new(

@@ -223,27 +223,33 @@ pub fn judged_in(incident: &Incident, span: (i64, i64), reach: Reach) -> bool {
     to >= span.0 && from <= span.1
 }
 
-/// NAB's `combined_windows.json`: `{"<dir>/<file>.csv": [[start, end], ...]}`, keyed by the file's
-/// stem. Point labels (one timestamp per anomaly, NAB's `combined_labels.json`) are refused by name:
-/// a point has no window for an episode to start in, and guessing a width would change every figure.
+/// One entry of a JSON labels file: a window `[start, end]`, or a point label (NAB's
+/// `combined_labels.json` gives one timestamp per anomaly), which is the zero-length window
+/// `[t, t]`, as a flagged CSV row is.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum JsonLabel {
+    Window(String, String),
+    Point(String),
+}
+
+/// NAB's `combined_windows.json` (`{"<dir>/<file>.csv": [[start, end], ...]}`) or
+/// `combined_labels.json` (`{"<dir>/<file>.csv": [t, ...]}`), keyed by the file's stem. Point
+/// labels are zero-length windows, caught only within the alert's grace ([`Reach`]); a run that
+/// sees them without a grace says so.
 fn json_windows(path: &Path, text: &str) -> Result<BTreeMap<String, Vec<Incident>>, LoadError> {
     let bad = |line: usize, expected: String| LoadError::JsonShape {
         path: path.to_path_buf(),
         line,
         expected,
     };
-    let raw: BTreeMap<String, Vec<(String, String)>> = serde_json::from_str(text).map_err(|e| {
-        if serde_json::from_str::<BTreeMap<String, Vec<String>>>(text).is_ok() {
-            return bad(
-                e.line(),
-                "windows as [[start, end], ...] per file, got single timestamps (point labels, \
-                 as in NAB's `combined_labels.json`; NAB's windows are `combined_windows.json`)"
-                    .into(),
-            );
-        }
+    let raw: BTreeMap<String, Vec<JsonLabel>> = serde_json::from_str(text).map_err(|e| {
         bad(
             e.line(),
-            format!("an object of file name → [[start, end], ...] ({e})"),
+            format!(
+                "an object of file name → windows [[start, end], ...] (NAB's \
+                 `combined_windows.json`) or timestamps [t, ...] (`combined_labels.json`) ({e})"
+            ),
         )
     })?;
     // The line of a window's text, for messages: its first occurrence after the file's key (the
@@ -253,35 +259,40 @@ fn json_windows(path: &Path, text: &str) -> Result<BTreeMap<String, Vec<Incident
         let at = text[from..].find(needle).map_or(from, |i| from + i);
         line_of_offset(text, at)
     };
+    let timestamp = |key: &str, text: &str| {
+        parse_timestamp(text).ok_or_else(|| {
+            bad(
+                line_of(key, &format!("\"{text}\"")),
+                format!("timestamps in the labels of `{key}`, got `{text}`"),
+            )
+        })
+    };
     let mut out: BTreeMap<String, Vec<Incident>> = BTreeMap::new();
-    for (key, windows) in raw {
+    for (key, labels) in raw {
         let name = key
             .rsplit('/')
             .next()
             .unwrap_or(&key)
             .trim_end_matches(".csv")
             .to_string();
-        for (s, e) in windows {
-            let (Some(start), Some(end)) = (parse_timestamp(&s), parse_timestamp(&e)) else {
-                let unparsed = if parse_timestamp(&s).is_none() {
-                    &s
-                } else {
-                    &e
-                };
-                return Err(bad(
-                    line_of(&key, &format!("\"{unparsed}\"")),
-                    format!("timestamps in the windows of `{key}`, got `{s}`, `{e}`"),
-                ));
+        for label in labels {
+            let incident = match &label {
+                JsonLabel::Point(at) => {
+                    let at = timestamp(&key, at)?;
+                    Incident { start: at, end: at }
+                }
+                JsonLabel::Window(s, e) => {
+                    let (start, end) = (timestamp(&key, s)?, timestamp(&key, e)?);
+                    if end < start {
+                        return Err(bad(
+                            line_of(&key, &format!("\"{e}\"")),
+                            format!("windows of `{key}` as [start, end], got [`{s}`, `{e}`], which ends before it starts"),
+                        ));
+                    }
+                    Incident { start, end }
+                }
             };
-            if end < start {
-                return Err(bad(
-                    line_of(&key, &format!("\"{e}\"")),
-                    format!("windows of `{key}` as [start, end], got [`{s}`, `{e}`], which ends before it starts"),
-                ));
-            }
-            out.entry(name.clone())
-                .or_default()
-                .push(Incident { start, end });
+            out.entry(name.clone()).or_default().push(incident);
         }
     }
     Ok(out)
@@ -553,10 +564,10 @@ mod tests {
         assert_eq!(incidents_for(&w, "other", "other"), None, "not labelled");
     }
 
-    /// Messages name the line of the offending window, and point labels are told apart from a
-    /// malformed file.
+    /// Messages name the line of the offending window or timestamp, and a shape that is neither
+    /// windows nor points says what was expected.
     #[test]
-    fn json_window_errors_name_their_line_and_point_labels() {
+    fn json_label_errors_name_their_line() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("w.json");
         std::fs::write(
@@ -566,11 +577,49 @@ mod tests {
         .unwrap();
         let e = load_incidents(&p).unwrap_err().to_string();
         assert!(e.contains("line 4") && e.contains("`soon`"), "{e}");
-        std::fs::write(&p, "{\"x/a.csv\": [\"2014-02-26 13:45:00\"]}").unwrap();
+        std::fs::write(
+            &p,
+            "{\n\"x/a.csv\": [\n\"2014-02-26 13:45:00\",\n\"later\"]}",
+        )
+        .unwrap();
+        let e = load_incidents(&p).unwrap_err().to_string();
+        assert!(e.contains("line 4") && e.contains("`later`"), "{e}");
+        std::fs::write(
+            &p,
+            "{\"x/a.csv\": [[\"2014-02-26 13:45:00\", \"2014-02-25 00:00:00\"]]}",
+        )
+        .unwrap();
+        let e = load_incidents(&p).unwrap_err().to_string();
+        assert!(e.contains("ends before it starts"), "{e}");
+        std::fs::write(&p, "{\"x/a.csv\": [[1, 2, 3]]}").unwrap();
         let e = load_incidents(&p).unwrap_err().to_string();
         assert!(
-            e.contains("point labels") && e.contains("combined_windows.json"),
+            e.contains("combined_windows.json") && e.contains("combined_labels.json"),
             "{e}"
         );
+    }
+
+    /// NAB's point labels (`combined_labels.json`) are zero-length windows, as a flagged CSV row
+    /// is, and may sit beside windows in one file.
+    #[test]
+    fn json_point_labels_are_zero_length_windows() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("labels.json");
+        std::fs::write(
+            &p,
+            r#"{"realTraffic/a.csv": ["2015-09-17 07:00:00.000000", "2015-09-18 00:00:00"],
+                "realTraffic/b.csv": [["2015-09-17 07:00:00", "2015-09-17 08:00:00"], "2015-09-19 00:00:00"],
+                "realTraffic/c.csv": []}"#,
+        )
+        .unwrap();
+        let w = load_incidents(&p).unwrap();
+        let at = parse_timestamp("2015-09-17 07:00:00").unwrap();
+        assert_eq!(w["a"][0], Incident { start: at, end: at });
+        assert_eq!(w["a"].len(), 2);
+        assert_eq!(w["b"][0].end - w["b"][0].start, 3_600_000);
+        assert_eq!(w["b"][1].start, w["b"][1].end);
+        // An empty list names no window, as before (the acceptance asks an explicit incidents
+        // file without windows for a series to be refused).
+        assert!(!w.contains_key("c"));
     }
 }

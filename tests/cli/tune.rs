@@ -927,6 +927,20 @@ fn point_labels_are_caught_within_the_grace_given() {
     args.extend(["--no-tuned", "--grace", "6h"]);
     let report = json(p, &args);
     assert_eq!(report["recommendations"][0], with_key);
+    // The same points as NAB's `combined_labels.json` writes them (one timestamp per anomaly):
+    // zero-length windows too, the same answer.
+    let points: Vec<String> = anomalies
+        .iter()
+        .map(|a| format!("\"{}\"", 1_704_067_200 + a.start * 3600))
+        .collect();
+    std::fs::write(
+        p.join("labels.json"),
+        format!("{{\"data/kpi.csv\": [{}]}}", points.join(", ")),
+    )
+    .unwrap();
+    args.extend(["--incidents", "labels.json"]);
+    let report = json(p, &args);
+    assert_eq!(report["recommendations"][0], with_key);
     // A written overlay records it beside the budget: part of what judged the values.
     alertlab()
         .current_dir(p)
