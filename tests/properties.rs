@@ -131,7 +131,8 @@ proptest! {
 }
 
 /// A random gappy 5-minute series of `days` (level, daily cycle, noise, bursts, a shift) as CSV,
-/// and two labelled windows over it (the shift, and a quiet stretch) as an incidents CSV.
+/// and two labelled windows over it (the shift, and a quiet stretch) and a point label as an
+/// incidents CSV.
 fn tune_case_files(dir: &std::path::Path, seed: u64, days: i64, gap_rate: f64) {
     use alertlab::rng::Rng;
     use std::fmt::Write;
@@ -156,8 +157,10 @@ fn tune_case_files(dir: &std::path::Path, seed: u64, days: i64, gap_rate: f64) {
     }
     std::fs::write(dir.join("d.csv"), csv).unwrap();
     let at = |i: i64| start + i * 300;
+    // A point label too (start = end), whose reach depends on the setting tried.
+    let point = at(rng.int(n / 2, n - 1));
     let incidents = format!(
-        "start,end\n{},{}\n{},{}\n",
+        "start,end\n{},{}\n{},{}\n{point},{point}\n",
         at(shift_at),
         at(shift_at + 30),
         at(n / 3),

@@ -213,6 +213,29 @@ fn implausible_start(series: &Series) -> Option<String> {
     })
 }
 
+/// How long before and after a point label (a zero-length incident window) an episode of `alert`
+/// on `engine` that saw the point may start ([`score::Reach::viewing`]). CloudWatch stamps an
+/// evaluation with the start of its newest datapoint's period, so the evaluation whose newest
+/// period holds the point starts up to a period before it, and the point stays among the N
+/// datapoints of the N − 1 evaluations after it. A Prometheus rule first sees the point at the
+/// next evaluation (a `promql` band's smoothing keeps it in the compared mean for `smooth`) and
+/// fires `for` later.
+fn point_view(alert: &ResolvedAlert, engine: &str) -> (i64, i64) {
+    if engine == "cloudwatch" {
+        let period = alert.cloudwatch.as_ref().map_or(0, |m| m.period_s * 1000);
+        let later = alert.cw.evaluation_periods.saturating_sub(1) as i64;
+        return ((period - 1).max(0), later.saturating_mul(period));
+    }
+    let smooth = match &alert.condition {
+        crate::spec::Condition::Anomaly {
+            model: crate::spec::AnomalyModel::Promql(m),
+            ..
+        } => m.smooth_ms,
+        _ => 0,
+    };
+    (0, smooth + alert.prom.interval_ms + alert.prom.for_ms)
+}
+
 /// Replay `alert` over the series of `ctx` with the engines asked for, and score it against the
 /// series' incidents: the one code path behind every figure `backtest` and `tune` report. Under
 /// [`Detail::Episodes`] (what tune asks for) the results carry no transitions and count no
@@ -238,21 +261,14 @@ pub fn replay(
         }
     }
     if let Some(all) = &inputs.incidents {
-        let reach = inputs.reach;
-        // Only incidents the evaluated span can judge; the others are counted apart, never as
-        // missed.
-        let (list, outside): (Vec<Incident>, Vec<Incident>) = all
-            .iter()
-            .partition(|i| score::judged_in(i, inputs.span, reach));
-        let points = list.iter().filter(|i| i.start == i.end).count();
-        let point_warning = (points > 0 && reach.grace_ms == 0).then(|| {
-            format!(
-                "{points} of {} incident windows are single points (start = end, as one flagged row gives): only an episode starting at that very instant catches one; `backtest.grace` or `--grace` (e.g. `1h`) lets the alarm answer after it",
-                list.len()
-            )
-        });
         for r in &mut out {
-            r.warnings.extend(point_warning.clone());
+            let (before, after) = point_view(alert, r.engine);
+            let reach = inputs.reach.viewing(before, after);
+            // Only incidents the evaluated span can judge; the others are counted apart, never as
+            // missed.
+            let (list, outside): (Vec<Incident>, Vec<Incident>) = all
+                .iter()
+                .partition(|i| score::judged_in(i, inputs.span, reach));
             let mut scored = score::match_incidents(
                 &r.episodes,
                 &list,

@@ -271,7 +271,8 @@ pub fn plan<'a>(
                     incidents,
                     reach: crate::score::Reach {
                         lead_ms: opts.lead_ms.unwrap_or(spec_reach.lead_ms),
-                        grace_ms: opts.grace_ms.unwrap_or(spec_reach.grace_ms),
+                        grace_ms: opts.grace_ms.or(spec_reach.grace_ms),
+                        view_ms: (0, 0),
                     },
                     replay: replay.clone(),
                     span,

@@ -59,19 +59,44 @@ pub fn warm_up_phrase(in_warm_up: usize, incidents: usize) -> String {
 /// and `backtest.grace`). Labels rarely match an alarm's reach: a window may open a little after
 /// the trouble began (lead), and a point label (one flagged row, a zero-length window) would
 /// otherwise be caught only by an episode starting at that very instant, which an alarm that waits
-/// for M of N datapoints never does (grace).
+/// for M of N datapoints never does. Unless a grace is given, a point is therefore caught by an
+/// episode whose evaluation saw it: one starting within the alarm's view of it (`view_ms`, set per
+/// alarm by [`Reach::viewing`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Reach {
     pub lead_ms: i64,
-    pub grace_ms: i64,
+    /// `None` when neither the spec nor the command line gives one: windows then get none, and
+    /// point labels the alarm's view.
+    pub grace_ms: Option<i64>,
+    /// How long before and after a point an episode of this alarm that saw the point may start
+    /// (see [`Reach::viewing`]); `(0, 0)` until set.
+    pub view_ms: (i64, i64),
 }
 
 impl Reach {
+    /// This reach for an alarm that sees a point `before` ms before it and up to `after` ms after
+    /// it: a CloudWatch evaluation is stamped with the start of its newest datapoint's period, so
+    /// the one whose newest period holds the point starts up to a period before it, and the point
+    /// stays in view for the N − 1 evaluations after; a Prometheus rule fires from `for` after the
+    /// first evaluation that sees it.
+    pub fn viewing(self, before: i64, after: i64) -> Reach {
+        Reach {
+            view_ms: (before.max(0), after.max(0)),
+            ..self
+        }
+    }
+
     /// The earliest and latest start of an episode that catches `incident`.
     pub fn starts(&self, incident: &Incident) -> (i64, i64) {
+        let point = incident.start == incident.end;
+        let (lead, grace) = match self.grace_ms {
+            Some(grace) => (self.lead_ms, grace),
+            None if point => (self.lead_ms.max(self.view_ms.0), self.view_ms.1),
+            None => (self.lead_ms, 0),
+        };
         (
-            incident.start.saturating_sub(self.lead_ms),
-            incident.end.saturating_add(self.grace_ms),
+            incident.start.saturating_sub(lead),
+            incident.end.saturating_add(grace),
         )
     }
 }
@@ -476,7 +501,9 @@ mod tests {
         };
         let reach = Reach {
             lead_ms: 10 * m,
-            grace_ms: 30 * m,
+            grace_ms: Some(30 * m),
+            // A grace given wins over the alarm's view.
+            view_ms: (50 * m, 50 * m),
         };
         for (start, caught) in [
             (84, false),
@@ -493,9 +520,25 @@ mod tests {
                 assert_eq!(s.median_delay_s, Some((start - 100) as f64 * 60.0));
             }
         }
-        // Without grace only an episode starting at the point itself catches it.
-        let exact = match_incidents(&[episode(101)], &point, Reach::default(), 500 * m, WEEK_MS);
+        // A grace of 0 given: only an episode starting at the point itself catches it.
+        let strict = Reach {
+            grace_ms: Some(0),
+            ..reach
+        };
+        let exact = match_incidents(&[episode(101)], &point, strict, 500 * m, WEEK_MS);
         assert_eq!(exact.caught, 0);
+        // None given: the alarm's view of the point, which a window does not get.
+        let viewed = Reach::default().viewing(5 * m, 20 * m);
+        for (start, caught) in [(94, false), (95, true), (120, true), (121, false)] {
+            let s = match_incidents(&[episode(start)], &point, viewed, 500 * m, WEEK_MS);
+            assert_eq!(s.caught, caught as usize, "episode at {start}");
+        }
+        let window = [Incident {
+            start: 100 * m,
+            end: 110 * m,
+        }];
+        assert_eq!(viewed.starts(&window[0]), (100 * m, 110 * m));
+        assert_eq!(viewed.starts(&point[0]), (95 * m, 120 * m));
         // A span ending before the point still judges it while an episode can start in reach.
         assert!(judged_in(&point[0], (0, 95 * m), reach));
         assert!(!judged_in(&point[0], (0, 89 * m), reach));

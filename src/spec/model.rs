@@ -176,6 +176,7 @@ impl ResolvedAlert {
             .map_or_else(Default::default, |b| crate::score::Reach {
                 lead_ms: b.lead_ms,
                 grace_ms: b.grace_ms,
+                view_ms: (0, 0),
             })
     }
 }
@@ -197,7 +198,9 @@ pub struct BacktestSource {
     pub series: Option<String>,
     pub incidents: Option<PathBuf>,
     pub lead_ms: i64,
-    pub grace_ms: i64,
+    /// `None` unless the spec gives one: point labels then get the alarm's view of them
+    /// ([`crate::score::Reach`]).
+    pub grace_ms: Option<i64>,
     /// The evaluation span, when the spec sets it (default: the data's first to last row).
     pub start_ms: Option<i64>,
     pub end_ms: Option<i64>,

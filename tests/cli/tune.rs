@@ -858,11 +858,12 @@ fn a_file_with_per_row_anomaly_flags_is_its_own_incidents_file() {
 }
 
 /// Point labels (single flagged rows, as many datasets ship them) are zero-length windows: an
-/// alarm that waits for 3 of 3 hourly datapoints never starts an episode at that very hour, so it
-/// misses every one and the run says why; `backtest.grace` (or `--grace`) lets the episode start
-/// after the point, and backtest over the tuned overlay then gives tune's figures.
+/// alarm that waits for 3 of 3 hourly datapoints never starts an episode at that very hour. Unless
+/// a grace is given, a point is caught by an episode whose evaluation saw it (here up to two hours
+/// after it); a grace given (`backtest.grace` or `--grace`) replaces that, 0 being strict, and
+/// backtest over the tuned overlay then gives tune's figures.
 #[test]
-fn point_labels_are_caught_within_the_grace_given() {
+fn point_labels_are_caught_within_the_alarms_view_or_the_grace_given() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();
     let anomalies = [300..310, 450..456, 600..612];
@@ -875,18 +876,30 @@ fn point_labels_are_caught_within_the_grace_given() {
     let tune = [
         "tune", "--spec", "s.yaml", "--grid", "k=3,4", "--format", "json",
     ];
+    let recommendation = |out: &std::process::Output| {
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["recommendations"][0]
+            .clone()
+    };
+    // No grace given: the alarm's view of each point.
     std::fs::write(p.join("s.yaml"), spec("")).unwrap();
     let out = alertlab().current_dir(p).args(tune).output().unwrap();
-    let r =
-        &serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["recommendations"][0];
+    let viewed = recommendation(&out);
+    assert_eq!(
+        (&viewed["incidents"], &viewed["caught"]),
+        (&3.into(), &3.into()),
+        "{viewed}"
+    );
+    // Three datapoints of three: the episode starts two hours after the point.
+    assert_eq!(viewed["median_delay_s"], 7200.0, "{viewed}");
+    // A grace of 0 given is strict: no episode starts at the point's very hour.
+    let mut strict = tune.to_vec();
+    strict.extend(["--grace", "0s"]);
+    let r = json(p, &strict)["recommendations"][0].clone();
     assert_eq!(
         (&r["incidents"], &r["caught"]),
         (&3.into(), &0.into()),
         "{r}"
     );
-    let warning = "3 of 3 incident windows are single points";
-    let warned = |r: &serde_json::Value| r["warnings"].to_string().contains(warning);
-    assert!(warned(r), "{r}");
     std::fs::write(p.join("s.yaml"), spec(", grace: 6h")).unwrap();
     let out = alertlab()
         .current_dir(p)
@@ -894,15 +907,12 @@ fn point_labels_are_caught_within_the_grace_given() {
         .arg("--write")
         .output()
         .unwrap();
-    let r =
-        &serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["recommendations"][0];
-    assert!(!warned(r), "{r}");
+    let r = &recommendation(&out);
     assert_eq!(
         (&r["incidents"], &r["caught"]),
         (&3.into(), &3.into()),
         "{r}"
     );
-    // Three datapoints of three: the episode starts two hours after the point.
     assert_eq!(r["median_delay_s"], 7200.0, "{r}");
     let bt = json(p, &["backtest", "--spec", "s.yaml", "--format", "json"]);
     let inc = &bt["results"][0]["incidents"];
@@ -912,7 +922,7 @@ fn point_labels_are_caught_within_the_grace_given() {
         "{inc}"
     );
     assert_eq!(inc["median_delay_s"], r["median_delay_s"], "{inc}");
-    // The command line wins over the spec: no grace, no catch.
+    // The command line wins over the spec: a grace of 0, no catch.
     let bt = json(
         p,
         &[
@@ -966,6 +976,44 @@ fn point_labels_are_caught_within_the_grace_given() {
             .code(2)
             .stderr(predicate::str::contains(says));
     }
+}
+
+/// A Prometheus rule sees a point label at its next evaluation and fires `for` later: unless a
+/// grace is given, that is the reach of a point, so a `for: 10m` rule catches it ten minutes in;
+/// `--grace 0s` is strict.
+#[test]
+fn a_prometheus_rule_catches_a_point_label_within_for_and_one_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let t0 = 1_704_067_200; // 2024-01-01T00:00:00Z
+    let mut csv = String::from("timestamp,value,is_anomaly\n");
+    for m in 0..2 * 1440 {
+        let high = (1000..1030).contains(&m);
+        csv.push_str(&format!(
+            "{},{},{}\n",
+            t0 + m * 60,
+            if high { 100 } else { 10 },
+            u8::from(m == 1000)
+        ));
+    }
+    std::fs::write(p.join("kpi.csv"), csv).unwrap();
+    std::fs::write(
+        p.join("s.yaml"),
+        "apiVersion: alertlab/v1\nkind: AlertSet\nmetadata: {name: t}\nalerts:\n  - name: kpi\n    metric: {prometheus: {expr: kpi}}\n    condition: {threshold: {op: \">\", value: 50}}\n    evaluation: {for: 10m}\n    backtest: {data: kpi.csv, incidents: kpi.csv}\n",
+    )
+    .unwrap();
+    let caught = |extra: &[&str]| {
+        let mut args = vec!["backtest", "--spec", "s.yaml", "--format", "json"];
+        args.extend_from_slice(extra);
+        json(p, &args)["results"][0]["incidents"].clone()
+    };
+    let viewed = caught(&[]);
+    assert_eq!(
+        (&viewed["caught"], &viewed["median_delay_s"]),
+        (&1.into(), &600.0.into()),
+        "{viewed}"
+    );
+    assert_eq!(caught(&["--grace", "0s"])["caught"], 0);
 }
 
 /// NAB's `iio` file is 4.3 days long and both its labelled windows close on its second day, before

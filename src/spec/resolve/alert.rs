@@ -234,7 +234,11 @@ fn backtest_source(site: &Site, b: v1::BacktestV1) -> Result<BacktestSource, Spe
         series: b.series,
         incidents,
         lead_ms: site.duration("lead", &b.lead, 0)?,
-        grace_ms: site.duration("grace", &b.grace, 0)?,
+        grace_ms: b
+            .grace
+            .is_some()
+            .then(|| site.duration("grace", &b.grace, 0))
+            .transpose()?,
         start_ms,
         end_ms,
     })
