@@ -13,6 +13,7 @@ use plotters::style::{register_font, FontStyle};
 
 use super::chart::{decimate, Chart};
 use crate::fsutil::write_bytes_atomic;
+use crate::series::time::{DAY_MS, HOUR_MS, MINUTE_MS, WEEK_MS};
 
 static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 pub(crate) const FAMILY: &str = "sans-serif";
@@ -138,16 +139,88 @@ pub(crate) fn svg_of(
     Ok(svg)
 }
 
-/// Tick labels that read well from hours to weeks.
-fn time_label(t: i64, span_ms: i64) -> String {
+/// Tick steps a time axis may use: round units of the clock and the calendar, so a tick labelled
+/// with a date sits at that day's midnight (UTC) and one labelled 09:00 at 09:00. (Plotters' own
+/// ticks on an integer axis are round numbers of milliseconds, which fall at arbitrary times of
+/// day: a tick labelled with a date could sit at 09:46 of it.)
+const TICK_STEPS_MS: [i64; 16] = [
+    MINUTE_MS,
+    5 * MINUTE_MS,
+    15 * MINUTE_MS,
+    30 * MINUTE_MS,
+    HOUR_MS,
+    2 * HOUR_MS,
+    3 * HOUR_MS,
+    6 * HOUR_MS,
+    12 * HOUR_MS,
+    DAY_MS,
+    2 * DAY_MS,
+    WEEK_MS,
+    2 * WEEK_MS,
+    4 * WEEK_MS,
+    13 * WEEK_MS,
+    52 * WEEK_MS,
+];
+
+/// Weeks (and their multiples) start on Monday 00:00 UTC; the epoch was a Thursday.
+const MONDAY_SHIFT_MS: i64 = 4 * DAY_MS;
+
+/// At most `max` ticks over `[x0, x1)` at the smallest round step that keeps to it, aligned to
+/// that step (days at midnight UTC, weeks on Mondays), and the step.
+fn time_ticks(x0: i64, x1: i64, max: usize) -> (Vec<i64>, i64) {
+    let span = (x1 - x0).max(1);
+    let max = max.max(2) as i64;
+    let step = TICK_STEPS_MS
+        .into_iter()
+        .find(|s| span / s < max)
+        .unwrap_or_else(|| (span / max + 1).max(1));
+    let shift = if step >= WEEK_MS { MONDAY_SHIFT_MS } else { 0 };
+    let first = (x0 - shift).div_euclid(step) * step + shift;
+    let first = if first < x0 { first + step } else { first };
+    let ticks = std::iter::successors(Some(first), |t| t.checked_add(step))
+        .take_while(|t| *t < x1)
+        .collect();
+    (ticks, step)
+}
+
+/// A tick's label: the date where ticks are days or more apart, else the date and time (or the
+/// seconds too, under a minute apart).
+fn time_label(t: i64, step_ms: i64) -> String {
     let Some(dt) = chrono::DateTime::from_timestamp_millis(t) else {
         return String::new();
     };
-    if span_ms <= 2 * 86_400_000 {
+    if step_ms >= DAY_MS {
+        dt.format("%Y-%m-%d").to_string()
+    } else if step_ms >= MINUTE_MS {
         dt.format("%m-%d %H:%M").to_string()
     } else {
-        dt.format("%Y-%m-%d").to_string()
+        dt.format("%m-%d %H:%M:%S").to_string()
     }
+}
+
+/// A value axis label in at most four significant digits, with an SI prefix from ten thousand up
+/// (`60M`, not `60000000.0`, on a network metric), as monitoring dashboards print them.
+fn value_label(v: f64) -> String {
+    let a = v.abs();
+    if a != 0.0 && a < 0.001 {
+        return format!("{v:.1e}");
+    }
+    let (unit, prefix) = [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e4, "k")]
+        .into_iter()
+        .find(|(unit, _)| a >= *unit)
+        .map_or((1.0, ""), |(unit, prefix)| {
+            (if prefix == "k" { 1e3 } else { unit }, prefix)
+        });
+    let x = v / unit;
+    let decimals = (3 - x.abs().max(1.0).log10().floor() as i32).clamp(0, 3) as usize;
+    let text = format!("{x:.decimals$}");
+    let text = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        &text
+    };
+    let text = if text == "-0" { "0" } else { text };
+    format!("{text}{prefix}")
 }
 
 fn draw<DB: DrawingBackend>(chart: &Chart, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
@@ -190,6 +263,8 @@ fn draw<DB: DrawingBackend>(chart: &Chart, root: &DrawingArea<DB, Shift>) -> Res
     let pad = ((hi - lo) * 0.05).max(1e-9);
     let (y0, y1) = (lo - pad, hi + pad);
     let width = root.dim_in_pixel().0 as usize;
+    // About one tick per 150 pixels: a date label is about 80 wide.
+    let (ticks, tick_step) = time_ticks(x0, x1, (width / 150).clamp(2, 8));
     let mut cc = ChartBuilder::on(root)
         .caption(
             format!("{} — {}", chart.title, chart.condition),
@@ -198,13 +273,13 @@ fn draw<DB: DrawingBackend>(chart: &Chart, root: &DrawingArea<DB, Shift>) -> Res
         .margin(12)
         .x_label_area_size(36)
         .y_label_area_size(72)
-        .build_cartesian_2d(x0..x1, y0..y1)
+        .build_cartesian_2d((x0..x1).with_key_points(ticks), y0..y1)
         .map_err(e)?;
     let span = x1 - x0;
     cc.configure_mesh()
-        .x_labels(8)
         .y_labels(8)
-        .x_label_formatter(&|t| time_label(*t, span))
+        .x_label_formatter(&|t| time_label(*t, tick_step))
+        .y_label_formatter(&|v| value_label(*v))
         .x_desc("time (UTC)")
         .y_desc(chart.unit.clone().unwrap_or_else(|| "value".into()))
         .label_style((FAMILY, 13))
@@ -337,4 +412,56 @@ pub(crate) fn draw_legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::Coor
         .label_font((FAMILY, 13))
         .draw()
         .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MONDAY: i64 = 1_767_571_200_000; // 2026-01-05T00:00:00Z
+
+    #[test]
+    fn time_ticks_fall_on_round_times_of_day_and_weeks_on_mondays() {
+        // 4.3 days starting 16:25: daily ticks at midnight.
+        let x0 = MONDAY + 16 * HOUR_MS + 25 * MINUTE_MS;
+        let (ticks, step) = time_ticks(x0, x0 + 4 * DAY_MS + 7 * HOUR_MS, 8);
+        assert_eq!(step, DAY_MS);
+        assert_eq!(ticks.len(), 4);
+        assert!(ticks.iter().all(|t| t.rem_euclid(DAY_MS) == 0), "{ticks:?}");
+        assert_eq!(time_label(ticks[0], step), "2026-01-06");
+        // Six hours: hourly ticks on the hour, labelled with the time.
+        let (ticks, step) = time_ticks(x0, x0 + 6 * HOUR_MS, 8);
+        assert_eq!(step, HOUR_MS);
+        assert_eq!(ticks[0], MONDAY + 17 * HOUR_MS);
+        assert_eq!(time_label(ticks[0], step), "01-05 17:00");
+        // Ten weeks: ticks two weeks apart, on Mondays.
+        let (ticks, step) = time_ticks(x0, x0 + 10 * WEEK_MS, 8);
+        assert_eq!(step, 2 * WEEK_MS);
+        assert!(ticks.iter().all(|t| (t - MONDAY).rem_euclid(WEEK_MS) == 0));
+        // Never more than asked, whatever the span; a few seconds or centuries still work.
+        for span in [1, 999, 90_000, 40 * DAY_MS, 300 * 52 * WEEK_MS] {
+            for max in [2, 5, 8] {
+                let (ticks, _) = time_ticks(x0, x0 + span, max);
+                assert!(ticks.len() <= max, "span {span} max {max}: {ticks:?}");
+                assert!(ticks.iter().all(|t| (x0..x0 + span).contains(t)));
+            }
+        }
+    }
+
+    #[test]
+    fn value_labels_are_short() {
+        for (v, text) in [
+            (0.0, "0"),
+            (60_000_000.0, "60M"),
+            (12_500.0, "12.5k"),
+            (2_500.0, "2500"),
+            (0.125, "0.125"),
+            (33.45, "33.45"),
+            (-1.5e9, "-1.5G"),
+            (0.0001, "1.0e-4"),
+            (1234.5678, "1235"),
+        ] {
+            assert_eq!(value_label(v), text, "{v}");
+        }
+    }
 }
