@@ -277,6 +277,9 @@ pub fn replay(
                 r.timeline.covered_ms(),
             );
             scored.outside_span = outside.len();
+            if reach.grace_ms.is_none() {
+                scored.point_labels = list.iter().filter(|i| i.start == i.end).count();
+            }
             let band_from = r
                 .timeline
                 .first_eval

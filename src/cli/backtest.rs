@@ -102,6 +102,8 @@ struct IncidentView {
     in_warm_up: usize,
     #[serde(default)]
     outside_span: usize,
+    #[serde(default)]
+    point_labels: usize,
 }
 
 /// The cells both layouts start with: which result this is, and its episode count.
@@ -201,6 +203,16 @@ fn render_rows(results: &[RowView], format: OutputFormat) -> String {
                         r.engine,
                         r.series,
                         crate::score::warm_up_phrase(inc.in_warm_up, inc.incidents)
+                    ));
+                }
+                if let Some(inc) = r.incidents.as_ref().filter(|i| i.point_labels > 0) {
+                    text.push_str(&format!(
+                        "note: {} in {} ({}), `{}`: {}\n",
+                        r.alert,
+                        r.env,
+                        r.engine,
+                        r.series,
+                        crate::score::point_labels_phrase(inc.point_labels, inc.incidents)
                     ));
                 }
                 if let Some(inc) = r.incidents.as_ref().filter(|i| i.outside_span > 0) {

@@ -212,6 +212,7 @@ fn recommended(r: &Recommendation) -> Outcome {
         incidents: r.current.incidents,
         caught: 0,
         incidents_in_warm_up: r.incidents_in_warm_up,
+        incidents_point_labels: r.incidents_point_labels,
         recall_by_kind: r.recall_by_kind.clone(),
         warnings: r.warnings.clone(),
     }
@@ -332,6 +333,15 @@ fn as_table(report: &tune::TuneReport, front_rows: usize) -> String {
                     1 => "the grid's one setting was".to_string(),
                     n => format!("all {n} settings of the grid were"),
                 }
+            ));
+        }
+        if r.incidents_point_labels > 0 {
+            text.push_str(&format!(
+                "note: {} in {} ({}): {}\n",
+                r.alert,
+                r.env,
+                r.engine,
+                crate::score::point_labels_phrase(r.incidents_point_labels, r.current.incidents)
             ));
         }
         if r.incidents_in_warm_up > 0 {

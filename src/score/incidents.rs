@@ -38,12 +38,16 @@ pub struct IncidentScore {
     /// them (they are neither caught nor missed).
     #[serde(skip_serializing_if = "is_zero")]
     pub outside_span: usize,
+    /// Of the incidents, point labels (start = end) judged by the alarm's view of them, as no
+    /// grace was given ([`Reach`]): the reports say how they were judged.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub point_labels: usize,
     /// Every caught incident's delay, seconds (for pooling over series).
     #[serde(skip)]
     pub delays_s: Vec<f64>,
 }
 
-fn is_zero(n: &usize) -> bool {
+pub(crate) fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 
@@ -52,6 +56,14 @@ fn is_zero(n: &usize) -> bool {
 pub fn warm_up_phrase(in_warm_up: usize, incidents: usize) -> String {
     format!(
         "{in_warm_up} of {incidents} incidents closed before the band existed (its warm-up at the start of the history): no width or M of N catches them"
+    )
+}
+
+/// What the reports say of `points` of `incidents` that are point labels judged by each alarm's view
+/// of them (the backtest and tune tables word it alike).
+pub fn point_labels_phrase(points: usize, incidents: usize) -> String {
+    format!(
+        "{points} of {incidents} incidents are point labels (start = end): each is caught by an episode starting while the alarm's evaluations saw it (CloudWatch: from the point's period to N − 1 periods after; Prometheus: up to `for` + one evaluation interval after), as no grace is given (`--grace` or `backtest.grace` sets one reach for every incident)"
     )
 }
 
@@ -165,6 +177,7 @@ pub fn match_incidents(
         median_delay_s,
         in_warm_up: 0,
         outside_span: 0,
+        point_labels: 0,
         delays_s: delays.iter().map(|d| *d as f64 / 1000.0).collect(),
     }
 }

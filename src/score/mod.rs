@@ -3,9 +3,10 @@
 mod incidents;
 pub mod rate;
 
+pub(crate) use incidents::is_zero;
 pub use incidents::{
     count_in_warm_up, first_catch, incidents_for, judged_in, load_incidents, match_incidents,
-    warm_up_phrase, Incident, IncidentScore, Reach,
+    point_labels_phrase, warm_up_phrase, Incident, IncidentScore, Reach,
 };
 
 use serde::Serialize;

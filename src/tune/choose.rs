@@ -54,6 +54,7 @@ pub fn choose(pool: &Pool) -> TuneReport {
             caught: chosen.caught,
             configs_skipped: group.skipped,
             incidents_in_warm_up: chosen.incidents_in_warm_up,
+            incidents_point_labels: chosen.incidents_point_labels,
             recall_by_kind: chosen.recall_by_kind.clone(),
             warnings: chosen.warnings.clone(),
             within_budget,

@@ -139,6 +139,7 @@ mod tests {
             incidents: 2,
             caught: (recall * 2.0) as usize,
             incidents_in_warm_up: 0,
+            incidents_point_labels: 0,
             recall_by_kind: Default::default(),
             warnings: Vec::new(),
         }

@@ -158,6 +158,9 @@ pub struct Outcome {
     /// Incidents that closed before the band existed (the start of the history): no setting of
     /// this band could catch them.
     pub incidents_in_warm_up: usize,
+    /// Incidents that are point labels judged by the alarm's view of them (no grace given).
+    #[serde(skip_serializing_if = "crate::score::is_zero")]
+    pub incidents_point_labels: usize,
     /// Recall per injected anomaly (`shift:3` → 0.5).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub recall_by_kind: BTreeMap<String, f64>,
@@ -188,6 +191,10 @@ pub struct Recommendation {
     /// warm-up at the start of the history): missed by it whatever its width; more history before
     /// them is what would let a backtest judge them.
     pub incidents_in_warm_up: usize,
+    /// Of the incidents, point labels (start = end) judged by each setting's view of them, as no
+    /// grace was given.
+    #[serde(skip_serializing_if = "crate::score::is_zero")]
+    pub incidents_point_labels: usize,
     /// Recall per injected anomaly (`shift:3` → 0.5), when anomalies were injected.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub recall_by_kind: BTreeMap<String, f64>,
@@ -637,6 +644,7 @@ pub fn run(sets: &[AlertSet], opts: &TuneOptions) -> Result<TuneReport, TuneErro
                                     t.incidents += i.incidents;
                                     t.caught += i.caught;
                                     t.in_warm_up += i.in_warm_up;
+                                    t.point_labels += i.point_labels;
                                     t.delays_s.extend_from_slice(&i.delays_s);
                                 }
                             }

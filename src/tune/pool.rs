@@ -165,6 +165,9 @@ pub struct Tally {
     /// Incidents closed before the band existed (`IncidentScore::in_warm_up`).
     #[serde(default)]
     pub in_warm_up: usize,
+    /// Point labels judged by the alarm's view (`IncidentScore::point_labels`).
+    #[serde(default)]
+    pub point_labels: usize,
     pub delays_s: Vec<f64>,
     pub labelled: bool,
     /// Injected anomaly label → (caught, injected).
@@ -184,6 +187,7 @@ impl Tally {
         self.incidents += other.incidents;
         self.caught += other.caught;
         self.in_warm_up += other.in_warm_up;
+        self.point_labels += other.point_labels;
         self.delays_s.extend_from_slice(&other.delays_s);
         self.labelled |= other.labelled;
         for (k, (c, n)) in &other.by_kind {
@@ -218,6 +222,7 @@ impl Tally {
             incidents: self.incidents,
             caught: self.caught,
             incidents_in_warm_up: self.in_warm_up,
+            incidents_point_labels: self.point_labels,
             recall_by_kind: self
                 .by_kind
                 .iter()

@@ -187,6 +187,7 @@ mod tests {
             incidents: 2,
             caught: 0,
             incidents_in_warm_up: 0,
+            incidents_point_labels: 0,
             recall_by_kind: Default::default(),
             warnings: Vec::new(),
         }

@@ -891,6 +891,16 @@ fn point_labels_are_caught_within_the_alarms_view_or_the_grace_given() {
     );
     // Three datapoints of three: the episode starts two hours after the point.
     assert_eq!(viewed["median_delay_s"], 7200.0, "{viewed}");
+    // The report says how the points were judged.
+    assert_eq!(viewed["incidents_point_labels"], 3, "{viewed}");
+    alertlab()
+        .current_dir(p)
+        .args(["tune", "--spec", "s.yaml", "--grid", "k=3,4"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "3 of 3 incidents are point labels (start = end): each is caught by an episode starting while the alarm's evaluations saw it",
+        ));
     // A grace of 0 given is strict: no episode starts at the point's very hour.
     let mut strict = tune.to_vec();
     strict.extend(["--grace", "0s"]);
@@ -900,6 +910,7 @@ fn point_labels_are_caught_within_the_alarms_view_or_the_grace_given() {
         (&3.into(), &0.into()),
         "{r}"
     );
+    assert!(r.get("incidents_point_labels").is_none(), "{r}");
     std::fs::write(p.join("s.yaml"), spec(", grace: 6h")).unwrap();
     let out = alertlab()
         .current_dir(p)
@@ -1009,10 +1020,22 @@ fn a_prometheus_rule_catches_a_point_label_within_for_and_one_interval() {
     };
     let viewed = caught(&[]);
     assert_eq!(
-        (&viewed["caught"], &viewed["median_delay_s"]),
-        (&1.into(), &600.0.into()),
+        (
+            &viewed["caught"],
+            &viewed["median_delay_s"],
+            &viewed["point_labels"]
+        ),
+        (&1.into(), &600.0.into(), &1.into()),
         "{viewed}"
     );
+    alertlab()
+        .current_dir(p)
+        .args(["backtest", "--spec", "s.yaml"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "1 of 1 incidents are point labels",
+        ));
     assert_eq!(caught(&["--grace", "0s"])["caught"], 0);
 }
 
