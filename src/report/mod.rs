@@ -267,6 +267,16 @@ fn tuning_section(
     if let Some(note) = rec.shared_keys_note() {
         let _ = writeln!(page, "<p class=\"note\">{}.</p>", html(&note));
     }
+    // How the incidents were judged, as the tune table says it.
+    if rec.incidents_in_warm_up > 0 {
+        let phrase = crate::score::warm_up_phrase(rec.incidents_in_warm_up, rec.current.incidents);
+        let _ = writeln!(page, "<p class=\"note\">{}.</p>", html(&phrase));
+    }
+    if rec.incidents_point_labels > 0 {
+        let phrase =
+            crate::score::point_labels_phrase(rec.incidents_point_labels, rec.current.incidents);
+        let _ = writeln!(page, "<p class=\"note\">{}.</p>", html(&phrase));
+    }
     injected_recall(page, rec);
     if let Some(chart) = tradeoff::Tradeoff::of(tuned, rec) {
         let svg = tradeoff::render_tradeoff_svg(&chart, tradeoff::SIZE)?;

@@ -323,3 +323,33 @@ fn a_fleet_report_charts_the_noisiest_series() {
     assert_eq!(all.matches("<svg").count(), 5);
     assert!(!all.contains("Charts of the"));
 }
+
+/// The tuning section says how incidents were judged, as the tune table does: NAB's point labels
+/// (`combined_labels.json`) by each setting's view of them, and windows in the band's warm-up.
+#[test]
+fn the_report_says_how_point_labels_and_warm_up_incidents_were_judged() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("report.html");
+    let nab = root().join("data/nab");
+    alertlab()
+        .current_dir(root())
+        .args(["report", "--spec", "examples/nab/nab.yaml", "--data"])
+        .arg(nab.join("realAWSCloudwatch/iio_us-east-1_i-a2eb1cd9_NetworkIn.csv"))
+        .arg("--incidents")
+        .arg(nab.join("labels/combined_labels.json"))
+        .arg("--out")
+        .arg(&page)
+        .assert()
+        .success();
+    let html = std::fs::read_to_string(&page).unwrap();
+    let tuning = html.split("<h3>Tuning, CloudWatch alarm").nth(1).unwrap();
+    assert!(
+        tuning.contains("2 of 2 incidents are point labels (start = end)"),
+        "{tuning}"
+    );
+    assert!(
+        // The second point is seen by settings whose view reaches past the warm-up.
+        tuning.contains("of 2 incidents closed before the band existed"),
+        "{tuning}"
+    );
+}
