@@ -175,6 +175,11 @@ proptest! {
     }
 
     #[test]
+    fn point_labels_loader_never_panics(bytes in bytes_or_mutation(seed("data/nab/labels/combined_labels.json"))) {
+        let _ = with_file("l.json", &bytes, alertlab::score::load_incidents);
+    }
+
+    #[test]
     fn incidents_csv_loader_never_panics(bytes in bytes_or_mutation(seed("data/lambda_prod.incidents.csv"))) {
         let _ = with_file("w.csv", &bytes, alertlab::score::load_incidents);
     }
