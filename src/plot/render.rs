@@ -175,44 +175,56 @@ fn time_ticks(x0: i64, x1: i64, max: usize) -> (Vec<i64>, i64) {
         .find(|s| span / s < max)
         .unwrap_or_else(|| (span / max + 1).max(1));
     let shift = if step >= WEEK_MS { MONDAY_SHIFT_MS } else { 0 };
-    let first = (x0 - shift).div_euclid(step) * step + shift;
-    let first = if first < x0 { first + step } else { first };
+    let first = x0
+        .saturating_sub(shift)
+        .div_euclid(step)
+        .saturating_mul(step)
+        .saturating_add(shift);
+    let first = if first < x0 {
+        first.saturating_add(step)
+    } else {
+        first
+    };
     let ticks = std::iter::successors(Some(first), |t| t.checked_add(step))
         .take_while(|t| *t < x1)
         .collect();
     (ticks, step)
 }
 
-/// A tick's label: the date where ticks are days or more apart, else the date and time (or the
-/// seconds too, under a minute apart).
+/// A tick's label: the date where ticks are days or more apart, else the date and time.
 fn time_label(t: i64, step_ms: i64) -> String {
     let Some(dt) = chrono::DateTime::from_timestamp_millis(t) else {
         return String::new();
     };
     if step_ms >= DAY_MS {
         dt.format("%Y-%m-%d").to_string()
-    } else if step_ms >= MINUTE_MS {
-        dt.format("%m-%d %H:%M").to_string()
     } else {
-        dt.format("%m-%d %H:%M:%S").to_string()
+        dt.format("%m-%d %H:%M").to_string()
     }
 }
 
-/// A value axis label in at most four significant digits, with an SI prefix from ten thousand up
-/// (`60M`, not `60000000.0`, on a network metric), as monitoring dashboards print them.
-fn value_label(v: f64) -> String {
+/// A value axis label with an SI prefix from ten thousand up (`60M`, not `60000000.0`, on a
+/// network metric), as monitoring dashboards print them, and as many decimals as ticks
+/// `resolution` apart need to read apart (trailing zeros dropped).
+fn value_label(v: f64, resolution: f64) -> String {
     let a = v.abs();
-    if a != 0.0 && a < 0.001 {
-        return format!("{v:.1e}");
-    }
-    let (unit, prefix) = [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e4, "k")]
-        .into_iter()
-        .find(|(unit, _)| a >= *unit)
-        .map_or((1.0, ""), |(unit, prefix)| {
-            (if prefix == "k" { 1e3 } else { unit }, prefix)
-        });
+    // (from, unit, prefix): thousands keep their digits up to 9999.
+    let (unit, prefix) = [
+        (1e12, 1e12, "T"),
+        (1e9, 1e9, "G"),
+        (1e6, 1e6, "M"),
+        (1e4, 1e3, "k"),
+    ]
+    .into_iter()
+    .find(|(from, _, _)| a >= *from)
+    .map_or((1.0, ""), |(_, unit, prefix)| (unit, prefix));
     let x = v / unit;
-    let decimals = (3 - x.abs().max(1.0).log10().floor() as i32).clamp(0, 3) as usize;
+    let relative = resolution / unit;
+    let decimals = if relative.is_finite() && relative > 0.0 {
+        ((-relative.log10()).ceil() as i64 + 1).clamp(0, 9) as usize
+    } else {
+        3
+    };
     let text = format!("{x:.decimals$}");
     let text = if text.contains('.') {
         text.trim_end_matches('0').trim_end_matches('.')
@@ -279,7 +291,7 @@ fn draw<DB: DrawingBackend>(chart: &Chart, root: &DrawingArea<DB, Shift>) -> Res
     cc.configure_mesh()
         .y_labels(8)
         .x_label_formatter(&|t| time_label(*t, tick_step))
-        .y_label_formatter(&|v| value_label(*v))
+        .y_label_formatter(&|v| value_label(*v, (y1 - y0) / 8.0))
         .x_desc("time (UTC)")
         .y_desc(chart.unit.clone().unwrap_or_else(|| "value".into()))
         .label_style((FAMILY, 13))
@@ -449,19 +461,22 @@ mod tests {
     }
 
     #[test]
-    fn value_labels_are_short() {
-        for (v, text) in [
-            (0.0, "0"),
-            (60_000_000.0, "60M"),
-            (12_500.0, "12.5k"),
-            (2_500.0, "2500"),
-            (0.125, "0.125"),
-            (33.45, "33.45"),
-            (-1.5e9, "-1.5G"),
-            (0.0001, "1.0e-4"),
-            (1234.5678, "1235"),
+    fn value_labels_are_short_and_ticks_read_apart() {
+        for (v, resolution, text) in [
+            (0.0, 1.0, "0"),
+            (60_000_000.0, 7.5e6, "60M"),
+            (2_500_000.0, 7.5e6, "2.5M"),
+            (12_500.0, 2_500.0, "12.5k"),
+            (2_500.0, 500.0, "2500"),
+            (0.125, 0.025, "0.125"),
+            (33.45, 0.05, "33.45"),
+            (-1.5e9, 5e8, "-1.5G"),
+            (0.0001, 0.00005, "0.0001"),
+            // Ticks 0.1 apart on a level of 100,000 stay apart.
+            (100_000.1, 0.1, "100.0001k"),
+            (100_000.2, 0.1, "100.0002k"),
         ] {
-            assert_eq!(value_label(v), text, "{v}");
+            assert_eq!(value_label(v, resolution), text, "{v}");
         }
     }
 }
