@@ -195,30 +195,25 @@ fn render_rows(results: &[RowView], format: OutputFormat) -> String {
             let rows: Vec<Vec<String>> = sorted.into_iter().map(row).collect();
             let mut text = table(HEADER, &rows);
             for r in results {
-                if let Some(inc) = r.incidents.as_ref().filter(|i| i.in_warm_up > 0) {
-                    text.push_str(&format!(
-                        "note: {} in {} ({}), `{}`: {}\n",
-                        r.alert,
-                        r.env,
-                        r.engine,
-                        r.series,
-                        crate::score::warm_up_phrase(inc.in_warm_up, inc.incidents)
-                    ));
-                }
-                if let Some(inc) = r.incidents.as_ref().filter(|i| i.point_labels > 0) {
-                    text.push_str(&format!(
-                        "note: {} in {} ({}), `{}`: {}\n",
-                        r.alert,
-                        r.env,
-                        r.engine,
-                        r.series,
+                let Some(inc) = &r.incidents else { continue };
+                // How the incidents were judged, where it is not the plain rule.
+                let notes = [
+                    (inc.in_warm_up > 0)
+                        .then(|| crate::score::warm_up_phrase(inc.in_warm_up, inc.incidents)),
+                    (inc.point_labels > 0).then(|| {
                         crate::score::point_labels_phrase(inc.point_labels, inc.incidents)
-                    ));
-                }
-                if let Some(inc) = r.incidents.as_ref().filter(|i| i.outside_span > 0) {
+                    }),
+                    (inc.outside_span > 0).then(|| {
+                        format!(
+                            "{} incident(s) lie outside the evaluated span and are not scored",
+                            inc.outside_span
+                        )
+                    }),
+                ];
+                for note in notes.into_iter().flatten() {
                     text.push_str(&format!(
-                        "note: {} in {} ({}), `{}`: {} incident(s) lie outside the evaluated span and are not scored\n",
-                        r.alert, r.env, r.engine, r.series, inc.outside_span
+                        "note: {} in {} ({}), `{}`: {note}\n",
+                        r.alert, r.env, r.engine, r.series
                     ));
                 }
             }

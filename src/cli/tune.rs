@@ -335,22 +335,21 @@ fn as_table(report: &tune::TuneReport, front_rows: usize) -> String {
                 }
             ));
         }
-        if r.incidents_point_labels > 0 {
-            text.push_str(&format!(
-                "note: {} in {} ({}): {}\n",
-                r.alert,
-                r.env,
-                r.engine,
+        // How the incidents were judged, where it is not the plain rule.
+        let notes = [
+            (r.incidents_point_labels > 0).then(|| {
                 crate::score::point_labels_phrase(r.incidents_point_labels, r.current.incidents)
-            ));
-        }
-        if r.incidents_in_warm_up > 0 {
+            }),
+            (r.incidents_in_warm_up > 0).then(|| {
+                let phrase =
+                    crate::score::warm_up_phrase(r.incidents_in_warm_up, r.current.incidents);
+                format!("{phrase}; give history from before them")
+            }),
+        ];
+        for note in notes.into_iter().flatten() {
             text.push_str(&format!(
-                "note: {} in {} ({}): {}; give history from before them\n",
-                r.alert,
-                r.env,
-                r.engine,
-                crate::score::warm_up_phrase(r.incidents_in_warm_up, r.current.incidents)
+                "note: {} in {} ({}): {note}\n",
+                r.alert, r.env, r.engine
             ));
         }
         for (which, warning) in r.warnings_by_setting() {

@@ -626,33 +626,31 @@ mod tests {
     fn json_label_errors_name_their_line() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("w.json");
-        std::fs::write(
-            &p,
-            "{\n  \"x/a.csv\": [\n    [\"2014-02-26 13:45:00\", \"2014-02-27 06:25:00\"],\n    [\"2014-03-01 00:00:00\", \"soon\"]\n  ]\n}\n",
-        )
-        .unwrap();
-        let e = load_incidents(&p).unwrap_err().to_string();
-        assert!(e.contains("line 4") && e.contains("`soon`"), "{e}");
-        std::fs::write(
-            &p,
-            "{\n\"x/a.csv\": [\n\"2014-02-26 13:45:00\",\n\"later\"]}",
-        )
-        .unwrap();
-        let e = load_incidents(&p).unwrap_err().to_string();
-        assert!(e.contains("line 4") && e.contains("`later`"), "{e}");
-        std::fs::write(
-            &p,
-            "{\"x/a.csv\": [[\"2014-02-26 13:45:00\", \"2014-02-25 00:00:00\"]]}",
-        )
-        .unwrap();
-        let e = load_incidents(&p).unwrap_err().to_string();
-        assert!(e.contains("ends before it starts"), "{e}");
-        std::fs::write(&p, "{\"x/a.csv\": [[1, 2, 3]]}").unwrap();
-        let e = load_incidents(&p).unwrap_err().to_string();
-        assert!(
-            e.contains("combined_windows.json") && e.contains("combined_labels.json"),
-            "{e}"
-        );
+        let error_of = |text: &str| {
+            std::fs::write(&p, text).unwrap();
+            load_incidents(&p).unwrap_err().to_string()
+        };
+        for (text, says) in [
+            (
+                "{\n  \"x/a.csv\": [\n    [\"2014-02-26 13:45:00\", \"2014-02-27 06:25:00\"],\n    [\"2014-03-01 00:00:00\", \"soon\"]\n  ]\n}\n",
+                ["line 4", "`soon`"],
+            ),
+            (
+                "{\n\"x/a.csv\": [\n\"2014-02-26 13:45:00\",\n\"later\"]}",
+                ["line 4", "`later`"],
+            ),
+            (
+                "{\"x/a.csv\": [[\"2014-02-26 13:45:00\", \"2014-02-25 00:00:00\"]]}",
+                ["ends before it starts", "`x/a.csv`"],
+            ),
+            (
+                "{\"x/a.csv\": [[1, 2, 3]]}",
+                ["combined_windows.json", "combined_labels.json"],
+            ),
+        ] {
+            let e = error_of(text);
+            assert!(says.iter().all(|s| e.contains(s)), "{text}: {e}");
+        }
     }
 
     /// NAB's point labels (`combined_labels.json`) are zero-length windows, as a flagged CSV row
