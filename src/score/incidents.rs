@@ -183,7 +183,7 @@ pub fn match_incidents(
 }
 
 /// Incident windows per key. Three formats: NAB's `combined_windows.json` (`{"<dir>/<file>.csv":
-/// [[start, end], ...]}`; keys are matched by file name), a CSV with `start,end` columns and an
+/// [[start, end], ...]}`; keys are matched by file name) or `combined_labels.json` (points), a CSV with `start,end` columns and an
 /// optional `series` column (rows without one apply to every series, under the key `*`), and a
 /// metric CSV with per-row anomaly flags ([`flagged_windows`]).
 pub fn load_incidents(path: &Path) -> Result<BTreeMap<String, Vec<Incident>>, LoadError> {
@@ -201,20 +201,18 @@ pub fn load_incidents(path: &Path) -> Result<BTreeMap<String, Vec<Incident>>, Lo
     }
     let mut out: BTreeMap<String, Vec<Incident>> = BTreeMap::new();
     let mut lines = text.lines().enumerate();
-    let header: Vec<String> = lines
+    let written: Vec<&str> = lines
         .next()
-        .map(|(_, h)| {
-            h.split(',')
-                .map(|c| c.trim().to_ascii_lowercase())
-                .collect()
-        })
+        .map(|(_, h)| h.split(',').map(str::trim).collect())
         .unwrap_or_default();
+    let header: Vec<String> = written.iter().map(|c| c.to_ascii_lowercase()).collect();
     let col = |name: &str| header.iter().position(|h| h == name);
     let series_col = col("series");
     let (Some(si), Some(ei)) = (col("start"), col("end")) else {
         let flag = ANOMALY_FLAG_COLUMNS.iter().find_map(|f| col(f));
-        if let (Some(ti), Some(fi)) = (TIMESTAMP_COLUMNS.iter().find_map(|t| col(t)), flag) {
-            return flagged_windows(path, lines, (ti, fi, series_col), &header);
+        if let (Some(ts), Some(flag)) = (TIMESTAMP_COLUMNS.iter().find_map(|t| col(t)), flag) {
+            let columns = FlaggedColumns::of(path, &written, ts, flag);
+            return flagged_windows(path, lines, &columns, &header);
         }
         return Err(LoadError::Csv {
             path: path.to_path_buf(),
@@ -336,17 +334,82 @@ fn json_windows(path: &Path, text: &str) -> Result<BTreeMap<String, Vec<Incident
     Ok(out)
 }
 
+/// The columns of a metric file with per-row anomaly flags, as the metric loader reads the same
+/// file (`series::frame_to_series`): so that each flagged row labels the series its value belongs
+/// to, under that series' name.
+struct FlaggedColumns<'a> {
+    timestamp: usize,
+    flag: usize,
+    /// The series-name column (`series`, `name` or `metric`).
+    series: Option<usize>,
+    /// Every other column but the value and the flags, by its name as written: the labels that
+    /// tell a file's series apart (the AIOps KPI data's `KPI ID`), `stem{label="…"}`.
+    labels: Vec<(usize, &'a str)>,
+    /// The file's stem, which names a series without a series-name column.
+    stem: String,
+}
+
+impl<'a> FlaggedColumns<'a> {
+    fn of(path: &Path, written: &[&'a str], timestamp: usize, flag: usize) -> FlaggedColumns<'a> {
+        let named = |c: &str, names: &[&str]| names.iter().any(|n| c.eq_ignore_ascii_case(n));
+        let series = written
+            .iter()
+            .position(|c| named(c, crate::series::SERIES_COLUMNS));
+        let labels = written
+            .iter()
+            .enumerate()
+            .filter(|(i, c)| {
+                *i != timestamp
+                    && *i != flag
+                    && Some(*i) != series
+                    && !named(c, &[crate::series::VALUE_COLUMN])
+                    && !named(c, ANOMALY_FLAG_COLUMNS)
+            })
+            .map(|(i, c)| (i, *c))
+            .collect();
+        FlaggedColumns {
+            timestamp,
+            flag,
+            series,
+            labels,
+            stem: path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("series")
+                .to_string(),
+        }
+    }
+
+    /// The name of the series `row` belongs to: its series-name cell, else the file's stem with
+    /// the row's labels; `*` (every series) in a file of one series.
+    fn key(&self, row: &CsvRow) -> String {
+        if let Some(name) = self.series.map(|c| row.cell(c)).filter(|s| !s.is_empty()) {
+            return name.to_string();
+        }
+        if self.labels.is_empty() {
+            return "*".to_string();
+        }
+        let labels: BTreeMap<String, String> = self
+            .labels
+            .iter()
+            .filter(|(i, _)| !row.cell(*i).is_empty())
+            .map(|(i, name)| (name.to_string(), row.cell(*i).to_string()))
+            .collect();
+        crate::series::selector_name(&self.stem, &labels)
+    }
+}
+
 /// Windows from per-row anomaly flags (a metric file as labelled datasets ship it:
 /// `timestamp,value,is_anomaly`): each run of consecutive flagged rows, in time order, is one
-/// window from its first flagged timestamp to its last, under the row's `series` or `*`.
-/// `columns` are the timestamp, flag and optional series columns.
+/// window from its first flagged timestamp to its last, under the name of the row's series
+/// ([`FlaggedColumns::key`]).
 fn flagged_windows<'a>(
     path: &Path,
     lines: impl Iterator<Item = (usize, &'a str)>,
-    columns: (usize, usize, Option<usize>),
+    columns: &FlaggedColumns,
     header: &[String],
 ) -> Result<BTreeMap<String, Vec<Incident>>, LoadError> {
-    let (ti, fi, series_col) = columns;
+    let (ti, fi) = (columns.timestamp, columns.flag);
     let mut rows: BTreeMap<String, Vec<(i64, bool)>> = BTreeMap::new();
     for row in csv_rows(lines) {
         let at = row.timestamp(path, ti, &header[ti])?;
@@ -359,7 +422,7 @@ fn flagged_windows<'a>(
                 row.cell(fi)
             ),
         })?;
-        rows.entry(row.key(series_col).to_string())
+        rows.entry(columns.key(&row))
             .or_default()
             .push((at, flagged));
     }
@@ -607,6 +670,51 @@ mod tests {
             e.contains("line 2") && e.contains("`is_anomaly`") && e.contains("`maybe`"),
             "{e}"
         );
+    }
+
+    /// A flagged file whose series are told apart by a label column (the AIOps KPI data's
+    /// `timestamp,value,label,KPI ID`) or a `name` column: each flagged row labels its own series,
+    /// under the name the metric loader gives that series, so one series' anomalies are never
+    /// another's.
+    #[test]
+    fn flagged_rows_label_the_series_the_metric_loader_names() {
+        let dir = tempfile::tempdir().unwrap();
+        for (file, header, ids) in [
+            ("kpi.csv", "timestamp,value,label,KPI ID", ["a1", "b2"]),
+            (
+                "named.csv",
+                "timestamp,name,value,is_anomaly",
+                ["cpu", "mem"],
+            ),
+        ] {
+            let p = dir.path().join(file);
+            let mut text = format!("{header}\n");
+            for (k, id) in ids.iter().enumerate() {
+                for m in 0..10 {
+                    let flag = u8::from(m == 3 + k);
+                    let row = if header.contains("KPI ID") {
+                        format!("{},{m},{flag},{id}", 1_700_000_000 + m * 60)
+                    } else {
+                        format!("{},{id},{m},{flag}", 1_700_000_000 + m * 60)
+                    };
+                    text.push_str(&row);
+                    text.push('\n');
+                }
+            }
+            std::fs::write(&p, text).unwrap();
+            let windows = load_incidents(&p).unwrap();
+            let series = crate::series::load(&p, None).unwrap();
+            assert_eq!(series.len(), 2, "{file}");
+            for (k, s) in series.iter().enumerate() {
+                let at = (1_700_000_000 + (3 + k as i64) * 60) * 1000;
+                assert_eq!(
+                    incidents_for(&windows, &s.name, "kpi"),
+                    Some(vec![Incident { start: at, end: at }]),
+                    "{file}: {} in {windows:?}",
+                    s.name
+                );
+            }
+        }
     }
 
     #[test]

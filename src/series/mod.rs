@@ -30,7 +30,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 pub use error::{line_of_offset, LoadError};
-pub use frame::{parse_flag, ANOMALY_FLAG_COLUMNS, TIMESTAMP_COLUMNS};
+pub use frame::{
+    parse_flag, ANOMALY_FLAG_COLUMNS, SERIES_COLUMNS, TIMESTAMP_COLUMNS, VALUE_COLUMN,
+};
 pub use inspect::{inspect, SeriesReport};
 /// Prometheus API responses (one or several JSON documents, e.g. the chunks of a long range) as
 /// series; `path` names the source in messages.
