@@ -3,8 +3,9 @@
 //! Timestamps are UTC epoch milliseconds (`i64`) everywhere inside alertlab. Calendar text is parsed
 //! and formatted with chrono, except the two fixed-width spellings that fill multi-million-row files,
 //! which a fast path reads. Accepted: RFC 3339 (`2024-01-01T00:05:00Z`, `+02:00` offsets, fractions),
-//! NAB's `YYYY-MM-DD HH:MM:SS[.ffffff]` (read as UTC; `YYYY/MM/DD` too), dates, and epoch numbers
-//! whose unit (s, ms, µs, ns) is told by their magnitude; anything outside 1970–9999 is refused.
+//! NAB's `YYYY-MM-DD HH:MM:SS[.ffffff]` (read as UTC; `YYYY/MM/DD` too), dates, the compact
+//! `YYYYMMDDHHMMSS` of some KPI datasets, and epoch numbers whose unit (s, ms, µs, ns) is told by
+//! their magnitude; anything outside 1970–9999 is refused.
 
 /// Milliseconds in one second, minute, hour and day.
 pub const SECOND_MS: i64 = 1_000;
@@ -120,6 +121,9 @@ pub fn epoch_number_to_ms(number: f64) -> Option<i64> {
     if !number.is_finite() || number < 0.0 {
         return None;
     }
+    if let Some(ms) = compact_calendar(number) {
+        return Some(ms);
+    }
     let ms = if number < EPOCH_MS_THRESHOLD {
         number * 1e3
     } else if number < EPOCH_MS_THRESHOLD * 1e3 {
@@ -133,6 +137,32 @@ pub fn epoch_number_to_ms(number: f64) -> Option<i64> {
     };
     let ms = ms.round() as i64;
     in_range(ms).then_some(ms)
+}
+
+/// A 14-digit number that spells a time as `YYYYMMDDHHMMSS` (`20181001000500`), as several AIOps
+/// KPI datasets write their time column: read as that UTC time. As epoch milliseconds such a number
+/// would be after the year 2286, so no real epoch is taken for one; a number that is not a valid
+/// date and time between 1970 and 2199 is left to the magnitude rule.
+fn compact_calendar(number: f64) -> Option<i64> {
+    if !(1e13..1e14).contains(&number) || number.fract() != 0.0 {
+        return None;
+    }
+    let n = number as i64;
+    let part = |div: i64| (n / div % 100) as u32;
+    let year = n / 10_000_000_000;
+    let (month, day, hour, minute, second) = (
+        part(100_000_000),
+        part(1_000_000),
+        part(10_000),
+        part(100),
+        part(1),
+    );
+    if !(1970..2200).contains(&year) || hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let date = chrono::NaiveDate::from_ymd_opt(year as i32, month, day)?;
+    let time = date.and_hms_opt(hour, minute, second)?;
+    Some(time.and_utc().timestamp_millis())
 }
 
 /// A calendar timestamp. The two spellings that fill multi-million-row files — `YYYY-MM-DDTHH:MM:SS`
@@ -341,6 +371,29 @@ mod tests {
         assert_eq!(parse_timestamp("2014/02/14 14:30:00"), Some(t));
         assert_eq!(parse_timestamp("2014/02/14 14:30"), Some(t));
         assert_eq!(parse_time_arg("2014/02/14T14:30:00Z"), Ok(t));
+        // Compact `YYYYMMDDHHMMSS`, as AIOps KPI datasets write it, text or number.
+        assert_eq!(parse_timestamp("20140214143000"), Some(t));
+        assert_eq!(epoch_number_to_ms(20_140_214_143_000.0), Some(t));
+    }
+
+    /// A 14-digit number that is no valid date and time stays an epoch in milliseconds (after
+    /// 2286), as before; a fraction is no compact time either.
+    #[test]
+    fn compact_times_must_be_valid_dates() {
+        for not_a_date in [
+            20_141_314_143_000.0, // month 13
+            20_140_230_143_000.0, // 30 February
+            20_140_214_246_000.0, // hour 24
+            20_140_214_143_060.0, // second 60
+            99_990_101_000_000.0, // year 9999, beyond 2199
+            20_140_214_143_000.5,
+        ] {
+            assert_eq!(compact_calendar(not_a_date), None, "{not_a_date}");
+        }
+        assert_eq!(
+            epoch_number_to_ms(20_141_314_143_000.0),
+            Some(20_141_314_143_000)
+        );
     }
 
     #[test]
