@@ -199,16 +199,23 @@ pub fn replay_groups(groups: &[SeriesGroup], opts: &BacktestOptions) -> Vec<Back
 }
 
 /// Metric history from before 2000 (CloudWatch began in 2009, Prometheus in 2012): what small
-/// integers read as epoch seconds give, when a file's time column holds row numbers (1, 2, 3, …).
-/// Replayed as written, such a series is a few minutes or hours long and in its warm-up, which
-/// says nothing of why, so the replay warns.
+/// integers read as epoch seconds give, when a file's time column holds row numbers (1, 2, 3, …);
+/// or from after 2100: what a number in another unit or spelling than the time column's magnitude
+/// tells gives. Replayed as written, such a series says nothing of why it looks odd (a few minutes
+/// long and in its warm-up, or steps of milliseconds), so the replay warns.
 fn implausible_start(series: &Series) -> Option<String> {
     const YEAR_2000_MS: i64 = 946_684_800_000;
+    const YEAR_2100_MS: i64 = 4_102_444_800_000;
     let first = *series.timestamps.first()?;
-    (first < YEAR_2000_MS).then(|| {
+    let at = crate::series::time::format_rfc3339(first);
+    if first < YEAR_2000_MS {
+        return Some(format!(
+            "the data starts at {at}, long before any CloudWatch or Prometheus history: if its time column holds row numbers, give times (RFC 3339 or epoch seconds)"
+        ));
+    }
+    (first >= YEAR_2100_MS).then(|| {
         format!(
-            "the data starts at {}, long before any CloudWatch or Prometheus history: if its time column holds row numbers, give times (RFC 3339 or epoch seconds)",
-            crate::series::time::format_rfc3339(first)
+            "the data starts at {at}, far in the future: if its time column holds another unit or spelling, give times (RFC 3339 or epoch seconds)"
         )
     })
 }

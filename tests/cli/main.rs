@@ -485,9 +485,11 @@ fn data_coarser_than_the_alarm_period_gets_a_warning() {
 }
 
 /// A time column of row numbers (1, 2, 3, … as benchmark files ship them) reads as seconds after
-/// 1970: the replay runs, and says why its few minutes of history are all warm-up.
+/// 1970: the replay runs, and says why its few minutes of history are all warm-up. A number far
+/// above epoch milliseconds of today is warned about too; compact `YYYYMMDDHHMMSS` times are read
+/// as such.
 #[test]
-fn row_numbers_for_timestamps_get_a_warning() {
+fn implausible_timestamps_get_a_warning() {
     let dir = tempfile::tempdir().unwrap();
     let mut csv = String::from("timestamp,value\n");
     for i in 1..=1420 {
@@ -521,4 +523,32 @@ fn row_numbers_for_timestamps_get_a_warning() {
         .assert()
         .success()
         .stderr(predicate::str::contains("warning").not());
+    // Nor are compact `YYYYMMDDHHMMSS` times (read as such); a number that is neither reads as
+    // epoch milliseconds far in the future, which is warned about.
+    for (time, says) in [
+        (
+            (|m| format!("201810{:02}{:02}{:02}00", 1 + m / 1440, m / 60 % 24, m % 60))
+                as fn(i64) -> String,
+            None,
+        ),
+        (
+            |m| format!("{}", 30_000_000_000_000i64 + m * 60_000),
+            Some("the data starts at 2920-08-30T05:20:00Z, far in the future: if its time column holds another unit or spelling, give times"),
+        ),
+    ] {
+        let mut csv = String::from("timestamp,value\n");
+        for m in 0..3 * 1440 {
+            csv.push_str(&format!("{},{}\n", time(m), 100 + m % 7));
+        }
+        std::fs::write(dir.path().join("rows.csv"), &csv).unwrap();
+        let run = alertlab()
+            .current_dir(dir.path())
+            .args(["backtest", "--spec", "s.yaml"])
+            .assert()
+            .success();
+        match says {
+            None => run.stderr(predicate::str::contains("warning").not()),
+            Some(says) => run.stderr(predicate::str::contains(says)),
+        };
+    }
 }
