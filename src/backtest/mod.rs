@@ -70,6 +70,9 @@ pub struct BacktestOptions {
     pub data: Option<PathBuf>,
     /// Incident windows for every alert, instead of the spec's `backtest.incidents`.
     pub incidents: Option<PathBuf>,
+    /// Only series whose name contains this text, for every alert, instead of the spec's
+    /// `backtest.series` (`--series`: one series of a labelled file of many, tuned on its own).
+    pub series: Option<String>,
     /// `--grace` and `--lead`: over every alert's `backtest.grace` and `backtest.lead`.
     pub grace_ms: Option<i64>,
     pub lead_ms: Option<i64>,
@@ -155,6 +158,13 @@ pub struct Report {
 /// as the metric when `fetch cloudwatch --band` saved them).
 pub fn selects(filter: Option<&str>, name: &str) -> bool {
     !band::replay::is_band_series(name) && filter.is_none_or(|f| name.contains(f))
+}
+
+/// The series filter of `alert` under `opts`: `--series`, else the spec's `backtest.series`.
+pub fn series_filter<'a>(alert: &'a ResolvedAlert, opts: &'a BacktestOptions) -> Option<&'a str> {
+    opts.series
+        .as_deref()
+        .or_else(|| alert.backtest.as_ref().and_then(|b| b.series.as_deref()))
 }
 
 /// The (alert, env) pairs of `sets` that `opts` selects.

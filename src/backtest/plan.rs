@@ -174,9 +174,9 @@ pub fn plan<'a>(
             source: Box::new(source),
         };
         let all = load_cached(&cache, &path, format).map_err(data_err)?;
-        let filter = source.and_then(|b| b.series.clone());
+        let filter = super::series_filter(alert, opts);
         let chosen: Vec<usize> = (0..all.len())
-            .filter(|&i| selects(filter.as_deref(), &all[i].name))
+            .filter(|&i| selects(filter, &all[i].name))
             .collect();
         if chosen.is_empty() && opts.batch.is_some() {
             // Its series may be in another batch (`fleet` checks the whole file).
@@ -187,7 +187,7 @@ pub fn plan<'a>(
                 alert: alert.name.clone(),
                 env: alert.env.clone(),
                 path,
-                filter: filter.unwrap_or_default(),
+                filter: filter.unwrap_or_default().to_string(),
             });
         }
         // Over the whole file (a streamed batch cannot tell: `fleet` checks across batches).

@@ -21,6 +21,11 @@ pub struct Selection {
     /// Use this data file for every alert instead of the spec's `backtest.data`.
     #[arg(long)]
     pub data: Option<PathBuf>,
+    /// Only series whose name contains this text, for every alert (over the spec's
+    /// `backtest.series`): one series of a file of many, e.g. `--series 'KPI ID="a1"'` to tune it
+    /// on its own.
+    #[arg(long)]
+    pub series: Option<String>,
     /// Incident windows (NAB `combined_windows.json`, its point labels `combined_labels.json`, CSV
     /// `start,end[,series]`, or a metric CSV with a per-row anomaly flag): recall, precision, false
     /// alerts per week, delay.
@@ -156,6 +161,7 @@ impl Selection {
             alerts: self.alert.clone(),
             data: self.data.clone(),
             incidents: self.incidents.clone(),
+            series: self.series.clone(),
             grace_ms: self.grace,
             lead_ms: self.lead,
             engines: Engines::from_name(&self.engine),

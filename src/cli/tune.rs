@@ -732,6 +732,10 @@ fn write_overlays(
                 tuning[key] = crate::series::time::format_prometheus_duration(ms).into();
             }
         }
+        // As is a series chosen on the command line: the values were judged on it alone.
+        if let Some(series) = &args.select.series {
+            tuning["series"] = series.clone().into();
+        }
         // Injected anomalies are part of what the values were judged on: enough to inject them
         // again (`alertlab inject` with the same kinds, count and seed).
         if let Some(inject) = &args.search.inject {

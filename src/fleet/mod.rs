@@ -153,6 +153,8 @@ struct Matched<'a> {
 /// What the batches so far held for one alert.
 struct Seen<'a> {
     alert: &'a ResolvedAlert,
+    /// Its series filter (`--series`, else `backtest.series`).
+    filter: Option<&'a str>,
     /// A series its filter selects.
     matched: bool,
     /// A selected series with something to evaluate.
@@ -162,12 +164,13 @@ struct Seen<'a> {
 }
 
 impl<'a> Matched<'a> {
-    fn new(alerts: &[&'a ResolvedAlert]) -> Matched<'a> {
+    fn new(alerts: &[&'a ResolvedAlert], opts: &'a BacktestOptions) -> Matched<'a> {
         Matched {
             alerts: alerts
                 .iter()
                 .map(|a| Seen {
                     alert: a,
+                    filter: crate::backtest::series_filter(a, opts),
                     matched: false,
                     spanned: false,
                     empty: None,
@@ -178,14 +181,9 @@ impl<'a> Matched<'a> {
 
     fn see(&mut self, batch: &[Series], opts: &BacktestOptions) {
         for seen in self.alerts.iter_mut().filter(|s| !s.spanned) {
-            let filter = seen
-                .alert
-                .backtest
-                .as_ref()
-                .and_then(|b| b.series.as_deref());
             for s in batch
                 .iter()
-                .filter(|s| crate::backtest::selects(filter, &s.name))
+                .filter(|s| crate::backtest::selects(seen.filter, &s.name))
             {
                 seen.matched = true;
                 if crate::backtest::evaluation_span(seen.alert, s, opts).is_some() {
@@ -206,12 +204,7 @@ impl<'a> Matched<'a> {
                     alert: seen.alert.name.clone(),
                     env: seen.alert.env.clone(),
                     path: path.to_path_buf(),
-                    filter: seen
-                        .alert
-                        .backtest
-                        .as_ref()
-                        .and_then(|b| b.series.clone())
-                        .unwrap_or_default(),
+                    filter: seen.filter.unwrap_or_default().to_string(),
                 });
             }
             if let (false, Some(empty)) = (seen.spanned, seen.empty) {
@@ -236,7 +229,7 @@ fn for_each_batch<E: From<BacktestError>>(
         let (batches, streamed_rows) = batches(&path, format_of(first, opts), memory)
             .map_err(|e| data_error(first, &path, e))?;
         let progress = streamed_rows.map(|rows| Progress::new(rows as u64, what));
-        let mut matched = Matched::new(&readers);
+        let mut matched = Matched::new(&readers, opts);
         for batch in batches {
             let batch = batch.map_err(|e| data_error(first, &path, e))?;
             let rows: usize = batch.iter().map(|s| s.stats.rows).sum();

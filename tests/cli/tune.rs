@@ -2115,3 +2115,81 @@ alerts:
     let page = std::fs::read_to_string(p.join("r.html")).unwrap();
     assert!(page.contains("`value` is chosen for both"));
 }
+
+/// A labelled file of many series (the AIOps KPI data: `timestamp,value,label,KPI ID`) tuned one
+/// series at a time with `--series`: each series is judged on its own anomalies only, and gets what
+/// a file holding that series alone gets.
+#[test]
+fn series_of_a_labelled_file_are_tuned_one_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let t0 = 1_704_067_200; // 2024-01-01T00:00:00Z
+    let mut rng = Rng::new(4);
+    let (mut both, mut alone) = (
+        String::from("timestamp,value,label,KPI ID\n"),
+        String::from("timestamp,value,label\n"),
+    );
+    for (id, shift_at) in [("a1", 900), ("b2", 1300)] {
+        for h in 0..24 * 70 {
+            let daily = 30.0 * (std::f64::consts::TAU * (h % 24) as f64 / 24.0).sin();
+            let shifted = (shift_at..shift_at + 8).contains(&h);
+            let v = 100.0 + daily + 3.0 * rng.normal() + if shifted { 60.0 } else { 0.0 };
+            let row = format!("{},{v:.3},{}", t0 + h * 3600, u8::from(h == shift_at));
+            both.push_str(&format!("{row},{id}\n"));
+            if id == "b2" {
+                alone.push_str(&format!("{row}\n"));
+            }
+        }
+    }
+    std::fs::write(p.join("kpi.csv"), both).unwrap();
+    std::fs::write(p.join("b2.csv"), alone).unwrap();
+    std::fs::write(
+        p.join("s.yaml"),
+        "apiVersion: alertlab/v1\nkind: AlertSet\nmetadata: {name: t}\nalerts:\n  - name: kpi\n    metric: {cloudwatch: {namespace: X, name: Y, stat: Average, period: 3600}}\n    condition: {anomaly: {model: seasonal, k: 3, direction: above}}\n",
+    )
+    .unwrap();
+    let tune = |data: &str, series: Option<&str>| {
+        let mut args = vec![
+            "tune",
+            "--spec",
+            "s.yaml",
+            "--data",
+            data,
+            "--incidents",
+            data,
+            "--grid",
+            "k=3,5",
+            "--format",
+            "json",
+        ];
+        if let Some(s) = series {
+            args.extend(["--series", s]);
+        }
+        json(p, &args)["recommendations"][0].clone()
+    };
+    let pooled = tune("kpi.csv", None);
+    assert_eq!(pooled["incidents"], 2, "{pooled}");
+    let b2 = tune("kpi.csv", Some("KPI ID=\"b2\""));
+    assert_eq!(b2["incidents"], 1, "{b2}");
+    let same = tune("b2.csv", None);
+    for key in [
+        "params",
+        "alerts_per_week",
+        "recall",
+        "median_delay_s",
+        "caught",
+    ] {
+        assert_eq!(b2[key], same[key], "{key}: {b2} vs {same}");
+    }
+    // A filter that matches nothing says so.
+    alertlab()
+        .current_dir(p)
+        .args([
+            "tune", "--spec", "s.yaml", "--data", "kpi.csv", "--series", "c3",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "no series in `kpi.csv` matches `c3`",
+        ));
+}
