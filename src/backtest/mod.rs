@@ -295,7 +295,7 @@ pub fn replay(
             );
             scored.outside_span = outside.len();
             if reach.grace_ms.is_none() {
-                scored.point_labels = list.iter().filter(|i| i.start == i.end).count();
+                scored.point_labels = list.iter().filter(|i| i.is_points()).count();
             }
             let band_from = r
                 .timeline

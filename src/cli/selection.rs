@@ -32,9 +32,9 @@ pub struct Selection {
     #[arg(long)]
     pub incidents: Option<PathBuf>,
     /// An episode starting this long after an incident's window still catches it (`1h`; over the
-    /// spec's `backtest.grace`). Delay still counts from the window. Without one, a point label
-    /// (one flagged row, a zero-length window) is caught by an episode whose evaluation saw it,
-    /// and a window gets none; `0s` is strict.
+    /// spec's `backtest.grace`). Delay still counts from the window. Without one, point labels
+    /// (single timestamps, runs of flagged rows) are caught by an episode whose evaluation saw one
+    /// of their points, and a window gets none; `0s` is strict.
     #[arg(long, value_parser = parse_reach)]
     pub grace: Option<i64>,
     /// An episode starting this long before an incident's window still catches it (over the

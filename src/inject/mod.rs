@@ -120,10 +120,7 @@ pub struct Injected {
 
 impl Injected {
     pub fn incident(&self) -> Incident {
-        Incident {
-            start: self.start,
-            end: self.end,
-        }
+        Incident::window(self.start, self.end)
     }
 
     pub fn label(&self) -> String {
@@ -375,10 +372,10 @@ mod tests {
     fn injection_is_seeded_sized_in_sigma_and_avoids_labels() {
         let s = flat(4 * 1440);
         let kinds = parse_list("shift:5,drop:30m,spike:8").unwrap();
-        let avoid = [Incident {
-            start: 3 * 1440 * 60_000,
-            end: 3 * 1440 * 60_000 + 3_600_000,
-        }];
+        let avoid = [Incident::window(
+            3 * 1440 * 60_000,
+            3 * 1440 * 60_000 + 3_600_000,
+        )];
         let (a, placed) = inject(&s, &kinds, 1, 7, &avoid);
         let (b, again) = inject(&s, &kinds, 1, 7, &avoid);
         assert_eq!(placed, again, "same seed, same anomalies");

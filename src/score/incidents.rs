@@ -18,6 +18,38 @@ use crate::series::{parse_flag, ANOMALY_FLAG_COLUMNS, TIMESTAMP_COLUMNS};
 pub struct Incident {
     pub start: i64,
     pub end: i64,
+    /// Whether this is anomalous points rather than a drawn window: a run of flagged rows, or a
+    /// point label. Points are caught by an episode whose evaluation saw one of them (see
+    /// [`Reach`]); a window (`start,end`, NAB's windows, an injected anomaly) by one starting in it.
+    #[serde(skip)]
+    pub points: bool,
+}
+
+impl Incident {
+    /// A window from `start` to `end`, as a labeller drew it.
+    pub fn window(start: i64, end: i64) -> Incident {
+        Incident {
+            start,
+            end,
+            points: false,
+        }
+    }
+
+    /// Anomalous points from `start` to `end` (a run of flagged rows; one point when equal).
+    pub fn points(start: i64, end: i64) -> Incident {
+        Incident {
+            start,
+            end,
+            points: true,
+        }
+    }
+
+    /// Whether an episode that saw one of its points catches it, rather than one starting inside
+    /// it: flagged rows, point labels, and any zero-length window (a window of one instant is a
+    /// point, however it was written).
+    pub fn is_points(&self) -> bool {
+        self.points || self.start == self.end
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -38,8 +70,8 @@ pub struct IncidentScore {
     /// them (they are neither caught nor missed).
     #[serde(skip_serializing_if = "is_zero")]
     pub outside_span: usize,
-    /// Of the incidents, point labels (start = end) judged by the alarm's view of them, as no
-    /// grace was given ([`Reach`]): the reports say how they were judged.
+    /// Of the incidents, point labels ([`Incident::is_points`]) judged by the alarm's view of
+    /// them, as no grace was given ([`Reach`]): the reports say how they were judged.
     #[serde(skip_serializing_if = "is_zero")]
     pub point_labels: usize,
     /// Every caught incident's delay, seconds (for pooling over series).
@@ -59,11 +91,12 @@ pub fn warm_up_phrase(in_warm_up: usize, incidents: usize) -> String {
     )
 }
 
-/// What the reports say of `points` of `incidents` that are point labels judged by each alarm's view
-/// of them (the backtest and tune tables word it alike).
+/// What the reports say of `points` of `incidents` that are point labels (single timestamps, or
+/// runs of flagged rows) judged by each alarm's view of them (the backtest and tune tables word it
+/// alike).
 pub fn point_labels_phrase(points: usize, incidents: usize) -> String {
     format!(
-        "{points} of {incidents} incidents are point labels (start = end): each is caught by an episode starting while the alarm's evaluations saw it (CloudWatch: from the point's period to N − 1 periods after; Prometheus: up to `for` + one evaluation interval after), as no grace is given (`--grace` or `backtest.grace` sets one reach for every incident)"
+        "{points} of {incidents} incidents are point labels (single timestamps, or runs of flagged rows): each is caught by an episode starting while the alarm's evaluations saw one of its points (CloudWatch: from the first point's period to N − 1 periods after the last; Prometheus: up to `for` + one evaluation interval after the last), as no grace is given (`--grace` or `backtest.grace` sets one reach for every incident)"
     )
 }
 
@@ -100,10 +133,9 @@ impl Reach {
 
     /// The earliest and latest start of an episode that catches `incident`.
     pub fn starts(&self, incident: &Incident) -> (i64, i64) {
-        let point = incident.start == incident.end;
         let (lead, grace) = match self.grace_ms {
             Some(grace) => (self.lead_ms, grace),
-            None if point => (self.lead_ms.max(self.view_ms.0), self.view_ms.1),
+            None if incident.is_points() => (self.lead_ms.max(self.view_ms.0), self.view_ms.1),
             None => (self.lead_ms, 0),
         };
         (
@@ -226,10 +258,10 @@ pub fn load_incidents(path: &Path) -> Result<BTreeMap<String, Vec<Incident>>, Lo
     // A CSV with a header and no rows labels every series as having had no incident.
     out.insert("*".into(), Vec::new());
     for row in csv_rows(lines) {
-        let incident = Incident {
-            start: row.timestamp(path, si, "start")?,
-            end: row.timestamp(path, ei, "end")?,
-        };
+        let incident = Incident::window(
+            row.timestamp(path, si, "start")?,
+            row.timestamp(path, ei, "end")?,
+        );
         if incident.end < incident.start {
             return Err(LoadError::Csv {
                 path: path.to_path_buf(),
@@ -315,7 +347,7 @@ fn json_windows(path: &Path, text: &str) -> Result<BTreeMap<String, Vec<Incident
             let incident = match &label {
                 JsonLabel::Point(at) => {
                     let at = timestamp(&key, at)?;
-                    Incident { start: at, end: at }
+                    Incident::points(at, at)
                 }
                 JsonLabel::Window(s, e) => {
                     let (start, end) = (timestamp(&key, s)?, timestamp(&key, e)?);
@@ -325,7 +357,7 @@ fn json_windows(path: &Path, text: &str) -> Result<BTreeMap<String, Vec<Incident
                             format!("windows of `{key}` as [start, end], got [`{s}`, `{e}`], which ends before it starts"),
                         ));
                     }
-                    Incident { start, end }
+                    Incident::window(start, end)
                 }
             };
             out.entry(name.clone()).or_default().push(incident);
@@ -434,7 +466,7 @@ fn flagged_windows<'a>(
         for (at, flagged) in rows {
             match (&mut open, flagged) {
                 (Some(w), true) => w.end = at,
-                (None, true) => open = Some(Incident { start: at, end: at }),
+                (None, true) => open = Some(Incident::points(at, at)),
                 (Some(_), false) => windows.extend(open.take()),
                 (None, false) => {}
             }
@@ -520,14 +552,8 @@ mod tests {
     fn recall_precision_delay() {
         let m = 60_000;
         let incidents = [
-            Incident {
-                start: 10 * m,
-                end: 20 * m,
-            },
-            Incident {
-                start: 100 * m,
-                end: 110 * m,
-            },
+            Incident::window(10 * m, 20 * m),
+            Incident::window(100 * m, 110 * m),
         ];
         let episodes = [
             Episode {
@@ -567,10 +593,7 @@ mod tests {
     #[test]
     fn reach_extends_the_window_both_ways() {
         let m = 60_000;
-        let point = [Incident {
-            start: 100 * m,
-            end: 100 * m,
-        }];
+        let point = [Incident::points(100 * m, 100 * m)];
         let episode = |start: i64| Episode {
             start: start * m,
             end: Some((start + 5) * m),
@@ -609,12 +632,14 @@ mod tests {
             let s = match_incidents(&[episode(start)], &point, viewed, 500 * m, WEEK_MS);
             assert_eq!(s.caught, caught as usize, "episode at {start}");
         }
-        let window = [Incident {
-            start: 100 * m,
-            end: 110 * m,
-        }];
-        assert_eq!(viewed.starts(&window[0]), (100 * m, 110 * m));
+        let window = Incident::window(100 * m, 110 * m);
+        assert_eq!(viewed.starts(&window), (100 * m, 110 * m));
         assert_eq!(viewed.starts(&point[0]), (95 * m, 120 * m));
+        // A run of flagged rows is points too: the view reaches from its first to past its last.
+        let run = Incident::points(100 * m, 110 * m);
+        assert_eq!(viewed.starts(&run), (95 * m, 130 * m));
+        // A window of one instant is a point, however it was written.
+        assert!(Incident::window(100 * m, 100 * m).is_points());
         // A span ending before the point still judges it while an episode can start in reach.
         assert!(judged_in(&point[0], (0, 95 * m), reach));
         assert!(!judged_in(&point[0], (0, 89 * m), reach));
@@ -649,14 +674,8 @@ mod tests {
         assert_eq!(
             w["a"],
             vec![
-                Incident {
-                    start: at(1),
-                    end: at(3)
-                },
-                Incident {
-                    start: at(5),
-                    end: at(5)
-                }
+                Incident::points(at(1), at(3)),
+                Incident::points(at(5), at(5))
             ]
         );
         assert_eq!(w["b"], vec![], "labelled, no incident");
@@ -709,7 +728,7 @@ mod tests {
                 let at = (1_700_000_000 + (3 + k as i64) * 60) * 1000;
                 assert_eq!(
                     incidents_for(&windows, &s.name, "kpi"),
-                    Some(vec![Incident { start: at, end: at }]),
+                    Some(vec![Incident::points(at, at)]),
                     "{file}: {} in {windows:?}",
                     s.name
                 );
@@ -776,7 +795,7 @@ mod tests {
         .unwrap();
         let w = load_incidents(&p).unwrap();
         let at = parse_timestamp("2015-09-17 07:00:00").unwrap();
-        assert_eq!(w["a"][0], Incident { start: at, end: at });
+        assert_eq!(w["a"][0], Incident::points(at, at));
         assert_eq!(w["a"].len(), 2);
         assert_eq!(w["b"][0].end - w["b"][0].start, 3_600_000);
         assert_eq!(w["b"][1].start, w["b"][1].end);

@@ -191,8 +191,8 @@ pub struct Recommendation {
     /// warm-up at the start of the history): missed by it whatever its width; more history before
     /// them is what would let a backtest judge them.
     pub incidents_in_warm_up: usize,
-    /// Of the incidents, point labels (start = end) judged by each setting's view of them, as no
-    /// grace was given.
+    /// Of the incidents, point labels (single timestamps, runs of flagged rows) judged by each
+    /// setting's view of them, as no grace was given.
     #[serde(skip_serializing_if = "crate::score::is_zero")]
     pub incidents_point_labels: usize,
     /// Recall per injected anomaly (`shift:3` → 0.5), when anomalies were injected.

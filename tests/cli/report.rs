@@ -344,7 +344,7 @@ fn the_report_says_how_point_labels_and_warm_up_incidents_were_judged() {
     let html = std::fs::read_to_string(&page).unwrap();
     let tuning = html.split("<h3>Tuning, CloudWatch alarm").nth(1).unwrap();
     assert!(
-        tuning.contains("2 of 2 incidents are point labels (start = end)"),
+        tuning.contains("2 of 2 incidents are point labels (single timestamps"),
         "{tuning}"
     );
     assert!(

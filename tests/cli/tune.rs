@@ -899,7 +899,7 @@ fn point_labels_are_caught_within_the_alarms_view_or_the_grace_given() {
         .assert()
         .success()
         .stdout(predicate::str::contains(
-            "3 of 3 incidents are point labels (start = end): each is caught by an episode starting while the alarm's evaluations saw it",
+            "3 of 3 incidents are point labels (single timestamps, or runs of flagged rows): each is caught by an episode starting while the alarm's evaluations saw one of its points",
         ));
     // A grace of 0 given is strict: no episode starts at the point's very hour.
     let mut strict = tune.to_vec();
@@ -2192,4 +2192,39 @@ fn series_of_a_labelled_file_are_tuned_one_at_a_time() {
         .stderr(predicate::str::contains(
             "no series in `kpi.csv` matches `c3`",
         ));
+}
+
+/// A run of flagged rows is anomalous points too, not a window drawn around them: a run of two
+/// hourly rows is caught by a 3-of-3 hourly alarm that saw them (its episode starts an hour after
+/// the run's last row), as a single flagged row is; strictly (`--grace 0s`) it is missed.
+#[test]
+fn a_short_run_of_flagged_rows_is_judged_as_points() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let anomalies = [300..310, 450..456, 600..612];
+    write_hourly_kpi(p, 9, (&anomalies, 120.0), |h| {
+        anomalies.iter().any(|a| a.start == h || a.start + 1 == h)
+    });
+    std::fs::write(
+        p.join("s.yaml"),
+        "apiVersion: alertlab/v1\nkind: AlertSet\nmetadata: {name: t}\nalerts:\n  - name: kpi\n    metric: {cloudwatch: {namespace: X, name: Y, stat: Average, period: 3600}}\n    condition: {anomaly: {model: seasonal, k: 3, direction: above}}\n    evaluation: {datapoints_to_alarm: 3, evaluation_periods: 3}\n    backtest: {data: kpi.csv, incidents: kpi.csv}\n",
+    )
+    .unwrap();
+    let incidents = |extra: &[&str]| {
+        let mut args = vec!["backtest", "--spec", "s.yaml", "--format", "json"];
+        args.extend_from_slice(extra);
+        json(p, &args)["results"][0]["incidents"].clone()
+    };
+    let viewed = incidents(&[]);
+    assert_eq!(
+        (
+            &viewed["incidents"],
+            &viewed["caught"],
+            &viewed["point_labels"]
+        ),
+        (&3.into(), &3.into(), &3.into()),
+        "{viewed}"
+    );
+    assert_eq!(viewed["median_delay_s"], 7200.0, "{viewed}");
+    assert_eq!(incidents(&["--grace", "0s"])["caught"], 0);
 }
