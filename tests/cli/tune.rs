@@ -68,6 +68,13 @@ fn json(dir: &Path, args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// The incident figures of the first result of `backtest --spec s.yaml` in `dir`, with `extra`.
+fn backtest_incidents(dir: &Path, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["backtest", "--spec", "s.yaml", "--format", "json"];
+    args.extend_from_slice(extra);
+    json(dir, &args)["results"][0]["incidents"].clone()
+}
+
 /// `alertlab tune --spec s.yaml --format json` with `args` after, in `dir`.
 fn tune_json(dir: &Path, args: &[&str]) -> serde_json::Value {
     let mut all = vec!["tune", "--spec", "s.yaml", "--format", "json"];
@@ -1013,12 +1020,7 @@ fn a_prometheus_rule_catches_a_point_label_within_for_and_one_interval() {
         "apiVersion: alertlab/v1\nkind: AlertSet\nmetadata: {name: t}\nalerts:\n  - name: kpi\n    metric: {prometheus: {expr: kpi}}\n    condition: {threshold: {op: \">\", value: 50}}\n    evaluation: {for: 10m}\n    backtest: {data: kpi.csv, incidents: kpi.csv}\n",
     )
     .unwrap();
-    let caught = |extra: &[&str]| {
-        let mut args = vec!["backtest", "--spec", "s.yaml", "--format", "json"];
-        args.extend_from_slice(extra);
-        json(p, &args)["results"][0]["incidents"].clone()
-    };
-    let viewed = caught(&[]);
+    let viewed = backtest_incidents(p, &[]);
     assert_eq!(
         (
             &viewed["caught"],
@@ -1036,7 +1038,7 @@ fn a_prometheus_rule_catches_a_point_label_within_for_and_one_interval() {
         .stdout(predicate::str::contains(
             "1 of 1 incidents are point labels",
         ));
-    assert_eq!(caught(&["--grace", "0s"])["caught"], 0);
+    assert_eq!(backtest_incidents(p, &["--grace", "0s"])["caught"], 0);
 }
 
 /// NAB's `iio` file is 4.3 days long and both its labelled windows close on its second day, before
@@ -2210,12 +2212,7 @@ fn a_short_run_of_flagged_rows_is_judged_as_points() {
         "apiVersion: alertlab/v1\nkind: AlertSet\nmetadata: {name: t}\nalerts:\n  - name: kpi\n    metric: {cloudwatch: {namespace: X, name: Y, stat: Average, period: 3600}}\n    condition: {anomaly: {model: seasonal, k: 3, direction: above}}\n    evaluation: {datapoints_to_alarm: 3, evaluation_periods: 3}\n    backtest: {data: kpi.csv, incidents: kpi.csv}\n",
     )
     .unwrap();
-    let incidents = |extra: &[&str]| {
-        let mut args = vec!["backtest", "--spec", "s.yaml", "--format", "json"];
-        args.extend_from_slice(extra);
-        json(p, &args)["results"][0]["incidents"].clone()
-    };
-    let viewed = incidents(&[]);
+    let viewed = backtest_incidents(p, &[]);
     assert_eq!(
         (
             &viewed["incidents"],
@@ -2226,5 +2223,5 @@ fn a_short_run_of_flagged_rows_is_judged_as_points() {
         "{viewed}"
     );
     assert_eq!(viewed["median_delay_s"], 7200.0, "{viewed}");
-    assert_eq!(incidents(&["--grace", "0s"])["caught"], 0);
+    assert_eq!(backtest_incidents(p, &["--grace", "0s"])["caught"], 0);
 }
