@@ -217,17 +217,18 @@ fn implausible_start(series: &Series) -> Option<String> {
     const YEAR_2000_MS: i64 = 946_684_800_000;
     const YEAR_2100_MS: i64 = 4_102_444_800_000;
     let first = *series.timestamps.first()?;
-    let at = crate::series::time::format_rfc3339(first);
-    if first < YEAR_2000_MS {
-        return Some(format!(
-            "the data starts at {at}, long before any CloudWatch or Prometheus history: if its time column holds row numbers, give times (RFC 3339 or epoch seconds)"
-        ));
-    }
-    (first >= YEAR_2100_MS).then(|| {
-        format!(
-            "the data starts at {at}, far in the future: if its time column holds another unit or spelling, give times (RFC 3339 or epoch seconds)"
-        )
-    })
+    // Checked on every replay (tune replays each setting): the text only when there is a warning.
+    let why = if first < YEAR_2000_MS {
+        "long before any CloudWatch or Prometheus history: if its time column holds row numbers"
+    } else if first >= YEAR_2100_MS {
+        "far in the future: if its time column holds another unit or spelling"
+    } else {
+        return None;
+    };
+    Some(format!(
+        "the data starts at {}, {why}, give times (RFC 3339 or epoch seconds)",
+        crate::series::time::format_rfc3339(first)
+    ))
 }
 
 /// How long before and after a point label (a zero-length incident window) an episode of `alert`
