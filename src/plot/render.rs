@@ -13,7 +13,7 @@ use plotters::style::{register_font, FontStyle};
 
 use super::chart::{decimate, Chart};
 use crate::fsutil::write_bytes_atomic;
-use crate::series::time::{DAY_MS, HOUR_MS, MINUTE_MS, WEEK_MS};
+use crate::series::time::{DAY_MS, FIRST_MONDAY_MS, HOUR_MS, MINUTE_MS, WEEK_MS};
 
 static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 pub(crate) const FAMILY: &str = "sans-serif";
@@ -162,9 +162,6 @@ const TICK_STEPS_MS: [i64; 16] = [
     52 * WEEK_MS,
 ];
 
-/// Weeks (and their multiples) start on Monday 00:00 UTC; the epoch was a Thursday.
-const MONDAY_SHIFT_MS: i64 = 4 * DAY_MS;
-
 /// At most `max` ticks over `[x0, x1)` at the smallest round step that keeps to it, aligned to
 /// that step (days at midnight UTC, weeks on Mondays), and the step.
 fn time_ticks(x0: i64, x1: i64, max: usize) -> (Vec<i64>, i64) {
@@ -174,7 +171,8 @@ fn time_ticks(x0: i64, x1: i64, max: usize) -> (Vec<i64>, i64) {
         .into_iter()
         .find(|s| span / s < max)
         .unwrap_or_else(|| (span / max + 1).max(1));
-    let shift = if step >= WEEK_MS { MONDAY_SHIFT_MS } else { 0 };
+    // Weeks (and their multiples) start on Mondays.
+    let shift = if step >= WEEK_MS { FIRST_MONDAY_MS } else { 0 };
     let first = x0
         .saturating_sub(shift)
         .div_euclid(step)

@@ -13,6 +13,9 @@ pub const MINUTE_MS: i64 = 60 * SECOND_MS;
 pub const HOUR_MS: i64 = 60 * MINUTE_MS;
 pub const DAY_MS: i64 = 24 * HOUR_MS;
 pub const WEEK_MS: i64 = 7 * DAY_MS;
+/// 1970-01-05T00:00:00Z, the first Monday after the epoch (a Thursday): weeks start on Mondays
+/// (the seasonal band's weekly bins, a chart's week ticks).
+pub const FIRST_MONDAY_MS: i64 = 4 * DAY_MS;
 /// The longest duration alertlab accepts, in a spec (`for`, windows, Alertmanager intervals...) or
 /// on the command line (`--grace`): one year.
 pub const MAX_DURATION_MS: i64 = 365 * DAY_MS;

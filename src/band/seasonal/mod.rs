@@ -40,7 +40,7 @@ use window::{bin_runs, bins_per_seasonality, BinMedians, Window, Workspace};
 
 mod robust;
 mod window;
-use crate::series::time::{DAY_MS, HOUR_MS, MINUTE_MS, WEEK_MS};
+use crate::series::time::{DAY_MS, FIRST_MONDAY_MS, HOUR_MS, MINUTE_MS, WEEK_MS};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Seasonality {
@@ -104,10 +104,11 @@ impl Seasonality {
         ((shifted.rem_euclid(cycle) / width) as usize).min(bins - 1)
     }
 
-    /// Weekly bins start on Monday 00:00 UTC (the epoch was a Thursday).
+    /// Weekly bins start on Monday 00:00 UTC: shifted this much later, a Monday is a multiple of
+    /// a week.
     fn week_shift(self) -> i64 {
         if self == Seasonality::Weekly {
-            3 * DAY_MS
+            WEEK_MS - FIRST_MONDAY_MS
         } else {
             0
         }
