@@ -102,11 +102,11 @@ pub fn point_labels_phrase(points: usize, incidents: usize) -> String {
 
 /// How far around an incident's window an episode may start and still catch it (`backtest.lead`
 /// and `backtest.grace`). Labels rarely match an alarm's reach: a window may open a little after
-/// the trouble began (lead), and a point label (one flagged row, a zero-length window) would
-/// otherwise be caught only by an episode starting at that very instant, which an alarm that waits
-/// for M of N datapoints never does. Unless a grace is given, a point is therefore caught by an
-/// episode whose evaluation saw it: one starting within the alarm's view of it (`view_ms`, set per
-/// alarm by [`Reach::viewing`]).
+/// the trouble began (lead), and a point label (a flagged row or a short run of them,
+/// [`Incident::is_points`]) would otherwise be caught only by an episode starting at that very
+/// instant, which an alarm that waits for M of N datapoints never does. Unless a grace is given,
+/// points are therefore caught by an episode whose evaluation saw one of them: one starting within
+/// the alarm's view of them (`view_ms`, set per alarm by [`Reach::viewing`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Reach {
     pub lead_ms: i64,
@@ -215,9 +215,9 @@ pub fn match_incidents(
 }
 
 /// Incident windows per key. Three formats: NAB's `combined_windows.json` (`{"<dir>/<file>.csv":
-/// [[start, end], ...]}`; keys are matched by file name) or `combined_labels.json` (points), a CSV with `start,end` columns and an
-/// optional `series` column (rows without one apply to every series, under the key `*`), and a
-/// metric CSV with per-row anomaly flags ([`flagged_windows`]).
+/// [[start, end], ...]}`; keys are matched by file name) or `combined_labels.json` (points), a
+/// CSV with `start,end` columns and an optional `series` column (rows without one apply to every
+/// series, under the key `*`), and a metric CSV with per-row anomaly flags ([`flagged_windows`]).
 pub fn load_incidents(path: &Path) -> Result<BTreeMap<String, Vec<Incident>>, LoadError> {
     let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
         path: path.to_path_buf(),
@@ -292,8 +292,8 @@ pub fn judged_in(incident: &Incident, span: (i64, i64), reach: Reach) -> bool {
 }
 
 /// One entry of a JSON labels file: a window `[start, end]`, or a point label (NAB's
-/// `combined_labels.json` gives one timestamp per anomaly), which is the zero-length window
-/// `[t, t]`, as a flagged CSV row is.
+/// `combined_labels.json` gives one timestamp per anomaly), points of one instant as a flagged CSV
+/// row is.
 #[derive(serde::Deserialize)]
 #[serde(untagged)]
 enum JsonLabel {
@@ -302,9 +302,9 @@ enum JsonLabel {
 }
 
 /// NAB's `combined_windows.json` (`{"<dir>/<file>.csv": [[start, end], ...]}`) or
-/// `combined_labels.json` (`{"<dir>/<file>.csv": [t, ...]}`), keyed by the file's stem. Point
-/// labels are zero-length windows, caught only within the alert's grace ([`Reach`]); a run that
-/// sees them without a grace says so.
+/// `combined_labels.json` (`{"<dir>/<file>.csv": [t, ...]}`), keyed by the file's stem. A point
+/// label is [`Incident::points`] of one instant, judged by the alarm's view of it unless a grace is
+/// given ([`Reach`]).
 fn json_windows(path: &Path, text: &str) -> Result<BTreeMap<String, Vec<Incident>>, LoadError> {
     let bad = |line: usize, expected: String| LoadError::JsonShape {
         path: path.to_path_buf(),
@@ -383,7 +383,7 @@ struct FlaggedColumns<'a> {
 
 impl<'a> FlaggedColumns<'a> {
     fn of(path: &Path, written: &[&'a str], timestamp: usize, flag: usize) -> FlaggedColumns<'a> {
-        let named = |c: &str, names: &[&str]| names.iter().any(|n| c.eq_ignore_ascii_case(n));
+        let named = |c: &str, names: &[&str]| names.iter().any(|n| crate::series::is_named(c, n));
         let series = written
             .iter()
             .position(|c| named(c, crate::series::SERIES_COLUMNS));
@@ -404,11 +404,7 @@ impl<'a> FlaggedColumns<'a> {
             flag,
             series,
             labels,
-            stem: path
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .unwrap_or("series")
-                .to_string(),
+            stem: crate::series::stem_of(path).to_string(),
         }
     }
 

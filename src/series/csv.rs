@@ -7,7 +7,7 @@ use polars::prelude as pl;
 use polars::prelude::{NullValues, SerReader};
 
 use super::error::LoadError;
-use super::frame::{frame_to_series, RowNaming};
+use super::frame::{frame_to_series, stem_of, RowNaming};
 use super::source::Source;
 use super::Series;
 
@@ -76,11 +76,7 @@ pub fn load(path: &Path, source: Source) -> Result<Vec<Series>, LoadError> {
             message: "a header but no data rows".into(),
         });
     }
-    let stem = path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("series");
-    frame_to_series(path, &df, RowNaming::CsvLine, stem)
+    frame_to_series(path, &df, RowNaming::CsvLine, stem_of(path))
 }
 
 fn first_line(message: &str) -> String {

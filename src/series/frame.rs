@@ -110,8 +110,16 @@ pub(crate) fn find_column<'a>(names: &'a [String], wanted: &[&str]) -> Option<&'
         .find_map(|w| names.iter().find(|n| is_named(n, w)))
 }
 
+/// The name of a long file's one series when it has no series column (with its labels, when it
+/// has label columns): the file's stem. The incidents loader names a flagged file's series so too.
+pub(crate) fn stem_of(path: &Path) -> &str {
+    path.file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("series")
+}
+
 /// Whether column `name` is the one called `wanted`: spaces around it and case do not count.
-fn is_named(name: &str, wanted: &str) -> bool {
+pub(crate) fn is_named(name: &str, wanted: &str) -> bool {
     name.trim().eq_ignore_ascii_case(wanted)
 }
 

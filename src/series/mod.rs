@@ -30,6 +30,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 pub use error::{line_of_offset, LoadError};
+pub(crate) use frame::{is_named, stem_of};
 pub use frame::{
     parse_flag, ANOMALY_FLAG_COLUMNS, SERIES_COLUMNS, TIMESTAMP_COLUMNS, VALUE_COLUMN,
 };

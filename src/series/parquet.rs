@@ -6,7 +6,7 @@ use polars::prelude as pl;
 use polars::prelude::SerReader;
 
 use super::error::LoadError;
-use super::frame::{frame_to_series, RowNaming};
+use super::frame::{frame_to_series, stem_of, RowNaming};
 use super::parquet_check;
 use super::source::Source;
 use super::Series;
@@ -20,13 +20,6 @@ pub fn load(path: &Path, source: Source) -> Result<Vec<Series>, LoadError> {
         });
     }
     frame_to_series(path, &df, RowNaming::ParquetRow(0), stem_of(path))
-}
-
-/// The name of a long file's one series when it has no series column: the file's stem.
-pub(super) fn stem_of(path: &Path) -> &str {
-    path.file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("series")
 }
 
 /// The input for polars, after the counts polars sizes allocations by were checked

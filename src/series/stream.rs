@@ -19,10 +19,11 @@ use polars::prelude as pl;
 use polars::prelude::DataType;
 
 use super::error::LoadError;
+use super::frame::stem_of;
 use super::frame::{
     find_column, frame_to_series, is_flag_column, RowNaming, TIMESTAMP_COLUMNS, VALUE_COLUMN,
 };
-use super::parquet::{checked_input, layout, read_frame, stem_of, Part};
+use super::parquet::{checked_input, layout, read_frame, Part};
 use super::source::Source;
 use super::Series;
 
