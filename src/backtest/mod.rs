@@ -238,7 +238,7 @@ fn implausible_start(series: &Series) -> Option<String> {
 /// datapoints of the N − 1 evaluations after it. A Prometheus rule first sees the point at the
 /// next evaluation (a `promql` band's smoothing keeps it in the compared mean for `smooth`) and
 /// fires `for` later.
-fn point_view(alert: &ResolvedAlert, engine: &str) -> (i64, i64) {
+pub(crate) fn point_view(alert: &ResolvedAlert, engine: &str) -> (i64, i64) {
     if engine == "cloudwatch" {
         let period = alert.cloudwatch.as_ref().map_or(0, |m| m.period_s * 1000);
         let later = alert.cw.evaluation_periods.saturating_sub(1) as i64;

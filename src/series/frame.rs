@@ -43,8 +43,10 @@ fn literal_value(v: f64) -> f64 {
     }
 }
 
-/// Header names accepted for the time column, in order of preference.
-pub const TIMESTAMP_COLUMNS: &[&str] = &["timestamp", "time", "ts", "date", "datetime"];
+/// Header names accepted for the time column, in order of preference (`timestamps` is how Yahoo's
+/// S5 benchmark heads it in its A3 and A4 sets).
+pub const TIMESTAMP_COLUMNS: &[&str] =
+    &["timestamp", "time", "ts", "date", "datetime", "timestamps"];
 /// Header names accepted for the series-name column of the long layout.
 pub const SERIES_COLUMNS: &[&str] = &["series", "name", "metric"];
 /// The value column of the long layout.

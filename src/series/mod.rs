@@ -464,6 +464,19 @@ mod tests {
             "timestamp,value,label\n2024-01-01T00:00:00Z,1,web\n2024-01-01T00:00:00Z,2,db\n",
         );
         assert_eq!(text_label.len(), 2, "a text `label` column names series");
+        let plural = write(
+            "a3.csv",
+            "timestamps,value,anomaly\n1416722400,1,0\n1416726000,9,1\n",
+        );
+        assert_eq!(
+            plural[0].timestamps,
+            vec![1_416_722_400_000, 1_416_726_000_000]
+        );
+        assert_eq!(
+            plural[0].values,
+            vec![1.0, 9.0],
+            "headed `timestamps` as Yahoo's A3 is"
+        );
     }
 
     #[test]

@@ -344,14 +344,21 @@ pub enum TuneError {
 fn check_windows(
     file: &std::path::Path,
     groups: &[backtest::SeriesGroup],
+    engines: Engines,
 ) -> Result<(), TuneError> {
     for g in groups {
         for job in &g.jobs {
-            let reach = job.inputs.reach;
             let windows = job.inputs.incidents.as_deref().unwrap_or_default();
-            if windows
-                .iter()
-                .any(|w| score::judged_in(w, job.inputs.span, reach))
+            // A point label is judged by the alarm's view of it, as each replay judges it.
+            let judged = |engine: &str| {
+                let (before, after) = backtest::point_view(job.alert, engine);
+                let reach = job.inputs.reach.viewing(before, after);
+                windows
+                    .iter()
+                    .any(|w| score::judged_in(w, job.inputs.span, reach))
+            };
+            if (engines.cloudwatch && judged("cloudwatch"))
+                || (engines.prometheus && judged("prometheus"))
             {
                 continue;
             }
@@ -597,7 +604,7 @@ pub fn run(sets: &[AlertSet], opts: &TuneOptions) -> Result<TuneReport, TuneErro
         }
     }
     if let (Some(file), true) = (&opts.backtest.incidents, opts.inject.is_empty()) {
-        check_windows(file, &groups)?;
+        check_windows(file, &groups, opts.backtest.engines)?;
     }
     // Units of work: one series of one (alert, env); every engine and setting replayed over it.
     let (units, injected) = units(&groups, opts);

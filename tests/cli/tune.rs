@@ -550,6 +550,31 @@ fn bad_grids_and_incidents_are_usage_errors_naming_them() {
             .code(2)
             .stderr(predicate::str::contains(file).and(predicate::str::contains(says)));
     }
+    // A point label is judged by the alarm's view of it: one inside the last 5-minute period
+    // (the history's last datapoint is stamped 23:55) is seen by the last evaluation; one a
+    // period later is not.
+    for (point, judged) in [
+        ("2026-01-13T23:57:00Z", true),
+        ("2026-01-14T00:01:00Z", false),
+    ] {
+        std::fs::write(
+            p.join("point.csv"),
+            format!("timestamp,value,is_anomaly\n{point},0,1\n"),
+        )
+        .unwrap();
+        let out = alertlab()
+            .current_dir(p)
+            .args(["tune", "--spec", "s.yaml", "--alert", "band"])
+            .args(["--incidents", "point.csv", "--format", "json"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(if judged { 0 } else { 2 }),
+            "{point}: {stderr}"
+        );
+    }
     std::fs::write(p.join("empty.csv"), "").unwrap();
     alertlab()
         .current_dir(p)
