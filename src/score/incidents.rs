@@ -336,13 +336,27 @@ fn json_windows(path: &Path, text: &str) -> Result<BTreeMap<String, Vec<Incident
         })
     };
     let mut out: BTreeMap<String, Vec<Incident>> = BTreeMap::new();
+    // Data is matched to its labels by file name: two keys of one name (`train/m.csv`,
+    // `test/m.csv`) cannot be told apart, and merging them would score one file on both lists.
+    let mut named_by: BTreeMap<String, String> = BTreeMap::new();
     for (key, labels) in raw {
         let name = key
-            .rsplit('/')
+            .rsplit(['/', '\\'])
             .next()
             .unwrap_or(&key)
             .trim_end_matches(".csv")
             .to_string();
+        if let Some(first) = named_by.insert(name.clone(), key.clone()) {
+            return Err(bad(
+                // The line of whichever entry comes second in the file.
+                line_of(&key, "").max(line_of(&first, "")),
+                format!(
+                    "one entry per file name, got `{first}` and `{key}`, both `{name}`: data is \
+                     matched to its labels by file name, so keep only the entry of the file you \
+                     replay"
+                ),
+            ));
+        }
         for label in labels {
             let incident = match &label {
                 JsonLabel::Point(at) => {
@@ -769,6 +783,10 @@ mod tests {
             (
                 "{\"x/a.csv\": [[1, 2, 3]]}",
                 ["combined_windows.json", "combined_labels.json"],
+            ),
+            (
+                "{\"train/a.csv\": [],\n \"test/a.csv\": [\"2014-02-26 13:45:00\"]}",
+                ["line 2", "`test/a.csv` and `train/a.csv`, both `a`"],
             ),
         ] {
             let e = error_of(text);
