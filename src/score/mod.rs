@@ -1,13 +1,15 @@
 //! Alert metrics for one timeline, and matching of episodes against incident windows.
 
 mod incidents;
+mod labels;
 pub mod rate;
 
 pub(crate) use incidents::is_zero;
 pub use incidents::{
-    count_in_warm_up, first_catch, incidents_for, judged_in, load_incidents, match_incidents,
-    point_labels_phrase, warm_up_phrase, Incident, IncidentScore, Reach,
+    count_in_warm_up, first_catch, judged_in, match_incidents, point_labels_phrase, warm_up_phrase,
+    Incident, IncidentScore, Reach,
 };
+pub use labels::{incidents_for, load_incidents};
 
 use serde::Serialize;
 
