@@ -6,16 +6,17 @@
 //! are therefore exactly what `backtest` reports for it (pooled over series: alerts per week add up,
 //! recall is caught / incidents, the delay is the median over all caught incidents).
 
+mod candidates;
 mod choose;
 pub mod grid;
 pub mod joint;
 pub mod pool;
+mod report;
 pub mod select;
 
 use std::collections::BTreeMap;
 
 use rayon::prelude::*;
-use serde::Serialize;
 
 use pool::{InjectedTally, Pool, PoolGroup, Tally};
 
@@ -25,8 +26,11 @@ use crate::inject::{self, Anomaly};
 use crate::score::{self, rate, Incident};
 use crate::series::Series;
 use crate::spec::{AlertSet, ResolvedAlert, SpecError};
+pub use candidates::unused_grid_keys;
+use candidates::{candidates, grid_for, Candidates, DefaultGridInputs};
 pub use choose::choose;
-use grid::{Grid, Params, Value};
+use grid::Grid;
+pub use report::{Figures, Outcome, ParetoPoint, Recommendation, Tried, TuneReport};
 pub use select::Objective;
 
 /// Keys that only one engine reads: a CloudWatch alarm has no `for`, a Prometheus rule no M of N.
@@ -134,181 +138,6 @@ impl Default for TuneOptions {
     }
 }
 
-/// The figures of one setting, pooled over the series of one (alert, env, engine). Field names are
-/// a contract (they appear flat in every object of the JSON report).
-#[derive(Debug, Clone, Serialize)]
-pub struct Figures {
-    pub alerts_per_week: f64,
-    /// Exact Poisson 95 % interval of `alerts_per_week`.
-    pub alerts_per_week_ci: [f64; 2],
-    pub false_alerts_per_week: Option<f64>,
-    pub recall: Option<f64>,
-    pub median_delay_s: Option<f64>,
-}
-
-/// What one setting gave.
-#[derive(Debug, Clone, Serialize)]
-pub struct Outcome {
-    pub params: Params,
-    #[serde(flatten)]
-    pub figures: Figures,
-    pub episodes: usize,
-    pub incidents: usize,
-    pub caught: usize,
-    /// Incidents that closed before the band existed (the start of the history): no setting of
-    /// this band could catch them.
-    pub incidents_in_warm_up: usize,
-    /// Incidents that are point labels judged by the alarm's view of them (no grace given).
-    #[serde(skip_serializing_if = "crate::score::is_zero")]
-    pub incidents_point_labels: usize,
-    /// Recall per injected anomaly (`shift:3` → 0.5).
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub recall_by_kind: BTreeMap<String, f64>,
-    /// What replaying this setting warned of, as `backtest` does (a data step coarser than the
-    /// alarm's period: most periods have no datapoint), with how many series when more than one.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
-}
-
-/// The recommendation for one (alert, env, engine). Field names are a contract.
-#[derive(Debug, Clone, Serialize)]
-pub struct Recommendation {
-    pub alert: String,
-    pub env: String,
-    pub engine: &'static str,
-    pub params: Params,
-    #[serde(flatten)]
-    pub figures: Figures,
-    pub configs_evaluated: usize,
-    /// The incidents the settings were judged on (labelled and injected, inside the evaluated
-    /// span), and how many of them the recommended setting caught: `recall` as counts, which add
-    /// up over series and files.
-    pub incidents: usize,
-    pub caught: usize,
-    /// Combinations of the grid not tried: M > N, or a look-back (period × N) CloudWatch refuses.
-    pub configs_skipped: usize,
-    /// Of the incidents, those that closed before the recommended setting's band existed (its
-    /// warm-up at the start of the history): missed by it whatever its width; more history before
-    /// them is what would let a backtest judge them.
-    pub incidents_in_warm_up: usize,
-    /// Of the incidents, point labels (single timestamps, runs of flagged rows) judged by each
-    /// setting's view of them, as no grace was given.
-    #[serde(skip_serializing_if = "crate::score::is_zero")]
-    pub incidents_point_labels: usize,
-    /// Recall per injected anomaly (`shift:3` → 0.5), when anomalies were injected.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub recall_by_kind: BTreeMap<String, f64>,
-    /// What replaying the recommended setting warned of (`Outcome::warnings`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
-    /// Whether the recommendation meets the budget (else it is the quietest setting tried).
-    pub within_budget: bool,
-    /// The setting a person picked (`--pick`), not one the search chose.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub picked: bool,
-    /// Keys of the alert's condition that its other engine reads too (`value`, `k`, ...), chosen
-    /// once for both engines (`joint`): absent when only this engine was tuned or they took one
-    /// value.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub shared_keys: Vec<String>,
-    pub budget: f64,
-    /// The setting as the spec has it now; its `params` are the spec's own values of the keys
-    /// tuned (pasted back, they change nothing).
-    pub current: Outcome,
-    /// Whether current and recommended alerts per week cannot be told apart (their 95 % intervals
-    /// hold each other's estimate).
-    pub noise_difference_uncertain: bool,
-}
-
-impl Recommendation {
-    /// The replay warnings of the current and the recommended setting, each said once
-    /// (`("current and recommended", "data step 1h is coarser …")`): the table and the report
-    /// say the same.
-    pub fn warnings_by_setting(&self) -> Vec<(&'static str, &str)> {
-        let mut out: Vec<(&'static str, &str)> = Vec::new();
-        for w in &self.current.warnings {
-            let both = self.warnings.contains(w);
-            out.push((
-                if both {
-                    "current and recommended"
-                } else {
-                    "current"
-                },
-                w,
-            ));
-        }
-        for w in &self.warnings {
-            if !self.current.warnings.contains(w) {
-                out.push(("recommended", w));
-            }
-        }
-        out
-    }
-
-    /// Why this engine's recommendation may not be the one it would get alone, when the keys of
-    /// the condition were chosen for both engines (`joint`): the table and the report say the same.
-    pub fn shared_keys_note(&self) -> Option<String> {
-        (!self.shared_keys.is_empty()).then(|| {
-            format!(
-                "{} is both a CloudWatch alarm and a Prometheus rule with one condition: `{}` is chosen for both (each value judged by the noisier, weaker and slower engine), each engine's timing for itself",
-                self.alert,
-                self.shared_keys.join("`, `")
-            )
-        })
-    }
-
-    /// What the recommended and the current setting each miss of the injected anomalies
-    /// (`("current", "misses every shift:2")`), for the ones that miss any: the table and the
-    /// report say the same.
-    pub fn injected_misses(&self) -> Vec<(&'static str, String)> {
-        [
-            ("recommended", &self.recall_by_kind),
-            ("current", &self.current.recall_by_kind),
-        ]
-        .into_iter()
-        .filter_map(|(which, recall)| Some((which, inject::misses_note(recall)?)))
-        .collect()
-    }
-}
-
-/// One point of a Pareto front. Field names are a contract.
-#[derive(Debug, Clone, Serialize)]
-pub struct ParetoPoint {
-    pub alert: String,
-    pub env: String,
-    pub engine: &'static str,
-    pub params: Params,
-    #[serde(flatten)]
-    pub figures: Figures,
-}
-
-#[derive(Debug, Clone, Serialize, Default)]
-pub struct TuneReport {
-    pub recommendations: Vec<Recommendation>,
-    pub pareto: Vec<ParetoPoint>,
-    /// With `--inject`: the anomalies asked for over every series, and those that found no place
-    /// (a short history holds only some); the recall per kind stands on the rest.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub injected: Option<InjectedTally>,
-    /// Every setting tried (`--all`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub settings: Vec<Tried>,
-    /// What a sharded run measured per setting (`--shard`), for `alertlab merge` to pool across
-    /// shards and choose again.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pool: Option<Pool>,
-}
-
-/// A setting tried, with what it gave (`--all`).
-#[derive(Debug, Clone, Serialize)]
-pub struct Tried {
-    pub alert: String,
-    pub env: String,
-    pub engine: &'static str,
-    #[serde(flatten)]
-    pub outcome: Outcome,
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum TuneError {
     #[error(transparent)]
@@ -381,192 +210,6 @@ fn check_windows(
         }
     }
     Ok(())
-}
-
-/// Whether `engine`'s replay of `alert` reads the grid key `key`: a key of the other engine only
-/// (`for` for a CloudWatch alarm) or of another kind of condition (`k` for a threshold) is dropped
-/// from the alert's grid.
-fn reads_key(engine: &str, alert: &ResolvedAlert, key: &str) -> bool {
-    let other_engine_only = if engine == "cloudwatch" {
-        PROMETHEUS_ONLY
-    } else {
-        CLOUDWATCH_ONLY
-    };
-    !other_engine_only.contains(&key) && grid::applies(alert, key)
-}
-
-/// The keys of `grid` that tune none of `alerts` on `engines`: `p` where no alert has a percentile
-/// condition, `for` when only CloudWatch alarms are tuned. Such a key is dropped from every
-/// alert's grid (one `--grid` serves every alert), so it is worth saying when it served none.
-pub fn unused_grid_keys(alerts: &[&ResolvedAlert], grid: &Grid, engines: Engines) -> Vec<String> {
-    let tunes = |alert: &ResolvedAlert, key: &str| {
-        (alert.cloudwatch.is_some() && engines.cloudwatch && reads_key("cloudwatch", alert, key))
-            || (alert.prometheus.is_some()
-                && engines.prometheus
-                && reads_key("prometheus", alert, key))
-    };
-    let mut unused: Vec<String> = Vec::new();
-    for (key, _) in grid {
-        if !unused.contains(key) && !alerts.iter().any(|a| tunes(a, key)) {
-            unused.push(key.clone());
-        }
-    }
-    unused
-}
-
-/// The settings tried for one (alert, env, engine): the current one first.
-struct Candidates {
-    alert: ResolvedAlert,
-    engine: &'static str,
-    settings: Vec<(Params, ResolvedAlert)>,
-    /// Combinations of the grid not tried: M > N, or a look-back CloudWatch refuses.
-    skipped: usize,
-}
-
-/// What the default grid depends on besides the spec as written.
-#[derive(Clone, Copy)]
-struct DefaultGridInputs {
-    /// The step of the alert's data (the largest median step of its series).
-    data_step_ms: Option<i64>,
-    /// Whether dropouts are among the incidents to catch (`--inject drop:...`).
-    dropouts: bool,
-}
-
-/// The grid of `alert`: the command line's, else the spec's `tune:` block, else the default (which
-/// depends on the spec as written and on `inputs`). With values added on the command line
-/// (`added`), the block or default with the command line's keys set and added.
-fn grid_for(
-    set: &AlertSet,
-    alert: &ResolvedAlert,
-    cli: Option<&Grid>,
-    added: &Grid,
-    inputs: DefaultGridInputs,
-) -> Result<Grid, TuneError> {
-    if added.is_empty() {
-        return match cli {
-            Some(g) => Ok(g.clone()),
-            None => base_grid(set, alert, inputs),
-        };
-    }
-    let none = Grid::new();
-    let base = base_grid(set, alert, inputs)?;
-    Ok(grid::combined(base, cli.unwrap_or(&none), added))
-}
-
-/// The spec's `tune:` block for `alert`, else the default grid.
-fn base_grid(
-    set: &AlertSet,
-    alert: &ResolvedAlert,
-    inputs: DefaultGridInputs,
-) -> Result<Grid, TuneError> {
-    let raw = set.raw.v1.alerts.iter().find(|a| a.name == alert.name);
-    if let Some(block) = raw.and_then(|a| a.tune.as_ref()) {
-        let mut g = Grid::new();
-        for (key, values) in block {
-            let parsed = values
-                .iter()
-                .map(|v| grid::parse_value(key, &v.0))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| {
-                    // A spec error: its file and the line of the key.
-                    let name = format!("name: {}", alert.name);
-                    TuneError::Spec(SpecError {
-                        path: set.source.clone(),
-                        line: crate::spec::find_line(&set.raw.text, &[&name, "tune", key]),
-                        message: format!("alert `{}`: `tune:` block: {e}", alert.name),
-                        hint: None,
-                    })
-                })?;
-            g.push((key.clone(), parsed));
-        }
-        return Ok(g);
-    }
-    // Anchored on the spec as written, not on its tuned overlay (the threshold around its value,
-    // the periods from its period): tuning again over an overlay searches the same settings.
-    let written = crate::spec::resolve_as_written(set, &alert.name, &alert.env)?;
-    let mut grid = grid::default_grid(&written, inputs.data_step_ms);
-    if inputs.dropouts {
-        grid::add_missing_data_rule(&mut grid, &written);
-    }
-    Ok(grid)
-}
-
-impl Candidates {
-    /// The alert's own values of every key its settings vary.
-    fn current_params(&self) -> Params {
-        self.settings
-            .iter()
-            .flat_map(|(params, _)| params.keys())
-            .filter_map(|key| Some((key.clone(), grid::current_value(&self.alert, key)?)))
-            .collect()
-    }
-}
-
-/// Every valid setting of `grid` for `alert` on `engine`, resolved. M > N is skipped.
-fn candidates(
-    set: &AlertSet,
-    alert: &ResolvedAlert,
-    engine: &'static str,
-    grid: &Grid,
-) -> Result<Candidates, TuneError> {
-    let grid: Grid = grid
-        .iter()
-        .filter(|(k, _)| reads_key(engine, alert, k))
-        .cloned()
-        .collect();
-    let mut settings = vec![(Params::new(), alert.clone())];
-    let mut skipped = 0;
-    for params in grid::settings(&grid) {
-        let int = |k: &str| match params.get(k) {
-            Some(Value::Int(v)) => Some(*v as usize),
-            _ => None,
-        };
-        let n = int("evaluation_periods").unwrap_or(alert.cw.evaluation_periods);
-        let m = int("datapoints_to_alarm").unwrap_or(alert.cw.datapoints_to_alarm.min(n));
-        if m > n {
-            skipped += 1;
-            continue;
-        }
-        // Like M > N, a look-back CloudWatch refuses (a day of periods under an hour, a week
-        // otherwise) is a combination to skip, not an error: daily data tried as the period with
-        // 12 evaluation periods would be twelve days.
-        if let Some(cloudwatch) = &alert.cloudwatch {
-            let period_s = int("period").map_or(cloudwatch.period_s, |p| p as i64);
-            if period_s * n as i64 > crate::spec::evaluation_limit_s(period_s) {
-                skipped += 1;
-                continue;
-            }
-        }
-        let mut params = params;
-        if engine == "cloudwatch"
-            && !params.contains_key("datapoints_to_alarm")
-            && params.contains_key("evaluation_periods")
-        {
-            // N alone would leave M at the spec's value; keep M ≤ N explicit in the setting.
-            params.insert("datapoints_to_alarm".into(), Value::Int(m as i64));
-        }
-        let over = grid::override_of(alert, &params).map_err(|e| TuneError::Grid {
-            alert: alert.name.clone(),
-            message: e.to_string(),
-        })?;
-        // The spec resolves the setting as it would the human's file, so its error would point at
-        // the spec's line for the key, which holds the value as written, not the grid's.
-        let variant =
-            crate::spec::resolve_with(set, &alert.name, &alert.env, &over).map_err(|e| {
-                TuneError::Setting {
-                    setting: grid::describe(&params),
-                    message: e.message,
-                    hint: e.hint,
-                }
-            })?;
-        settings.push((params, variant));
-    }
-    Ok(Candidates {
-        alert: alert.clone(),
-        engine,
-        settings,
-        skipped,
-    })
 }
 
 /// Tune every (alert, env) of `sets` that `opts` selects.
