@@ -23,6 +23,7 @@ mod selection;
 mod spec_reference;
 mod synth;
 mod tune;
+mod tune_render;
 
 use std::process::ExitCode;
 
