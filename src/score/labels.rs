@@ -89,6 +89,33 @@ enum JsonLabel {
     Point(String),
 }
 
+/// A labels file's entries in file order, a key listed twice kept twice (a map would keep the last
+/// list and silently drop the other's windows).
+struct JsonEntries(Vec<(String, Vec<JsonLabel>)>);
+
+impl<'de> serde::Deserialize<'de> for JsonEntries {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Entries;
+        impl<'de> serde::de::Visitor<'de> for Entries {
+            type Value = JsonEntries;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<JsonEntries, A::Error> {
+                let mut out = Vec::new();
+                while let Some(entry) = map.next_entry()? {
+                    out.push(entry);
+                }
+                Ok(JsonEntries(out))
+            }
+        }
+        d.deserialize_map(Entries)
+    }
+}
+
 /// NAB's `combined_windows.json` (`{"<dir>/<file>.csv": [[start, end], ...]}`) or
 /// `combined_labels.json` (`{"<dir>/<file>.csv": [t, ...]}`), keyed by the file's stem. A point
 /// label is [`Incident::points`] of one instant, judged by the alarm's view of it unless a grace is
@@ -99,7 +126,7 @@ fn json_windows(path: &Path, text: &str) -> Result<BTreeMap<String, Vec<Incident
         line,
         expected,
     };
-    let raw: BTreeMap<String, Vec<JsonLabel>> = serde_json::from_str(text).map_err(|e| {
+    let JsonEntries(raw) = serde_json::from_str(text).map_err(|e| {
         bad(
             e.line(),
             format!(
@@ -128,6 +155,14 @@ fn json_windows(path: &Path, text: &str) -> Result<BTreeMap<String, Vec<Incident
     // `test/m.csv`) cannot be told apart, and merging them would score one file on both lists.
     let mut named_by: BTreeMap<String, String> = BTreeMap::new();
     for (key, labels) in raw {
+        if named_by.values().any(|k| *k == key) {
+            // The line of its second listing.
+            let at = text.rfind(&format!("\"{key}\"")).unwrap_or(0);
+            return Err(bad(
+                line_of_offset(text, at),
+                format!("each file listed once, got `{key}` twice"),
+            ));
+        }
         let name = key
             .rsplit(['/', '\\'])
             .next()
@@ -472,7 +507,11 @@ mod tests {
             ),
             (
                 "{\"train/a.csv\": [],\n \"test/a.csv\": [\"2014-02-26 13:45:00\"]}",
-                ["line 2", "`test/a.csv` and `train/a.csv`, both `a`"],
+                ["line 2", "`train/a.csv` and `test/a.csv`, both `a`"],
+            ),
+            (
+                "{\"x/a.csv\": [\"2014-02-26 13:45:00\"],\n\n \"x/a.csv\": []}",
+                ["line 3", "`x/a.csv` twice"],
             ),
         ] {
             let e = error_of(text);
