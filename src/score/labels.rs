@@ -171,8 +171,8 @@ fn json_windows(path: &Path, text: &str) -> Result<BTreeMap<String, Vec<Incident
             .to_string();
         if let Some(first) = named_by.insert(name.clone(), key.clone()) {
             return Err(bad(
-                // The line of whichever entry comes second in the file.
-                line_of(&key, "").max(line_of(&first, "")),
+                // Entries come in file order: this one is the second.
+                line_of(&key, ""),
                 format!(
                     "one entry per file name, got `{first}` and `{key}`, both `{name}`: data is \
                      matched to its labels by file name, so keep only the entry of the file you \
