@@ -45,11 +45,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let text = if docs.iter().all(|(_, v)| is_backtest(v)) {
         super::backtest::render(&merge_backtest(&docs)?, args.format)?
     } else if docs.iter().all(|(_, v)| is_tune(v)) {
-        super::tune_render::render(
-            &merge_tune(&docs)?,
-            args.format,
-            super::tune_render::FRONT_ROWS,
-        )?
+        super::tune_render::render(&merge_tune(&docs)?, args.format, None)?
     } else {
         let odd = docs
             .iter()

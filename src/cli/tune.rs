@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use super::output::{emit, OutputFormat};
 use super::selection::Selection;
-use super::tune_render::{render, FRONT_ROWS};
+use super::tune_render::render;
 use super::UsageError;
 use crate::backtest::BacktestOptions;
 use crate::spec;
@@ -45,9 +45,10 @@ pub struct Args {
     #[arg(long)]
     pub all: bool,
     /// Points of the Pareto front the table shows per alert, env and engine, quietest first
-    /// (0: all; the JSON always holds every point).
-    #[arg(long, default_value_t = FRONT_ROWS)]
-    pub front: usize,
+    /// (0: all; the JSON always holds every point). Default: 6 when the table shows one or two
+    /// fronts, 3 when more, so that a whole spec's answer fits a screen.
+    #[arg(long)]
+    pub front: Option<usize>,
     /// Draw the trade-off of each alert, env and engine with known incidents into this folder, as
     /// `<alert>-<env>-<engine>-tradeoff.svg`: every setting tried by false alerts per week and
     /// incidents caught, the Pareto front, the most each budget buys, current and recommended.

@@ -7,10 +7,23 @@ use super::output::{csv, data_cell, interval, num, table, OutputFormat};
 use crate::series::time::format_duration;
 use crate::tune::{self, grid, Outcome, Recommendation};
 
-/// The front's points a table shows per (alert, env, engine) unless told: enough to pick a
-/// neighbour of the recommendation, few enough that the answer fits a screen; the noisier rest are
-/// far over any budget.
+/// The front's points a table shows per (alert, env, engine) unless told, when it shows the fronts
+/// of one or two: enough to pick a neighbour of the recommendation; the noisier rest are far over
+/// any budget.
 pub const FRONT_ROWS: usize = 6;
+/// … and when it shows more (a whole spec tuned at once): the recommendation's next neighbours
+/// only, so that the answer for every alert and env still fits a screen.
+pub const FRONT_ROWS_MANY: usize = 3;
+
+/// How many points of each front a table shows: `asked` (`--front`; 0: all), else by how many
+/// fronts it shows.
+pub fn front_rows(asked: Option<usize>, fronts: usize) -> usize {
+    asked.unwrap_or(if fronts <= 2 {
+        FRONT_ROWS
+    } else {
+        FRONT_ROWS_MANY
+    })
+}
 
 fn opt(v: Option<f64>, digits: usize) -> String {
     v.map(|v| num(v, digits)).unwrap_or_else(|| "-".into())
@@ -174,7 +187,7 @@ fn as_csv(report: &tune::TuneReport) -> String {
     csv(&CSV_HEADER, &rows)
 }
 
-fn as_table(report: &tune::TuneReport, front_rows: usize) -> String {
+fn as_table(report: &tune::TuneReport, front: Option<usize>) -> String {
     let mut rows = Vec::new();
     for r in &report.recommendations {
         rows.push(row(r, "current", &r.current));
@@ -291,12 +304,33 @@ fn as_table(report: &tune::TuneReport, front_rows: usize) -> String {
     {
         text.push_str("note: where no incidents are known recall is unknown, and the recommendation is the most sensitive setting within budget (pass --incidents or --inject)\n");
     }
-    let mut front: Vec<Vec<String>> = Vec::new();
-    let mut hidden = 0;
-    for points in report
+    // A front says something the settings table does not when its points trade noise against
+    // recall and delay: left out are the fronts of (alert, env, engine) without incidents (recall
+    // and delay unknown, the front is only the quietest setting) and those whose one point is the
+    // recommendation the table already shows.
+    let recommended = |p: &tune::ParetoPoint| {
+        report
+            .recommendations
+            .iter()
+            .find(|r| (&r.alert, &r.env, r.engine) == (&p.alert, &p.env, p.engine))
+    };
+    let mut without_incidents = 0;
+    let telling: Vec<&[tune::ParetoPoint]> = report
         .pareto
         .chunk_by(|a, b| (&a.alert, &a.env, a.engine) == (&b.alert, &b.env, b.engine))
-    {
+        .filter(|points| {
+            let r = recommended(&points[0]);
+            let unknown_recall = r.is_some_and(|r| r.figures.recall.is_none());
+            let only_the_recommendation =
+                points.len() == 1 && r.is_some_and(|r| r.params == points[0].params);
+            without_incidents += usize::from(unknown_recall);
+            !unknown_recall && !only_the_recommendation
+        })
+        .collect();
+    let front_rows = front_rows(front, telling.len());
+    let mut front: Vec<Vec<String>> = Vec::new();
+    let mut hidden = 0;
+    for points in &telling {
         let shown = if front_rows == 0 {
             points.len()
         } else {
@@ -326,22 +360,31 @@ fn as_table(report: &tune::TuneReport, front_rows: usize) -> String {
         text.push_str("\nEvery setting tried:\n");
         text.push_str(&table(&FRONT_HEADER, &all));
     }
-    text.push_str("\nPareto front (no other setting is quieter, catches more and sooner):\n");
-    text.push_str(&table(&FRONT_HEADER, &front));
+    if !front.is_empty() {
+        text.push_str("\nPareto front (no other setting is quieter, catches more and sooner):\n");
+        text.push_str(&table(&FRONT_HEADER, &front));
+    }
     if hidden > 0 {
         text.push_str(&format!(
             "note: {hidden} noisier points of the front not shown (`--front 0` shows them; JSON always holds them)\n"
+        ));
+    }
+    if without_incidents > 0 {
+        text.push_str(&format!(
+            "note: {without_incidents} {} without incidents not shown: with recall and delay unknown a front is only the quietest setting (JSON holds {})\n",
+            if without_incidents == 1 { "front" } else { "fronts" },
+            if without_incidents == 1 { "it" } else { "them" },
         ));
     }
     text
 }
 
 /// A tune report as `--format` asks (also the output of `alertlab merge` of tune shards); a table
-/// shows `front_rows` points of each Pareto front (0: all).
+/// shows `front_rows` points of each Pareto front (0: all; `None`: [`front_rows`]).
 pub fn render(
     report: &tune::TuneReport,
     format: OutputFormat,
-    front_rows: usize,
+    front_rows: Option<usize>,
 ) -> anyhow::Result<String> {
     Ok(match format {
         OutputFormat::Json => serde_json::to_string_pretty(report)? + "\n",

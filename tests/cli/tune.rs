@@ -1,6 +1,7 @@
 //! `alertlab tune`: its figures are backtest's, its recommendations meet their budget when re-run
 //! through backtest (with the overlay it writes), the JSON contract, and bad grids and incidents.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use alertlab::rng::Rng;
@@ -1211,6 +1212,49 @@ fn a_plus_grid_flag_adds_to_the_default_grid() {
         .into_iter()
         .collect();
     assert_eq!(n, vec!["1"]);
+}
+
+/// `tune --spec alerts/` answers for every alert and env of the bundled spec on one screen: the
+/// fronts shortened to the recommendation's next neighbours when the table shows many, those of
+/// envs without incidents (dev: only the quietest setting) and those that are only the
+/// recommendation left out, each with a note; one alert and env keeps the longer front.
+#[test]
+fn a_whole_spec_fits_one_screen_and_one_alert_keeps_its_longer_front() {
+    let table = |args: &[&str]| {
+        let out = alertlab()
+            .args(["tune", "--spec"])
+            .arg(super::root().join("alerts"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let front_rows = |text: &str| -> BTreeMap<(String, String, String), usize> {
+        let mut rows = BTreeMap::new();
+        for line in text.split("Pareto front").nth(1).unwrap_or("").lines() {
+            let cells: Vec<&str> = line.split_whitespace().collect();
+            if cells.len() > 3 && cells[0].starts_with("lambda-") {
+                let key = (cells[0].into(), cells[1].into(), cells[2].into());
+                *rows.entry(key).or_insert(0) += 1;
+            }
+        }
+        rows
+    };
+    let whole = table(&[]);
+    assert!(whole.lines().count() <= 60, "{whole}");
+    let rows = front_rows(&whole);
+    assert!(rows.len() > 2, "{whole}");
+    assert!(rows.values().all(|n| *n <= 3), "{rows:?}");
+    assert!(rows.keys().all(|(_, env, _)| env != "dev"), "{rows:?}");
+    assert!(
+        whole.contains("note: 5 fronts without incidents not shown"),
+        "{whole}"
+    );
+    let one = table(&["--alert", "lambda-concurrency-anomaly", "--env", "prod"]);
+    let rows = front_rows(&one);
+    assert_eq!(rows.len(), 1, "{one}");
+    assert!(rows.values().all(|n| *n > 3 && *n <= 6), "{one}");
 }
 
 /// The table shows the current setting in the keys tuned (`k=2 ...`, not "as in the spec") and
