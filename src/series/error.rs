@@ -19,7 +19,7 @@ pub enum LoadError {
     NoSeries { path: PathBuf },
     #[error("`{}`: unknown format for extension `{extension}`\nhint: use .csv, .parquet or .json, or name the format: `--input-format csv|parquet|cloudwatch-json|prometheus-json` (`backtest.format` in a spec)", path.display())]
     UnknownFormat { path: PathBuf, extension: String },
-    #[error("`{}`: no timestamp column; expected one named `timestamp` (or `time`, `ts`, `date`) in the header `{header}`", path.display())]
+    #[error("`{}`: no timestamp column; expected one named `timestamp` (or `time`, `ts`, `date`, `datetime`, `timestamps`) in the header `{header}`", path.display())]
     MissingTimestampColumn { path: PathBuf, header: String },
     #[error("`{}` {at}: column `{column}`: `{value}` is not a timestamp\nhint: use RFC 3339 (`2024-01-01T00:05:00Z`), `YYYY-MM-DD HH:MM:SS` (UTC) or epoch seconds/milliseconds", path.display())]
     BadTimestamp {
@@ -37,6 +37,15 @@ pub enum LoadError {
     },
     #[error("`{}`: {message}", path.display())]
     Csv { path: PathBuf, message: String },
+    /// A column beside `value` that the long layout would read as a label, whose numbers make
+    /// nearly every row a series of its own: a second measurement, not a name.
+    #[error("`{}`: column `{column}` holds {distinct} different numbers over {rows} rows: read as a label, nearly every row would be a series of its own\nhint: a label column names series (a host, a job); keep `timestamp`, `value` and such columns, or drop `value`'s name to read every numeric column as a series (the wide layout)", path.display())]
+    MeasurementColumn {
+        path: PathBuf,
+        column: String,
+        distinct: usize,
+        rows: usize,
+    },
     #[error("`{}`: not a readable Parquet file ({message})\nhint: the file may be truncated or not Parquet at all", path.display())]
     Parquet { path: PathBuf, message: String },
     #[error("`{}` row {row}: series `{series}` appears again after other series; streaming reads a file whose rows are grouped by series\nhint: sort it once, e.g. `python3 -c \"import polars as pl; pl.scan_parquet('{}').sort('series', 'timestamp').sink_parquet('sorted.parquet')\"`, or raise `--memory` above the file's size to load it whole", path.display(), path.display())]

@@ -402,6 +402,35 @@ fn group_rows<'a>(
     Ok((keys, runs))
 }
 
+/// Below this many rows, a file of one row per series is too small to tell a label from a
+/// measurement.
+const MEASUREMENT_MIN_ROWS: usize = 20;
+
+/// The first label column that is a second measurement rather than a name: numbers in every cell,
+/// more different ones than half the rows (`timestamp,value,count`; Yahoo S5's A3 `trend`, `noise`).
+/// Read as a label it would make nearly every row a series of one point, silently.
+fn measurement_as_label(
+    path: &Path,
+    columns: &[pl::Series],
+    names: &[&String],
+    rows: usize,
+) -> Option<LoadError> {
+    columns.iter().zip(names).find_map(|(column, name)| {
+        let distinct = column.n_unique().ok()?;
+        let numeric = || {
+            str_cells(path, column).is_ok_and(|mut cells| {
+                cells.all(|c| c.is_some_and(|c| c.trim().parse::<f64>().is_ok_and(f64::is_finite)))
+            })
+        };
+        (distinct * 2 > rows && numeric()).then(|| LoadError::MeasurementColumn {
+            path: path.to_path_buf(),
+            column: name.to_string(),
+            distinct,
+            rows,
+        })
+    })
+}
+
 /// Consecutive rows `[start, end)` of one group.
 #[derive(Clone, Copy)]
 struct Run {
@@ -478,6 +507,12 @@ fn long_layout(
         start: r.start + half,
         end: r.end + half,
     }));
+    // Checked only when series are that many (a column per row is no label): no cost otherwise.
+    if n >= MEASUREMENT_MIN_ROWS && keys.len() * 2 > n {
+        if let Some(e) = measurement_as_label(path, &label_columns, label_cols, n) {
+            return Err(e);
+        }
+    }
     // Each group's runs, in row order; rows of one series usually come in long runs, each copied
     // as a slice, at the group's exact size (no reallocation of multi-million-row vectors), groups
     // on every thread (the copies are mostly first touches of fresh pages).

@@ -479,6 +479,62 @@ mod tests {
         );
     }
 
+    /// A numeric column beside `value` whose numbers differ on most rows is a second measurement,
+    /// not a label: read as one it would make every row a series of one point, so it is refused
+    /// by name. Labels (text, or numbers that repeat), and small files, are read as before.
+    #[test]
+    fn a_measurement_beside_value_is_not_read_as_a_label() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = |name: &str, header: &str, row: &dyn Fn(usize) -> String, rows: usize| {
+            let path = dir.path().join(name);
+            let body: String = (0..rows).map(|i| row(i) + "\n").collect();
+            std::fs::write(&path, format!("{header}\n{body}")).unwrap();
+            load(&path, None)
+        };
+        let t = |i: usize| 1_700_000_000 + 60 * i;
+        let e = file(
+            "count.csv",
+            "timestamp,value,count",
+            &|i| format!("{},{},{}", t(i), i % 7, i * 37 % 101),
+            40,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("column `count` holds 40 different numbers over 40 rows"),
+            "{e}"
+        );
+        let yahoo_a3 = file(
+            "a3.csv",
+            "timestamps,value,anomaly,changepoint,trend",
+            &|i| format!("{},{},0,0,{}.5", t(i), i % 5, i),
+            40,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(yahoo_a3.contains("column `trend`"), "{yahoo_a3}");
+        let hosts = file(
+            "hosts.csv",
+            "timestamp,value,host,port",
+            &|i| format!("{},{},h{i},{}", t(0), i, 8000 + i % 2),
+            40,
+        )
+        .unwrap();
+        assert_eq!(
+            hosts.len(),
+            40,
+            "text labels, one row per series, stay labels"
+        );
+        let small = file(
+            "small.csv",
+            "timestamp,value,count",
+            &|i| format!("{},{},{}", t(i), i, i),
+            5,
+        )
+        .unwrap();
+        assert_eq!(small.len(), 5, "too few rows to tell");
+    }
+
     #[test]
     fn rows_are_sorted_and_duplicates_averaged() {
         let s = Series::from_rows(
