@@ -39,7 +39,7 @@ pub enum LoadError {
     Csv { path: PathBuf, message: String },
     /// A column beside `value` that the long layout would read as a label, whose numbers make
     /// nearly every row a series of its own: a second measurement, not a name.
-    #[error("`{}`: column `{column}` holds {distinct} different numbers over {rows} rows: read as a label, nearly every row would be a series of its own\nhint: a label column names series (a host, a job); keep `timestamp`, `value` and such columns, or drop `value`'s name to read every numeric column as a series (the wide layout)", path.display())]
+    #[error("`{}`: column `{column}` holds {distinct} different numbers over {rows} rows: read as a label, nearly every row would be a series of its own\nhint: a label column names series (a host, a job); keep `timestamp`, `value` and such columns, or rename `value` to read every numeric column as a series of its own (the wide layout)", path.display())]
     MeasurementColumn {
         path: PathBuf,
         column: String,
