@@ -238,7 +238,7 @@ fn implausible_start(series: &Series) -> Option<String> {
 /// datapoints of the N − 1 evaluations after it. A Prometheus rule first sees the point at the
 /// next evaluation (a `promql` band's smoothing keeps it in the compared mean for `smooth`) and
 /// fires `for` later.
-pub(crate) fn point_view(alert: &ResolvedAlert, engine: &str) -> (i64, i64) {
+fn point_view(alert: &ResolvedAlert, engine: &str) -> (i64, i64) {
     if engine == "cloudwatch" {
         let period = alert.cloudwatch.as_ref().map_or(0, |m| m.period_s * 1000);
         let later = alert.cw.evaluation_periods.saturating_sub(1) as i64;
@@ -252,6 +252,13 @@ pub(crate) fn point_view(alert: &ResolvedAlert, engine: &str) -> (i64, i64) {
         _ => 0,
     };
     (0, smooth + alert.prom.interval_ms + alert.prom.for_ms)
+}
+
+/// `reach` (a job's lead and grace) with the view `alert` on `engine` has of a point label: what
+/// every replay scores with, and what tune checks an incidents file against.
+pub(crate) fn reach_on(alert: &ResolvedAlert, engine: &str, reach: score::Reach) -> score::Reach {
+    let (before, after) = point_view(alert, engine);
+    reach.viewing(before, after)
 }
 
 /// Replay `alert` over the series of `ctx` with the engines asked for, and score it against the
@@ -280,8 +287,7 @@ pub fn replay(
     }
     if let Some(all) = &inputs.incidents {
         for r in &mut out {
-            let (before, after) = point_view(alert, r.engine);
-            let reach = inputs.reach.viewing(before, after);
+            let reach = reach_on(alert, r.engine, inputs.reach);
             // Only incidents the evaluated span can judge; the others are counted apart, never as
             // missed.
             let (list, outside): (Vec<Incident>, Vec<Incident>) = all

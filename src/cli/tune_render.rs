@@ -315,18 +315,18 @@ fn as_table(report: &tune::TuneReport, front: Option<usize>) -> String {
             .find(|r| (&r.alert, &r.env, r.engine) == (&p.alert, &p.env, p.engine))
     };
     let mut without_incidents = 0;
-    let telling: Vec<&[tune::ParetoPoint]> = report
+    let mut telling: Vec<&[tune::ParetoPoint]> = Vec::new();
+    for points in report
         .pareto
         .chunk_by(|a, b| (&a.alert, &a.env, a.engine) == (&b.alert, &b.env, b.engine))
-        .filter(|points| {
-            let r = recommended(&points[0]);
-            let unknown_recall = r.is_some_and(|r| r.figures.recall.is_none());
-            let only_the_recommendation =
-                points.len() == 1 && r.is_some_and(|r| r.params == points[0].params);
-            without_incidents += usize::from(unknown_recall);
-            !unknown_recall && !only_the_recommendation
-        })
-        .collect();
+    {
+        let r = recommended(&points[0]);
+        if r.is_some_and(|r| r.figures.recall.is_none()) {
+            without_incidents += 1;
+        } else if !(points.len() == 1 && r.is_some_and(|r| r.params == points[0].params)) {
+            telling.push(points);
+        }
+    }
     let front_rows = front_rows(front, telling.len());
     let mut front: Vec<Vec<String>> = Vec::new();
     let mut hidden = 0;

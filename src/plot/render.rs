@@ -201,6 +201,10 @@ fn time_label(t: i64, step_ms: i64) -> String {
     }
 }
 
+/// About how many ticks the value axis has (plotters picks round values near it): their spacing
+/// is the resolution its labels must show.
+const VALUE_TICKS: usize = 8;
+
 /// A value axis label with an SI prefix from ten thousand up (`60M`, not `60000000.0`, on a
 /// network metric), as monitoring dashboards print them, and as many decimals as ticks
 /// `resolution` apart need to read apart (trailing zeros dropped).
@@ -287,9 +291,9 @@ fn draw<DB: DrawingBackend>(chart: &Chart, root: &DrawingArea<DB, Shift>) -> Res
         .map_err(e)?;
     let span = x1 - x0;
     cc.configure_mesh()
-        .y_labels(8)
+        .y_labels(VALUE_TICKS)
         .x_label_formatter(&|t| time_label(*t, tick_step))
-        .y_label_formatter(&|v| value_label(*v, (y1 - y0) / 8.0))
+        .y_label_formatter(&|v| value_label(*v, (y1 - y0) / VALUE_TICKS as f64))
         .x_desc("time (UTC)")
         .y_desc(chart.unit.clone().unwrap_or_else(|| "value".into()))
         .label_style((FAMILY, 13))

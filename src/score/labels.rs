@@ -155,14 +155,6 @@ fn json_windows(path: &Path, text: &str) -> Result<BTreeMap<String, Vec<Incident
     // `test/m.csv`) cannot be told apart, and merging them would score one file on both lists.
     let mut named_by: BTreeMap<String, String> = BTreeMap::new();
     for (key, labels) in raw {
-        if named_by.values().any(|k| *k == key) {
-            // The line of its second listing.
-            let at = text.rfind(&format!("\"{key}\"")).unwrap_or(0);
-            return Err(bad(
-                line_of_offset(text, at),
-                format!("each file listed once, got `{key}` twice"),
-            ));
-        }
         let name = key
             .rsplit(['/', '\\'])
             .next()
@@ -170,6 +162,14 @@ fn json_windows(path: &Path, text: &str) -> Result<BTreeMap<String, Vec<Incident
             .trim_end_matches(".csv")
             .to_string();
         if let Some(first) = named_by.insert(name.clone(), key.clone()) {
+            if first == key {
+                // The line of its second listing.
+                let at = text.rfind(&format!("\"{key}\"")).unwrap_or(0);
+                return Err(bad(
+                    line_of_offset(text, at),
+                    format!("each file listed once, got `{key}` twice"),
+                ));
+            }
             return Err(bad(
                 // Entries come in file order: this one is the second.
                 line_of(&key, ""),

@@ -180,8 +180,7 @@ fn check_windows(
             let windows = job.inputs.incidents.as_deref().unwrap_or_default();
             // A point label is judged by the alarm's view of it, as each replay judges it.
             let judged = |engine: &str| {
-                let (before, after) = backtest::point_view(job.alert, engine);
-                let reach = job.inputs.reach.viewing(before, after);
+                let reach = backtest::reach_on(job.alert, engine, job.inputs.reach);
                 windows
                     .iter()
                     .any(|w| score::judged_in(w, job.inputs.span, reach))
