@@ -240,10 +240,9 @@ proptest! {
             prop_assert_eq!(bt.results.len(), 1);
             let r = &bt.results[0];
             let f = &tried.outcome.figures;
-            let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(1.0);
             let inc = r.incidents.as_ref().unwrap();
-            prop_assert!(close(f.alerts_per_week, r.alerts_per_week), "{:?}: {} vs {}", tried.outcome.params, f.alerts_per_week, r.alerts_per_week);
-            prop_assert!(close(f.false_alerts_per_week.unwrap(), inc.false_alerts_per_week));
+            prop_assert_eq!(f.alerts_per_week, r.alerts_per_week, "{:?}", tried.outcome.params);
+            prop_assert_eq!(f.false_alerts_per_week, Some(inc.false_alerts_per_week));
             prop_assert_eq!(f.recall, inc.recall);
             prop_assert_eq!(f.median_delay_s, inc.median_delay_s);
         }

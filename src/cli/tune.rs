@@ -73,12 +73,33 @@ pub struct SearchArgs {
     /// Alerts per week a recommendation may not exceed (false alerts when incidents are known).
     #[arg(long, default_value_t = 1.0)]
     pub budget: f64,
+    /// Share of the time a recommendation may keep the alarm in ALARM (firing), `0.25` or `25%`:
+    /// M of N can hold one episode open for days, which an alert budget counts once. `100%` lifts
+    /// the limit.
+    #[arg(long, default_value = "25%", value_parser = parse_share)]
+    pub max_time_in_alarm: f64,
     /// What to optimise within the budget: `recall` (the quietest setting that still catches the
     /// most: catch the most, then the fewest false alerts, then the soonest; `quiet` is the same),
     /// `recall-soonest` (catch the most, then the soonest, then the quietest: the budget spent on
     /// answering sooner) or `delay` (the soonest).
     #[arg(long, default_value = "recall", value_parser = ["recall", "quiet", "recall-soonest", "delay"])]
     pub objective: String,
+}
+
+/// A share of time: a fraction from 0 to 1 (`0.25`) or a percentage (`25%`).
+fn parse_share(text: &str) -> Result<f64, String> {
+    let expected =
+        || format!("`{text}`: expected a share of time from 0 to 1 (`0.25`) or 0% to 100%");
+    let share = match text.trim().strip_suffix('%') {
+        Some(percent) => percent.trim().parse::<f64>().map(|p| p / 100.0),
+        None => text.trim().parse::<f64>(),
+    }
+    .map_err(|_| expected())?;
+    if (0.0..=1.0).contains(&share) {
+        Ok(share)
+    } else {
+        Err(expected())
+    }
 }
 
 impl SearchArgs {
@@ -100,6 +121,7 @@ impl SearchArgs {
         Ok(TuneOptions {
             backtest,
             budget: self.budget,
+            max_time_in_alarm: self.max_time_in_alarm,
             inject: match &self.inject {
                 Some(text) => crate::inject::parse_list(text)
                     .map_err(|e| UsageError(format!("`--inject`: {e}")))?,
@@ -383,6 +405,9 @@ fn write_overlays(
             "budget_per_week": args.search.budget,
             "objective": args.search.objective,
         });
+        if args.search.max_time_in_alarm != crate::tune::select::DEFAULT_MAX_TIME_IN_ALARM {
+            tuning["max_time_in_alarm"] = args.search.max_time_in_alarm.into();
+        }
         // So is a lead or grace given on the command line (the spec's own are in the spec): a
         // backtest without them counts early or late catches as false alerts.
         for (key, given) in [("lead", args.select.lead), ("grace", args.select.grace)] {

@@ -43,6 +43,7 @@ const HEADER: &[&str] = &[
     "alerts/wk",
     "95% CI",
     "false/wk",
+    "in_alarm",
     "recall",
     "median_delay",
 ];
@@ -88,9 +89,16 @@ fn row(r: &Recommendation, which: &str, o: &Outcome) -> Vec<String> {
         num(o.figures.alerts_per_week, 2),
         interval(o.figures.alerts_per_week_ci),
         opt(o.figures.false_alerts_per_week, 2),
+        share(o.figures.time_in_alarm_ratio),
         opt(o.figures.recall, 2),
         delay(o.figures.median_delay_s),
     ]
+}
+
+/// A share of time as a percentage (`0.4%`, `64%`).
+fn share(ratio: f64) -> String {
+    let percent = ratio * 100.0;
+    format!("{}%", num(percent, if percent < 10.0 { 1 } else { 0 }))
 }
 
 fn recommended(r: &Recommendation) -> Outcome {
@@ -110,7 +118,7 @@ fn recommended(r: &Recommendation) -> Outcome {
 /// The columns of `--format csv`: the JSON's figures in its units (seconds, alerts per week), one
 /// cell each, for a spreadsheet or a script; an empty cell is an unknown (no incidents, nothing
 /// caught).
-const CSV_HEADER: [&str; 12] = [
+const CSV_HEADER: [&str; 13] = [
     "alert",
     "env",
     "engine",
@@ -123,6 +131,7 @@ const CSV_HEADER: [&str; 12] = [
     "recall",
     "median_delay_s",
     "within_budget",
+    "time_in_alarm_ratio",
 ];
 
 /// One CSV row per setting: each (alert, env, engine)'s `current` and `recommended` (`picked` with
@@ -150,6 +159,7 @@ fn as_csv(report: &tune::TuneReport) -> String {
             optional(f.recall),
             optional(f.median_delay_s),
             within_budget.map(|b| b.to_string()).unwrap_or_default(),
+            number(f.time_in_alarm_ratio),
         ]
     };
     let mut rows = Vec::new();
@@ -203,13 +213,13 @@ fn as_table(report: &tune::TuneReport, front: Option<usize>) -> String {
     for r in &report.recommendations {
         if !r.within_budget && r.picked {
             text.push_str(&format!(
-                "note: {} in {} ({}): the picked setting exceeds the budget of {} alerts/week\n",
-                r.alert, r.env, r.engine, r.budget
+                "note: {} in {} ({}): the picked setting exceeds the budget of {} alerts/week or {} of the time in ALARM\n",
+                r.alert, r.env, r.engine, r.budget, share(r.max_time_in_alarm)
             ));
         } else if !r.within_budget {
             text.push_str(&format!(
-                "note: {} in {} ({}): no setting tried stays within {} alerts/week; showing the quietest\n",
-                r.alert, r.env, r.engine, r.budget
+                "note: {} in {} ({}): no setting tried stays within {} alerts/week and in ALARM at most {} of the time; showing the quietest\n",
+                r.alert, r.env, r.engine, r.budget, share(r.max_time_in_alarm)
             ));
         }
         if r.configs_evaluated == 1 && r.configs_skipped > 0 {

@@ -61,6 +61,7 @@ pub fn choose(pool: &Pool) -> TuneReport {
             picked: pool.pick,
             shared_keys,
             budget: pool.budget,
+            max_time_in_alarm: pool.max_time_in_alarm,
             noise_difference_uncertain: rate::indistinguishable(
                 current.figures.alerts_per_week,
                 current.figures.alerts_per_week_ci,
@@ -105,9 +106,9 @@ struct Choice {
 fn choices(pool: &Pool, outcomes: &[Vec<Outcome>]) -> Vec<Option<Choice>> {
     let alone = |i: usize| {
         let (index, within_budget) = if pool.pick {
-            select::picked(&outcomes[i], pool.budget)
+            select::picked(&outcomes[i], pool.limits())
         } else {
-            select::recommend(&outcomes[i], pool.budget, pool.objective)
+            select::recommend(&outcomes[i], pool.limits(), pool.objective)
         }?;
         Some(Choice {
             index,
@@ -135,7 +136,7 @@ fn choices(pool: &Pool, outcomes: &[Vec<Outcome>]) -> Vec<Option<Choice>> {
         let Some(pair) = joint::recommend_shared(
             [engine(a), engine(b)],
             &read_by_both_engines,
-            pool.budget,
+            pool.limits(),
             pool.objective,
         ) else {
             continue;

@@ -64,7 +64,7 @@ impl EngineOutcomes<'_> {
 pub fn recommend_shared(
     engines: [EngineOutcomes; 2],
     reads_both: &dyn Fn(&str) -> bool,
-    budget: f64,
+    budget: select::Budget,
     objective: Objective,
 ) -> Option<[(usize, bool); 2]> {
     let (order, first) = engines[0].by_shared_values(reads_both);
@@ -93,7 +93,7 @@ pub fn recommend_shared(
 }
 
 /// A pair of settings as one: the noisier one's alerts per week (and interval), the lower recall,
-/// the longer delay (none when either catches nothing).
+/// the longer delay (none when either catches nothing), the longer time in alarm.
 fn worse_of(a: &Outcome, b: &Outcome) -> Outcome {
     let noisier = if noise(a) >= noise(b) { a } else { b };
     let (fa, fb) = (&a.figures, &b.figures);
@@ -108,6 +108,7 @@ fn worse_of(a: &Outcome, b: &Outcome) -> Outcome {
                 (Some(x), Some(y)) => Some(x.max(y)),
                 _ => None,
             },
+            time_in_alarm_ratio: fa.time_in_alarm_ratio.max(fb.time_in_alarm_ratio),
             ..noisier.figures.clone()
         },
         ..noisier.clone()
@@ -132,6 +133,7 @@ mod tests {
                 alerts_per_week: episodes as f64 / 2.0,
                 alerts_per_week_ci: crate::score::rate::per_week_interval(episodes, two_weeks),
                 false_alerts_per_week: Some(false_pw),
+                time_in_alarm_ratio: 0.0,
                 recall: Some(recall),
                 median_delay_s: Some(600.0),
             },
@@ -172,7 +174,11 @@ mod tests {
         ];
         let alone: Vec<usize> = [&cloudwatch[..], &prometheus[..]]
             .iter()
-            .map(|o| select::recommend(o, 1.0, Objective::Recall).unwrap().0)
+            .map(|o| {
+                select::recommend(o, select::Budget::per_week(1.0), Objective::Recall)
+                    .unwrap()
+                    .0
+            })
             .collect();
         assert_eq!(alone, [1, 2], "810 for one, 720 for the other");
         let both = recommend_shared(
@@ -187,7 +193,7 @@ mod tests {
                 },
             ],
             &|key| key == "value",
-            1.0,
+            select::Budget::per_week(1.0),
             Objective::Recall,
         );
         assert_eq!(both, Some([(3, true), (2, true)]), "720 for both");
@@ -229,7 +235,7 @@ mod tests {
                 outs
             };
             let (a, b) = (engine(), engine());
-            let budget = rng.range(0.0, 8.0);
+            let budget = select::Budget::per_week(rng.range(0.0, 8.0));
             let pair = recommend_shared(
                 [
                     EngineOutcomes {
@@ -254,7 +260,7 @@ mod tests {
                 value_of(&b, pair[1].0),
                 "case {case}"
             );
-            let fits = |o: &Outcome| noise(o) <= budget + 1e-9;
+            let fits = |o: &Outcome| budget.allows(o);
             let both_can = values.iter().any(|v| {
                 let at_v = |outs: &[Outcome]| {
                     (0..outs.len())
@@ -290,7 +296,12 @@ mod tests {
             ]
         };
         assert_eq!(
-            recommend_shared(engines(), &|key| key == "value", 1.0, Objective::Recall),
+            recommend_shared(
+                engines(),
+                &|key| key == "value",
+                select::Budget::per_week(1.0),
+                Objective::Recall
+            ),
             None
         );
     }

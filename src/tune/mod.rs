@@ -61,6 +61,9 @@ pub struct TuneOptions {
     pub grid_added: Grid,
     /// Alerts per week (false alerts when incidents are known) a recommendation may not exceed.
     pub budget: f64,
+    /// Share of the evaluated time in ALARM a recommendation may not exceed
+    /// ([`select::Budget::time_in_alarm`]).
+    pub max_time_in_alarm: f64,
     pub objective: Objective,
     /// Anomalies injected into every series, as incidents (beside any labelled ones).
     pub inject: Vec<Anomaly>,
@@ -127,6 +130,7 @@ impl Default for TuneOptions {
             grid: None,
             grid_added: Vec::new(),
             budget: 1.0,
+            max_time_in_alarm: select::DEFAULT_MAX_TIME_IN_ALARM,
             objective: Objective::default(),
             inject: Vec::new(),
             inject_count: 1,
@@ -287,6 +291,9 @@ pub fn run(sets: &[AlertSet], opts: &TuneOptions) -> Result<TuneReport, TuneErro
                                 t.alerts_per_week.push(r.alerts_per_week);
                                 t.episodes += r.episodes.len();
                                 t.covered_ms = t.covered_ms.max(r.covered_s * 1000.0);
+                                // Whole milliseconds, as the replay counted them.
+                                t.in_alarm_ms += (r.time_in_alarm_s * 1000.0).round() as i64;
+                                t.evaluated_ms += (r.covered_s * 1000.0).round() as i64;
                                 if let Some(i) = &r.incidents {
                                     t.labelled = true;
                                     t.false_alerts_per_week.push(i.false_alerts_per_week);
@@ -317,6 +324,7 @@ pub fn run(sets: &[AlertSet], opts: &TuneOptions) -> Result<TuneReport, TuneErro
     }
     let pool = Pool {
         budget: opts.budget,
+        max_time_in_alarm: opts.max_time_in_alarm,
         objective: opts.objective,
         keep_all: opts.keep_all,
         pick: opts.pick,

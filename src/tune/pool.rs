@@ -7,13 +7,17 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::grid::Params;
-use super::select::Objective;
+use super::select::{Budget, Objective};
 use super::{rate, Figures, Outcome};
 
 /// Every (alert, env, engine) of a run with its settings' tallies, and how to choose among them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Pool {
     pub budget: f64,
+    /// The share of time in ALARM a recommendation may not exceed ([`Budget::time_in_alarm`]).
+    /// Merge files written before 2026-11-28 had none.
+    #[serde(default = "no_time_limit")]
+    pub max_time_in_alarm: f64,
     pub objective: Objective,
     /// Report every setting (`--all`).
     pub keep_all: bool,
@@ -24,6 +28,20 @@ pub struct Pool {
     /// Anomalies `--inject` asked for, and those that found no place, over every series.
     #[serde(default)]
     pub injected: InjectedTally,
+}
+
+fn no_time_limit() -> f64 {
+    1.0
+}
+
+impl Pool {
+    /// What a recommendation of this run may not exceed.
+    pub fn limits(&self) -> Budget {
+        Budget {
+            per_week: self.budget,
+            time_in_alarm: self.max_time_in_alarm,
+        }
+    }
 }
 
 /// How many anomalies were asked for over the series of a run, and which found no place in theirs
@@ -61,40 +79,64 @@ pub struct PoolGroup {
     pub settings: Vec<(Params, Tally)>,
 }
 
-/// A sum of per-series rates that is the same in any order: each term is kept to 2^-40 (about
-/// 1e-12) in an integer, so shards added up give exactly the figure of one run over all series —
-/// floating-point addition would differ in the last bits with the order.
+/// A sum of per-series rates that is the same in any order, and for one series is that series'
+/// figure to the last bit (what `backtest` prints for it): each term is kept exactly, as an integer
+/// count of 2^-80, so shards added up give exactly the figure of one run over all series —
+/// floating-point addition would differ in the last bits with the order. The integer holds any
+/// rate from 2^-28 (one alert in 5 million years, to the bit) to 10^14 alerts a week; the sum is
+/// rounded to the nearest `f64` once, when read.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ExactSum(#[serde(with = "as_text")] i128);
 
-const SCALE: f64 = (1u64 << 40) as f64;
+/// Binary digits after the point of an [`ExactSum`].
+const FRACTION_BITS: i32 = 80;
+/// What the sums of merge files written before 2026-11-28 counted (units of 2^-40, a text without
+/// the `p-80` suffix), so shards of either age add up.
+const OLD_FRACTION_BITS: i32 = 40;
 
 impl ExactSum {
     pub fn push(&mut self, term: f64) {
-        self.0 += (term * SCALE).round() as i128;
+        // Scaling by a power of two is exact, and so is the cast of the integer it gives.
+        let units = (term * 2f64.powi(FRACTION_BITS)).round() as i128;
+        self.0 = self.0.saturating_add(units);
     }
 
     pub fn add(&mut self, other: &ExactSum) {
-        self.0 += other.0;
+        self.0 = self.0.saturating_add(other.0);
     }
 
     pub fn value(&self) -> f64 {
-        self.0 as f64 / SCALE
+        // `as` rounds to the nearest `f64`; the division by a power of two is exact.
+        self.0 as f64 / 2f64.powi(FRACTION_BITS)
     }
 }
 
-/// 128-bit integers as JSON text (JSON readers in other languages lose digits of big numbers).
+/// 128-bit integers as JSON text (JSON readers in other languages lose digits of big numbers),
+/// with their scale: `"<units>p-80"`.
 mod as_text {
     use serde::{Deserialize, Deserializer, Serializer};
 
+    use super::{FRACTION_BITS, OLD_FRACTION_BITS};
+
     pub fn serialize<S: Serializer>(v: &i128, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&v.to_string())
+        s.serialize_str(&format!("{v}p-{FRACTION_BITS}"))
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i128, D::Error> {
-        String::deserialize(d)?
-            .parse()
-            .map_err(serde::de::Error::custom)
+        let text = String::deserialize(d)?;
+        let suffix = format!("p-{FRACTION_BITS}");
+        let (digits, shift) = match text.strip_suffix(&suffix) {
+            Some(digits) => (digits, 0),
+            None => (text.as_str(), FRACTION_BITS - OLD_FRACTION_BITS),
+        };
+        let units: i128 = digits.parse().map_err(|_| {
+            serde::de::Error::custom(format!(
+                "`{text}` is not a sum as alertlab writes it (an integer, then `{suffix}`)"
+            ))
+        })?;
+        units
+            .checked_mul(1i128 << shift)
+            .ok_or_else(|| serde::de::Error::custom(format!("`{text}` is out of range")))
     }
 }
 
@@ -160,6 +202,13 @@ pub struct Tally {
     pub false_alerts_per_week: ExactSum,
     pub episodes: usize,
     pub covered_ms: f64,
+    /// Time in ALARM (firing) and time evaluated, summed over the series (milliseconds, so the
+    /// ratio of one series is `backtest`'s `time_in_alarm_ratio` to the last bit). Merge files
+    /// written before 2026-11-28 have neither: their settings read as never in alarm.
+    #[serde(default)]
+    pub in_alarm_ms: i64,
+    #[serde(default)]
+    pub evaluated_ms: i64,
     pub incidents: usize,
     pub caught: usize,
     /// Incidents closed before the band existed (`IncidentScore::in_warm_up`).
@@ -184,6 +233,8 @@ impl Tally {
         self.false_alerts_per_week.add(&other.false_alerts_per_week);
         self.episodes += other.episodes;
         self.covered_ms = self.covered_ms.max(other.covered_ms);
+        self.in_alarm_ms += other.in_alarm_ms;
+        self.evaluated_ms += other.evaluated_ms;
         self.incidents += other.incidents;
         self.caught += other.caught;
         self.in_warm_up += other.in_warm_up;
@@ -214,6 +265,11 @@ impl Tally {
                 alerts_per_week: self.alerts_per_week.value(),
                 alerts_per_week_ci: rate::per_week_interval(self.episodes, self.covered_ms),
                 false_alerts_per_week: self.labelled.then(|| self.false_alerts_per_week.value()),
+                time_in_alarm_ratio: if self.evaluated_ms > 0 {
+                    self.in_alarm_ms as f64 / self.evaluated_ms as f64
+                } else {
+                    0.0
+                },
                 recall: (self.labelled && self.incidents > 0)
                     .then(|| self.caught as f64 / self.incidents as f64),
                 median_delay_s: median,
@@ -237,5 +293,46 @@ impl Tally {
                 })
                 .collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_term_reads_back_to_the_last_bit_and_any_order_gives_one_sum() {
+        for term in [
+            1.0142120487989814,
+            0.5086734372043793,
+            1.0 / 3.0,
+            2.998512642538117,
+            0.0,
+        ] {
+            let mut sum = ExactSum::default();
+            sum.push(term);
+            assert_eq!(sum.value().to_bits(), term.to_bits());
+        }
+        let terms = [0.1, 1e-3, 2.0 / 3.0, 1234.5678, 1e-7];
+        let (mut forward, mut backward) = (ExactSum::default(), ExactSum::default());
+        terms.iter().for_each(|t| forward.push(*t));
+        terms.iter().rev().for_each(|t| backward.push(*t));
+        assert_eq!(forward, backward);
+    }
+
+    #[test]
+    fn sums_of_older_merge_files_are_read_at_their_scale() {
+        let read =
+            |text: &str| -> ExactSum { serde_json::from_str(&format!("\"{text}\"")).unwrap() };
+        // 1.5 a week as written before (units of 2^-40) and now (2^-80).
+        let old = read(&((3i128 << 40) / 2).to_string());
+        let mut now = ExactSum::default();
+        now.push(1.5);
+        assert_eq!(old, now);
+        assert_eq!(
+            read(&serde_json::to_string(&now).unwrap().replace('"', "")),
+            now
+        );
+        assert!(serde_json::from_str::<ExactSum>("\"1.5 a week\"").is_err());
     }
 }

@@ -18,6 +18,9 @@ pub struct Figures {
     /// Exact Poisson 95 % interval of `alerts_per_week`.
     pub alerts_per_week_ci: [f64; 2],
     pub false_alerts_per_week: Option<f64>,
+    /// Share of the evaluated time the alarm spent in ALARM (the rule firing), over all series:
+    /// what a budget of alerts does not see when M of N holds one episode open for days.
+    pub time_in_alarm_ratio: f64,
     pub recall: Option<f64>,
     pub median_delay_s: Option<f64>,
 }
@@ -88,6 +91,8 @@ pub struct Recommendation {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub shared_keys: Vec<String>,
     pub budget: f64,
+    /// The share of time in ALARM the recommendation may not exceed (`--max-time-in-alarm`).
+    pub max_time_in_alarm: f64,
     /// The setting as the spec has it now; its `params` are the spec's own values of the keys
     /// tuned (pasted back, they change nothing).
     pub current: Outcome,

@@ -23,6 +23,42 @@ pub enum Objective {
     Delay,
 }
 
+/// What a recommendation may not exceed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Budget {
+    /// Alerts per week: false alerts when incidents are known, else all ([`noise`]).
+    pub per_week: f64,
+    /// Share of the evaluated time in ALARM (firing). A budget of alerts alone would take an
+    /// alarm that M of N holds in ALARM for days on end as quiet — one episode — though it is red
+    /// on every dashboard and can page for nothing new; and with incidents known, as catching
+    /// them. A quarter of the time by default ([`DEFAULT_MAX_TIME_IN_ALARM`]).
+    pub time_in_alarm: f64,
+}
+
+/// The default [`Budget::time_in_alarm`]: an alarm in ALARM more than a quarter of the time is
+/// broken, whatever it catches. NAB's labelled windows cover about a tenth of each file, so an
+/// alarm on through every window and as long again outside stays well under it.
+pub const DEFAULT_MAX_TIME_IN_ALARM: f64 = 0.25;
+
+impl Budget {
+    /// A budget of `per_week` alerts and the default share of time in ALARM.
+    pub fn per_week(per_week: f64) -> Budget {
+        Budget {
+            per_week,
+            time_in_alarm: DEFAULT_MAX_TIME_IN_ALARM,
+        }
+    }
+
+    pub fn allows(&self, o: &Outcome) -> bool {
+        noise(o) <= self.per_week + 1e-9 && !self.keeps_on(o)
+    }
+
+    /// Whether `o` spends more of its time in ALARM than the budget lets it.
+    pub fn keeps_on(&self, o: &Outcome) -> bool {
+        o.figures.time_in_alarm_ratio > self.time_in_alarm + 1e-12
+    }
+}
+
 /// The noise a budget limits: false alerts per week when incidents are known, else all alerts.
 pub fn noise(o: &Outcome) -> f64 {
     o.figures
@@ -46,7 +82,11 @@ fn recall(o: &Outcome) -> f64 {
 /// best one is better by more than chance: alerts per week whose 95 % intervals each hold the
 /// other's estimate count as a tie there, so a few weeks of history do not move a setting back and
 /// forth (re-tuning over an overlay after a day of new data).
-pub fn recommend(outcomes: &[Outcome], budget: f64, objective: Objective) -> Option<(usize, bool)> {
+pub fn recommend(
+    outcomes: &[Outcome],
+    budget: Budget,
+    objective: Objective,
+) -> Option<(usize, bool)> {
     let all: Vec<usize> = (0..outcomes.len()).collect();
     recommend_among(outcomes, &all, budget, objective)
 }
@@ -56,13 +96,13 @@ pub fn recommend(outcomes: &[Outcome], budget: f64, objective: Objective) -> Opt
 pub fn recommend_among(
     outcomes: &[Outcome],
     candidates: &[usize],
-    budget: f64,
+    budget: Budget,
     objective: Objective,
 ) -> Option<(usize, bool)> {
     let feasible: Vec<usize> = candidates
         .iter()
         .copied()
-        .filter(|&i| noise(&outcomes[i]) <= budget + 1e-9)
+        .filter(|&i| budget.allows(&outcomes[i]))
         .collect();
     let labelled = outcomes.iter().any(|o| o.figures.recall.is_some());
     if let Some(&first) = feasible.first() {
@@ -79,9 +119,14 @@ pub fn recommend_among(
         }
         return Some((best, true));
     }
+    // Settings that leave the alarm off most of the time first, then the fewest alerts.
+    let key = |i: usize| {
+        let o = &outcomes[i];
+        (budget.keeps_on(o), noise(o), -recall(o))
+    };
     let quietest = candidates.iter().copied().min_by(|&a, &b| {
-        (noise(&outcomes[a]), -recall(&outcomes[a]))
-            .partial_cmp(&(noise(&outcomes[b]), -recall(&outcomes[b])))
+        key(a)
+            .partial_cmp(&key(b))
             .unwrap_or(std::cmp::Ordering::Equal)
     })?;
     Some((quietest, false))
@@ -90,12 +135,12 @@ pub fn recommend_among(
 /// The index of a picked setting (`--pick`: `outcomes` is the current setting, then the one
 /// picked, unless that was skipped as invalid) and whether it meets the budget: the person's
 /// choice stands, the budget is only reported.
-pub fn picked(outcomes: &[Outcome], budget: f64) -> Option<(usize, bool)> {
+pub fn picked(outcomes: &[Outcome], budget: Budget) -> Option<(usize, bool)> {
     let i = outcomes
         .iter()
         .position(|o| !o.params.is_empty())
         .or_else(|| (!outcomes.is_empty()).then_some(0))?;
-    Some((i, noise(&outcomes[i]) <= budget + 1e-9))
+    Some((i, budget.allows(&outcomes[i])))
 }
 
 /// Whether `a` beats `b` by the objective's order: with incidents, catch the most, then the
@@ -180,6 +225,7 @@ mod tests {
                 alerts_per_week: apw,
                 alerts_per_week_ci: [0.0, 0.0],
                 false_alerts_per_week: Some(false_pw),
+                time_in_alarm_ratio: 0.0,
                 recall: Some(recall),
                 median_delay_s: Some(delay),
             },
@@ -208,19 +254,33 @@ mod tests {
         // Without incidents: 1 alert in two weeks against 2 is chance, 1 against 14 is not.
         let current = over_two_weeks(1, None, None);
         let outs = [current.clone(), over_two_weeks(2, None, None)];
-        assert_eq!(recommend(&outs, 1.0, Objective::Recall), Some((0, true)));
+        assert_eq!(
+            recommend(&outs, Budget::per_week(1.0), Objective::Recall),
+            Some((0, true))
+        );
         let outs = [current.clone(), over_two_weeks(14, None, None)];
-        assert_eq!(recommend(&outs, 7.0, Objective::Recall), Some((1, true)));
+        assert_eq!(
+            recommend(&outs, Budget::per_week(7.0), Objective::Recall),
+            Some((1, true))
+        );
         // With incidents: quieter by chance stays; catching more or far quieter moves.
         let current = over_two_weeks(2, Some(1.0), Some(0.5));
         let quieter = over_two_weeks(1, Some(0.5), Some(0.5));
         assert_eq!(
-            recommend(&[current.clone(), quieter], 1.0, Objective::Recall),
+            recommend(
+                &[current.clone(), quieter],
+                Budget::per_week(1.0),
+                Objective::Recall
+            ),
             Some((0, true))
         );
         let catches_more = over_two_weeks(2, Some(0.5), Some(1.0));
         assert_eq!(
-            recommend(&[current.clone(), catches_more], 1.0, Objective::Recall),
+            recommend(
+                &[current.clone(), catches_more],
+                Budget::per_week(1.0),
+                Objective::Recall
+            ),
             Some((1, true))
         );
         let noisy = over_two_weeks(40, Some(19.5), Some(0.5));
@@ -228,21 +288,29 @@ mod tests {
         assert_eq!(
             recommend(
                 &[noisy.clone(), far_quieter.clone()],
-                20.0,
+                Budget::per_week(20.0),
                 Objective::Recall
             ),
             Some((1, true))
         );
         // Over budget, the current setting is never kept for being close.
         assert_eq!(
-            recommend(&[noisy, far_quieter], 1.0, Objective::Recall),
+            recommend(
+                &[noisy, far_quieter],
+                Budget::per_week(1.0),
+                Objective::Recall
+            ),
             Some((1, true))
         );
         // Sooner by the objective's own measure is a real gain for `recall-soonest`.
         let mut sooner = over_two_weeks(2, Some(1.0), Some(0.5));
         sooner.figures.median_delay_s = Some(60.0);
         assert_eq!(
-            recommend(&[current, sooner], 1.0, Objective::RecallSoonest),
+            recommend(
+                &[current, sooner],
+                Budget::per_week(1.0),
+                Objective::RecallSoonest
+            ),
             Some((1, true))
         );
     }
@@ -256,13 +324,46 @@ mod tests {
             o(3.0, 1.0, 1.0, 300.0), // within, all, faster
         ];
         assert_eq!(
-            recommend(&outs, 1.0, Objective::RecallSoonest),
+            recommend(&outs, Budget::per_week(1.0), Objective::RecallSoonest),
             Some((3, true))
         );
-        assert_eq!(recommend(&outs, 1.0, Objective::Recall), Some((2, true)));
-        assert_eq!(recommend(&outs, 0.1, Objective::Recall), Some((2, false)));
+        assert_eq!(
+            recommend(&outs, Budget::per_week(1.0), Objective::Recall),
+            Some((2, true))
+        );
+        assert_eq!(
+            recommend(&outs, Budget::per_week(0.1), Objective::Recall),
+            Some((2, false))
+        );
         let front = pareto(&outs);
         assert!(front.contains(&3) && front.contains(&2) && front.contains(&0));
         assert!(!front.contains(&1), "index 3 beats it everywhere");
+    }
+
+    #[test]
+    fn an_alarm_held_in_alarm_beyond_the_limit_is_never_the_answer_while_another_fits() {
+        let mut stuck = o(1.0, 0.0, 1.0, 60.0); // one episode, catches all, on 60 % of the time
+        stuck.figures.time_in_alarm_ratio = 0.6;
+        let mut intermittent = o(2.0, 0.5, 0.5, 600.0);
+        intermittent.figures.time_in_alarm_ratio = 0.02;
+        let outs = [o(20.0, 19.0, 1.0, 60.0), stuck, intermittent];
+        let budget = Budget::per_week(1.0);
+        assert_eq!(recommend(&outs, budget, Objective::Recall), Some((2, true)));
+        let unlimited = Budget {
+            time_in_alarm: 1.0,
+            ..budget
+        };
+        assert_eq!(
+            recommend(&outs, unlimited, Objective::Recall),
+            Some((1, true))
+        );
+        // Nothing fits the alert budget: the quietest of those that leave the alarm off first.
+        let tight = Budget::per_week(0.1);
+        assert_eq!(recommend(&outs, tight, Objective::Recall), Some((2, false)));
+        // A person's pick stands, reported as over the budget.
+        let mut pick = outs[1].clone();
+        pick.params
+            .insert("k".into(), crate::tune::grid::Value::Num(2.0));
+        assert_eq!(picked(&[outs[0].clone(), pick], budget), Some((1, false)));
     }
 }
