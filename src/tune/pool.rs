@@ -155,10 +155,15 @@ pub fn merge(pools: Vec<Pool>) -> Result<Pool, String> {
     let mut pools = pools.into_iter();
     let mut merged = pools.next().ok_or("no tune output to merge")?;
     for pool in pools {
-        if pool.budget != merged.budget || pool.objective != merged.objective {
+        if pool.limits() != merged.limits() || pool.objective != merged.objective {
             return Err(format!(
-                "the shards were tuned with different budgets or objectives ({} {:?} and {} {:?}): run every shard with the same command",
-                merged.budget, merged.objective, pool.budget, pool.objective
+                "the shards were tuned with different budgets or objectives ({} a week, {} of the time in ALARM, {:?}; and {}, {}, {:?}): run every shard with the same command",
+                merged.budget,
+                merged.max_time_in_alarm,
+                merged.objective,
+                pool.budget,
+                pool.max_time_in_alarm,
+                pool.objective
             ));
         }
         merged.keep_all |= pool.keep_all;
@@ -334,5 +339,24 @@ mod tests {
             now
         );
         assert!(serde_json::from_str::<ExactSum>("\"1.5 a week\"").is_err());
+    }
+
+    #[test]
+    fn shards_tuned_under_other_limits_do_not_merge() {
+        let pool = |max_time_in_alarm: f64| Pool {
+            budget: 1.0,
+            max_time_in_alarm,
+            objective: Objective::Recall,
+            keep_all: false,
+            pick: false,
+            groups: Vec::new(),
+            injected: InjectedTally::default(),
+        };
+        assert!(merge(vec![pool(0.25), pool(0.25)]).is_ok());
+        let err = merge(vec![pool(0.25), pool(1.0)]).unwrap_err();
+        assert!(
+            err.contains("0.25") && err.contains("same command"),
+            "{err}"
+        );
     }
 }
