@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::output::{csv, data_cell, interval, num, table, OutputFormat};
+use crate::score::time_share_text;
 use crate::series::time::format_duration;
 use crate::tune::{self, grid, Outcome, Recommendation};
 
@@ -89,16 +90,10 @@ fn row(r: &Recommendation, which: &str, o: &Outcome) -> Vec<String> {
         num(o.figures.alerts_per_week, 2),
         interval(o.figures.alerts_per_week_ci),
         opt(o.figures.false_alerts_per_week, 2),
-        share(o.figures.time_in_alarm_ratio),
+        time_share_text(o.figures.time_in_alarm_ratio),
         opt(o.figures.recall, 2),
         delay(o.figures.median_delay_s),
     ]
-}
-
-/// A share of time as a percentage (`0.4%`, `64%`).
-fn share(ratio: f64) -> String {
-    let percent = ratio * 100.0;
-    format!("{}%", num(percent, if percent < 10.0 { 1 } else { 0 }))
 }
 
 fn recommended(r: &Recommendation) -> Outcome {
@@ -214,12 +209,12 @@ fn as_table(report: &tune::TuneReport, front: Option<usize>) -> String {
         if !r.within_budget && r.picked {
             text.push_str(&format!(
                 "note: {} in {} ({}): the picked setting exceeds the budget of {} alerts/week or {} of the time in ALARM\n",
-                r.alert, r.env, r.engine, r.budget, share(r.max_time_in_alarm)
+                r.alert, r.env, r.engine, r.budget, time_share_text(r.max_time_in_alarm)
             ));
         } else if !r.within_budget {
             text.push_str(&format!(
                 "note: {} in {} ({}): no setting tried stays within {} alerts/week and in ALARM at most {} of the time; showing the quietest\n",
-                r.alert, r.env, r.engine, r.budget, share(r.max_time_in_alarm)
+                r.alert, r.env, r.engine, r.budget, time_share_text(r.max_time_in_alarm)
             ));
         }
         if r.configs_evaluated == 1 && r.configs_skipped > 0 {

@@ -105,12 +105,12 @@ pub fn build(
     );
     let mut rows: Vec<&BacktestResult> = results.iter().collect();
     rows.sort_by(|a, b| b.alerts_per_week.total_cmp(&a.alerts_per_week));
-    page.push_str("<h2>Backtest</h2>\n<table><tr><th>alert</th><th>env</th><th>engine</th><th>series</th><th>condition</th><th>episodes</th><th>alerts/week</th><th>95% interval</th><th>recall</th><th>false/week</th></tr>\n");
+    page.push_str("<h2>Backtest</h2>\n<table><tr><th>alert</th><th>env</th><th>engine</th><th>series</th><th>condition</th><th>episodes</th><th>alerts/week</th><th>95% interval</th><th>recall</th><th>false/week</th><th>in ALARM</th></tr>\n");
     for r in &rows {
         let inc = r.incidents.as_ref();
         let _ = writeln!(
             page,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}–{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}–{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             html(&r.alert),
             html(&r.env),
             r.engine,
@@ -122,6 +122,7 @@ pub fn build(
             num(r.alerts_per_week_ci[1]),
             opt(inc.and_then(|i| i.recall)),
             opt(inc.map(|i| i.false_alerts_per_week)),
+            crate::score::time_share_text(r.time_in_alarm_ratio),
         );
     }
     page.push_str("</table>\n");
@@ -236,7 +237,7 @@ fn tuning_section(
         "cloudwatch" => "CloudWatch alarm",
         _ => "Prometheus rule",
     };
-    let _ = writeln!(page, "<h3>Tuning, {what} (budget {} per week)</h3>\n<table><tr><th>setting</th><th>params</th><th>alerts/week</th><th>false/week</th><th>recall</th><th>median delay (s)</th></tr>", num(rec.budget));
+    let _ = writeln!(page, "<h3>Tuning, {what} (budget {} per week)</h3>\n<table><tr><th>setting</th><th>params</th><th>alerts/week</th><th>false/week</th><th>in ALARM</th><th>recall</th><th>median delay (s)</th></tr>", num(rec.budget));
     let label = if rec.within_budget {
         "recommended"
     } else {
@@ -248,10 +249,11 @@ fn tuning_section(
     ] {
         let _ = writeln!(
             page,
-            "<tr><td>{label}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{label}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             html(&tune::grid::describe(params)),
             num(f.alerts_per_week),
             opt(f.false_alerts_per_week),
+            crate::score::time_share_text(f.time_in_alarm_ratio),
             opt(f.recall),
             opt(f.median_delay_s)
         );

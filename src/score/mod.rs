@@ -46,6 +46,18 @@ pub struct NoiseScore {
     pub covered_s: f64,
 }
 
+/// A share of time in ALARM as people read it: a percentage, to a tenth under 10 % (`0.4%`,
+/// `64%`).
+pub fn time_share_text(ratio: f64) -> String {
+    let percent = ratio * 100.0;
+    let text = format!("{percent:.*}", if percent < 10.0 { 1 } else { 0 });
+    let text = match text.strip_suffix(".0") {
+        Some(whole) => whole.to_string(),
+        None => text,
+    };
+    format!("{text}%")
+}
+
 pub fn noise(timeline: &Timeline, flap: &FlapRule) -> NoiseScore {
     let horizon = timeline.horizon();
     let covered = timeline.covered_ms();
@@ -86,6 +98,15 @@ pub fn noise(timeline: &Timeline, flap: &FlapRule) -> NoiseScore {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_share_of_time_reads_as_a_percentage() {
+        let texts: Vec<String> = [0.0, 0.004, 0.0186, 0.25, 0.644, 1.0]
+            .map(time_share_text)
+            .to_vec();
+        assert_eq!(texts, ["0%", "0.4%", "1.9%", "25%", "64%", "100%"]);
+    }
+
     use super::*;
     use crate::engine::Episode;
 
