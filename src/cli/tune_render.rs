@@ -44,7 +44,7 @@ const HEADER: &[&str] = &[
     "alerts/wk",
     "95% CI",
     "false/wk",
-    "in_alarm",
+    "in_alarm_%",
     "recall",
     "median_delay",
 ];
@@ -90,7 +90,7 @@ fn row(r: &Recommendation, which: &str, o: &Outcome) -> Vec<String> {
         num(o.figures.alerts_per_week, 2),
         interval(o.figures.alerts_per_week_ci),
         opt(o.figures.false_alerts_per_week, 2),
-        time_share_text(o.figures.time_in_alarm_ratio),
+        num(100.0 * o.figures.time_in_alarm_ratio, 2),
         opt(o.figures.recall, 2),
         delay(o.figures.median_delay_s),
     ]
