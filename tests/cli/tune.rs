@@ -401,6 +401,8 @@ fn recommendations_meet_their_budget_through_the_overlay() {
         );
         if r["within_budget"] == true {
             assert!(row["incidents"]["false_alerts_per_week"].as_f64().unwrap() <= 1.0 + 1e-9);
+            let share = row["time_in_alarm_ratio"].as_f64().unwrap();
+            assert!(share <= r["max_time_in_alarm"].as_f64().unwrap(), "{row}");
         }
     }
     // `--no-tuned` reads the spec alone again.
