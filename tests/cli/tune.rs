@@ -1120,8 +1120,8 @@ fn incidents_before_the_band_exists_are_reported_as_in_warm_up() {
 }
 
 /// An alert budget counts episodes, and M of N can hold one open for days: on NAB's
-/// `ec2_cpu_utilization_c6585a` (flat at 0.07 % with short bursts to 1.5 % every few hours, no
-/// labelled windows) the most sensitive setting within 1.5 alerts a week, unlimited, is in ALARM
+/// `ec2_cpu_utilization_c6585a` (quantised: 0.066 % or 0.134 % and little else, one burst to
+/// 1.4 % a night, no labelled windows) the most sensitive setting within 1.5 alerts a week, unlimited, is in ALARM
 /// most of the fortnight. By default a recommendation is in ALARM at most a quarter of the time
 /// (what `backtest` measures for it); `--max-time-in-alarm` moves the limit and bad values are
 /// usage errors.
