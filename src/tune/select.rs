@@ -36,8 +36,9 @@ pub struct Budget {
 }
 
 /// The default [`Budget::time_in_alarm`]: an alarm in ALARM more than a quarter of the time is
-/// broken, whatever it catches. NAB's labelled windows cover about a tenth of each file, so an
-/// alarm on through every window and as long again outside stays well under it.
+/// broken, whatever it catches. Incidents are rare (NAB's labelled windows, wide as they are,
+/// cover about a tenth of each file), so an alarm on through every one and as long again outside
+/// stays well under it.
 pub const DEFAULT_MAX_TIME_IN_ALARM: f64 = 0.25;
 
 impl Budget {
@@ -49,6 +50,7 @@ impl Budget {
         }
     }
 
+    /// Whether `o` is within both limits.
     pub fn allows(&self, o: &Outcome) -> bool {
         noise(o) <= self.per_week + 1e-9 && !self.keeps_on(o)
     }
@@ -119,7 +121,7 @@ pub fn recommend_among(
         }
         return Some((best, true));
     }
-    // Settings that leave the alarm off most of the time first, then the fewest alerts.
+    // Settings within the time limit first, then the fewest alerts.
     let key = |i: usize| {
         let o = &outcomes[i];
         (budget.keeps_on(o), noise(o), -recall(o))
