@@ -78,7 +78,7 @@ pub fn choose(pool: &Pool) -> TuneReport {
                 outcome: o.clone(),
             }));
         }
-        for i in select::pareto(outcomes) {
+        for i in select::pareto(outcomes, pool.limits()) {
             let o = &outcomes[i];
             report.pareto.push(ParetoPoint {
                 alert: group.alert.clone(),

@@ -196,16 +196,29 @@ fn beats(
 
 /// The settings no other setting beats on all of noise (lower), recall (higher) and delay (lower),
 /// one per distinct (noise, recall, delay), quietest first.
-pub fn pareto(outcomes: &[Outcome]) -> Vec<usize> {
+///
+/// Only settings within `budget`'s time limit are points (unless none is): one that holds the
+/// alarm in ALARM most of the time is no trade-off to pick, however it scores.
+pub fn pareto(outcomes: &[Outcome], budget: Budget) -> Vec<usize> {
     let point = |o: &Outcome| (noise(o), recall(o), delay(o));
+    let mut candidates: Vec<usize> = (0..outcomes.len())
+        .filter(|&i| !budget.keeps_on(&outcomes[i]))
+        .collect();
+    if candidates.is_empty() {
+        candidates = (0..outcomes.len()).collect();
+    }
     let dominated = |i: usize| {
         let (n, r, d) = point(&outcomes[i]);
-        outcomes.iter().any(|o| {
-            let (n2, r2, d2) = point(o);
+        candidates.iter().any(|&j| {
+            let (n2, r2, d2) = point(&outcomes[j]);
             n2 <= n && r2 >= r && d2 <= d && (n2 < n || r2 > r || d2 < d)
         })
     };
-    let mut front: Vec<usize> = (0..outcomes.len()).filter(|&i| !dominated(i)).collect();
+    let mut front: Vec<usize> = candidates
+        .iter()
+        .copied()
+        .filter(|&i| !dominated(i))
+        .collect();
     front.sort_by(|&a, &b| {
         point(&outcomes[a])
             .partial_cmp(&point(&outcomes[b]))
@@ -337,7 +350,7 @@ mod tests {
             recommend(&outs, Budget::per_week(0.1), Objective::Recall),
             Some((2, false))
         );
-        let front = pareto(&outs);
+        let front = pareto(&outs, Budget::per_week(1.0));
         assert!(front.contains(&3) && front.contains(&2) && front.contains(&0));
         assert!(!front.contains(&1), "index 3 beats it everywhere");
     }
@@ -362,6 +375,11 @@ mod tests {
         // Nothing fits the alert budget: the quietest of those that leave the alarm off first.
         let tight = Budget::per_week(0.1);
         assert_eq!(recommend(&outs, tight, Objective::Recall), Some((2, false)));
+        assert!(
+            !pareto(&outs, budget).contains(&1),
+            "not a point of the front"
+        );
+        assert!(pareto(&outs, unlimited).contains(&1));
         // A person's pick stands, reported as over the budget.
         let mut pick = outs[1].clone();
         pick.params
