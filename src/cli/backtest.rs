@@ -194,19 +194,28 @@ fn render_rows(results: &[RowView], format: OutputFormat) -> String {
             });
             let rows: Vec<Vec<String>> = sorted.into_iter().map(row).collect();
             let mut text = table(HEADER, &rows);
+            let limit = crate::tune::select::DEFAULT_MAX_TIME_IN_ALARM;
             for r in results {
-                let Some(inc) = &r.incidents else { continue };
+                // An alarm mostly in ALARM: what its alerts per week do not say.
+                let stuck = (r.time_in_alarm_ratio > limit).then(|| {
+                    format!(
+                        "in ALARM {} of the evaluated time: it cannot page for anything new while it stays there (`tune` recommends settings in ALARM at most {} of the time)",
+                        crate::score::time_share_text(r.time_in_alarm_ratio),
+                        crate::score::time_share_text(limit)
+                    )
+                });
                 // How the incidents were judged, where it is not the plain rule.
+                let inc = r.incidents.as_ref();
                 let notes = [
-                    (inc.in_warm_up > 0)
-                        .then(|| crate::score::warm_up_phrase(inc.in_warm_up, inc.incidents)),
-                    (inc.point_labels > 0).then(|| {
-                        crate::score::point_labels_phrase(inc.point_labels, inc.incidents)
-                    }),
-                    (inc.outside_span > 0).then(|| {
+                    stuck,
+                    inc.filter(|i| i.in_warm_up > 0)
+                        .map(|i| crate::score::warm_up_phrase(i.in_warm_up, i.incidents)),
+                    inc.filter(|i| i.point_labels > 0)
+                        .map(|i| crate::score::point_labels_phrase(i.point_labels, i.incidents)),
+                    inc.filter(|i| i.outside_span > 0).map(|i| {
                         format!(
                             "{} incident(s) lie outside the evaluated span and are not scored",
-                            inc.outside_span
+                            i.outside_span
                         )
                     }),
                 ];

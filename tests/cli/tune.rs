@@ -1208,6 +1208,21 @@ fn a_recommendation_is_not_an_alarm_held_in_alarm() {
         bt["results"][0]["alerts_per_week"],
         limited["alerts_per_week"]
     );
+    // Backtest's table says so of such a setting (1 of 8 over 15 minutes at k = 3.5 here).
+    let held = format!(
+        "apiVersion: alertlab/v1\nkind: AlertSet\nmetadata: {{name: held}}\nalerts:\n  - name: held\n    metric: {{cloudwatch: {{namespace: NAB, name: value, stat: Average, period: 900}}}}\n    condition: {{anomaly: {{model: seasonal, k: 3.5, direction: both}}}}\n    evaluation: {{datapoints_to_alarm: 1, evaluation_periods: 8}}\n    backtest: {{data: {data}}}\n"
+    );
+    std::fs::write(dir.path().join("held.yaml"), held).unwrap();
+    let out = alertlab()
+        .current_dir(dir.path())
+        .args(["backtest", "--spec", "held.yaml"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("in ALARM 87% of the evaluated time: it cannot page for anything new"),
+        "{table}"
+    );
     for bad in ["1.5", "-0.1", "half", "150%"] {
         let out = alertlab()
             .args(["tune", "--spec", &spec, "--max-time-in-alarm", bad])
