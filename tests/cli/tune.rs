@@ -1148,14 +1148,7 @@ fn a_recommendation_is_not_an_alarm_held_in_alarm() {
             "json",
         ];
         args.extend_from_slice(limit);
-        let out = alertlab().args(&args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        v["recommendations"][0].clone()
+        json(root, &args)["recommendations"][0].clone()
     };
     let unlimited = tune(&["--max-time-in-alarm", "100%"]);
     assert!(
@@ -1174,19 +1167,6 @@ fn a_recommendation_is_not_an_alarm_held_in_alarm() {
         .unwrap()
         .replace("../../data", &root.join("data").display().to_string());
     std::fs::write(dir.path().join("nab.yaml"), copy).unwrap();
-    let run = |args: &[&str]| {
-        let out = alertlab()
-            .current_dir(dir.path())
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
-    };
     let common = [
         "--spec",
         "nab.yaml",
@@ -1197,9 +1177,12 @@ fn a_recommendation_is_not_an_alarm_held_in_alarm() {
         "--format",
         "json",
     ];
-    let written = run(&[&["tune", "--budget", "1.5", "--write"], &common[..]].concat());
+    let written = json(
+        dir.path(),
+        &[&["tune", "--budget", "1.5", "--write"], &common[..]].concat(),
+    );
     assert_eq!(written["recommendations"][0]["params"], limited["params"]);
-    let bt = run(&[&["backtest"], &common[..]].concat());
+    let bt = json(dir.path(), &[&["backtest"], &common[..]].concat());
     assert_eq!(
         bt["results"][0]["time_in_alarm_ratio"],
         limited["time_in_alarm_ratio"]
