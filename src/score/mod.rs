@@ -98,6 +98,8 @@ pub fn noise(timeline: &Timeline, flap: &FlapRule) -> NoiseScore {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::engine::Episode;
 
     #[test]
     fn a_share_of_time_reads_as_a_percentage() {
@@ -106,9 +108,6 @@ mod tests {
             .to_vec();
         assert_eq!(texts, ["0%", "0.4%", "1.9%", "25%", "64%", "100%"]);
     }
-
-    use super::*;
-    use crate::engine::Episode;
 
     #[test]
     fn counts_per_week_time_and_flaps() {
