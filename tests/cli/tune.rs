@@ -1191,6 +1191,29 @@ fn a_recommendation_is_not_an_alarm_held_in_alarm() {
         bt["results"][0]["alerts_per_week"],
         limited["alerts_per_week"]
     );
+    // The overlay records a limit other than the default, as it does the budget.
+    let overlay = || std::fs::read_to_string(dir.path().join("nab.tuned.yaml")).unwrap();
+    assert!(!overlay().contains("max_time_in_alarm"), "{}", overlay());
+    json(
+        dir.path(),
+        &[
+            &[
+                "tune",
+                "--budget",
+                "1.5",
+                "--max-time-in-alarm",
+                "50%",
+                "--write",
+            ],
+            &common[..],
+        ]
+        .concat(),
+    );
+    assert!(
+        overlay().contains("max_time_in_alarm: 0.5"),
+        "{}",
+        overlay()
+    );
     // Backtest's table says so of such a setting (1 of 8 over 15 minutes at k = 3.5 here).
     let held = format!(
         "apiVersion: alertlab/v1\nkind: AlertSet\nmetadata: {{name: held}}\nalerts:\n  - name: held\n    metric: {{cloudwatch: {{namespace: NAB, name: value, stat: Average, period: 900}}}}\n    condition: {{anomaly: {{model: seasonal, k: 3.5, direction: both}}}}\n    evaluation: {{datapoints_to_alarm: 1, evaluation_periods: 8}}\n    backtest: {{data: {data}}}\n"
