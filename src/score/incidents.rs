@@ -7,7 +7,7 @@
 use serde::Serialize;
 
 use crate::engine::Episode;
-use crate::series::time::WEEK_MS;
+use crate::series::time::{format_rfc3339, WEEK_MS};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Incident {
@@ -69,9 +69,43 @@ pub struct IncidentScore {
     /// them, as no grace was given ([`Reach`]): the reports say how they were judged.
     #[serde(skip_serializing_if = "is_zero")]
     pub point_labels: usize,
+    /// The incidents no episode caught, as their windows (points: a window of one instant), in
+    /// the list's order: what to look at when `recall` is short of 1.
+    #[serde(skip_serializing_if = "Windows::is_empty")]
+    pub missed: Windows,
     /// Every caught incident's delay, seconds (for pooling over series).
     #[serde(skip)]
     pub delays_s: Vec<f64>,
+}
+
+/// Incident windows `(start, end)` in epoch milliseconds, written as `{"start", "end"}` in RFC 3339
+/// UTC, as episodes are.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Windows(pub Vec<(i64, i64)>);
+
+impl Windows {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for Windows {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        #[derive(Serialize)]
+        struct Out {
+            start: String,
+            end: String,
+        }
+        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+        for &(start, end) in &self.0 {
+            seq.serialize_element(&Out {
+                start: format_rfc3339(start),
+                end: format_rfc3339(end),
+            })?;
+        }
+        seq.end()
+    }
 }
 
 pub(crate) fn is_zero(n: &usize) -> bool {
@@ -169,9 +203,11 @@ pub fn match_incidents(
     covered_ms: i64,
 ) -> IncidentScore {
     let mut delays = Vec::new();
+    let mut missed = Vec::new();
     for inc in incidents {
-        if let Some(first) = first_catch(episodes, inc, reach) {
-            delays.push(first.start - inc.start);
+        match first_catch(episodes, inc, reach) {
+            Some(first) => delays.push(first.start - inc.start),
+            None => missed.push((inc.start, inc.end)),
         }
     }
     let touching = |e: &Episode| {
@@ -205,6 +241,7 @@ pub fn match_incidents(
         in_warm_up: 0,
         outside_span: 0,
         point_labels: 0,
+        missed: Windows(missed),
         delays_s: delays.iter().map(|d| *d as f64 / 1000.0).collect(),
     }
 }
@@ -244,6 +281,11 @@ mod tests {
         assert_eq!(s.precision, Some(0.5));
         assert_eq!(s.false_alerts, 1);
         assert_eq!(s.median_delay_s, Some(120.0));
+        assert_eq!(s.missed, Windows(vec![(100 * m, 110 * m)]));
+        assert_eq!(
+            serde_json::to_value(&s).unwrap()["missed"],
+            serde_json::json!([{"start": "1970-01-01T01:40:00Z", "end": "1970-01-01T01:50:00Z"}])
+        );
         // Only a window that closes before the band exists is out of every setting's reach.
         assert_eq!(count_in_warm_up(&incidents, Reach::default(), None), 0);
         assert_eq!(

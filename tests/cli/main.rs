@@ -155,6 +155,40 @@ fn backtest_json_matches_the_golden_file() {
     assert_eq!(String::from_utf8(stdout).unwrap(), expected);
 }
 
+/// The incidents an alarm misses are named: all of them in the JSON (`incidents.missed`, windows in
+/// RFC 3339), the first few in a note under the table. NAB's `ec2_disk_write_bytes_c0d644` stops
+/// writing (exactly 0) before its third window, which no band alarm sees.
+#[test]
+fn backtest_names_the_incidents_it_misses() {
+    let args = |format: &str| {
+        vec![
+            "backtest".to_string(),
+            "--spec".into(),
+            root().join("examples/nab/nab.yaml").display().to_string(),
+            "--data".into(),
+            nab("ec2_disk_write_bytes_c0d644.csv").display().to_string(),
+            "--engine".into(),
+            "cloudwatch".into(),
+            "--format".into(),
+            format.into(),
+        ]
+    };
+    let v = json_of(alertlab().args(args("json")));
+    let inc = &v["results"][0]["incidents"];
+    assert_eq!((&inc["incidents"], &inc["caught"]), (&3.into(), &2.into()));
+    assert_eq!(
+        inc["missed"],
+        serde_json::json!([{"start": "2014-04-12T21:25:00Z", "end": "2014-04-13T08:35:00Z"}])
+    );
+    let table = String::from_utf8(stdout_of(alertlab().args(args("table")))).unwrap();
+    assert!(
+        table.contains(
+            "`ec2_disk_write_bytes_c0d644`: missed the incident 2014-04-12T21:25:00Z to 2014-04-13T08:35:00Z"
+        ),
+        "{table}"
+    );
+}
+
 #[test]
 fn backtest_json_contract_fields() {
     let v = json_of(
