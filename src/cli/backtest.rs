@@ -114,34 +114,6 @@ struct MissedView {
     end: String,
 }
 
-/// Missed incidents the table names per result; the JSON has them all.
-const MISSED_SHOWN: usize = 3;
-
-/// The note naming the incidents a result missed: the first few windows, and how many more.
-fn missed_phrase(missed: &[MissedView]) -> String {
-    let shown: Vec<String> = missed
-        .iter()
-        .take(MISSED_SHOWN)
-        .map(|m| {
-            if m.start == m.end {
-                m.start.clone()
-            } else {
-                format!("{} to {}", m.start, m.end)
-            }
-        })
-        .collect();
-    let more = missed.len().saturating_sub(MISSED_SHOWN);
-    let tail = if more > 0 {
-        format!("; and {more} more (the JSON lists them)")
-    } else {
-        String::new()
-    };
-    match missed.len() {
-        1 => format!("missed the incident {}", shown[0]),
-        n => format!("missed {n} incidents: {}{tail}", shown.join("; ")),
-    }
-}
-
 /// The cells both layouts start with: which result this is, and its episode count.
 fn identity(r: &RowView) -> Vec<String> {
     vec![
@@ -244,8 +216,14 @@ fn render_rows(results: &[RowView], format: OutputFormat) -> String {
                 let inc = r.incidents.as_ref();
                 let notes = [
                     stuck,
-                    inc.filter(|i| !i.missed.is_empty())
-                        .map(|i| missed_phrase(&i.missed)),
+                    inc.filter(|i| !i.missed.is_empty()).map(|i| {
+                        let windows: Vec<(&str, &str)> = i
+                            .missed
+                            .iter()
+                            .map(|m| (m.start.as_str(), m.end.as_str()))
+                            .collect();
+                        crate::score::missed_phrase(&windows)
+                    }),
                     inc.filter(|i| i.in_warm_up > 0)
                         .map(|i| crate::score::warm_up_phrase(i.in_warm_up, i.incidents)),
                     inc.filter(|i| i.point_labels > 0)
@@ -309,30 +287,4 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         emit(&render_rows(&rows, args.format), args.out.as_deref())?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_note_names_a_few_missed_incidents_and_counts_the_rest() {
-        let window = |day: u32| MissedView {
-            start: format!("2026-01-0{day}T00:00:00Z"),
-            end: format!("2026-01-0{day}T06:00:00Z"),
-        };
-        let point = MissedView {
-            start: "2026-01-09T12:00:00Z".into(),
-            end: "2026-01-09T12:00:00Z".into(),
-        };
-        assert_eq!(
-            missed_phrase(&[point]),
-            "missed the incident 2026-01-09T12:00:00Z"
-        );
-        let five: Vec<MissedView> = (1..=5).map(window).collect();
-        assert_eq!(
-            missed_phrase(&five),
-            "missed 5 incidents: 2026-01-01T00:00:00Z to 2026-01-01T06:00:00Z; 2026-01-02T00:00:00Z to 2026-01-02T06:00:00Z; 2026-01-03T00:00:00Z to 2026-01-03T06:00:00Z; and 2 more (the JSON lists them)"
-        );
-    }
 }

@@ -10,6 +10,7 @@ use crate::backtest::{self, BacktestOptions, BacktestResult};
 use crate::plot::chart::group_charts;
 use crate::plot::render_svg;
 use crate::plot::tradeoff;
+use crate::series::time::format_rfc3339;
 use crate::spec::{self, AlertSet, ResolvedAlert};
 use crate::tune::{self, TuneReport};
 
@@ -126,6 +127,31 @@ pub fn build(
         );
     }
     page.push_str("</table>\n");
+    // Which incidents each result missed, as the backtest table names them.
+    for r in &rows {
+        let Some(inc) = r.incidents.as_ref().filter(|i| !i.missed.is_empty()) else {
+            continue;
+        };
+        let texts: Vec<(String, String)> = inc
+            .missed
+            .0
+            .iter()
+            .map(|&(start, end)| (format_rfc3339(start), format_rfc3339(end)))
+            .collect();
+        let windows: Vec<(&str, &str)> = texts
+            .iter()
+            .map(|(start, end)| (start.as_str(), end.as_str()))
+            .collect();
+        let _ = writeln!(
+            page,
+            "<p class=\"note\">{} in {} ({}), <code>{}</code>: {}.</p>",
+            html(&r.alert),
+            html(&r.env),
+            r.engine,
+            html(&r.series),
+            html(&crate::score::missed_phrase(&windows))
+        );
+    }
     // What the replays warned of, once per (alert, env, engine) with how many series.
     let mut warned: BTreeMap<(&str, &str, &str, &str), usize> = BTreeMap::new();
     for r in &rows {

@@ -108,6 +108,35 @@ impl Serialize for Windows {
     }
 }
 
+/// Missed incidents a table or report names per result; the JSON has them all.
+const MISSED_SHOWN: usize = 3;
+
+/// What the reports say of the incidents a result missed, given as (start, end) texts: the first
+/// few windows (a point as one time), and how many more.
+pub fn missed_phrase(missed: &[(&str, &str)]) -> String {
+    let shown: Vec<String> = missed
+        .iter()
+        .take(MISSED_SHOWN)
+        .map(|&(start, end)| {
+            if start == end {
+                start.to_string()
+            } else {
+                format!("{start} to {end}")
+            }
+        })
+        .collect();
+    let more = missed.len().saturating_sub(MISSED_SHOWN);
+    let tail = if more > 0 {
+        format!("; and {more} more (the JSON lists them)")
+    } else {
+        String::new()
+    };
+    match missed.len() {
+        1 => format!("missed the incident {}", shown[0]),
+        n => format!("missed {n} incidents: {}{tail}", shown.join("; ")),
+    }
+}
+
 pub(crate) fn is_zero(n: &usize) -> bool {
     *n == 0
 }
@@ -257,6 +286,28 @@ pub fn judged_in(incident: &Incident, span: (i64, i64), reach: Reach) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_note_names_a_few_missed_incidents_and_counts_the_rest() {
+        let point = "2026-01-09T12:00:00Z";
+        assert_eq!(
+            missed_phrase(&[(point, point)]),
+            "missed the incident 2026-01-09T12:00:00Z"
+        );
+        let days: Vec<(String, String)> = (1..=5)
+            .map(|d| {
+                (
+                    format!("2026-01-0{d}T00:00:00Z"),
+                    format!("2026-01-0{d}T06:00:00Z"),
+                )
+            })
+            .collect();
+        let five: Vec<(&str, &str)> = days.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        assert_eq!(
+            missed_phrase(&five),
+            "missed 5 incidents: 2026-01-01T00:00:00Z to 2026-01-01T06:00:00Z; 2026-01-02T00:00:00Z to 2026-01-02T06:00:00Z; 2026-01-03T00:00:00Z to 2026-01-03T06:00:00Z; and 2 more (the JSON lists them)"
+        );
+    }
 
     #[test]
     fn recall_precision_delay() {

@@ -23,6 +23,11 @@ fn the_report_is_self_contained_and_renders_in_chromium() {
         "tables and inline charts"
     );
     assert!(html.contains("Pareto front"));
+    // The incidents an alarm misses are named under the backtest table, as `backtest` does.
+    assert!(
+        html.contains("<p class=\"note\">lambda-concurrency-ceiling in prod (cloudwatch), <code>concurrency-prod-0</code>: missed the incident 2026-01-10T20:40:00Z to 2026-01-11T02:40:00Z.</p>"),
+        "missed incidents named"
+    );
     // Every alarm and rule has its section, and tuning is shown per engine: the Prometheus-only
     // band rule too, and the ceiling as an alarm and as a rule.
     assert!(html.contains("<h2>lambda-concurrency-band in prod</h2>"));
