@@ -132,15 +132,11 @@ pub fn build(
         let Some(inc) = r.incidents.as_ref().filter(|i| !i.missed.is_empty()) else {
             continue;
         };
-        let texts: Vec<(String, String)> = inc
+        let windows: Vec<(String, String)> = inc
             .missed
             .0
             .iter()
             .map(|&(start, end)| (format_rfc3339(start), format_rfc3339(end)))
-            .collect();
-        let windows: Vec<(&str, &str)> = texts
-            .iter()
-            .map(|(start, end)| (start.as_str(), end.as_str()))
             .collect();
         let _ = writeln!(
             page,

@@ -113,11 +113,12 @@ const MISSED_SHOWN: usize = 3;
 
 /// What the reports say of the incidents a result missed, given as (start, end) texts: the first
 /// few windows (a point as one time), and how many more.
-pub fn missed_phrase(missed: &[(&str, &str)]) -> String {
+pub fn missed_phrase<S: AsRef<str>>(missed: &[(S, S)]) -> String {
     let shown: Vec<String> = missed
         .iter()
         .take(MISSED_SHOWN)
-        .map(|&(start, end)| {
+        .map(|(start, end)| {
+            let (start, end) = (start.as_ref(), end.as_ref());
             if start == end {
                 start.to_string()
             } else {
@@ -302,9 +303,8 @@ mod tests {
                 )
             })
             .collect();
-        let five: Vec<(&str, &str)> = days.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
         assert_eq!(
-            missed_phrase(&five),
+            missed_phrase(&days),
             "missed 5 incidents: 2026-01-01T00:00:00Z to 2026-01-01T06:00:00Z; 2026-01-02T00:00:00Z to 2026-01-02T06:00:00Z; 2026-01-03T00:00:00Z to 2026-01-03T06:00:00Z; and 2 more (the JSON lists them)"
         );
     }
