@@ -84,6 +84,10 @@ pub struct BacktestOptions {
     pub end_ms: Option<i64>,
     /// Only the series of this shard (`--shard i/n`).
     pub shard: Option<crate::shard::Shard>,
+    /// The data's time column holds row numbers this far apart (`--row-step`,
+    /// [`crate::series::rows`]): row `n` is read as 2000-01-01 + `n` × step, and so are the
+    /// incidents flagged on such rows.
+    pub row_step_ms: Option<i64>,
     /// Plan only the alerts reading this batch's file, over the batch's series instead of the whole
     /// file (streaming a file larger than memory: `fleet`).
     pub batch: Option<Batch>,
@@ -108,6 +112,12 @@ pub enum BacktestError {
     /// The `--incidents` file, which every alert reads.
     #[error("`--incidents`: {source}")]
     Incidents {
+        path: PathBuf,
+        source: Box<LoadError>,
+    },
+    /// A streamed batch of a file read with `--row-step` that holds a time, not a row number.
+    #[error("{source}")]
+    Batch {
         path: PathBuf,
         source: Box<LoadError>,
     },
@@ -214,19 +224,19 @@ pub fn replay_groups(groups: &[SeriesGroup], opts: &BacktestOptions) -> Vec<Back
 /// tells gives. Replayed as written, such a series says nothing of why it looks odd (a few minutes
 /// long and in its warm-up, or steps of milliseconds), so the replay warns.
 fn implausible_start(series: &Series) -> Option<String> {
-    const YEAR_2000_MS: i64 = 946_684_800_000;
+    const YEAR_2000_MS: i64 = crate::series::rows::ROW_ZERO_MS;
     const YEAR_2100_MS: i64 = 4_102_444_800_000;
     let first = *series.timestamps.first()?;
     // Checked on every replay (tune replays each setting): the text only when there is a warning.
     let why = if first < YEAR_2000_MS {
-        "long before any CloudWatch or Prometheus history: if its time column holds row numbers"
+        "long before any CloudWatch or Prometheus history: if its time column holds row numbers, pass how far apart the rows are (`--row-step 1h`) or give times (RFC 3339 or epoch seconds)"
     } else if first >= YEAR_2100_MS {
-        "far in the future: if its time column holds another unit or spelling"
+        "far in the future: if its time column holds another unit or spelling, give times (RFC 3339 or epoch seconds)"
     } else {
         return None;
     };
     Some(format!(
-        "the data starts at {}, {why}, give times (RFC 3339 or epoch seconds)",
+        "the data starts at {}, {why}",
         crate::series::time::format_rfc3339(first)
     ))
 }

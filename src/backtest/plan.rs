@@ -110,16 +110,51 @@ fn load_cached(
     cache: &Cache,
     path: &Path,
     format: Option<series::Format>,
+    row_step_ms: Option<i64>,
 ) -> Result<std::sync::Arc<Vec<Series>>, LoadError> {
     if let Some(s) = cache.lock().expect("cache lock").get(path) {
         return Ok(s.clone());
     }
-    let loaded = std::sync::Arc::new(series::load(path, format)?);
+    let loaded = series::load(path, format)?;
+    let loaded = std::sync::Arc::new(match row_step_ms {
+        Some(step) => at_row_times(path, &loaded, step)?,
+        None => loaded,
+    });
     cache
         .lock()
         .expect("cache lock")
         .insert(path.to_path_buf(), loaded.clone());
     Ok(loaded)
+}
+
+/// `series` of the file at `path`, whose time column holds row numbers `step_ms` apart
+/// (`--row-step`), at the times of their rows.
+fn at_row_times(path: &Path, series: &[Series], step_ms: i64) -> Result<Vec<Series>, LoadError> {
+    series::rows::rows_as_times(series, step_ms).map_err(|e| LoadError::NotRowNumbers {
+        path: path.to_path_buf(),
+        series: e.series,
+        time: series::time::format_rfc3339(e.read_ms),
+    })
+}
+
+/// Incidents flagged on rows numbered `step_ms` apart (`--row-step`) at the times of their rows.
+fn incidents_at_row_times(
+    incidents: BTreeMap<String, Vec<score::Incident>>,
+    row_step_ms: Option<i64>,
+) -> BTreeMap<String, Vec<score::Incident>> {
+    let Some(step) = row_step_ms else {
+        return incidents;
+    };
+    incidents
+        .into_iter()
+        .map(|(key, list)| {
+            let moved = list
+                .iter()
+                .map(|i| series::rows::incident_at_row_times(i, step))
+                .collect();
+            (key, moved)
+        })
+        .collect()
 }
 
 /// alerts by the series they read (a hash map: linear in the number of series).
@@ -132,16 +167,27 @@ pub fn plan<'a>(
     }
     let mut preloaded = BTreeMap::new();
     if let Some(b) = &opts.batch {
-        preloaded.insert(b.path.clone(), b.series.clone());
+        let series =
+            match opts.row_step_ms {
+                Some(step) => std::sync::Arc::new(at_row_times(&b.path, &b.series, step).map_err(
+                    |source| BacktestError::Batch {
+                        path: b.path.clone(),
+                        source: Box::new(source),
+                    },
+                )?),
+                None => b.series.clone(),
+            };
+        preloaded.insert(b.path.clone(), series);
     }
     let cache: Cache = Mutex::new(preloaded);
     let incidents_override = match &opts.incidents {
-        Some(p) => Some(
+        Some(p) => Some(incidents_at_row_times(
             score::load_incidents(p).map_err(|source| BacktestError::Incidents {
                 path: p.clone(),
                 source: Box::new(source),
             })?,
-        ),
+            opts.row_step_ms,
+        )),
         None => None,
     };
     let mut groups: Vec<SeriesGroup> = Vec::new();
@@ -173,7 +219,7 @@ pub fn plan<'a>(
             path: path.clone(),
             source: Box::new(source),
         };
-        let all = load_cached(&cache, &path, format).map_err(data_err)?;
+        let all = load_cached(&cache, &path, format, opts.row_step_ms).map_err(data_err)?;
         let filter = super::series_filter(alert, opts);
         let chosen: Vec<usize> = (0..all.len())
             .filter(|&i| selects(filter, &all[i].name))
@@ -214,14 +260,15 @@ pub fn plan<'a>(
             source.and_then(|b| b.incidents.clone()),
         ) {
             (Some(all), _) => Some(std::borrow::Cow::Borrowed(all)),
-            (None, Some(p)) => Some(std::borrow::Cow::Owned(score::load_incidents(&p).map_err(
-                |source| BacktestError::Data {
+            (None, Some(p)) => Some(std::borrow::Cow::Owned(incidents_at_row_times(
+                score::load_incidents(&p).map_err(|source| BacktestError::Data {
                     alert: alert.name.clone(),
                     env: alert.env.clone(),
                     path: p.clone(),
                     source: Box::new(source),
-                },
-            )?)),
+                })?,
+                opts.row_step_ms,
+            ))),
             (None, None) => None,
         };
         let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
@@ -236,7 +283,7 @@ pub fn plan<'a>(
                     path: m.data.clone(),
                     source: Box::new(source),
                 };
-                let loaded = load_cached(&cache, &m.data, None).map_err(band_err)?;
+                let loaded = load_cached(&cache, &m.data, None, None).map_err(band_err)?;
                 let (lower, upper) = band::replay::find_bounds(&loaded).ok_or_else(|| {
                     BacktestError::ReplayBand {
                         alert: alert.name.clone(),

@@ -42,6 +42,11 @@ pub struct Selection {
     /// window around each point label (NAB centres its windows on the anomaly).
     #[arg(long, value_parser = parse_reach)]
     pub lead: Option<i64>,
+    /// The data's time column holds row numbers (0, 1, 2, … as Yahoo's S5 A1 set writes it), this
+    /// far apart (`1h`): row n is read as 2000-01-01T00:00:00Z + n × step, and so are incidents
+    /// flagged on such rows (`--incidents` the same file). A file with real times is refused.
+    #[arg(long, value_parser = parse_row_step)]
+    pub row_step: Option<i64>,
     /// Which engines to replay.
     #[arg(long, default_value = "both", value_parser = ["cloudwatch", "prometheus", "both"])]
     pub engine: String,
@@ -68,6 +73,16 @@ pub struct Selection {
     /// runs in about this much memory. Results are the same either way.
     #[arg(long, default_value = "1G", value_parser = crate::fleet::parse_memory)]
     pub memory: u64,
+}
+
+/// clap parser for `--row-step`: a positive duration of at most a year.
+fn parse_row_step(text: &str) -> Result<i64, String> {
+    match parse_reach(text)? {
+        0 => Err(format!(
+            "`{text}`: rows must be some time apart (`1h`, `5m`)"
+        )),
+        ms => Ok(ms),
+    }
 }
 
 /// clap parser for `--grace` and `--lead`: a duration of at most a year, as the spec's durations.
@@ -168,6 +183,7 @@ impl Selection {
             start_ms: self.start,
             end_ms: self.end,
             shard,
+            row_step_ms: self.row_step,
             ..BacktestOptions::default()
         })
     }

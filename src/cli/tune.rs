@@ -415,6 +415,10 @@ fn write_overlays(
                 tuning[key] = crate::series::time::format_prometheus_duration(ms).into();
             }
         }
+        // As is a row step: the history was read at it.
+        if let Some(ms) = args.select.row_step {
+            tuning["row_step"] = crate::series::time::format_prometheus_duration(ms).into();
+        }
         // As is a series chosen on the command line: the values were judged on it alone.
         if let Some(series) = &args.select.series {
             tuning["series"] = series.clone().into();

@@ -46,6 +46,12 @@ pub enum LoadError {
         distinct: usize,
         rows: usize,
     },
+    #[error("`{}`: series `{series}` has a time, {time}, where `--row-step` reads row numbers (whole numbers from 0, read as seconds before 2000)\nhint: `--row-step` is for files that number their rows instead of stamping them; drop it for this file", path.display())]
+    NotRowNumbers {
+        path: PathBuf,
+        series: String,
+        time: String,
+    },
     #[error("`{}`: not a readable Parquet file ({message})\nhint: the file may be truncated or not Parquet at all", path.display())]
     Parquet { path: PathBuf, message: String },
     #[error("`{}` row {row}: series `{series}` appears again after other series; streaming reads a file whose rows are grouped by series\nhint: sort it once, e.g. `python3 -c \"import polars as pl; pl.scan_parquet('{}').sort('series', 'timestamp').sink_parquet('sorted.parquet')\"`, or raise `--memory` above the file's size to load it whole", path.display(), path.display())]

@@ -21,6 +21,7 @@ mod parquet;
 mod parquet_check;
 mod prometheus_json;
 mod resample;
+pub mod rows;
 mod source;
 pub mod stream;
 pub mod time;

@@ -536,7 +536,7 @@ fn implausible_timestamps_get_a_warning() {
     )
     .unwrap();
     let warned = predicate::str::contains(
-        "the data starts at 1970-01-01T00:00:01Z, long before any CloudWatch or Prometheus history: if its time column holds row numbers, give times",
+        "the data starts at 1970-01-01T00:00:01Z, long before any CloudWatch or Prometheus history: if its time column holds row numbers, pass how far apart the rows are (`--row-step 1h`) or give times",
     );
     alertlab()
         .current_dir(dir.path())

@@ -892,6 +892,96 @@ fn a_file_with_per_row_anomaly_flags_is_its_own_incidents_file() {
     assert_eq!(r["within_budget"], true, "{r}");
 }
 
+/// A file that numbers its rows instead of stamping them (Yahoo's S5 A1 set: `timestamp` 1, 2, 3,
+/// … an hour apart) reads, with `--row-step 1h`, exactly as the same file with times from
+/// 2000-01-01: backtest and tune give the same bytes, its flagged rows labelling it. Without the
+/// step the replay warns and names the flag; with it, a file of real times is refused.
+#[test]
+fn row_numbers_read_with_a_row_step_are_the_times_of_their_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let anomaly = 500..503;
+    write_hourly_kpi(p, 9, (std::slice::from_ref(&anomaly), 150.0), |h| {
+        anomaly.contains(&h)
+    });
+    let kpi = std::fs::read_to_string(p.join("kpi.csv")).unwrap();
+    for (folder, time) in [
+        (
+            "real",
+            &(|n: i64| (946_684_800 + n * 3600).to_string()) as &dyn Fn(i64) -> String,
+        ),
+        ("rows", &|n: i64| n.to_string()),
+    ] {
+        let mut csv = String::from("timestamp,value,is_anomaly\n");
+        for (n, line) in kpi.lines().skip(1).enumerate() {
+            let (_, rest) = line.split_once(',').unwrap();
+            csv.push_str(&format!("{},{rest}\n", time(n as i64 + 1)));
+        }
+        std::fs::create_dir(p.join(folder)).unwrap();
+        std::fs::write(p.join(folder).join("kpi.csv"), csv).unwrap();
+    }
+    std::fs::write(
+        p.join("s.yaml"),
+        "apiVersion: alertlab/v1\nkind: AlertSet\nmetadata: {name: t}\nalerts:\n  - name: kpi\n    metric: {cloudwatch: {namespace: X, name: Y, stat: Average, period: 3600}}\n    condition: {anomaly: {model: seasonal, k: 2, direction: both}}\n",
+    )
+    .unwrap();
+    let run = |command: &str, folder: &str, extra: &[&str]| {
+        let file = format!("{folder}/kpi.csv");
+        let mut args = vec![
+            command,
+            "--spec",
+            "s.yaml",
+            "--data",
+            &file,
+            "--incidents",
+            &file,
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        alertlab().current_dir(p).args(&args).output().unwrap()
+    };
+    for command in ["backtest", "tune"] {
+        let real = run(command, "real", &[]);
+        let rows = run(command, "rows", &["--row-step", "1h"]);
+        assert!(
+            rows.status.success(),
+            "{}",
+            String::from_utf8_lossy(&rows.stderr)
+        );
+        assert_eq!(
+            String::from_utf8(rows.stdout).unwrap(),
+            String::from_utf8(real.stdout).unwrap(),
+            "{command}"
+        );
+    }
+    let caught: serde_json::Value =
+        serde_json::from_slice(&run("backtest", "rows", &["--row-step", "1h"]).stdout).unwrap();
+    assert_eq!(caught["results"][0]["incidents"]["incidents"], 1);
+    let unread = run("backtest", "rows", &[]);
+    let warning = String::from_utf8_lossy(&unread.stderr);
+    assert!(
+        warning.contains("holds row numbers, pass how far apart the rows are (`--row-step 1h`)"),
+        "{warning}"
+    );
+    let refused = run("backtest", "real", &["--row-step", "1h"]);
+    assert_eq!(refused.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("`real/kpi.csv`: series `kpi` has a time, 2000-01-01T01:00:00Z, where `--row-step` reads row numbers"),
+        "{err}"
+    );
+    // The overlay records the step the history was read at, as it does a grace.
+    assert!(run("tune", "rows", &["--row-step", "1h", "--write"])
+        .status
+        .success());
+    let overlay = std::fs::read_to_string(p.join("s.tuned.yaml")).unwrap();
+    assert!(overlay.contains("row_step: 1h"), "{overlay}");
+    let zero = run("backtest", "rows", &["--row-step", "0s"]);
+    assert_eq!(zero.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&zero.stderr).contains("rows must be some time apart"));
+}
+
 /// Point labels (single flagged rows, as many datasets ship them) are zero-length windows: an
 /// alarm that waits for 3 of 3 hourly datapoints never starts an episode at that very hour. Unless
 /// a grace is given, a point is caught by an episode whose evaluation saw it (here up to two hours
