@@ -42,7 +42,7 @@ pub struct Selection {
     /// window around each point label (NAB centres its windows on the anomaly).
     #[arg(long, value_parser = parse_reach)]
     pub lead: Option<i64>,
-    /// The data's time column holds row numbers (0, 1, 2, … as Yahoo's S5 A1 set writes it), this
+    /// The data's time column holds row numbers (1, 2, 3, … as Yahoo's S5 A1 set writes it), this
     /// far apart (`1h`): row n is read as 2000-01-01T00:00:00Z + n × step, and so are incidents
     /// flagged on such rows (`--incidents` the same file). A file with real times is refused.
     #[arg(long, value_parser = parse_row_step)]
