@@ -117,7 +117,7 @@ fn load_cached(
     }
     let loaded = series::load(path, format)?;
     let loaded = std::sync::Arc::new(match row_step_ms {
-        Some(step) => at_row_times(path, &loaded, step)?,
+        Some(step) => series::rows::rows_as_times(path, &loaded, step)?,
         None => loaded,
     });
     cache
@@ -125,16 +125,6 @@ fn load_cached(
         .expect("cache lock")
         .insert(path.to_path_buf(), loaded.clone());
     Ok(loaded)
-}
-
-/// `series` of the file at `path`, whose time column holds row numbers `step_ms` apart
-/// (`--row-step`), at the times of their rows.
-fn at_row_times(path: &Path, series: &[Series], step_ms: i64) -> Result<Vec<Series>, LoadError> {
-    series::rows::rows_as_times(series, step_ms).map_err(|e| LoadError::NotRowNumbers {
-        path: path.to_path_buf(),
-        series: e.series,
-        time: series::time::format_rfc3339(e.read_ms),
-    })
 }
 
 /// Incidents flagged on rows numbered `step_ms` apart (`--row-step`) at the times of their rows.
@@ -167,16 +157,17 @@ pub fn plan<'a>(
     }
     let mut preloaded = BTreeMap::new();
     if let Some(b) = &opts.batch {
-        let series =
-            match opts.row_step_ms {
-                Some(step) => std::sync::Arc::new(at_row_times(&b.path, &b.series, step).map_err(
-                    |source| BacktestError::Batch {
+        let series = match opts.row_step_ms {
+            Some(step) => std::sync::Arc::new(
+                series::rows::rows_as_times(&b.path, &b.series, step).map_err(|source| {
+                    BacktestError::Batch {
                         path: b.path.clone(),
                         source: Box::new(source),
-                    },
-                )?),
-                None => b.series.clone(),
-            };
+                    }
+                })?,
+            ),
+            None => b.series.clone(),
+        };
         preloaded.insert(b.path.clone(), series);
     }
     let cache: Cache = Mutex::new(preloaded);

@@ -17,6 +17,10 @@ pub struct Args {
     pub input_format: Option<String>,
     #[arg(long, value_enum, default_value = "table")]
     pub format: OutputFormat,
+    /// The time column holds row numbers this far apart (`1h`): shown at 2000-01-01T00:00:00Z +
+    /// n × step, as `backtest --row-step` reads them.
+    #[arg(long, value_parser = super::selection::parse_row_step)]
+    pub row_step: Option<i64>,
 }
 
 pub fn parse_input_format(text: Option<&str>) -> anyhow::Result<Option<Format>> {
@@ -54,7 +58,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let format = parse_input_format(args.input_format.as_deref())?;
     let mut reports: Vec<(String, SeriesReport)> = Vec::new();
     for file in &args.files {
-        for s in series::load(file, format)? {
+        let mut loaded = series::load(file, format)?;
+        if let Some(step) = args.row_step {
+            loaded = series::rows::rows_as_times(file, &loaded, step)?;
+        }
+        for s in loaded {
             reports.push((file.display().to_string(), series::inspect(&s)));
         }
     }

@@ -80,6 +80,10 @@ pub struct Args {
     /// `start,end[,series]`, or a metric CSV with a per-row anomaly flag).
     #[arg(long)]
     pub incidents: Option<PathBuf>,
+    /// The data's time column holds row numbers this far apart (`1h`), as `backtest --row-step`
+    /// reads them.
+    #[arg(long, value_parser = super::selection::parse_row_step)]
+    pub row_step: Option<i64>,
     /// The chart (`.png` or `.svg`) for FILE; a folder with `--spec`.
     #[arg(long)]
     pub out: PathBuf,
@@ -206,6 +210,7 @@ fn plot_file(file: &Path, args: &Args) -> anyhow::Result<ExitCode> {
     let opts = BacktestOptions {
         incidents: args.incidents.clone(),
         engines,
+        row_step_ms: args.row_step,
         ..BacktestOptions::default()
     };
     let base = sets.alerts[0]
@@ -335,6 +340,7 @@ fn plot_spec(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
         alerts: args.alert.clone(),
         incidents: args.incidents.clone(),
         engines,
+        row_step_ms: args.row_step,
         ..BacktestOptions::default()
     };
     let alerts: Vec<_> = backtest::selected_alerts(&sets, &opts)

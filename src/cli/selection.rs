@@ -76,7 +76,7 @@ pub struct Selection {
 }
 
 /// clap parser for `--row-step`: a positive duration of at most a year.
-fn parse_row_step(text: &str) -> Result<i64, String> {
+pub(crate) fn parse_row_step(text: &str) -> Result<i64, String> {
     match parse_reach(text)? {
         0 => Err(format!(
             "`{text}`: rows must be some time apart (`1h`, `5m`)"

@@ -4,8 +4,10 @@
 //! warm-up, with a step of a second; given the step the user knows, row `n` is read as
 //! 2000-01-01T00:00:00Z + `n` × step, a real span at the real step.
 
-use super::time::in_range;
-use super::Series;
+use std::path::Path;
+
+use super::time::{format_rfc3339, in_range};
+use super::{LoadError, Series};
 use crate::score::Incident;
 
 /// Where row 0 falls: 2000-01-01T00:00:00Z. Times read before it (what row numbers give, as
@@ -24,15 +26,13 @@ pub fn row_time(read_ms: i64, step_ms: i64) -> Option<i64> {
     in_range(ms).then_some(ms)
 }
 
-/// A time that is no row number, where `--row-step` expected only row numbers.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NotARowNumber {
-    pub series: String,
-    pub read_ms: i64,
-}
-
-/// `series` with their row numbers read as times `step_ms` apart.
-pub fn rows_as_times(series: &[Series], step_ms: i64) -> Result<Vec<Series>, NotARowNumber> {
+/// The series of the file at `path`, whose time column holds row numbers `step_ms` apart, at the
+/// times of their rows; a time that is no row number is an error naming file, series and time.
+pub fn rows_as_times(
+    path: &Path,
+    series: &[Series],
+    step_ms: i64,
+) -> Result<Vec<Series>, LoadError> {
     series
         .iter()
         .map(|s| {
@@ -40,9 +40,10 @@ pub fn rows_as_times(series: &[Series], step_ms: i64) -> Result<Vec<Series>, Not
                 .timestamps
                 .iter()
                 .map(|&t| {
-                    row_time(t, step_ms).ok_or_else(|| NotARowNumber {
+                    row_time(t, step_ms).ok_or_else(|| LoadError::NotRowNumbers {
+                        path: path.to_path_buf(),
                         series: s.name.clone(),
-                        read_ms: t,
+                        time: format_rfc3339(t),
                     })
                 })
                 .collect::<Result<Vec<i64>, _>>()?;
@@ -91,20 +92,21 @@ mod tests {
 
     #[test]
     fn a_series_keeps_its_values_and_a_real_time_is_refused() {
+        let path = Path::new("a1.csv");
         let rows = Series::from_sorted("a", vec![1000, 2000, 3000], vec![1.0, 2.0, 3.0]);
-        let converted = rows_as_times(std::slice::from_ref(&rows), HOUR).unwrap();
+        let converted = rows_as_times(path, std::slice::from_ref(&rows), HOUR).unwrap();
         assert_eq!(
             converted[0].timestamps,
             [1, 2, 3].map(|n| ROW_ZERO_MS + n * HOUR)
         );
         assert_eq!(converted[0].values, rows.values);
         let real = Series::from_sorted("b", vec![1_397_114_100_000], vec![1.0]);
-        assert_eq!(
-            rows_as_times(&[rows, real], HOUR).unwrap_err(),
-            NotARowNumber {
-                series: "b".into(),
-                read_ms: 1_397_114_100_000
-            }
+        let err = rows_as_times(path, &[rows, real], HOUR)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("`a1.csv`: series `b` has a time, 2014-04-10T07:15:00Z, where"),
+            "{err}"
         );
     }
 

@@ -971,6 +971,44 @@ fn row_numbers_read_with_a_row_step_are_the_times_of_their_rows() {
         err.contains("`real/kpi.csv`: series `kpi` has a time, 2000-01-01T01:00:00Z, where `--row-step` reads row numbers"),
         "{err}"
     );
+    // `inspect` shows and `plot` draws the file at the same times.
+    let shown = alertlab()
+        .current_dir(p)
+        .args([
+            "inspect",
+            "rows/kpi.csv",
+            "--row-step",
+            "1h",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(shown["series"][0]["start"], "2000-01-01T01:00:00Z");
+    let drawn = alertlab()
+        .current_dir(p)
+        .args([
+            "plot",
+            "rows/kpi.csv",
+            "--row-step",
+            "1h",
+            "--period",
+            "3600",
+            "--out",
+            "k.svg",
+        ])
+        .output()
+        .unwrap();
+    // Read as 1970, the whole file would be the band's warm-up: no episode at all.
+    let said = String::from_utf8_lossy(&drawn.stderr);
+    assert!(
+        drawn.status.success() && !said.contains(": 0 episodes"),
+        "{said}"
+    );
+    assert!(std::fs::read_to_string(p.join("k.svg"))
+        .unwrap()
+        .contains("2000-01-"));
     // The overlay records the step the history was read at, as it does a grace.
     assert!(run("tune", "rows", &["--row-step", "1h", "--write"])
         .status
