@@ -408,16 +408,17 @@ fn write_overlays(
         if args.search.max_time_in_alarm != crate::tune::select::DEFAULT_MAX_TIME_IN_ALARM {
             tuning["max_time_in_alarm"] = args.search.max_time_in_alarm.into();
         }
-        // So is a lead or grace given on the command line (the spec's own are in the spec): a
-        // backtest without them counts early or late catches as false alerts.
-        for (key, given) in [("lead", args.select.lead), ("grace", args.select.grace)] {
+        // So are the durations given on the command line (the spec's own are in the spec): a
+        // lead or grace (a backtest without them counts early or late catches as false alerts)
+        // and a row step (the history was read at it).
+        for (key, given) in [
+            ("lead", args.select.lead),
+            ("grace", args.select.grace),
+            ("row_step", args.select.row_step),
+        ] {
             if let Some(ms) = given {
                 tuning[key] = crate::series::time::format_prometheus_duration(ms).into();
             }
-        }
-        // As is a row step: the history was read at it.
-        if let Some(ms) = args.select.row_step {
-            tuning["row_step"] = crate::series::time::format_prometheus_duration(ms).into();
         }
         // As is a series chosen on the command line: the values were judged on it alone.
         if let Some(series) = &args.select.series {
