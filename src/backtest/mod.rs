@@ -223,7 +223,7 @@ pub fn replay_groups(groups: &[SeriesGroup], opts: &BacktestOptions) -> Vec<Back
 /// or from after 2100: what a number in another unit or spelling than the time column's magnitude
 /// tells gives. Replayed as written, such a series says nothing of why it looks odd (a few minutes
 /// long and in its warm-up, or steps of milliseconds), so the replay warns.
-fn implausible_start(series: &Series) -> Option<String> {
+pub(crate) fn implausible_start(series: &Series) -> Option<String> {
     const YEAR_2000_MS: i64 = crate::series::rows::ROW_ZERO_MS;
     const YEAR_2100_MS: i64 = 4_102_444_800_000;
     let first = *series.timestamps.first()?;

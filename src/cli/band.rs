@@ -61,6 +61,10 @@ pub struct Args {
     pub out: Option<PathBuf>,
     #[arg(long)]
     pub input_format: Option<String>,
+    /// The time column holds row numbers this far apart (`1h`), read as `backtest --row-step`
+    /// reads them: row n at 2000-01-01T00:00:00Z + n × step.
+    #[arg(long, value_parser = super::selection::parse_row_step)]
+    pub row_step: Option<i64>,
 }
 
 /// One series with its band.
@@ -110,9 +114,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         _ => None,
     };
-    let mut all = series::load(
+    let mut all = series::rows::load_at_row_step(
         &args.file,
         parse_input_format(args.input_format.as_deref())?,
+        args.row_step,
     )?;
     if let Some(filter) = &args.series {
         all.retain(|s| s.name.contains(filter.as_str()));

@@ -39,6 +39,11 @@ pub struct Args {
     /// Input format, when the extension does not tell.
     #[arg(long)]
     pub input_format: Option<String>,
+    /// The time column holds row numbers this far apart (`1h`): the series and the windows are
+    /// written at the times `backtest --row-step` reads the rows at (row n at
+    /// 2000-01-01T00:00:00Z + n × step).
+    #[arg(long, value_parser = super::selection::parse_row_step)]
+    pub row_step: Option<i64>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -61,9 +66,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .collect::<Result<_, _>>()
         .map_err(UsageError)?;
     super::limits::count_in("--count", args.count as i64, 1, 100)?;
-    let loaded = series::load(
+    let loaded = series::rows::load_at_row_step(
         &args.file,
         parse_input_format(args.input_format.as_deref())?,
+        args.row_step,
     )?;
     let mut out = Vec::new();
     let mut windows = String::from("start,end,kind,size,series\n");

@@ -58,10 +58,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let format = parse_input_format(args.input_format.as_deref())?;
     let mut reports: Vec<(String, SeriesReport)> = Vec::new();
     for file in &args.files {
-        let mut loaded = series::load(file, format)?;
-        if let Some(step) = args.row_step {
-            loaded = series::rows::rows_as_times(file, &loaded, step)?;
-        }
+        let loaded = series::rows::load_at_row_step(file, format, args.row_step)?;
         for s in loaded {
             reports.push((file.display().to_string(), series::inspect(&s)));
         }

@@ -274,6 +274,13 @@ fn plot_file(file: &Path, args: &Args) -> anyhow::Result<ExitCode> {
         let size = (args.size.0, args.size.1 * charts.len() as u32);
         render_stack(&charts, &args.out, size).map_err(|e| UsageError(e.to_string()))?;
     }
+    // Each setting's replay repeats the series' warnings: said once.
+    let mut warned = std::collections::BTreeSet::new();
+    for w in charts.iter().flat_map(|c| &c.warnings) {
+        if warned.insert(w) {
+            eprintln!("warning: {}: {w}", args.out.display());
+        }
+    }
     let legends: Vec<String> = charts.iter().map(Chart::legend).collect();
     eprintln!("{}: {} ({note})", args.out.display(), legends.join(" | "));
     Ok(ExitCode::SUCCESS)
@@ -330,6 +337,9 @@ fn crop(chart: &mut Chart, from: Option<i64>, to: Option<i64>) -> Result<(), Usa
     Ok(())
 }
 
+/// A chart drawn by `plot --spec`: its file name, title, legend and the replay's warnings.
+type Drawn = (String, String, String, Vec<String>);
+
 /// `--spec`: one chart per alarm, env, engine and series, and an index.
 fn plot_spec(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
     let sets = spec::load_path(path)?;
@@ -360,9 +370,9 @@ fn plot_spec(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
     let groups = backtest::plan(&alerts, &opts)?;
     let mut index = String::from("<!doctype html><meta charset=\"utf-8\"><title>alertlab charts</title>\n<style>body{font-family:sans-serif;margin:2em}img{max-width:100%;border:1px solid #ddd}figure{margin:0 0 2em}</style>\n<h1>alertlab charts</h1>\n");
     // Charts of different series draw on both cores.
-    let drawn: Vec<Vec<(String, String, String)>> = groups
+    let drawn: Vec<Vec<Drawn>> = groups
         .par_iter()
-        .map(|group| -> anyhow::Result<Vec<(String, String, String)>> {
+        .map(|group| -> anyhow::Result<Vec<Drawn>> {
             let mut out = Vec::new();
             for (alert, chart) in group_charts(group, engines) {
                 let name = format!(
@@ -375,13 +385,16 @@ fn plot_spec(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
                 );
                 render(&chart, &args.out.join(&name), args.size)
                     .map_err(|e| UsageError(e.to_string()))?;
-                out.push((name, chart.title.clone(), chart.legend()));
+                out.push((name, chart.title.clone(), chart.legend(), chart.warnings));
             }
             Ok(out)
         })
         .collect::<anyhow::Result<_>>()?;
     let mut written = 0;
-    for (name, title, legend) in drawn.into_iter().flatten() {
+    for (name, title, legend, warnings) in drawn.into_iter().flatten() {
+        for w in warnings {
+            eprintln!("warning: {name}: {w}");
+        }
         let _ = writeln!(
             index,
             "<figure><img src=\"{}\" alt=\"{}\"><figcaption>{} — {}</figcaption></figure>",

@@ -39,6 +39,9 @@ pub struct Chart {
     /// Before the band exists.
     pub warm_up: Option<(i64, i64)>,
     pub alerts_per_week: f64,
+    /// What the replay warned of (a data step coarser than the period, times that look like row
+    /// numbers): a chart that looks odd says why, as `backtest` does.
+    pub warnings: Vec<String>,
 }
 
 impl Chart {
@@ -181,6 +184,7 @@ impl Chart {
             incidents: incidents.iter().map(|i| (i.start, i.end)).collect(),
             warm_up,
             alerts_per_week: result.alerts_per_week,
+            warnings: result.warnings.clone(),
         }
     }
 
@@ -276,6 +280,12 @@ pub fn group_charts<'a>(
                     Chart::from_prometheus(title("prometheus"), &replay, series, incidents, None);
                 charts.push((alert, chart));
             }
+        }
+    }
+    // The series' own warning, which `backtest::replay` adds to each of its results.
+    if let Some(warning) = backtest::implausible_start(series) {
+        for (_, chart) in &mut charts {
+            chart.warnings.push(warning.clone());
         }
     }
     charts

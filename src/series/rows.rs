@@ -56,6 +56,20 @@ pub fn rows_as_times(
         .collect()
 }
 
+/// [`super::load`], then, with a `step_ms`, [`rows_as_times`]: what the commands that read one
+/// metric file (`inspect`, `band`, `inject`) do with `--row-step`.
+pub fn load_at_row_step(
+    path: &Path,
+    format: Option<super::Format>,
+    step_ms: Option<i64>,
+) -> Result<Vec<Series>, LoadError> {
+    let loaded = super::load(path, format)?;
+    match step_ms {
+        Some(step) => rows_as_times(path, &loaded, step),
+        None => Ok(loaded),
+    }
+}
+
 /// An incident labelled by row numbers (a run of flagged rows of such a file) at the times of its
 /// rows; one with real times (a windows file beside the data) is left as it is.
 pub fn incident_at_row_times(incident: &Incident, step_ms: i64) -> Incident {

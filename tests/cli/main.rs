@@ -549,7 +549,22 @@ fn implausible_timestamps_get_a_warning() {
         .args(["tune", "--spec", "s.yaml"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("warning: band in default (cloudwatch), current and recommended: the data starts at 1970").and(warned));
+        .stdout(predicate::str::contains("warning: band in default (cloudwatch), current and recommended: the data starts at 1970").and(warned.clone()));
+    // A chart of it says so too, of one file and of a spec's alarms.
+    alertlab()
+        .current_dir(dir.path())
+        .args(["plot", "rows.csv", "--out", "rows.svg"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("warning: rows.svg: ").and(warned.clone()));
+    alertlab()
+        .current_dir(dir.path())
+        .args(["plot", "--spec", "s.yaml", "--out", "charts"])
+        .assert()
+        .success()
+        .stderr(
+            predicate::str::contains("warning: band-default-cloudwatch-rows.png: ").and(warned),
+        );
     // Real epoch times are not warned about.
     alertlab()
         .args(["backtest", "--spec"])

@@ -1018,6 +1018,50 @@ fn row_numbers_read_with_a_row_step_are_the_times_of_their_rows() {
     let zero = run("backtest", "rows", &["--row-step", "0s"]);
     assert_eq!(zero.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&zero.stderr).contains("rows must be some time apart"));
+    // `band` and `inject` read the rows at the same times: the same bytes as of the real file.
+    for folder in ["real", "rows"] {
+        let file = format!("{folder}/kpi.csv");
+        let [band, shifted, windows] =
+            ["band.csv", "shifted.csv", "w.csv"].map(|name| format!("{folder}-{name}"));
+        let step: &[&str] = if folder == "rows" {
+            &["--row-step", "1h"]
+        } else {
+            &[]
+        };
+        for command in [
+            vec!["band", &file, "--period", "3600", "--out", &band],
+            vec![
+                "inject",
+                &file,
+                "--kind",
+                "shift",
+                "--size",
+                "4",
+                "--out",
+                &shifted,
+                "--windows",
+                &windows,
+            ],
+        ] {
+            let done = alertlab()
+                .current_dir(p)
+                .args(&command)
+                .args(step)
+                .output()
+                .unwrap();
+            assert!(
+                done.status.success(),
+                "{command:?}: {}",
+                String::from_utf8_lossy(&done.stderr)
+            );
+        }
+    }
+    for out in ["band.csv", "shifted.csv", "w.csv"] {
+        let read = |folder: &str| std::fs::read(p.join(format!("{folder}-{out}"))).unwrap();
+        assert_eq!(read("real"), read("rows"), "{out}");
+    }
+    let windows = std::fs::read_to_string(p.join("rows-w.csv")).unwrap();
+    assert!(windows.contains(",2000-01-"), "{windows}");
 }
 
 /// Point labels (single flagged rows, as many datasets ship them) are zero-length windows: an
