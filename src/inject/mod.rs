@@ -15,6 +15,8 @@ use crate::score::Incident;
 use crate::series::time::{format_prometheus_duration, parse_duration, HOUR_MS};
 use crate::series::Series;
 
+mod place;
+
 /// A kind of anomaly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -145,6 +147,13 @@ pub fn robust_sigma(values: &[f64]) -> f64 {
     (dev[dev.len() / 2] * 1.4826).max(1e-9)
 }
 
+/// The closest two anomalies (or an anomaly and a labelled window) are placed when a day apart
+/// leaves no room: by then an alarm over the first has ended (M of N periods, a `for` of minutes)
+/// and a trailing band of up to six hours (the widest window the default grid tries) no longer
+/// holds it, so each is judged on its own. Two weeks of history — what CloudWatch keeps at one
+/// minute — held only four of ten anomalies a day apart (five kinds, two each).
+pub const MIN_GAP_MS: i64 = 6 * HOUR_MS;
+
 /// How long an anomaly of `kind` lasts, in ms, for a series sampled every `step` ms.
 fn duration_ms(a: &Anomaly, step: i64) -> i64 {
     match a.kind {
@@ -159,10 +168,11 @@ fn duration_ms(a: &Anomaly, step: i64) -> i64 {
 /// `series` with `count` of each anomaly injected at seeded random times, and where they are.
 /// Anomalies are placed after the first 40 % of the history (bands need history), apart from each
 /// other and from `avoid` (labelled windows) by a day or a quarter of the history, whichever is
-/// less; an anomaly that finds no free place is left out ([`shortfall`] says which). They are
-/// placed a round at a time — one of each anomaly, then the second of each — so that when the
-/// history has room for only some, every kind asked for gets its first place before any gets a
-/// second (placing all of one kind first left the last kinds out on a two-week history).
+/// less; when that leaves no room, by less, down to [`MIN_GAP_MS`]; an anomaly that still finds no
+/// free place is left out ([`shortfall`] says which). They are placed a round at a time — one of
+/// each anomaly, then the second of each — so that when the history has room for only some, every
+/// kind asked for gets its first place before any gets a second (placing all of one kind first
+/// left the last kinds out on a two-week history).
 pub fn inject(
     series: &Series,
     anomalies: &[Anomaly],
@@ -206,38 +216,58 @@ pub fn inject_within(
     });
     let mut rng = Rng::new(seed ^ name_hash);
     let earliest = first + span * 2 / 5;
-    let busy = |s: i64, e: i64, placed: &[Injected]| {
+    let busy = |placed: &[Injected]| -> Vec<(i64, i64)> {
         avoid
             .iter()
             .map(|i| (i.start, i.end))
             .chain(placed.iter().map(|p| (p.start, p.end)))
-            .any(|(a, b)| s <= b + gap && e + gap >= a)
+            .collect()
     };
+    let mut left = Vec::new();
     for _round in 0..count {
         for a in anomalies {
             let len = duration_ms(a, step);
             if earliest + len > last {
                 continue;
             }
+            let taken = busy(&placed);
             let mut spot = None;
             for _ in 0..200 {
                 let s = rng.int(earliest, last - len);
                 let s = origin + (s - origin) / step * step; // on a sample
-                if !busy(s, s + len, &placed) {
+                if !taken.iter().any(|b| place::too_close(s, len, gap, *b)) {
                     spot = Some(s);
                     break;
                 }
             }
-            let Some(start) = spot else { continue };
-            let end = start + len;
-            apply(&mut out, a, start, end, sigma, &mut rng);
-            placed.push(Injected {
-                start,
-                end,
-                kind: a.kind,
-                size: a.size,
-            });
+            match spot {
+                Some(start) => put(&mut out, &mut placed, a, (start, len), sigma, &mut rng),
+                None => left.push(a),
+            }
         }
+    }
+    // What the random tries found no room for takes the room there is, found exactly: at the same
+    // gap, then at half of it, down to MIN_GAP_MS (after every other placement, so the anomalies
+    // placed by the tries are the same whether or not some are left over).
+    let mut narrower = gap;
+    while !left.is_empty() && narrower >= gap.min(MIN_GAP_MS) {
+        let mut still = Vec::new();
+        for a in left {
+            let len = duration_ms(a, step);
+            let free = place::free_starts(
+                (earliest, last - len),
+                len,
+                narrower,
+                busy(&placed).into_iter(),
+                (origin, step),
+            );
+            match place::pick(&free, step, &mut rng) {
+                Some(start) => put(&mut out, &mut placed, a, (start, len), sigma, &mut rng),
+                None => still.push(a),
+            }
+        }
+        left = still;
+        narrower /= 2;
     }
     placed.sort_by_key(|p| p.start);
     (out, placed)
@@ -270,7 +300,7 @@ pub fn shortfall_note(missing: &BTreeMap<String, usize>, asked: usize) -> Option
     (left_out > 0).then(|| {
         let which: Vec<String> = missing.iter().map(|(l, n)| format!("{l} ×{n}")).collect();
         format!(
-            "{left_out} of {asked} injected anomalies found no place ({}): they go after the first 40 % of a series, a day apart from each other and from any labelled window; a longer history or a smaller count places them all",
+            "{left_out} of {asked} injected anomalies found no place ({}): they go after the first 40 % of a series, 6 hours to a day apart from each other and from any labelled window; a longer history or a smaller count places them all",
             which.join(", ")
         )
     })
@@ -309,6 +339,25 @@ pub fn dropout_hint(engine: &str, recall_by_kind: &BTreeMap<String, f64>) -> Opt
     (engine == "prometheus" && missed).then_some(
         "a rule fires only on what its expression returns and a stopped metric returns nothing: dropouts take an `absent_over_time(...)` rule beside this one",
     )
+}
+
+/// Inject `a` over `[start, start + len)` and record where it went.
+fn put(
+    out: &mut Series,
+    placed: &mut Vec<Injected>,
+    a: &Anomaly,
+    (start, len): (i64, i64),
+    sigma: f64,
+    rng: &mut Rng,
+) {
+    let end = start + len;
+    apply(out, a, start, end, sigma, rng);
+    placed.push(Injected {
+        start,
+        end,
+        kind: a.kind,
+        size: a.size,
+    });
 }
 
 fn apply(s: &mut Series, a: &Anomaly, start: i64, end: i64, sigma: f64, rng: &mut Rng) {
@@ -414,11 +463,48 @@ mod tests {
         assert!(inject_within(&s, &kinds, 2, 3, &[], (5, 5)).1.is_empty());
     }
 
+    /// Two weeks of history (CloudWatch's one-minute retention) hold five kinds twice: what a day
+    /// apart leaves no room for goes closer, never under [`MIN_GAP_MS`]; a history with room a
+    /// day apart keeps them a day apart.
+    #[test]
+    fn two_weeks_hold_every_kind_twice_at_least_six_hours_apart() {
+        let kinds = parse_list("spike:4,shift:3,drift:3,variance:3,drop:30m").unwrap();
+        let gaps = |placed: &[Injected]| -> Vec<i64> {
+            placed.windows(2).map(|w| w[1].start - w[0].end).collect()
+        };
+        let day_ten = 10 * 1440 * 60_000;
+        let labelled = [Incident::window(day_ten, day_ten + 3 * HOUR_MS)];
+        for seed in 1..=20 {
+            let (_, placed) = inject(&flat(14 * 1440), &kinds, 2, seed, &labelled);
+            assert_eq!(placed.len(), 10, "seed {seed}: {placed:?}");
+            assert!(placed[0].start >= 14 * 1440 * 60_000 * 2 / 5);
+            assert!(gaps(&placed).iter().all(|g| *g > MIN_GAP_MS), "seed {seed}");
+            for p in &placed {
+                assert!(
+                    !place::too_close(
+                        p.start,
+                        p.end - p.start,
+                        MIN_GAP_MS,
+                        (labelled[0].start, labelled[0].end)
+                    ),
+                    "seed {seed}: {p:?}"
+                );
+            }
+            let (_, roomy) = inject(&flat(60 * 1440), &kinds, 2, seed, &[]);
+            assert_eq!(roomy.len(), 10);
+            assert!(
+                gaps(&roomy).iter().all(|g| *g > 24 * HOUR_MS),
+                "seed {seed}"
+            );
+        }
+    }
+
     /// A history with room for only some of the anomalies asked gives every kind its first place
     /// before any gets a second, and the shortfall names what was left out.
     #[test]
     fn a_short_history_places_one_of_each_kind_first_and_says_what_it_left_out() {
-        // Six days of minutes: placements start at day 2.4 and keep a day apart (room for 2–3).
+        // Six days of minutes: placements start at day 2.4, a day apart or down to 6 hours when
+        // a day leaves no room (room for 6–7 of the 9).
         let s = flat(6 * 1440);
         let kinds = parse_list("shift:4,drift:4,variance:3").unwrap();
         for seed in 1..=20 {
