@@ -59,6 +59,10 @@ pub fn load(path: &Path, source: Source) -> Result<Vec<Series>, LoadError> {
         message: diagnose(&source_bytes(&source), separator)
             .unwrap_or_else(|| first_line(&e.to_string())),
     })?;
+    let (df, lines) = without_blank_rows(df).map_err(|e| LoadError::Csv {
+        path: path.to_path_buf(),
+        message: first_line(&e.to_string()),
+    })?;
     if let Some(repeated) = repeated_column(&df) {
         return Err(LoadError::Csv {
             path: path.to_path_buf(),
@@ -76,7 +80,35 @@ pub fn load(path: &Path, source: Source) -> Result<Vec<Series>, LoadError> {
             message: "a header but no data rows".into(),
         });
     }
-    frame_to_series(path, &df, RowNaming::CsvLine, stem_of(path))
+    let naming = match &lines {
+        Some(lines) => RowNaming::CsvLines(lines),
+        None => RowNaming::CsvLine,
+    };
+    frame_to_series(path, &df, naming, stem_of(path))
+}
+
+/// `df` without its blank rows — lines with no text at all, or only separators, which polars
+/// reads as rows of empty cells (a file's trailing blank line, a blank line between blocks) — and,
+/// when there were any, the file line of each row left, for messages.
+fn without_blank_rows(df: pl::DataFrame) -> pl::PolarsResult<(pl::DataFrame, Option<Vec<usize>>)> {
+    let mut columns = df.columns().iter();
+    let Some(first) = columns.next() else {
+        return Ok((df, None));
+    };
+    let mut blank = first.is_null();
+    for c in columns {
+        blank = &blank & &c.is_null();
+    }
+    if !blank.any() {
+        return Ok((df, None));
+    }
+    let lines = blank
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| *b != Some(true))
+        .map(|(row, _)| row + 2)
+        .collect();
+    Ok((df.filter(&!&blank)?, Some(lines)))
 }
 
 fn first_line(message: &str) -> String {
@@ -178,5 +210,25 @@ mod tests {
         assert!(diagnose(binary, b',')
             .unwrap()
             .starts_with("line 3: not UTF-8"));
+    }
+
+    fn load_text(text: &str) -> Result<Vec<Series>, LoadError> {
+        load(Path::new("m.csv"), Source::Bytes(text.as_bytes().to_vec()))
+    }
+
+    /// A trailing blank line (as editors and some exports leave), a blank line between blocks and
+    /// a line of separators alone are no rows; a bad cell after them is named by its own line.
+    #[test]
+    fn blank_lines_are_no_rows_and_later_lines_keep_their_numbers() {
+        let series = load_text("timestamp,value\n60,1\n\n120,2\n,\n180,3\n\n\n").unwrap();
+        assert_eq!(series[0].timestamps, [60_000, 120_000, 180_000]);
+        assert_eq!(series[0].values, [1.0, 2.0, 3.0]);
+        let bad = load_text("timestamp,value\n60,1\n\n120,x\n").unwrap_err();
+        assert!(bad.to_string().contains("line 4: column `value`"), "{bad}");
+        let nothing = load_text("timestamp,value\n\n\n").unwrap_err();
+        assert!(
+            nothing.to_string().contains("a header but no data rows"),
+            "{nothing}"
+        );
     }
 }

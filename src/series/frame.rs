@@ -89,18 +89,21 @@ pub fn parse_flag(cell: &str) -> Option<bool> {
 
 /// How a data row is named in messages: CSV rows by file line, Parquet rows by row number.
 #[derive(Clone, Copy)]
-pub enum RowNaming {
+pub enum RowNaming<'a> {
     /// Line = row index + 2 (the header is line 1).
     CsvLine,
+    /// The line of each row, of a CSV whose blank lines were left out.
+    CsvLines(&'a [usize]),
     /// Row = row index + 1 + the offset of the frame's first row in the file (frames read in
     /// slices name the file's rows).
     ParquetRow(usize),
 }
 
-impl RowNaming {
+impl RowNaming<'_> {
     fn name(self, row: usize) -> String {
         match self {
             RowNaming::CsvLine => format!("line {}", row + 2),
+            RowNaming::CsvLines(lines) => format!("line {}", lines[row]),
             RowNaming::ParquetRow(offset) => format!("row {}", offset + row + 1),
         }
     }
@@ -129,7 +132,7 @@ pub(crate) fn is_named(name: &str, wanted: &str) -> bool {
 pub fn frame_to_series(
     path: &Path,
     df: &pl::DataFrame,
-    naming: RowNaming,
+    naming: RowNaming<'_>,
     default_name: &str,
 ) -> Result<Vec<Series>, LoadError> {
     let names: Vec<String> = df
@@ -203,7 +206,7 @@ fn timestamp_column(
     path: &Path,
     df: &pl::DataFrame,
     name: &str,
-    naming: RowNaming,
+    naming: RowNaming<'_>,
 ) -> Result<Vec<i64>, LoadError> {
     let col = df.column(name).map_err(|e| polars_err(path, e))?;
     let bad = |row: usize, value: String| LoadError::BadTimestamp {
@@ -282,7 +285,7 @@ fn value_column(
     path: &Path,
     df: &pl::DataFrame,
     name: &str,
-    naming: RowNaming,
+    naming: RowNaming<'_>,
 ) -> Result<Vec<f64>, LoadError> {
     let col = df.column(name).map_err(|e| polars_err(path, e))?;
     if col.dtype().is_primitive_numeric() || col.dtype() == &DataType::Null {
