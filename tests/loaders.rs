@@ -196,6 +196,15 @@ fn bad_inputs_name_the_file_row_and_expectation() {
         ("unknown_format.xlsx", &["unknown format", "xlsx"]),
         ("wrong_shape.json", &["expected", "MetricDataResults"]),
         ("wrong_type.json", &["line 1", "expected"]),
+        // Cut short: no key tells the shape, so the JSON's own error tells what is wrong.
+        (
+            "cut_short.json",
+            &["line 1", "expected JSON (EOF while parsing"],
+        ),
+        (
+            "prometheus_error_answer.json",
+            &["not a Prometheus error answer (`bad_data`: 1:5: parse error"],
+        ),
         ("truncated.parquet", &["not a readable Parquet file"]),
         // Found by the fuzzer (20k cases): polars sized a bitmap by this count and the process
         // aborted on a 2^61-byte allocation.

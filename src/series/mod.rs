@@ -392,12 +392,7 @@ fn load_json_detect(path: &Path) -> Result<Vec<Series>, LoadError> {
     } else if text.contains("\"resultType\"") || text.contains("\"result\"") {
         prometheus_json::load(path, &text)?
     } else {
-        return Err(LoadError::JsonShape {
-            path: path.to_path_buf(),
-            line: 1,
-            expected: "CloudWatch `MetricDataResults`/`Datapoints` or Prometheus `data.result`"
-                .into(),
-        });
+        return Err(unknown_json(path, &text));
     };
     if series.is_empty() {
         return Err(LoadError::NoSeries {
@@ -405,6 +400,36 @@ fn load_json_detect(path: &Path) -> Result<Vec<Series>, LoadError> {
         });
     }
     Ok(series)
+}
+
+/// Why `text` (JSON in neither CloudWatch's nor Prometheus's shape) cannot be read: not JSON at
+/// all (a file cut short, say: serde_json's message and line), a Prometheus API error answer
+/// (saved instead of the data: its own message), or another shape.
+fn unknown_json(path: &Path, text: &str) -> LoadError {
+    let shape = |line: usize, expected: String| LoadError::JsonShape {
+        path: path.to_path_buf(),
+        line,
+        expected,
+    };
+    let value = match serde_json::from_str::<serde_json::Value>(text) {
+        Err(e) => return shape(e.line().max(1), format!("JSON ({e})")),
+        Ok(value) => value,
+    };
+    if value["status"] == "error" {
+        let said = |key: &str| value[key].as_str().unwrap_or("").to_string();
+        return shape(
+            1,
+            format!(
+                "metric data, not a Prometheus error answer (`{}`: {})",
+                said("errorType"),
+                said("error")
+            ),
+        );
+    }
+    shape(
+        1,
+        "CloudWatch `MetricDataResults`/`Datapoints` or Prometheus `data.result`".into(),
+    )
 }
 
 fn read_text(path: &Path, source: source::Source) -> Result<String, LoadError> {
