@@ -63,9 +63,10 @@ pub enum Command {
     /// Find the quietest setting that still catches incidents, per alert and env; `--write` puts
     /// it beside the spec for backtest and generate.
     Tune(tune::Args),
-    /// Time loading and backtesting on generated data, against a baseline measured in the same run.
+    /// Time loading, bands, backtests, tuning, charts and fleet runs on generated data, each against a
+    /// baseline measured in the same run.
     Bench(bench::Args),
-    /// Metric history from a Prometheus server, in the format the loaders read.
+    /// Metric history from a Prometheus server or from CloudWatch, in the format the loaders read.
     Fetch(fetch::Args),
     /// A spec from what you already run: Prometheus alerting rules or CloudWatch alarms.
     Import(import::Args),
