@@ -259,11 +259,36 @@ fn days_in_month(year: i64, month: u32) -> u32 {
 
 /// RFC 3339 UTC with second precision (milliseconds only when present): `2024-01-01T00:05:00Z`.
 pub fn format_rfc3339(ms: i64) -> String {
-    match chrono::DateTime::from_timestamp_millis(ms) {
-        Some(t) if ms % SECOND_MS == 0 => t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        Some(t) => t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
-        None => format!("{ms} ms since 1970"),
+    use chrono::{Datelike, Timelike};
+    use std::fmt::Write as _;
+    let Some(t) = chrono::DateTime::from_timestamp_millis(ms) else {
+        return format!("{ms} ms since 1970");
+    };
+    // Written field by field: a report writes a time per transition and episode edge (hundreds of
+    // thousands in a fleet's JSON), and a format string is parsed anew on every call.
+    if !(0..=9999).contains(&t.year()) {
+        // Such years take a sign in RFC 3339's extended form, as chrono writes it.
+        return match ms % SECOND_MS {
+            0 => t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            _ => t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+        };
     }
+    let mut out = String::with_capacity(24);
+    let _ = write!(
+        out,
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    );
+    if ms % SECOND_MS != 0 {
+        let _ = write!(out, ".{:03}", t.timestamp_subsec_millis());
+    }
+    out.push('Z');
+    out
 }
 
 /// A duration in a short human form: `45s`, `5m`, `1h30m`, `2d4h`.
@@ -353,6 +378,37 @@ pub fn format_prometheus_duration(ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Field by field, the text is chrono's own RFC 3339 formatting, at every kind of instant.
+    #[test]
+    fn rfc3339_text_is_chronos_formatting() {
+        let chrono_text = |ms: i64| {
+            let t = chrono::DateTime::from_timestamp_millis(ms).unwrap();
+            if ms % SECOND_MS == 0 {
+                t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+            } else {
+                t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+            }
+        };
+        let mut rng = crate::rng::Rng::new(5);
+        let edges = [
+            0,
+            -1,
+            1,
+            999,
+            -999,
+            -62_135_596_800_000,
+            253_402_300_799_999,
+        ];
+        let random = (0..20_000).map(|_| rng.int(-70_000_000_000_000, 300_000_000_000_000));
+        for ms in edges.into_iter().chain(random) {
+            assert_eq!(format_rfc3339(ms), chrono_text(ms), "{ms}");
+        }
+        assert_eq!(
+            format_rfc3339(1_704_067_200_500),
+            "2024-01-01T00:00:00.500Z"
+        );
+    }
 
     #[test]
     fn parses_the_spellings_users_have() {
