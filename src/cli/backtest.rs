@@ -65,6 +65,20 @@ const CSV_HEADER: &[&str] = &[
     "median_delay_s",
 ];
 
+/// What a result says on stderr whatever the format: who it is, its warnings, and whether an
+/// incidents file scored it. Read from its JSON form, the rest skipped without being built.
+#[derive(serde::Deserialize)]
+struct Notice {
+    alert: String,
+    env: String,
+    engine: String,
+    series: String,
+    #[serde(default)]
+    warnings: Vec<String>,
+    #[serde(default)]
+    incidents: Option<serde::de::IgnoredAny>,
+}
+
 /// The columns of one result, read from its JSON form: the same rows for a fresh run and for
 /// `alertlab merge` of shard outputs.
 #[derive(serde::Deserialize)]
@@ -256,29 +270,26 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Series a batch at a time within `--memory`; results come back sorted from a spill file.
     let results = fleet::backtest(&sets, &opts, args.select.memory)?;
     let mut rows: Vec<RowView> = Vec::new();
-    for value in results.iter() {
-        let value = value?;
-        let text = |key: &str| value[key].as_str().unwrap_or_default().to_string();
+    for record in results.records() {
+        let record = record?;
+        let notice: Notice = serde_json::from_slice(&record)?;
         let about = format!(
             "alert `{}`, env `{}`, {} `{}`",
-            text("alert"),
-            text("env"),
-            text("engine"),
-            text("series")
+            notice.alert, notice.env, notice.engine, notice.series
         );
-        for w in value["warnings"].as_array().into_iter().flatten() {
-            eprintln!("warning: {about}: {}", w.as_str().unwrap_or_default());
+        for w in &notice.warnings {
+            eprintln!("warning: {about}: {w}");
         }
         // An incidents file named on the command line that says nothing of this series: its
         // recall is not scored, which a user who passed the file would otherwise not notice.
-        if let (Some(file), true) = (&opts.incidents, value["incidents"].is_null()) {
+        if let (Some(file), None) = (&opts.incidents, &notice.incidents) {
             eprintln!(
                 "warning: {about}: `{}` has no windows for this series: recall is not scored",
                 file.display()
             );
         }
         if args.format != OutputFormat::Json {
-            rows.push(serde_json::from_value(value)?);
+            rows.push(serde_json::from_slice(&record)?);
         }
     }
     if args.format == OutputFormat::Json {

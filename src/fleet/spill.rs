@@ -66,12 +66,12 @@ impl SortedResults {
         self.index.is_empty()
     }
 
-    /// Each result's JSON, in order.
-    pub fn iter(&self) -> impl Iterator<Item = std::io::Result<serde_json::Value>> + '_ {
+    /// Each result's compact JSON, in order.
+    pub fn records(&self) -> impl Iterator<Item = std::io::Result<Vec<u8>>> + '_ {
         self.index.iter().map(|(_, offset, len)| {
             let mut buf = vec![0u8; *len as usize];
             self.file.read_exact_at(&mut buf, *offset)?;
-            Ok(serde_json::from_slice(&buf)?)
+            Ok(buf)
         })
     }
 
@@ -82,12 +82,18 @@ impl SortedResults {
             return w.write_all(b"{\n  \"results\": []\n}\n");
         }
         w.write_all(b"{\n  \"results\": [\n")?;
-        for (i, value) in self.iter().enumerate() {
+        let mut text = Vec::new();
+        for (i, record) in self.records().enumerate() {
             if i > 0 {
                 w.write_all(b",\n")?;
             }
             // A result nested two levels deep: its own pretty form, every line indented by four.
-            let text = serde_json::to_string_pretty(&value?)?;
+            text.clear();
+            let record = record?;
+            let mut from = serde_json::Deserializer::from_slice(&record);
+            let mut to = serde_json::Serializer::pretty(&mut text);
+            serde_transcode::transcode(&mut from, &mut to)?;
+            let text = std::str::from_utf8(&text).map_err(std::io::Error::other)?;
             for (j, line) in text.lines().enumerate() {
                 if j > 0 {
                     w.write_all(b"\n")?;
@@ -97,5 +103,39 @@ impl SortedResults {
             }
         }
         w.write_all(b"\n  ]\n}\n")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backtest::{self, BacktestOptions, Report};
+
+    /// Spilled and read back, the bundled spec's results are the bytes `serde_json` writes of the
+    /// report held whole: every kind of field (floats, nulls, nested incidents, transitions).
+    #[test]
+    fn a_spilled_report_is_the_pretty_json_of_the_report_held_whole() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let sets = crate::spec::load_path(&root.join("alerts")).unwrap();
+        let report = backtest::run(&sets, &BacktestOptions::default()).unwrap();
+        assert!(report.results.len() > 10);
+        let mut spill = Spill::new().unwrap();
+        // Pushed in reverse: the spill puts them back in report order.
+        for r in report.results.iter().rev() {
+            spill.push(r).unwrap();
+        }
+        let mut written = Vec::new();
+        spill.sorted().unwrap().write_pretty(&mut written).unwrap();
+        let whole = serde_json::to_string_pretty(&report).unwrap() + "\n";
+        assert_eq!(String::from_utf8(written).unwrap(), whole);
+        let empty = serde_json::to_string_pretty(&Report { results: vec![] }).unwrap() + "\n";
+        let mut none = Vec::new();
+        Spill::new()
+            .unwrap()
+            .sorted()
+            .unwrap()
+            .write_pretty(&mut none)
+            .unwrap();
+        assert_eq!(String::from_utf8(none).unwrap(), empty);
     }
 }
