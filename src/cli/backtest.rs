@@ -1,11 +1,12 @@
 //! `alertlab backtest`
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use super::output::{csv, data_cell, emit, emit_with, interval, num, table, OutputFormat};
 use super::selection::Selection;
 use crate::fleet;
+use crate::fleet::spill::SortedResults;
 use crate::series::time::format_duration;
 
 #[derive(clap::Args, Debug)]
@@ -191,17 +192,6 @@ fn csv_row(r: &RowView) -> Vec<String> {
     cells
 }
 
-/// A backtest report (`{"results": [...]}` as JSON) as `--format` asks: also the output of
-/// `alertlab merge` of backtest shards.
-pub fn render(report: &serde_json::Value, format: OutputFormat) -> anyhow::Result<String> {
-    if format == OutputFormat::Json {
-        return Ok(serde_json::to_string_pretty(report)? + "\n");
-    }
-    let results: Vec<RowView> = serde_json::from_value(report["results"].clone())
-        .map_err(|e| anyhow::anyhow!("not a backtest report: {e}"))?;
-    Ok(render_rows(&results, format))
-}
-
 /// Table (noisiest first) or CSV (report order) of result rows.
 fn render_rows(results: &[RowView], format: OutputFormat) -> String {
     match format {
@@ -269,6 +259,24 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let opts = args.select.options()?;
     // Series a batch at a time within `--memory`; results come back sorted from a spill file.
     let results = fleet::backtest(&sets, &opts, args.select.memory)?;
+    print(
+        &results,
+        args.format,
+        args.out.as_deref(),
+        opts.incidents.as_deref(),
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `results` as `format` (into `out`, or on stdout), each result's warnings on stderr: what
+/// `backtest` prints, and `merge` of its shards. `incidents`: the file named on the command line,
+/// whose silence on a series is worth a warning.
+pub(super) fn print(
+    results: &SortedResults,
+    format: OutputFormat,
+    out: Option<&Path>,
+    incidents: Option<&Path>,
+) -> anyhow::Result<()> {
     let mut rows: Vec<RowView> = Vec::new();
     for record in results.records() {
         let record = record?;
@@ -282,20 +290,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         // An incidents file named on the command line that says nothing of this series: its
         // recall is not scored, which a user who passed the file would otherwise not notice.
-        if let (Some(file), None) = (&opts.incidents, &notice.incidents) {
+        if let (Some(file), None) = (incidents, &notice.incidents) {
             eprintln!(
                 "warning: {about}: `{}` has no windows for this series: recall is not scored",
                 file.display()
             );
         }
-        if args.format != OutputFormat::Json {
+        if format != OutputFormat::Json {
             rows.push(serde_json::from_slice(&record)?);
         }
     }
-    if args.format == OutputFormat::Json {
-        emit_with(args.out.as_deref(), |w| results.write_pretty(w))?;
+    if format == OutputFormat::Json {
+        emit_with(out, |w| results.write_pretty(w))?;
     } else {
-        emit(&render_rows(&rows, args.format), args.out.as_deref())?;
+        emit(&render_rows(&rows, format), out)?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }

@@ -6,8 +6,11 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use serde::de::{DeserializeSeed, Deserializer, Error as _, MapAccess, SeqAccess, Visitor};
+
 use super::output::{emit, OutputFormat};
 use super::UsageError;
+use crate::fleet::spill::{Key, Spill};
 use crate::tune::{self, pool};
 
 #[derive(clap::Args, Debug)]
@@ -22,76 +25,193 @@ pub struct Args {
     pub out: Option<PathBuf>,
 }
 
-fn read(path: &Path) -> Result<serde_json::Value, UsageError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| UsageError(format!("`{}`: {e}", path.display())))?;
-    serde_json::from_str(&text).map_err(|e| {
-        UsageError(format!(
-            "`{}` line {}: not JSON ({e})\nhint: run the shards with `--format json`",
-            path.display(),
-            e.line()
-        ))
-    })
+/// What one shard output turned out to be.
+enum Shard {
+    /// A backtest report: its results went to the spill file, their keys to `keys`.
+    Backtest,
+    /// A tune report (small: per-setting tallies, not per-series results), whole.
+    Tune(serde_json::Value),
+    Neither,
 }
 
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let docs: Vec<(PathBuf, serde_json::Value)> = args
-        .files
-        .iter()
-        .map(|p| read(p).map(|v| (p.clone(), v)))
-        .collect::<Result<_, _>>()?;
-    let is_tune = |v: &serde_json::Value| v.get("recommendations").is_some();
-    let is_backtest = |v: &serde_json::Value| v.get("results").is_some_and(|r| r.is_array());
-    let text = if docs.iter().all(|(_, v)| is_backtest(v)) {
-        super::backtest::render(&merge_backtest(&docs)?, args.format)?
-    } else if docs.iter().all(|(_, v)| is_tune(v)) {
-        super::tune_render::render(&merge_tune(&docs)?, args.format, None)?
-    } else {
-        let odd = docs
-            .iter()
-            .find(|(_, v)| !is_backtest(v) && !is_tune(v))
-            .map(|(p, _)| format!("`{}` is neither", p.display()))
-            .unwrap_or_else(|| "they mix the two".into());
-        return Err(UsageError(format!(
-            "merge takes JSON outputs of `backtest` or of `tune`, all of one kind: {odd}"
-        ))
-        .into());
-    };
-    emit(&text, args.out.as_deref())?;
-    Ok(ExitCode::SUCCESS)
+/// Read the shard output at `path` (the `file`-th): a backtest report's results one at a time into
+/// `spill`, so that merging a fleet's shards takes memory for one result, not for every result as
+/// a JSON tree (about twenty times the file's size); any other document whole.
+fn read(
+    path: &Path,
+    file: usize,
+    spill: &mut Spill,
+    keys: &mut Vec<(Key, usize)>,
+) -> Result<Shard, UsageError> {
+    let opened =
+        std::fs::File::open(path).map_err(|e| UsageError(format!("`{}`: {e}", path.display())))?;
+    let mut from =
+        serde_json::Deserializer::from_reader(std::io::BufReader::with_capacity(1 << 20, opened));
+    let shard = from
+        .deserialize_any(Document { spill, keys, file })
+        .and_then(|shard| from.end().map(|()| shard))
+        .map_err(|e| {
+            UsageError(format!(
+                "`{}` line {}: not a JSON report ({e})\nhint: run the shards with `--format json`",
+                path.display(),
+                e.line()
+            ))
+        })?;
+    Ok(shard)
+}
+
+/// A shard output's top level: `results` streamed, every other key kept.
+struct Document<'a> {
+    spill: &'a mut Spill,
+    keys: &'a mut Vec<(Key, usize)>,
+    file: usize,
+}
+
+impl<'de> Visitor<'de> for Document<'_> {
+    type Value = Shard;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object: the output of `backtest` or `tune` with `--format json`")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Shard, A::Error> {
+        let mut results = false;
+        let mut rest = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "results" {
+                map.next_value_seed(Results {
+                    spill: &mut *self.spill,
+                    keys: &mut *self.keys,
+                    file: self.file,
+                })?;
+                results = true;
+            } else {
+                rest.insert(key, map.next_value()?);
+            }
+        }
+        Ok(if results {
+            Shard::Backtest
+        } else if rest.contains_key("recommendations") {
+            Shard::Tune(serde_json::Value::Object(rest))
+        } else {
+            Shard::Neither
+        })
+    }
+}
+
+/// A backtest report's `results`, each copied into the spill file under its key.
+struct Results<'a> {
+    spill: &'a mut Spill,
+    keys: &'a mut Vec<(Key, usize)>,
+    file: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for Results<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Results<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("`results`: a list of backtest results")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut json = Vec::new();
+        while seq
+            .next_element_seed(Compact { json: &mut json })?
+            .is_some()
+        {
+            let id: ResultId = serde_json::from_slice(&json).map_err(|_| {
+                A::Error::custom("a result without the `alert`, `env`, `engine` and `series` of a backtest result")
+            })?;
+            let key = (id.alert, id.env, id.engine, id.series);
+            self.spill
+                .push_record(key.clone(), &json)
+                .map_err(A::Error::custom)?;
+            self.keys.push((key, self.file));
+        }
+        Ok(())
+    }
+}
+
+/// One JSON value, re-written compactly into `json`.
+struct Compact<'a> {
+    json: &'a mut Vec<u8>,
+}
+
+impl<'de> DeserializeSeed<'de> for Compact<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        self.json.clear();
+        let mut to = serde_json::Serializer::new(&mut *self.json);
+        serde_transcode::transcode(d, &mut to).map_err(D::Error::custom)
+    }
 }
 
 /// What identifies a backtest result; the order `backtest` sorts by.
-fn result_key(r: &serde_json::Value) -> (String, String, String, String) {
-    let s = |k: &str| r[k].as_str().unwrap_or_default().to_string();
-    (s("alert"), s("env"), s("engine"), s("series"))
+#[derive(serde::Deserialize)]
+struct ResultId {
+    alert: String,
+    env: String,
+    engine: String,
+    series: String,
 }
 
-/// Every shard's results in one list, sorted as one run sorts them; a result in two shards is an
-/// error (the shards overlap: not outputs of `--shard i/n` of one command).
-fn merge_backtest(docs: &[(PathBuf, serde_json::Value)]) -> Result<serde_json::Value, UsageError> {
-    let mut all: Vec<(PathBuf, serde_json::Value)> = docs
-        .iter()
-        .flat_map(|(p, v)| {
-            v["results"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(move |r| (p.clone(), r.clone()))
-        })
-        .collect();
-    all.sort_by_key(|(_, r)| result_key(r));
-    for pair in all.windows(2) {
-        if result_key(&pair[0].1) == result_key(&pair[1].1) {
-            let (a, e, engine, s) = result_key(&pair[0].1);
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let mut spill = Spill::new()?;
+    let mut keys = Vec::new();
+    let mut tunes = Vec::new();
+    let (mut backtests, mut odd) = (0, None);
+    for (i, path) in args.files.iter().enumerate() {
+        match read(path, i, &mut spill, &mut keys)? {
+            Shard::Backtest => backtests += 1,
+            Shard::Tune(doc) => tunes.push((path.clone(), doc)),
+            Shard::Neither => odd = odd.or(Some(path)),
+        }
+    }
+    if let Some(path) = odd {
+        return Err(neither(&format!("`{}` is neither", path.display())).into());
+    }
+    if backtests == args.files.len() {
+        refuse_overlaps(keys, &args.files)?;
+        super::backtest::print(&spill.sorted()?, args.format, args.out.as_deref(), None)?;
+    } else if tunes.len() == args.files.len() {
+        let text = super::tune_render::render(&merge_tune(&tunes)?, args.format, None)?;
+        emit(&text, args.out.as_deref())?;
+    } else {
+        return Err(neither("they mix the two").into());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn neither(why: &str) -> UsageError {
+    UsageError(format!(
+        "merge takes JSON outputs of `backtest` or of `tune`, all of one kind: {why}"
+    ))
+}
+
+/// A result in two shards is an error: the shards overlap (not outputs of `--shard i/n` of one
+/// command).
+fn refuse_overlaps(mut keys: Vec<(Key, usize)>, files: &[PathBuf]) -> Result<(), UsageError> {
+    keys.sort();
+    for pair in keys.windows(2) {
+        if pair[0].0 == pair[1].0 {
+            let (a, e, engine, s) = &pair[0].0;
             return Err(UsageError(format!(
                 "alert `{a}`, env `{e}`, {engine}, series `{s}` is in both `{}` and `{}`: the inputs overlap (merge the outputs of `--shard 1/n` … `n/n` of one command)",
-                pair[0].0.display(),
-                pair[1].0.display()
+                files[pair[0].1].display(),
+                files[pair[1].1].display()
             )));
         }
     }
-    Ok(serde_json::json!({ "results": all.into_iter().map(|(_, r)| r).collect::<Vec<_>>() }))
+    Ok(())
 }
 
 /// The shards' pooled tallies added up and chosen from again.

@@ -9,7 +9,7 @@ use std::os::unix::fs::FileExt;
 use crate::backtest::BacktestResult;
 
 /// What orders results: alert, env, engine, series (as `backtest::run` sorts).
-type Key = (String, String, &'static str, String);
+pub type Key = (String, String, String, String);
 
 pub struct Spill {
     file: BufWriter<File>,
@@ -28,15 +28,21 @@ impl Spill {
     }
 
     pub fn push(&mut self, r: &BacktestResult) -> std::io::Result<()> {
-        let bytes = serde_json::to_vec(r)?;
-        self.file.write_all(&bytes)?;
-        let len = u32::try_from(bytes.len()).map_err(std::io::Error::other)?;
-        self.index.push((
-            (r.alert.clone(), r.env.clone(), r.engine, r.series.clone()),
-            self.written,
-            len,
-        ));
-        self.written += bytes.len() as u64;
+        let key = (
+            r.alert.clone(),
+            r.env.clone(),
+            r.engine.to_string(),
+            r.series.clone(),
+        );
+        self.push_record(key, &serde_json::to_vec(r)?)
+    }
+
+    /// A result already in JSON (a shard's, being merged) under its key.
+    pub fn push_record(&mut self, key: Key, json: &[u8]) -> std::io::Result<()> {
+        self.file.write_all(json)?;
+        let len = u32::try_from(json.len()).map_err(std::io::Error::other)?;
+        self.index.push((key, self.written, len));
+        self.written += json.len() as u64;
         Ok(())
     }
 

@@ -167,6 +167,27 @@ fn shard_auto_reads_the_schedulers_index_and_merge_refuses_what_does_not_fit() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("all of one kind"));
+    // A shard output cut short, or whose results are no backtest results: exit 2 naming it.
+    let whole = std::fs::read_to_string(p.join("explicit.json")).unwrap();
+    std::fs::write(p.join("cut.json"), &whole[..whole.len() / 2]).unwrap();
+    std::fs::write(p.join("numbers.json"), "{\"results\": [1, 2]}").unwrap();
+    for (file, said) in [
+        ("cut.json", "not a JSON report (EOF while parsing"),
+        (
+            "numbers.json",
+            "a result without the `alert`, `env`, `engine` and `series`",
+        ),
+    ] {
+        alertlab()
+            .current_dir(p)
+            .args(["merge", file])
+            .assert()
+            .code(2)
+            .stderr(
+                predicate::str::contains(format!("`{file}` line "))
+                    .and(predicate::str::contains(said)),
+            );
+    }
     for (flag, value) in [("--write", None), ("--chart", Some("charts"))] {
         alertlab()
             .current_dir(p)
