@@ -48,7 +48,7 @@ fn read(
     let mut from =
         serde_json::Deserializer::from_reader(std::io::BufReader::with_capacity(1 << 20, opened));
     let shard = from
-        .deserialize_any(Document { spill, keys, file })
+        .deserialize_any(Document(Results { spill, keys, file }))
         .and_then(|shard| from.end().map(|()| shard))
         .map_err(|e| {
             UsageError(format!(
@@ -61,11 +61,7 @@ fn read(
 }
 
 /// A shard output's top level: `results` streamed, every other key kept.
-struct Document<'a> {
-    spill: &'a mut Spill,
-    keys: &'a mut Vec<(Key, usize)>,
-    file: usize,
-}
+struct Document<'a>(Results<'a>);
 
 impl<'de> Visitor<'de> for Document<'_> {
     type Value = Shard;
@@ -75,21 +71,19 @@ impl<'de> Visitor<'de> for Document<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Shard, A::Error> {
-        let mut results = false;
+        let mut results = Some(self.0);
         let mut rest = serde_json::Map::new();
         while let Some(key) = map.next_key::<String>()? {
-            if key == "results" {
-                map.next_value_seed(Results {
-                    spill: &mut *self.spill,
-                    keys: &mut *self.keys,
-                    file: self.file,
-                })?;
-                results = true;
-            } else {
+            if key != "results" {
                 rest.insert(key, map.next_value()?);
+                continue;
             }
+            let results = results
+                .take()
+                .ok_or_else(|| A::Error::custom("`results` appears twice"))?;
+            map.next_value_seed(results)?;
         }
-        Ok(if results {
+        Ok(if results.is_none() {
             Shard::Backtest
         } else if rest.contains_key("recommendations") {
             Shard::Tune(serde_json::Value::Object(rest))

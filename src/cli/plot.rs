@@ -338,7 +338,7 @@ fn crop(chart: &mut Chart, from: Option<i64>, to: Option<i64>) -> Result<(), Usa
 }
 
 /// A chart drawn by `plot --spec`: its file name, title, legend and the replay's warnings.
-type Drawn = (String, String, String, Vec<String>);
+type DrawnChart = (String, String, String, Vec<String>);
 
 /// `--spec`: one chart per alarm, env, engine and series, and an index.
 fn plot_spec(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
@@ -370,9 +370,9 @@ fn plot_spec(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
     let groups = backtest::plan(&alerts, &opts)?;
     let mut index = String::from("<!doctype html><meta charset=\"utf-8\"><title>alertlab charts</title>\n<style>body{font-family:sans-serif;margin:2em}img{max-width:100%;border:1px solid #ddd}figure{margin:0 0 2em}</style>\n<h1>alertlab charts</h1>\n");
     // Charts of different series draw on both cores.
-    let drawn: Vec<Vec<Drawn>> = groups
+    let drawn: Vec<Vec<DrawnChart>> = groups
         .par_iter()
-        .map(|group| -> anyhow::Result<Vec<Drawn>> {
+        .map(|group| -> anyhow::Result<Vec<DrawnChart>> {
             let mut out = Vec::new();
             for (alert, chart) in group_charts(group, engines) {
                 let name = format!(
