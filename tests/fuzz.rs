@@ -217,6 +217,13 @@ proptest! {
         }
     }
 
+    /// Shard outputs read back by `merge` (streamed, a result at a time), mutated: each is merged
+    /// or refused, never a panic.
+    #[test]
+    fn merge_shard_reader_never_panics(bytes in bytes_or_mutation(seed("tests/fixtures/backtest/simple/expected.json"))) {
+        let _ = with_file("shard.json", &bytes, |p| alertlab::fleet::shards::read(&[p.to_path_buf()]));
+    }
+
     /// `tune --grid` flags and `--inject` lists: any text is a value or an error, never a panic.
     #[test]
     fn grid_and_inject_parsers_never_panic(

@@ -8,6 +8,7 @@
 //! `BacktestOptions::batch`, `backtest::replay_groups`); backtest results go to a [`spill`] file
 //! and come back sorted, tune tallies of batches add up as shards' do (`tune::pool`).
 
+pub mod shards;
 pub mod spill;
 
 use std::path::{Path, PathBuf};
