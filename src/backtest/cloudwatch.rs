@@ -96,6 +96,7 @@ pub fn cloudwatch_replay(
             format_duration(period_ms)
         ));
     }
+    result.warnings.extend(super::implausible_start(ctx.raw));
     Some(CloudWatchReplay {
         grid,
         prepared,

@@ -223,7 +223,7 @@ pub fn replay_groups(groups: &[SeriesGroup], opts: &BacktestOptions) -> Vec<Back
 /// or from after 2100: what a number in another unit or spelling than the time column's magnitude
 /// tells gives. Replayed as written, such a series says nothing of why it looks odd (a few minutes
 /// long and in its warm-up, or steps of milliseconds), so the replay warns.
-pub(crate) fn implausible_start(series: &Series) -> Option<String> {
+fn implausible_start(series: &Series) -> Option<String> {
     const YEAR_2000_MS: i64 = crate::series::rows::ROW_ZERO_MS;
     const YEAR_2100_MS: i64 = 4_102_444_800_000;
     let first = *series.timestamps.first()?;
@@ -289,11 +289,6 @@ pub fn replay(
     }
     if engines.prometheus {
         out.extend(run_prometheus(alert, ctx, inputs.span, replay, detail));
-    }
-    if let Some(warning) = implausible_start(ctx.raw) {
-        for r in &mut out {
-            r.warnings.push(warning.clone());
-        }
     }
     if let Some(all) = &inputs.incidents {
         for r in &mut out {

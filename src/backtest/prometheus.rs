@@ -302,6 +302,7 @@ pub fn prometheus_replay(
             format_duration(alert.prom.lookback_ms)
         ));
     }
+    result.warnings.extend(super::implausible_start(raw));
     Some(PrometheusReplay {
         selection,
         presence,

@@ -282,12 +282,6 @@ pub fn group_charts<'a>(
             }
         }
     }
-    // The series' own warning, which `backtest::replay` adds to each of its results.
-    if let Some(warning) = backtest::implausible_start(series) {
-        for (_, chart) in &mut charts {
-            chart.warnings.push(warning.clone());
-        }
-    }
     charts
 }
 
