@@ -9,6 +9,7 @@ pub mod model;
 pub mod overlay;
 pub mod reference;
 mod resolve;
+pub mod tunable;
 pub mod v1;
 
 use std::fmt;
@@ -268,39 +269,62 @@ fn unknown_key_hint(message: &str) -> Option<String> {
     }
 }
 
-/// The line of the first key in `path` found in order (each searched after the previous), e.g.
+/// The line of the last key of `path`, each key searched after the previous one (later on the same
+/// line, then on the lines below: flow mappings such as `tune: {k: [2, 3]}` hold several), e.g.
 /// `["name: my-alert", "evaluation", "datapoints_to_alarm"]`; `None` if not found.
 pub(crate) fn find_line(text: &str, path: &[&str]) -> Option<usize> {
     let lines: Vec<&str> = text.lines().collect();
-    let mut from = 0;
-    let mut found = None;
+    let (mut line, mut column) = (0, 0);
     for key in path {
-        let idx = lines
-            .iter()
-            .enumerate()
-            .skip(from)
-            .find(|(_, l)| line_has_key(l, key))
-            .map(|(i, _)| i)?;
-        from = idx + 1;
-        found = Some(idx + 1);
+        let (at, end) = lines.iter().enumerate().skip(line).find_map(|(i, l)| {
+            let from = if i == line { column } else { 0 };
+            key_end(l, from, key).map(|end| (i, end))
+        })?;
+        (line, column) = (at, end);
     }
-    found
+    (!path.is_empty()).then_some(line + 1)
 }
 
-fn line_has_key(line: &str, key: &str) -> bool {
-    let t = line
-        .trim_start()
-        .trim_start_matches("- ")
-        .trim_start_matches('{')
-        .trim_start();
-    if let Some((k, v)) = key.split_once(": ") {
-        // `name: value` — match both YAML and JSON spellings.
-        return (t.starts_with(k) || t.starts_with(&format!("\"{k}\""))) && t.contains(v);
+/// Where `key` ends in `line` at or after byte `from`: `key:` (or JSON's `"key"`) at the start of the
+/// line's content or after a space, `{` or `,`. A `name: value` key matches only as a line's first
+/// key (`- name: my-alert`, `{"name": "my-alert"`), followed by its value.
+fn key_end(line: &str, from: usize, key: &str) -> Option<usize> {
+    let rest = line.get(from..)?;
+    if let Some((name, value)) = key.split_once(": ") {
+        if from > 0 {
+            return None;
+        }
+        let t = line
+            .trim_start()
+            .trim_start_matches("- ")
+            .trim_start_matches('{')
+            .trim_start();
+        let named = t.starts_with(&format!("{name}:")) || t.starts_with(&format!("\"{name}\""));
+        let offset = line.len() - t.len();
+        return named
+            .then(|| t.find(value))
+            .flatten()
+            .map(|i| offset + i + value.len());
     }
-    t.starts_with(&format!("{key}:"))
-        || t.starts_with(&format!("\"{key}\""))
-        || line.contains(&format!(" {key}:"))
-        || line.contains(&format!("{{{key}:"))
+    let (plain, quoted) = (format!("{key}:"), format!("\"{key}\""));
+    let mut search = 0;
+    while search < rest.len() {
+        let (i, len) = [&plain, &quoted]
+            .iter()
+            .filter_map(|p| {
+                rest[search..]
+                    .find(p.as_str())
+                    .map(|i| (search + i, p.len()))
+            })
+            .min()?;
+        let before = rest[..i].chars().next_back();
+        let at_start = from == 0 && rest[..i].trim_start().trim_start_matches("- ").is_empty();
+        if at_start || matches!(before, Some(' ' | '{' | ',' | '\t')) {
+            return Some(from + i + len);
+        }
+        search = i + rest[i..].chars().next().map_or(1, char::len_utf8);
+    }
+    None
 }
 
 #[cfg(test)]

@@ -90,6 +90,8 @@ pub struct Notifications {
 pub struct Alert {
     pub name: String,
     pub per_env: BTreeMap<String, ResolvedAlert>,
+    /// The alert's `tune:` block, read and checked: the search space `alertlab tune` uses for it.
+    pub tune: Option<Vec<(String, Vec<super::tunable::Value>)>>,
 }
 
 #[derive(Debug, Clone)]

@@ -254,3 +254,25 @@ alerts:
         "{err}"
     );
 }
+
+/// A key is found after the previous one on the same line (flow mappings) before the lines below,
+/// so an error inside `tune: {k: [..]}` or `prod: {evaluation: {..}}` points at that line, not at
+/// the next alert's key of the same name.
+#[test]
+fn find_line_follows_flow_mappings_on_one_line() {
+    let text = "alerts:\n  - name: a1\n    tune: {k: [2]}\n    condition: {anomaly: {k: 3}}\n  - name: a2\n    condition: {anomaly: {k: 4}}\n";
+    assert_eq!(find_line(text, &["name: a1", "tune", "k"]), Some(3));
+    assert_eq!(find_line(text, &["name: a1", "condition", "k"]), Some(4));
+    assert_eq!(find_line(text, &["name: a2", "condition", "k"]), Some(6));
+    assert_eq!(find_line(text, &["name: a2", "tune"]), None);
+    assert_eq!(find_line(text, &["name: a3"]), None);
+    // A key is a whole word: `k` is not found inside `kk:` or `seek:`.
+    assert_eq!(
+        find_line("a: {kk: 1, seek: 2}\nb: {k: 3}\n", &["k"]),
+        Some(2)
+    );
+    // JSON spellings, and keys after multi-byte text.
+    let json = "{\"alerts\": [\n  {\"name\": \"a1\", \"summary\": \"é k: ü\",\n   \"tune\": {\"k\": [2]}}]}\n";
+    assert_eq!(find_line(json, &["name: a1", "tune", "k"]), Some(3));
+    assert_eq!(find_line("é: {ü: 1}\n", &["ü"]), Some(1));
+}

@@ -5,7 +5,7 @@
 use super::grid::{self, Grid, Params, Value};
 use super::{TuneError, CLOUDWATCH_ONLY, PROMETHEUS_ONLY};
 use crate::backtest::Engines;
-use crate::spec::{AlertSet, ResolvedAlert, SpecError};
+use crate::spec::{AlertSet, ResolvedAlert};
 
 /// Whether `engine`'s replay of `alert` reads the grid key `key`: a key of the other engine only
 /// (`for` for a CloudWatch alarm) or of another kind of condition (`k` for a threshold) is dropped
@@ -83,27 +83,9 @@ fn base_grid(
     alert: &ResolvedAlert,
     inputs: DefaultGridInputs,
 ) -> Result<Grid, TuneError> {
-    let raw = set.raw.v1.alerts.iter().find(|a| a.name == alert.name);
-    if let Some(block) = raw.and_then(|a| a.tune.as_ref()) {
-        let mut g = Grid::new();
-        for (key, values) in block {
-            let parsed = values
-                .iter()
-                .map(|v| grid::parse_value(key, &v.0))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| {
-                    // A spec error: its file and the line of the key.
-                    let name = format!("name: {}", alert.name);
-                    TuneError::Spec(SpecError {
-                        path: set.source.clone(),
-                        line: crate::spec::find_line(&set.raw.text, &[&name, "tune", key]),
-                        message: format!("alert `{}`: `tune:` block: {e}", alert.name),
-                        hint: None,
-                    })
-                })?;
-            g.push((key.clone(), parsed));
-        }
-        return Ok(g);
+    let block = set.alerts.iter().find(|a| a.name == alert.name);
+    if let Some(grid) = block.and_then(|a| a.tune.as_ref()) {
+        return Ok(grid.clone());
     }
     // Anchored on the spec as written, not on its tuned overlay (the threshold around its value,
     // the periods from its period): tuning again over an overlay searches the same settings.

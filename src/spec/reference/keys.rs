@@ -62,7 +62,7 @@ pub const ENTRIES: &[Entry] = &[
     e("alerts[].overrides", "map", "{}", "both", "Per-env changes: any of `summary`, `severity`, `metric`, `condition`, `evaluation`, `notify`, `backtest` with the keys above, merged key by key (a different condition kind replaces the condition)."),
     e("alerts[].overrides.<env>", "object", "", "both", "The overrides of one env."),
     e("alerts[].overrides.<env>.enabled", "boolean", "true", "both", "`false`: no alarm in this env."),
-    e("alerts[].tune", "map", "a default grid per condition and engine", "backtest", "`alertlab tune`'s search space for this alert: spec key → values to try."),
+    e("alerts[].tune", "map", "a default grid per condition and engine", "backtest", "`alertlab tune`'s search space for this alert: spec key → values to try (checked on load by every command, so a typo fails `generate --check` too)."),
     e("alerts[].tune.<key>", "list of numbers or text", "", "backtest", "Values of one key: `k`, `datapoints_to_alarm`, `evaluation_periods`, `treat_missing_data`, `period`, `value`, `p`, `factor`, `for`, `keep_firing_for`, `window`."),
     e("alerts[].metric", "object", "required", "both", "What is measured: a CloudWatch metric, a PromQL expression, or both."),
     e("alerts[].metric.cloudwatch", "object", "none", "CloudWatch", "The alarm's metric; without it no CloudWatch alarm is made."),

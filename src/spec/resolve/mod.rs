@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use super::model::*;
 use super::v1::{self, Merge};
-use super::{find_line, SpecError};
+use super::{find_line, tunable, SpecError};
 use crate::series::time::{parse_duration, DAY_MS, MAX_DURATION_MS, SECOND_MS};
 use alert::resolve_alert;
 use environments::resolve_environments;
@@ -177,6 +177,7 @@ pub fn resolve(
         alerts.push(Alert {
             name: a.name.clone(),
             per_env,
+            tune: resolve_tune_block(&ctx, a)?,
         });
     }
     let notifications = raw
@@ -201,6 +202,40 @@ pub fn resolve(
 /// Names that become file names of generated output (`metadata.name`, `cluster`) must be one safe
 /// path component: letters, digits, `.`, `-`, `_`, not starting with `.` or `-`, at most 100
 /// characters — so nothing is ever written outside the output folder.
+/// An alert's `tune:` block, each value read as its key takes it (`tune` searches it; a typo in it is
+/// a spec error for every command, at the line of its key).
+fn resolve_tune_block(
+    ctx: &Ctx,
+    alert: &v1::AlertV1,
+) -> Result<Option<Vec<(String, Vec<tunable::Value>)>>, SpecError> {
+    let Some(block) = &alert.tune else {
+        return Ok(None);
+    };
+    let mut grid = Vec::with_capacity(block.len());
+    for (key, values) in block {
+        let err = |message: String| {
+            let name = format!("name: {}", alert.name);
+            SpecError {
+                path: ctx.path.to_path_buf(),
+                line: find_line(ctx.text, &[&name, "tune", key])
+                    .or_else(|| find_line(ctx.text, &[&name, "tune"])),
+                message: format!("alert `{}`: `tune:` block: {message}", alert.name),
+                hint: None,
+            }
+        };
+        if values.is_empty() {
+            return Err(err(format!("grid key `{key}` lists no values")));
+        }
+        let parsed = values
+            .iter()
+            .map(|v| tunable::parse_value(key, &v.0))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| err(e.to_string()))?;
+        grid.push((key.clone(), parsed));
+    }
+    Ok(Some(grid))
+}
+
 fn safe_component(ctx: &Ctx, key: &str, what: &str, value: &str) -> Result<(), SpecError> {
     let ok = !value.is_empty()
         && value.len() <= 100
