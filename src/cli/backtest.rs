@@ -92,7 +92,7 @@ struct RowView {
     episodes: Vec<serde::de::IgnoredAny>,
     alerts_per_week: f64,
     /// Absent in shard reports written before the field existed (`alertlab merge` reads them).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "interval_or_unbounded")]
     alerts_per_week_ci: Option<[f64; 2]>,
     notifications: usize,
     time_in_alarm_s: f64,
@@ -100,6 +100,15 @@ struct RowView {
     flaps: usize,
     longest_episode_s: f64,
     incidents: Option<IncidentView>,
+}
+
+/// A rate's interval as JSON holds it: with no time covered its upper end is infinite, which JSON
+/// writes as `null`.
+fn interval_or_unbounded<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<[f64; 2]>, D::Error> {
+    let ci: Option<[Option<f64>; 2]> = serde::Deserialize::deserialize(d)?;
+    Ok(ci.map(|[low, high]| [low.unwrap_or(0.0), high.unwrap_or(f64::INFINITY)]))
 }
 
 #[derive(serde::Deserialize)]

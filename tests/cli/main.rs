@@ -518,6 +518,47 @@ fn data_coarser_than_the_alarm_period_gets_a_warning() {
         ));
 }
 
+/// A history of one point covers no evaluation of a Prometheus rule: its rate per week has no upper
+/// bound, which JSON writes as `null`. The table and CSV, printed from that JSON form, show it as
+/// unbounded instead of failing to read it back.
+#[test]
+fn a_history_covering_no_time_has_an_unbounded_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("one.csv"),
+        "timestamp,value\n1700000000,5\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("s.yaml"),
+        "apiVersion: alertlab/v1\nkind: AlertSet\nmetadata: {name: s}\nalerts:\n  - name: high\n    metric: {prometheus: {expr: m}}\n    condition: {threshold: {op: \">\", value: 3}}\n    backtest: {data: one.csv}\n",
+    )
+    .unwrap();
+    let run = |format: &str| {
+        let out = alertlab()
+            .current_dir(dir.path())
+            .args(["backtest", "--spec", "s.yaml", "--format", format])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let json: serde_json::Value = serde_json::from_str(&run("json")).unwrap();
+    let result = &json["results"][0];
+    assert_eq!(result["covered_s"], 0.0);
+    assert_eq!(result["alerts_per_week_ci"], serde_json::json!([0.0, null]));
+    assert!(run("table").contains("[0, inf]"), "{}", run("table"));
+    assert!(
+        run("csv").lines().nth(1).unwrap().contains(",0,inf,"),
+        "{}",
+        run("csv")
+    );
+}
+
 /// A time column of row numbers (1, 2, 3, … as benchmark files ship them) reads as seconds after
 /// 1970: the replay runs, and says why its few minutes of history are all warm-up. A number far
 /// above epoch milliseconds of today is warned about too; compact `YYYYMMDDHHMMSS` times are read
