@@ -97,7 +97,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         };
         eprintln!("{}: {} {plural} injected", s.name, placed.len());
         let missing = inject::shortfall(&anomalies, args.count, &placed);
-        if let Some(note) = inject::shortfall_note(&missing, anomalies.len() * args.count) {
+        if inject::robust_sigma(&s.values).is_none() {
+            eprintln!(
+                "note: {}: its values do not vary (or there are none), so anomalies sized in its robust σ cannot go into it",
+                s.name
+            );
+        } else if let Some(note) = inject::shortfall_note(&missing, anomalies.len() * args.count) {
             eprintln!("note: {}: {note}", s.name);
         }
         out.push(injected);

@@ -295,12 +295,14 @@ fn as_table(report: &tune::TuneReport, front: Option<usize>) -> String {
             }
         }
     }
-    if let Some(note) = report
-        .injected
-        .as_ref()
-        .and_then(|i| crate::inject::shortfall_note(&i.not_placed, i.asked))
-    {
-        text.push_str(&format!("note: {note}\n"));
+    if let Some(injected) = &report.injected {
+        let notes = [
+            crate::inject::shortfall_note(&injected.not_placed, injected.asked),
+            crate::inject::unsized_note(&injected.unsized_series),
+        ];
+        for note in notes.into_iter().flatten() {
+            text.push_str(&format!("note: {note}\n"));
+        }
     }
     if report
         .recommendations

@@ -1,6 +1,6 @@
 //! Seeded synthetic anomalies, to measure recall where no incident is labelled: spikes, level
 //! shifts, gradual drifts, dropouts (missing data — where `treat_missing_data` matters) and bursts
-//! of variance, each sized in robust standard deviations of the series (MAD × 1.4826), placed at
+//! of variance, each sized in robust standard deviations of the series ([`robust_sigma`]), placed at
 //! random times away from labelled windows, from one another and from the start of the history
 //! (where bands are still warming up). The same seed gives the same anomalies.
 
@@ -134,17 +134,46 @@ impl Injected {
     }
 }
 
-/// Robust σ of the real values: MAD × 1.4826 (a floor of 1e-9 keeps a flat series injectable).
-pub fn robust_sigma(values: &[f64]) -> f64 {
+/// Robust σ of the real values: MAD × 1.4826; when more than half the values are the same (an
+/// error count that is mostly 0, a flat line with bursts) the MAD is 0, and the mean absolute
+/// deviation from the median × √(π/2) takes its place, as the seasonal band's spread does. `None`
+/// when the values do not vary at all or there are none: a size in σ means nothing there.
+pub fn robust_sigma(values: &[f64]) -> Option<f64> {
     let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
     if v.is_empty() {
-        return 1.0;
+        return None;
     }
     v.sort_by(f64::total_cmp);
     let median = v[v.len() / 2];
     let mut dev: Vec<f64> = v.iter().map(|x| (x - median).abs()).collect();
+    let mean_abs = dev.iter().sum::<f64>() / dev.len() as f64;
     dev.sort_by(f64::total_cmp);
-    (dev[dev.len() / 2] * 1.4826).max(1e-9)
+    let mad = dev[dev.len() / 2];
+    let sigma = if mad > 0.0 {
+        1.4826 * mad
+    } else {
+        1.2533 * mean_abs
+    };
+    (sigma > 0.0 && sigma.is_finite()).then_some(sigma)
+}
+
+/// A note naming the series no anomaly could be sized for ([`robust_sigma`] is `None`: their values
+/// do not vary, or there are none), or `None` when there are none.
+pub fn unsized_note(series: &[String]) -> Option<String> {
+    let mut names: Vec<&str> = series.iter().map(String::as_str).collect();
+    names.sort_unstable();
+    names.dedup();
+    const SHOWN: usize = 5;
+    let more = names.len().saturating_sub(SHOWN);
+    (!names.is_empty()).then(|| {
+        let listed: Vec<String> = names.iter().take(SHOWN).map(|n| format!("`{n}`")).collect();
+        format!(
+            "no anomaly went into {} series whose values do not vary (or that hold none), as sizes in robust σ mean nothing there: {}{}",
+            names.len(),
+            listed.join(", "),
+            if more > 0 { format!(" and {more} more") } else { String::new() }
+        )
+    })
 }
 
 /// The closest two anomalies (or an anomaly and a labelled window) are placed when a day apart
@@ -207,7 +236,9 @@ pub fn inject_within(
     let step = crate::series::median_step_ms(series)
         .unwrap_or(60_000)
         .max(1);
-    let sigma = robust_sigma(&series.values);
+    let Some(sigma) = robust_sigma(&series.values) else {
+        return (out, placed);
+    };
     let span = last - first;
     let gap = (24 * HOUR_MS).min(span / 4);
     // The seed and the series name make each series' anomalies different but reproducible.
@@ -417,6 +448,45 @@ mod tests {
         assert!(parse_list("drop:3").is_err());
     }
 
+    /// A series that is mostly one value (an error count of 0 with bursts) has a MAD of 0: its σ
+    /// falls back to the mean absolute deviation, so injected anomalies are sized like its bursts,
+    /// not at 1e-9. A series that does not vary gets none, and says so.
+    #[test]
+    fn sigma_falls_back_on_mostly_flat_series_and_flat_ones_get_no_anomaly() {
+        let mut counts = vec![0.0; 90];
+        counts.extend([4.0; 10]);
+        let sigma = robust_sigma(&counts).unwrap();
+        assert!((sigma - 1.2533 * 0.4).abs() < 1e-12, "{sigma}");
+        let mut rng = Rng::new(3);
+        let normal: Vec<f64> = (0..10_000).map(|_| 50.0 + 2.0 * rng.normal()).collect();
+        let sigma = robust_sigma(&normal).unwrap();
+        assert!(
+            (sigma - 2.0).abs() < 0.1,
+            "MAD × 1.4826 estimates σ: {sigma}"
+        );
+        for values in [vec![7.0; 100], vec![f64::NAN; 100], Vec::new()] {
+            assert_eq!(robust_sigma(&values), None);
+        }
+        let constant = Series::from_sorted(
+            "c",
+            (0..4000).map(|i| i * 60_000).collect(),
+            vec![7.0; 4000],
+        );
+        let spike = [Anomaly {
+            kind: Kind::Spike,
+            size: 4.0,
+        }];
+        let (out, placed) = inject(&constant, &spike, 1, 1, &[]);
+        assert!(placed.is_empty());
+        assert_eq!(out.values, constant.values);
+        let note = unsized_note(&["c".into(), "b".into(), "c".into()]).unwrap();
+        assert!(
+            note.contains("2 series") && note.contains("`b`, `c`"),
+            "{note}"
+        );
+        assert_eq!(unsized_note(&[]), None);
+    }
+
     #[test]
     fn injection_is_seeded_sized_in_sigma_and_avoids_labels() {
         let s = flat(4 * 1440);
@@ -435,7 +505,9 @@ mod tests {
             assert!(p.end < avoid[0].start || p.start > avoid[0].end);
             let i = s.timestamps.partition_point(|&t| t < p.start);
             match p.kind {
-                Kind::Shift => assert!(a.values[i] - s.values[i] > 4.0 * robust_sigma(&s.values)),
+                Kind::Shift => {
+                    assert!(a.values[i] - s.values[i] > 4.0 * robust_sigma(&s.values).unwrap())
+                }
                 Kind::Drop => assert!(a.values[i].is_nan()),
                 _ => {}
             }

@@ -402,6 +402,10 @@ fn units<'a>(
             tally.add(&InjectedTally {
                 asked: opts.inject.len() * opts.inject_count,
                 not_placed: inject::shortfall(&opts.inject, opts.inject_count, &placed),
+                unsized_series: match inject::robust_sigma(&raw.values) {
+                    Some(_) => Vec::new(),
+                    None => vec![raw.name.clone()],
+                },
             });
             (std::sync::Arc::new(Cow::Owned(s)), placed)
         };

@@ -50,11 +50,17 @@ impl Pool {
 pub struct InjectedTally {
     pub asked: usize,
     pub not_placed: BTreeMap<String, usize>,
+    /// Series whose values do not vary (or hold none): no anomaly can be sized in their σ, so
+    /// theirs are among `not_placed` (`inject::unsized_note`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unsized_series: Vec<String>,
 }
 
 impl InjectedTally {
     pub fn add(&mut self, other: &InjectedTally) {
         self.asked += other.asked;
+        self.unsized_series
+            .extend(other.unsized_series.iter().cloned());
         for (label, n) in &other.not_placed {
             *self.not_placed.entry(label.clone()).or_default() += n;
         }
