@@ -1729,6 +1729,37 @@ fn injected_anomalies_without_room_are_reported() {
     assert!(text.contains("; current: "), "{text}");
 }
 
+/// A series that does not vary has no spread to size anomalies in: none go into it, the JSON lists
+/// it and the table says why its anomalies are missing.
+#[test]
+fn a_flat_series_gets_no_injected_anomaly_and_is_named() {
+    let dir = unlabelled_band(9, "3", "2", "{}");
+    let p = dir.path();
+    let mut flat = String::from("timestamp,value\n");
+    for i in 0..2592 {
+        flat.push_str(&format!("{},7\n", 1_700_000_000 + i * 300));
+    }
+    std::fs::write(p.join("flat.csv"), flat).unwrap();
+    let args = [
+        "tune", "--spec", "s.yaml", "--data", "flat.csv", "--inject", "spike:4",
+    ];
+    let tuned = json(p, &[&args[..], &["--format", "json"]].concat());
+    let injected = &tuned["injected"];
+    assert_eq!(injected["asked"], 2, "{injected}");
+    assert_eq!(injected["not_placed"]["spike:4"], 2, "{injected}");
+    assert_eq!(
+        injected["unsized_series"],
+        serde_json::json!(["flat"]),
+        "{injected}"
+    );
+    let out = alertlab().current_dir(p).args(args).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("note: no anomaly went into 1 series whose values do not vary (or that hold none), as sizes in robust σ mean nothing there: `flat`"),
+        "{text}"
+    );
+}
+
 /// `tune --inject` is `alertlab inject` then `backtest` against the windows it wrote: the same
 /// seeded anomalies in the same places, the same figures (one code path for injected recall too).
 #[test]
