@@ -18,6 +18,28 @@ pub fn alarm_name(alert: &str, env: &str) -> String {
     format!("{alert}-{env}")
 }
 
+/// The longest alarm name and description the AWS provider's schema accepts (in bytes, as its
+/// `StringLenBetween` counts; CloudWatch's own limits in characters are the same numbers).
+pub const ALARM_NAME_MAX: usize = 255;
+pub const ALARM_DESCRIPTION_MAX: usize = 1024;
+
+/// CloudWatch alarm description of an alert: its summary, then its description and runbook URL on
+/// lines of their own.
+pub fn alarm_description(
+    summary: &str,
+    description: Option<&str>,
+    runbook_url: Option<&str>,
+) -> String {
+    let mut text = summary.to_string();
+    if let Some(d) = description {
+        text = format!("{text}\n{d}");
+    }
+    if let Some(r) = runbook_url {
+        text = format!("{text}\nRunbook: {r}");
+    }
+    text
+}
+
 /// Terraform resource name of an alert's alarm in an env.
 pub fn alarm_resource(alert: &str, env: &str) -> String {
     snake(&format!("{alert}_{env}"))

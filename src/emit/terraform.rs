@@ -102,13 +102,11 @@ fn alarm(alert: &ResolvedAlert) -> Result<Option<Block>, EmitError> {
         return Ok(None);
     };
     let (operator, anomaly) = comparison_operator(alert)?;
-    let mut description = alert.summary.clone();
-    if let Some(d) = &alert.description {
-        description = format!("{description}\n{d}");
-    }
-    if let Some(r) = &alert.runbook_url {
-        description = format!("{description}\nRunbook: {r}");
-    }
+    let description = conventions::alarm_description(
+        &alert.summary,
+        alert.description.as_deref(),
+        alert.runbook_url.as_deref(),
+    );
     let actions = var(&["local", "alarm_actions"]);
     let mut b = Block::builder("resource")
         .add_label("aws_cloudwatch_metric_alarm")

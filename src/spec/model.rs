@@ -91,7 +91,7 @@ pub struct Alert {
     pub name: String,
     pub per_env: BTreeMap<String, ResolvedAlert>,
     /// The alert's `tune:` block, read and checked: the search space `alertlab tune` uses for it.
-    pub tune: Option<Vec<(String, Vec<super::tunable::Value>)>>,
+    pub tune: Option<super::tunable::Grid>,
 }
 
 #[derive(Debug, Clone)]

@@ -23,6 +23,10 @@ impl std::fmt::Display for Value {
     }
 }
 
+/// A grid: keys with the values to try (every combination is one setting); an alert's `tune:`
+/// block, read.
+pub type Grid = Vec<(String, Vec<Value>)>;
+
 /// What kind of value a key takes.
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {

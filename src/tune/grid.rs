@@ -5,14 +5,11 @@
 use std::collections::BTreeMap;
 
 use crate::series::Statistic;
-pub use crate::spec::tunable::{key_meaning, key_names, parse_value, Value, ValueError};
+pub use crate::spec::tunable::{key_meaning, key_names, parse_value, Grid, Value, ValueError};
 use crate::spec::{v1, AnomalyModel, Condition, ResolvedAlert};
 
 /// A setting: spec key → value, flat.
 pub type Params = BTreeMap<String, Value>;
-
-/// A grid: keys with the values to try (every combination is one setting).
-pub type Grid = Vec<(String, Vec<Value>)>;
 
 /// Why `--grid` flags could not be read.
 #[derive(Debug, thiserror::Error)]

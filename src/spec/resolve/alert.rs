@@ -4,6 +4,7 @@
 use super::condition::resolve_condition;
 use super::evaluation::{alertmanager, cloudwatch_actions, cloudwatch_config, prometheus_config};
 use super::{is_cloudwatch_period, relative_to_spec, Site};
+use crate::conventions;
 use crate::series::time::parse_time_arg;
 use crate::series::{Format, Statistic};
 use crate::spec::model::*;
@@ -92,10 +93,14 @@ pub(super) fn resolve_alert(
     let backtest = backtest.map(|b| backtest_source(site, b)).transpose()?;
     let labels = labels(site, a, &severity)?;
     let name = site.alert;
+    let summary = summary.unwrap_or_else(|| name.replace(['-', '_'], " "));
+    if cloudwatch.is_some() {
+        alarm_text_limits(site, &summary, a)?;
+    }
     Ok(ResolvedAlert {
         name: name.to_string(),
         env: site.env_name.to_string(),
-        summary: summary.unwrap_or_else(|| name.replace(['-', '_'], " ")),
+        summary,
         description: a.description.clone(),
         severity: severity.unwrap_or_else(|| "warning".into()),
         runbook_url: a.runbook_url.clone(),
@@ -109,6 +114,41 @@ pub(super) fn resolve_alert(
         alertmanager,
         backtest,
     })
+}
+
+/// The alarm's name and description within what the AWS provider accepts: past them `terraform
+/// plan` fails on the generated module, long after the spec was written.
+fn alarm_text_limits(site: &Site, summary: &str, a: &v1::AlertV1) -> Result<(), SpecError> {
+    let name = conventions::alarm_name(site.alert, site.env_name);
+    if name.len() > conventions::ALARM_NAME_MAX {
+        return Err(site.err_at_name(
+            format!(
+                "the CloudWatch alarm name `{name}` is {} bytes; CloudWatch takes at most {}",
+                name.len(),
+                conventions::ALARM_NAME_MAX
+            ),
+            Some("shorten the alert's name (the alarm is named `<alert>-<env>`)".into()),
+        ));
+    }
+    let description =
+        conventions::alarm_description(summary, a.description.as_deref(), a.runbook_url.as_deref());
+    if description.len() > conventions::ALARM_DESCRIPTION_MAX {
+        let key = if a.description.is_some() {
+            "description"
+        } else {
+            "summary"
+        };
+        return Err(site.err(
+            key,
+            format!(
+                "the CloudWatch alarm description (summary, description and runbook URL, a line each) is {} bytes; CloudWatch takes at most {}",
+                description.len(),
+                conventions::ALARM_DESCRIPTION_MAX
+            ),
+            Some("shorten `summary` or `description`; a long text fits behind `runbook_url`".into()),
+        ));
+    }
+    Ok(())
 }
 
 /// `metric.cloudwatch`: namespace and name required, a statistic CloudWatch knows, a period it
@@ -131,6 +171,23 @@ fn cloudwatch_metric(
             None,
         )
     })?;
+    // What the AWS provider's schema accepts (past it `terraform plan` fails on the module).
+    for (key, value) in [("namespace", &namespace), ("name", &metric_name)] {
+        if value.is_empty() || value.len() > 255 || (key == "namespace" && value.starts_with(':')) {
+            return Err(site.err(
+                key,
+                format!(
+                    "`metric.cloudwatch.{key}` `{value}`: CloudWatch takes 1 to 255 bytes{}",
+                    if key == "namespace" {
+                        " not starting with `:`"
+                    } else {
+                        ""
+                    }
+                ),
+                None,
+            ));
+        }
+    }
     let stat_text = m.stat.clone().unwrap_or_else(|| "Average".into());
     let stat: Statistic = stat_text
         .parse()

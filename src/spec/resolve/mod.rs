@@ -49,6 +49,18 @@ impl Ctx<'_> {
         path.push(key);
         let line =
             find_line(self.text, &path).or_else(|| find_line(self.text, &path[..path.len() - 1]));
+        self.located(line, alert, env, message, hint)
+    }
+
+    /// An error at `line`, its message scoped to `alert` (and `env`).
+    fn located(
+        &self,
+        line: Option<usize>,
+        alert: Option<&str>,
+        env: Option<&str>,
+        message: String,
+        hint: Option<String>,
+    ) -> SpecError {
         let scope = match (alert, env) {
             (Some(a), Some(e)) => format!("alert `{a}`, env `{e}`: "),
             (Some(a), None) => format!("alert `{a}`: "),
@@ -204,10 +216,7 @@ pub fn resolve(
 /// characters — so nothing is ever written outside the output folder.
 /// An alert's `tune:` block, each value read as its key takes it (`tune` searches it; a typo in it is
 /// a spec error for every command, at the line of its key).
-fn resolve_tune_block(
-    ctx: &Ctx,
-    alert: &v1::AlertV1,
-) -> Result<Option<Vec<(String, Vec<tunable::Value>)>>, SpecError> {
+fn resolve_tune_block(ctx: &Ctx, alert: &v1::AlertV1) -> Result<Option<tunable::Grid>, SpecError> {
     let Some(block) = &alert.tune else {
         return Ok(None);
     };
@@ -274,6 +283,14 @@ impl Site<'_> {
     fn err(&self, key: &str, message: String, hint: Option<String>) -> SpecError {
         self.ctx
             .err(Some(self.alert), self.override_env, key, message, hint)
+    }
+
+    /// An error about the alert as a whole (in this env), at its `name:` line.
+    fn err_at_name(&self, message: String, hint: Option<String>) -> SpecError {
+        let name = format!("name: {}", self.alert);
+        let line = find_line(self.ctx.text, &[&name]);
+        self.ctx
+            .located(line, Some(self.alert), self.override_env, message, hint)
     }
 
     /// The duration at `key`, `default_ms` when unset; at most [`MAX_DURATION_MS`].
