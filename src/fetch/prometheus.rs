@@ -167,9 +167,18 @@ fn get(
                         )))
                     }
                     429 | 500..=599 => last = format!("{shown}: HTTP {code}: {said}"),
+                    // 400 is Prometheus's answer to a query or parameter it cannot read: the
+                    // user's input (exit 2). Its own parser decides, so PromQL of any server
+                    // version is judged by that version.
+                    400 => {
+                        return Err(FetchError::Usage(format!(
+                            "{shown} rejected the query `{}`: {said}",
+                            q.query
+                        )))
+                    }
                     _ => {
                         return Err(FetchError::Runtime(format!(
-                            "{shown} rejected the query `{}`: {said}",
+                            "{shown} rejected the query `{}` (HTTP {code}): {said}",
                             q.query
                         )))
                     }

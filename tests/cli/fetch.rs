@@ -195,7 +195,7 @@ fn fetch_returns_exactly_the_backfilled_samples_and_fails_cleanly() {
             assert_eq!(*v, value(s, i as i64), "{instance} at {i}");
         }
     }
-    // The server's own message for a bad query; no file.
+    // The server's own message for a bad query (HTTP 400: the user's input, exit 2); no file.
     let started = Instant::now();
     fetch(
         p,
@@ -203,7 +203,7 @@ fn fetch_returns_exactly_the_backfilled_samples_and_fails_cleanly() {
         end,
         &["--query", "sum((", "--out", "bad.csv"],
     )
-    .code(1)
+    .code(2)
     .stderr(predicate::str::contains("rejected the query"))
     .stderr(predicate::str::contains("parse error"));
     assert!(!p.join("bad.csv").exists() && !p.join("bad.csv.meta.json").exists());
