@@ -535,17 +535,12 @@ fn a_history_covering_no_time_has_an_unbounded_interval() {
     )
     .unwrap();
     let run = |format: &str| {
-        let out = alertlab()
-            .current_dir(dir.path())
-            .args(["backtest", "--spec", "s.yaml", "--format", format])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        String::from_utf8(stdout_of(
+            alertlab()
+                .current_dir(dir.path())
+                .args(["backtest", "--spec", "s.yaml", "--format", format]),
+        ))
+        .unwrap()
     };
     let json: serde_json::Value = serde_json::from_str(&run("json")).unwrap();
     let result = &json["results"][0];
