@@ -211,9 +211,6 @@ pub fn resolve(
     })
 }
 
-/// Names that become file names of generated output (`metadata.name`, `cluster`) must be one safe
-/// path component: letters, digits, `.`, `-`, `_`, not starting with `.` or `-`, at most 100
-/// characters — so nothing is ever written outside the output folder.
 /// An alert's `tune:` block, each value read as its key takes it (`tune` searches it; a typo in it is
 /// a spec error for every command, at the line of its key).
 fn resolve_tune_block(ctx: &Ctx, alert: &v1::AlertV1) -> Result<Option<tunable::Grid>, SpecError> {
@@ -224,13 +221,10 @@ fn resolve_tune_block(ctx: &Ctx, alert: &v1::AlertV1) -> Result<Option<tunable::
     for (key, values) in block {
         let err = |message: String| {
             let name = format!("name: {}", alert.name);
-            SpecError {
-                path: ctx.path.to_path_buf(),
-                line: find_line(ctx.text, &[&name, "tune", key])
-                    .or_else(|| find_line(ctx.text, &[&name, "tune"])),
-                message: format!("alert `{}`: `tune:` block: {message}", alert.name),
-                hint: None,
-            }
+            let line = find_line(ctx.text, &[&name, "tune", key])
+                .or_else(|| find_line(ctx.text, &[&name, "tune"]));
+            let message = format!("`tune:` block: {message}");
+            ctx.located(line, Some(&alert.name), None, message, None)
         };
         if values.is_empty() {
             return Err(err(format!("grid key `{key}` lists no values")));
@@ -245,6 +239,9 @@ fn resolve_tune_block(ctx: &Ctx, alert: &v1::AlertV1) -> Result<Option<tunable::
     Ok(Some(grid))
 }
 
+/// Names that become file names of generated output (`metadata.name`, `cluster`) must be one safe
+/// path component: letters, digits, `.`, `-`, `_`, not starting with `.` or `-`, at most 100
+/// characters — so nothing is ever written outside the output folder.
 fn safe_component(ctx: &Ctx, key: &str, what: &str, value: &str) -> Result<(), SpecError> {
     let ok = !value.is_empty()
         && value.len() <= 100
