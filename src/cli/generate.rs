@@ -129,6 +129,18 @@ fn build(sets: &[spec::AlertSet], args: &Args) -> anyhow::Result<Vec<GeneratedFi
     let mut cache: BTreeMap<PathBuf, Option<Rc<Vec<Series>>>> = BTreeMap::new();
     let mut files = Vec::new();
     for set in sets {
+        let has_alarms = set
+            .alerts
+            .iter()
+            .any(|a| a.per_env.values().any(|r| r.cloudwatch.is_some()));
+        if args.target.iter().any(|t| t == "terraform") && set.environments.is_empty() && has_alarms
+        {
+            // Its one env, `default`, has no account or region to put the alarms in.
+            eprintln!(
+                "note: `{}` has no `environments` (each with `account` and `region`): its CloudWatch alarms are replayed and tuned, but no Terraform is generated for them",
+                set.source.display()
+            );
+        }
         if args.target.iter().any(|t| t == "terraform") && !set.environments.is_empty() {
             files.extend(
                 emit::terraform::generate(

@@ -5,6 +5,7 @@
 //! so JSON specs load the same way. Every error names the file and line and, for unknown keys, the
 //! nearest valid key.
 
+mod decode;
 pub mod model;
 pub mod overlay;
 pub mod reference;
@@ -117,8 +118,7 @@ pub fn load_file_with(path: &Path, opts: LoadOptions) -> Result<AlertSet, SpecEr
             None,
         ));
     }
-    let mut raw: v1::AlertSetV1 =
-        serde_yaml_ng::from_str(&text).map_err(|e| yaml_error(path, &e))?;
+    let mut raw = decode::decode(path, &text)?;
     let mut tuned = None;
     let mut written = None;
     let mut tuned_on_other_spec = false;

@@ -276,3 +276,61 @@ fn find_line_follows_flow_mappings_on_one_line() {
     assert_eq!(find_line(json, &["name: a1", "tune", "k"]), Some(3));
     assert_eq!(find_line("é: {ü: 1}\n", &["ü"]), Some(1));
 }
+
+/// Alerts sharing their metric and condition through YAML merge keys (`<<: *common`, with the
+/// anchor under a top-level `x-` key or on an earlier alert) resolve as if written out; keys of
+/// the alert win over merged ones, and mistakes in merged blocks are still named.
+#[test]
+fn merge_keys_and_extension_keys_share_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let head = "apiVersion: alertlab/v1\nkind: AlertSet\nmetadata: {name: m}\nenvironments: {dev: {account: \"111111111111\", region: eu-west-1}}\n";
+    let written = load_file(&write(
+        "written.yaml",
+        &format!("{head}alerts:\n  - name: a\n    metric: {{cloudwatch: {{namespace: X, name: m, period: 60}}}}\n    condition: {{threshold: {{op: '>', value: 5}}}}\n  - name: b\n    metric: {{cloudwatch: {{namespace: X, name: m, period: 60}}}}\n    condition: {{threshold: {{op: '>', value: 9}}}}\n"),
+    ))
+    .unwrap();
+    let merged = load_file(&write(
+        "merged.yaml",
+        &format!("{head}x-common: &common\n  metric: {{cloudwatch: {{namespace: X, name: m, period: 60}}}}\n  condition: {{threshold: {{op: '>', value: 5}}}}\nalerts:\n  - name: a\n    <<: *common\n  - <<: *common\n    name: b\n    condition: {{threshold: {{op: '>', value: 9}}}}\n"),
+    ))
+    .unwrap();
+    let on_alert = load_file(&write(
+        "on_alert.yaml",
+        &format!("{head}alerts:\n  - &a\n    name: a\n    metric: {{cloudwatch: {{namespace: X, name: m, period: 60}}}}\n    condition: {{threshold: {{op: '>', value: 5}}}}\n  - <<: *a\n    name: b\n    condition: {{threshold: {{op: '>', value: 9}}}}\n"),
+    ))
+    .unwrap();
+    for set in [&merged, &on_alert] {
+        for (got, want) in set.alerts.iter().zip(&written.alerts) {
+            let (got, want) = (&got.per_env["dev"], &want.per_env["dev"]);
+            assert_eq!(
+                (&got.name, &got.cloudwatch, &got.condition),
+                (&want.name, &want.cloudwatch, &want.condition)
+            );
+        }
+    }
+    let err = load_file(&write(
+        "bad.yaml",
+        &format!("{head}x-common: &common\n  metric: {{cloudwatch: {{namespace: X, name: m}}}}\n  condition: {{threshold: {{op: '>', value: five}}}}\nalerts:\n  - name: a\n    <<: *common\n"),
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("alerts[0].condition.threshold.value: invalid type: string \"five\""),
+        "{err}"
+    );
+    let err = load_file(&write(
+        "unknown.yaml",
+        &format!("{head}x-common: &common\n  metric: {{cloudwatch: {{namespace: X, name: m}}}}\n  colour: red\nalerts:\n  - name: a\n    <<: *common\n"),
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("line 7: alerts[0]: unknown field `colour`"),
+        "{err}"
+    );
+}

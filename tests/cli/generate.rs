@@ -608,3 +608,23 @@ fn the_prometheusrule_oracle_rejects_unknown_fields() {
         assert!(stdout.contains(expected), "case {i}: {stdout}");
     }
 }
+
+/// A spec without `environments` has no account or region for its CloudWatch alarms: generate
+/// writes no Terraform for them, and says why instead of printing "0 files" alone.
+#[test]
+fn a_spec_without_environments_says_why_it_has_no_terraform() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("s.yaml"),
+        "apiVersion: alertlab/v1\nkind: AlertSet\nmetadata: {name: s}\nalerts:\n  - name: a\n    metric: {cloudwatch: {namespace: X, name: m, period: 300}}\n    condition: {threshold: {op: '>', value: 5}}\n",
+    )
+    .unwrap();
+    alertlab()
+        .current_dir(dir.path())
+        .args(["generate", "--spec", "s.yaml", "--out", "out"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "note: `s.yaml` has no `environments` (each with `account` and `region`): its CloudWatch alarms are replayed and tuned, but no Terraform is generated for them",
+        ));
+}
