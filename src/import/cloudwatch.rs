@@ -128,10 +128,16 @@ fn band_expression(text: &str) -> Option<(String, f64)> {
 fn watched(a: &Alarm) -> Result<Watched, String> {
     if let (Some(name), Some(namespace)) = (&a.metric_name, &a.namespace) {
         let op = static_operator(&a.comparison_operator).ok_or_else(|| {
-            format!(
-                "`{}` needs a band; this alarm has a static threshold",
-                a.comparison_operator
-            )
+            match band_direction(&a.comparison_operator) {
+                Some(_) => format!(
+                    "`{}` needs a band; this alarm has a static threshold",
+                    a.comparison_operator
+                ),
+                None => format!(
+                    "`{}` is not a CloudWatch comparison operator",
+                    a.comparison_operator
+                ),
+            }
         })?;
         let threshold = a.threshold.ok_or("a static alarm without `Threshold`")?;
         let stat = a
@@ -139,6 +145,7 @@ fn watched(a: &Alarm) -> Result<Watched, String> {
             .clone()
             .or_else(|| a.extended_statistic.clone())
             .ok_or("no `Statistic` or `ExtendedStatistic`")?;
+        replayable(&stat)?;
         return Ok(Watched {
             namespace: namespace.clone(),
             name: name.clone(),
@@ -179,6 +186,7 @@ fn watched(a: &Alarm) -> Result<Watched, String> {
             a.comparison_operator
         )
     })?;
+    replayable(&stat.stat)?;
     Ok(Watched {
         namespace: stat.metric.namespace.clone(),
         name: stat.metric.metric_name.clone(),
@@ -187,6 +195,14 @@ fn watched(a: &Alarm) -> Result<Watched, String> {
         dimensions: stat.metric.dimensions.clone(),
         condition: json!({"anomaly": {"model": "seasonal", "k": k, "direction": direction}}),
     })
+}
+
+/// A statistic alertlab can replay (CloudWatch also has trimmed means, winsorized means and
+/// others, `TM(10%:90%)`, `wm99` …, which it cannot resample).
+fn replayable(stat: &str) -> Result<(), String> {
+    stat.parse::<crate::series::Statistic>()
+        .map(|_| ())
+        .map_err(|_| format!("statistic `{stat}` cannot be replayed: alertlab resamples Average, Sum, Minimum, Maximum, SampleCount and percentiles (pNN)"))
 }
 
 /// Account and region from `arn:aws:cloudwatch:REGION:ACCOUNT:alarm:NAME`.
@@ -222,6 +238,7 @@ pub fn import(
             "composite alarms combine other alarms; the spec describes metric alarms".into(),
         ));
     }
+    let mut names = super::AlertNames::default();
     let mut accounts: BTreeMap<(String, String), usize> = BTreeMap::new();
     let mut topics: BTreeMap<String, usize> = BTreeMap::new();
     for a in &alarms {
@@ -252,15 +269,23 @@ pub fn import(
                 )),
             }
         }
-        let mut alert_name = a.alarm_name.clone();
-        if let Some(e) = env {
-            match alert_name.strip_suffix(&format!("-{e}")) {
-                Some(base) if !base.is_empty() => alert_name = base.to_string(),
-                _ => out.notes.push((
-                    what.clone(),
-                    format!("the name does not end in `-{e}`; generated, it is `{alert_name}-{e}`"),
-                )),
-            }
+        let suffix = env.map(|e| format!("-{e}"));
+        let base_name = match suffix.as_deref().and_then(|x| a.alarm_name.strip_suffix(x)) {
+            Some(base) if !base.is_empty() => base,
+            _ => a.alarm_name.as_str(),
+        };
+        let (alert_name, why) = names.give(base_name);
+        let generated = format!("generated, the alarm is named `{alert_name}-{env_name}`");
+        if let Some(why) = why {
+            out.notes
+                .push((what.clone(), format!("{why} ({generated})")));
+        }
+        if env.is_some() && base_name == a.alarm_name {
+            let e = env_name;
+            out.notes.push((
+                what.clone(),
+                format!("the name does not end in `-{e}`; {generated}"),
+            ));
         }
         let dimensions: Map<String, Value> = w
             .dimensions

@@ -71,6 +71,57 @@ impl Imported {
     }
 }
 
+/// Names already given to imported alerts, so that each is unique in the spec.
+#[derive(Debug, Default)]
+pub struct AlertNames {
+    given: std::collections::BTreeSet<String>,
+}
+
+impl AlertNames {
+    /// `source` (an alarm or rule name) as a spec alert name: letters, digits, `-` and `_`, each run
+    /// of other characters as one `-` (CloudWatch and Prometheus take any text; the spec's names become
+    /// Terraform and file names), then `-2`, `-3` … until it is a name not given yet. The reason,
+    /// when it is not `source` itself.
+    pub fn give(&mut self, source: &str) -> (String, Option<String>) {
+        // A run of other characters (`ö`, `ß`, a space) becomes one `-`.
+        let mut mapped = String::with_capacity(source.len());
+        let mut in_run = false;
+        for c in source.chars() {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                mapped.push(c);
+                in_run = false;
+            } else if !in_run {
+                mapped.push('-');
+                in_run = true;
+            }
+        }
+        let mapped = match mapped.trim_matches('-') {
+            "" => "alert".to_string(),
+            m => m.to_string(),
+        };
+        let name = (1..)
+            .map(|n| match n {
+                1 => mapped.clone(),
+                n => format!("{mapped}-{n}"),
+            })
+            .find(|name| !self.given.contains(name))
+            .expect("a free suffix");
+        self.given.insert(name.clone());
+        let why = if mapped != source {
+            Some(format!(
+                "a spec name holds letters, digits, `-` and `_` only: imported as `{name}`"
+            ))
+        } else if name != source {
+            Some(format!(
+                "an alert of that name was imported already: imported as `{name}`"
+            ))
+        } else {
+            None
+        };
+        (name, why)
+    }
+}
+
 /// Text for a one-line YAML comment.
 fn one_line(text: &str) -> String {
     text.chars()
@@ -113,5 +164,29 @@ pub fn name_from(out: &Path) -> String {
         "imported".into()
     } else {
         name
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Alarm and rule names become spec names: other characters as `-`, and every name unique
+    /// (a later alert literally named like an earlier one's suffixed name included).
+    #[test]
+    fn imported_names_are_spec_names_and_unique() {
+        let mut names = AlertNames::default();
+        let mut give = |n: &str| names.give(n);
+        assert_eq!(give("api-latency"), ("api-latency".into(), None));
+        let (name, why) = give("High Error Rate");
+        assert_eq!(name, "High-Error-Rate");
+        assert!(why.unwrap().contains("letters, digits"));
+        let (name, why) = give("High-Error-Rate");
+        assert_eq!(name, "High-Error-Rate-2");
+        assert!(why.unwrap().contains("imported already"));
+        assert_eq!(give("High-Error-Rate-2").0, "High-Error-Rate-2-2");
+        assert_eq!(give("über").0, "ber");
+        assert_eq!(give("ü").0, "alert");
+        assert_eq!(give("ü").0, "alert-2");
     }
 }

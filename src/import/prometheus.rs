@@ -118,7 +118,7 @@ pub fn import(
     if let Some(e) = env {
         out.environments.insert(e.to_string(), json!({}));
     }
-    let mut used: BTreeMap<String, usize> = BTreeMap::new();
+    let mut names = super::AlertNames::default();
     for group in &groups {
         for rule in &group.rules {
             if let Some(record) = &rule.record {
@@ -137,16 +137,14 @@ pub fn import(
             };
             match convert(rule, alert, group, env, &mut out.notes) {
                 Ok(mut spec_alert) => {
-                    let n = used.entry(alert.clone()).or_insert(0);
-                    *n += 1;
-                    if *n > 1 {
-                        let renamed = format!("{alert}-{n}");
+                    let (name, why) = names.give(alert);
+                    if let Some(why) = why {
                         out.notes.push((
                             format!("alert `{alert}` (group `{}`)", group.name),
-                            format!("a second rule of that name: imported as `{renamed}`"),
+                            format!("{why} (the `alertname` label of the generated rule)"),
                         ));
-                        spec_alert["name"] = renamed.into();
                     }
+                    spec_alert["name"] = name.into();
                     out.alerts.push(spec_alert);
                 }
                 Err(why) => out

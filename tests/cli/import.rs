@@ -257,3 +257,44 @@ fn bad_import_input_is_exit_2_with_the_reason() {
         .stderr(predicate::str::contains("nothing could be imported"));
     assert!(!p.join("x.yaml").exists(), "nothing written");
 }
+
+/// CloudWatch takes any text as an alarm name and statistics alertlab cannot resample (trimmed
+/// means): an alarm with such a name is imported under a spec name, with a note, and one with such
+/// a statistic is listed with the reason — never a spec the loader refuses.
+#[test]
+fn odd_alarm_names_are_mapped_and_unreplayable_statistics_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let alarms: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("describe-alarms.json")).unwrap())
+            .unwrap();
+    let base = alarms["MetricAlarms"][0].clone();
+    let mut named = base.clone();
+    named["AlarmName"] = "Größe überschritten-prod".into();
+    let mut trimmed = base.clone();
+    trimmed["AlarmName"] = "trimmed-prod".into();
+    trimmed.as_object_mut().unwrap().remove("Statistic");
+    trimmed["ExtendedStatistic"] = "TM(10%:90%)".into();
+    std::fs::write(
+        dir.path().join("alarms.json"),
+        serde_json::json!({"MetricAlarms": [named, trimmed]}).to_string(),
+    )
+    .unwrap();
+    alertlab()
+        .current_dir(dir.path())
+        .args(["import", "cloudwatch", "--from-file", "alarms.json"])
+        .args(["--env", "prod", "--out", "spec.yaml"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "a spec name holds letters, digits, `-` and `_` only: imported as `Gr-e-berschritten` (generated, the alarm is named `Gr-e-berschritten-prod`)",
+        ))
+        .stderr(predicate::str::contains(
+            "alarm `trimmed-prod`: statistic `TM(10%:90%)` cannot be replayed",
+        ));
+    alertlab()
+        .current_dir(dir.path())
+        .args(["backtest", "--spec", "spec.yaml", "--data"])
+        .arg(root().join("data/lambda_prod.csv"))
+        .assert()
+        .success();
+}
