@@ -13,7 +13,7 @@ use super::UsageError;
 use crate::backtest::{self, BacktestOptions, Engines};
 use crate::fsutil::write_bytes_atomic;
 use crate::plot::chart::group_charts;
-use crate::plot::{render, render_stack, Chart};
+use crate::plot::{render, render_stack, Chart, RenderError};
 use crate::report::html;
 use crate::spec;
 use crate::tune;
@@ -269,10 +269,10 @@ fn plot_file(file: &Path, args: &Args) -> anyhow::Result<ExitCode> {
         charts.push(chart);
     }
     if charts.len() == 1 {
-        render(&charts[0], &args.out, args.size).map_err(|e| UsageError(e.to_string()))?;
+        render(&charts[0], &args.out, args.size).map_err(render_failure)?;
     } else {
         let size = (args.size.0, args.size.1 * charts.len() as u32);
-        render_stack(&charts, &args.out, size).map_err(|e| UsageError(e.to_string()))?;
+        render_stack(&charts, &args.out, size).map_err(render_failure)?;
     }
     // Each setting's replay repeats the series' warnings: said once.
     let mut warned = std::collections::BTreeSet::new();
@@ -284,6 +284,15 @@ fn plot_file(file: &Path, args: &Args) -> anyhow::Result<ExitCode> {
     let legends: Vec<String> = charts.iter().map(Chart::legend).collect();
     eprintln!("{}: {} ({note})", args.out.display(), legends.join(" | "));
     Ok(ExitCode::SUCCESS)
+}
+
+/// A chart not written: an output name that is no chart format is the user's to fix (exit 2); a
+/// failed draw or write is a runtime failure (exit 1), as for every other output.
+fn render_failure(e: RenderError) -> anyhow::Error {
+    match e {
+        RenderError::Extension(_) => UsageError(e.to_string()).into(),
+        RenderError::Draw { .. } | RenderError::Io { .. } => e.into(),
+    }
 }
 
 /// A spec error about the generated one-alert spec, said in terms of the flags that made it.
@@ -383,8 +392,7 @@ fn plot_spec(path: &Path, args: &Args) -> anyhow::Result<ExitCode> {
                     safe_name(&group.series().name),
                     args.format
                 );
-                render(&chart, &args.out.join(&name), args.size)
-                    .map_err(|e| UsageError(e.to_string()))?;
+                render(&chart, &args.out.join(&name), args.size).map_err(render_failure)?;
                 out.push((name, chart.title.clone(), chart.legend(), chart.warnings));
             }
             Ok(out)

@@ -389,3 +389,31 @@ fn a_span_without_evaluations_charts_as_nothing_to_draw() {
     let html = std::fs::read_to_string(p.join("one.html")).unwrap();
     assert!(html.contains("no evaluation in the span: nothing to draw"));
 }
+
+/// A chart that cannot be written is a runtime failure (exit 1, the path named); an output name
+/// that is no chart format is the user's to fix (exit 2).
+#[test]
+fn an_unwritable_chart_is_exit_1_and_a_wrong_extension_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("file"), "not a folder").unwrap();
+    let data = root().join("data/lambda_dev.csv");
+    alertlab()
+        .current_dir(dir.path())
+        .arg("plot")
+        .arg(&data)
+        .args(["--out", "file/chart.png"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("writing `file/chart.png`"));
+    alertlab()
+        .current_dir(dir.path())
+        .arg("plot")
+        .arg(&data)
+        .args(["--out", "chart.gif"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "a chart is written as .png or .svg",
+        ));
+    assert!(!dir.path().join("chart.gif").exists());
+}
