@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context as _;
+
 use crate::fsutil::write_bytes_atomic;
 
 #[derive(clap::Args, Debug)]
@@ -40,16 +42,17 @@ pub fn man(args: ManArgs) -> anyhow::Result<ExitCode> {
         std::io::stdout().write_all(&page(cmd)?)?;
         return Ok(ExitCode::SUCCESS);
     };
-    std::fs::create_dir_all(&dir)?;
-    write_bytes_atomic(&dir.join("alertlab.1"), &page(cmd.clone())?)?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating `{}`", dir.display()))?;
+    let top = dir.join("alertlab.1");
+    write_bytes_atomic(&top, &page(cmd.clone())?)
+        .with_context(|| format!("writing `{}`", top.display()))?;
     let mut written = 1;
     for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
         // A page's title is its file name.
         let name = format!("alertlab-{}", sub.get_name());
-        write_bytes_atomic(
-            &dir.join(format!("{name}.1")),
-            &page(sub.clone().name(name.clone()))?,
-        )?;
+        let file = dir.join(format!("{name}.1"));
+        write_bytes_atomic(&file, &page(sub.clone().name(name.clone()))?)
+            .with_context(|| format!("writing `{}`", file.display()))?;
         written += 1;
     }
     eprintln!("{written} man pages in {}", dir.display());

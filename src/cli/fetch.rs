@@ -4,6 +4,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+use anyhow::Context as _;
 use std::time::Duration;
 
 use super::selection::parse_time;
@@ -285,10 +287,12 @@ pub(super) fn write_with_meta(
             .into(),
         );
     }
+    let meta_path = fetch::meta_path(out);
     write_bytes_atomic(
-        &fetch::meta_path(out),
+        &meta_path,
         (serde_json::to_string_pretty(&meta)? + "\n").as_bytes(),
-    )?;
+    )
+    .with_context(|| format!("writing `{}`", meta_path.display()))?;
     eprintln!(
         "{}: {} series, {points} points",
         out.display(),

@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use anyhow::Context as _;
+
 use super::UsageError;
 use crate::fsutil::write_bytes_atomic;
 use crate::import::{self, Imported};
@@ -141,7 +143,8 @@ fn write(imported: &Imported, target: &Target) -> anyhow::Result<ExitCode> {
             "the imported spec does not load (a bug in the import; please report it): {e}"
         )
     })?;
-    write_bytes_atomic(&target.out, yaml.as_bytes())?;
+    write_bytes_atomic(&target.out, yaml.as_bytes())
+        .with_context(|| format!("writing `{}`", target.out.display()))?;
     for (what, why) in &imported.notes {
         eprintln!("note: {what}: {why}");
     }

@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context as _;
+
 use super::selection::Selection;
 use super::UsageError;
 use crate::backtest;
@@ -59,7 +61,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let page = crate::report::build(&sets, &opts, &results, tuned.as_ref(), args.max_charts)
         .map_err(|e| anyhow::anyhow!("drawing the report: {e}"))?;
-    write_bytes_atomic(&args.out, page.as_bytes())?;
+    write_bytes_atomic(&args.out, page.as_bytes())
+        .with_context(|| format!("writing `{}`", args.out.display()))?;
     eprintln!(
         "wrote {} ({} results{})",
         args.out.display(),

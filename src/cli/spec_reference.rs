@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context as _;
+
 use crate::fsutil::write_bytes_atomic;
 use crate::spec::reference;
 
@@ -33,7 +35,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             eprintln!("`{}` is up to date", out.display());
         }
-        (Some(out), false) => write_bytes_atomic(&out, page.as_bytes())?,
+        (Some(out), false) => write_bytes_atomic(&out, page.as_bytes())
+            .with_context(|| format!("writing `{}`", out.display()))?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context as _;
+
 use super::output::{emit, OutputFormat};
 use super::selection::Selection;
 use super::tune_render::render;
@@ -267,7 +269,9 @@ fn write_charts(report: &tune::TuneReport, dir: &std::path::Path) -> anyhow::Res
             super::plot::safe_name(&rec.env),
             rec.engine
         );
-        crate::fsutil::write_bytes_atomic(&dir.join(name), svg.as_bytes())?;
+        let file = dir.join(name);
+        crate::fsutil::write_bytes_atomic(&file, svg.as_bytes())
+            .with_context(|| format!("writing `{}`", file.display()))?;
         written += 1;
     }
     eprintln!(
@@ -443,7 +447,13 @@ fn write_overlays(
             tuning,
             args.select.no_tuned,
             &in_spec,
-        )? {
+        )
+        .with_context(|| {
+            format!(
+                "writing the tuned overlay beside `{}`",
+                set.source.display()
+            )
+        })? {
             spec::overlay::Written::Wrote(path) => eprintln!("wrote {}", path.display()),
             spec::overlay::Written::Removed(path) => eprintln!(
                 "removed {}: every setting it held is now as the spec writes it",
