@@ -51,7 +51,13 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    limits::number_in("--days", args.days, 1.0 / 1440.0, 3660.0)?;
+    if !(args.days.is_finite() && (1.0 / 1440.0..=3660.0).contains(&args.days)) {
+        return Err(UsageError(format!(
+            "`--days {}`: expected a span from a minute (`--days 0.0007`) to 3660 days",
+            args.days
+        ))
+        .into());
+    }
     limits::count_in("--step", args.step, 1, 86_400)?;
     limits::number_in("--bursts-per-day", args.bursts_per_day, 0.0, 1e4)?;
     if args.series == 0 {
