@@ -188,17 +188,26 @@ fn convert(
     if let Some(sev) = labels.remove("severity") {
         a.insert("severity".into(), sev.into());
     }
-    if let Some(e) = env {
-        match labels.get("env") {
-            Some(v) if v == e => {
-                labels.remove("env");
-            }
-            Some(v) => notes.push((
-                what(),
-                format!("label `env: {v}` differs from `--env {e}`: kept as a label"),
-            )),
-            None => {}
-        }
+    // alertlab sets `env` to the environment's name and Prometheus `alertname` to the rule's.
+    match (labels.remove(crate::conventions::ENV_LABEL), env) {
+        (Some(v), Some(e)) if v == e => {}
+        (Some(v), Some(e)) => notes.push((
+            what(),
+            format!("label `env: {v}` differs from `--env {e}`: the generated rule carries `env: {e}`"),
+        )),
+        (Some(v), None) => notes.push((
+            what(),
+            format!("label `env: {v}`: alertlab sets `env` to the environment's name; import with `--env {v}` to keep it"),
+        )),
+        (None, _) => {}
+    }
+    if let Some(v) = labels.remove("alertname") {
+        notes.push((
+            what(),
+            format!(
+                "label `alertname: {v}` dropped: Prometheus sets `alertname` to the alert's name"
+            ),
+        ));
     }
     for key in TEXT_ANNOTATIONS {
         if let Some(text) = rule.annotations.get(*key) {
@@ -320,6 +329,20 @@ groups:
         assert!(said("job:errors:rate5m"), "the recording rule is listed");
         assert!(said("dashboard"), "the dropped annotation is listed");
         assert!(said("Go templates"), "templated text is flagged");
+    }
+
+    /// `env` and `alertname` are set by alertlab and Prometheus: a rule's own are dropped with a
+    /// note (a spec holding them is refused), `--env` decides what `env` becomes.
+    #[test]
+    fn labels_alertlab_or_prometheus_set_are_dropped_with_a_note() {
+        let text = "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: rate(x[5m]) > 1\n    labels: {env: prod, team: api, alertname: other}\n";
+        for env in [None, Some("prod"), Some("dev")] {
+            let (a, notes) = first(text, env);
+            assert_eq!(a["labels"], json!({"team": "api"}), "{env:?}");
+            let said = |s: &str| notes.iter().any(|(_, why)| why.contains(s));
+            assert!(said("label `alertname: other` dropped"), "{notes:?}");
+            assert_eq!(said("label `env: prod`"), env != Some("prod"), "{notes:?}");
+        }
     }
 
     #[test]

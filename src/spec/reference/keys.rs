@@ -57,7 +57,7 @@ pub const ENTRIES: &[Entry] = &[
     e("alerts[].severity", "text", "`warning`", "both", "The `severity` label."),
     e("alerts[].runbook_url", "text", "none", "both", "`runbook_url` annotation."),
     e("alerts[].labels", "map", "{}", "Prometheus", "Labels of the alerting rule."),
-    e("alerts[].labels.<label>", "text", "", "Prometheus", "A label; names are Prometheus label names (`team_name`, not `team-name`)."),
+    e("alerts[].labels.<label>", "text", "", "Prometheus", "A label; names are Prometheus label names (`team_name`, not `team-name`), not `alertname`, `severity` or `env` (set by Prometheus, `severity` and the environment)."),
     e("alerts[].environments", "list of text", "all", "both", "Only these environments."),
     e("alerts[].overrides", "map", "{}", "both", "Per-env changes: any of `summary`, `severity`, `metric`, `condition`, `evaluation`, `notify`, `backtest` with the keys above, merged key by key (a different condition kind replaces the condition)."),
     e("alerts[].overrides.<env>", "object", "", "both", "The overrides of one env."),

@@ -320,6 +320,27 @@ fn labels(
                 Some("label names use letters, digits and `_`, do not start with a digit or `__` (e.g. `team_name`)".into()),
             ));
         }
+        // Labels whose value comes from elsewhere: one written here would be overwritten in the
+        // generated rule (or, for `alertname`, by Prometheus itself), silently.
+        let set_by = match key.as_str() {
+            "alertname" => Some(("Prometheus: the alert's name", "rename the alert instead")),
+            "severity" => Some((
+                "the alert's `severity` key",
+                "write `severity: ...` on the alert (or in `overrides.<env>`)",
+            )),
+            k if k == conventions::ENV_LABEL => Some((
+                "alertlab: the environment's name",
+                "every generated rule carries `env: <env>`; name your label otherwise",
+            )),
+            _ => None,
+        };
+        if let Some((by, hint)) = set_by {
+            return Err(site.err(
+                key,
+                format!("label `{key}` is set by {by}"),
+                Some(hint.into()),
+            ));
+        }
     }
     labels.insert(
         "severity".into(),
