@@ -157,12 +157,14 @@ pub(super) fn alertmanager(
         )?,
         send_resolved: notify.send_resolved.unwrap_or(true),
     };
-    if alertmanager.group_interval_ms <= 0 {
-        return Err(site.err(
-            "group_interval",
-            "`group_interval` must be positive".into(),
-            None,
-        ));
+    // Alertmanager refuses either at zero ("cannot be zero" in its route checks).
+    for (key, ms) in [
+        ("group_interval", alertmanager.group_interval_ms),
+        ("repeat_interval", alertmanager.repeat_interval_ms),
+    ] {
+        if ms <= 0 {
+            return Err(site.err(key, format!("`{key}` must be positive"), None));
+        }
     }
     // Alertmanager can only repeat at a flush: round up to a multiple of group_interval.
     let gi = alertmanager.group_interval_ms;
