@@ -170,6 +170,11 @@ proptest! {
     }
 
     #[test]
+    fn merged_spec_loader_never_panics(bytes in bytes_or_mutation(seed("tests/fixtures/spec/merge_keys.yaml"))) {
+        let _ = with_file("s.yaml", &bytes, alertlab::spec::load_file);
+    }
+
+    #[test]
     fn incidents_loader_never_panics(bytes in bytes_or_mutation(seed("data/nab/labels/combined_windows.json")[..3000].to_vec())) {
         let _ = with_file("w.json", &bytes, alertlab::score::load_incidents);
     }
