@@ -256,7 +256,7 @@ pub fn run(sets: &[AlertSet], opts: &TuneOptions) -> Result<TuneReport, TuneErro
     let (units, injected) = units(&groups, opts);
     let progress = crate::progress::Progress::new(units.len() as u64, "tune: series")
         .shown_unless(opts.backtest.batch.is_some());
-    let tallies: Vec<(usize, Vec<Tally>)> = units
+    let tallies: Vec<(usize, &str, Vec<Tally>)> = units
         .par_iter()
         .flat_map_iter(|unit| {
             progress.advance(1);
@@ -307,17 +307,18 @@ pub fn run(sets: &[AlertSet], opts: &TuneOptions) -> Result<TuneReport, TuneErro
                             t
                         })
                         .collect();
-                    (ci, per_setting)
+                    (ci, unit.series.name.as_str(), per_setting)
                 })
                 .collect::<Vec<_>>()
         })
         .collect();
     progress.finish();
-    let mut pooled: BTreeMap<usize, Vec<Tally>> = BTreeMap::new();
-    for (ci, per_setting) in tallies {
-        let entry = pooled
+    let mut pooled: BTreeMap<usize, (Vec<String>, Vec<Tally>)> = BTreeMap::new();
+    for (ci, series, per_setting) in tallies {
+        let (names, entry) = pooled
             .entry(ci)
-            .or_insert_with(|| vec![Tally::default(); per_setting.len()]);
+            .or_insert_with(|| (Vec::new(), vec![Tally::default(); per_setting.len()]));
+        names.push(series.to_string());
         for (acc, t) in entry.iter_mut().zip(&per_setting) {
             acc.add(t);
         }
@@ -331,8 +332,9 @@ pub fn run(sets: &[AlertSet], opts: &TuneOptions) -> Result<TuneReport, TuneErro
         injected,
         groups: pooled
             .into_iter()
-            .map(|(ci, tallies)| {
+            .map(|(ci, (mut series, tallies))| {
                 let c = &all[ci];
+                series.sort_unstable();
                 PoolGroup {
                     order: ci,
                     alert: c.alert.name.clone(),
@@ -340,6 +342,7 @@ pub fn run(sets: &[AlertSet], opts: &TuneOptions) -> Result<TuneReport, TuneErro
                     engine: c.engine.to_string(),
                     current: c.current_params(),
                     skipped: c.skipped,
+                    series,
                     settings: c
                         .settings
                         .iter()

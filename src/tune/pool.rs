@@ -82,6 +82,10 @@ pub struct PoolGroup {
     /// Combinations of the grid not tried (M > N, or a look-back CloudWatch refuses).
     #[serde(default)]
     pub skipped: usize,
+    /// The series tallied, sorted: a merge refuses shards that share one (each would count it
+    /// again). Merge files written before 2026-12-07 have none, and are merged unchecked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub series: Vec<String>,
     pub settings: Vec<(Params, Tally)>,
 }
 
@@ -157,6 +161,26 @@ pub fn engine_name(name: &str) -> &'static str {
 
 /// The pools of several shards added up. Shards must come from the same command (budget,
 /// objective, settings); a group missing from a shard had no series there.
+/// A name both sorted lists hold, if any.
+fn shared_series<'a>(a: &'a [String], b: &[String]) -> Option<&'a str> {
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => return Some(&a[i]),
+        }
+    }
+    None
+}
+
+/// Two sorted lists as one.
+fn merged_sorted(mut a: Vec<String>, b: Vec<String>) -> Vec<String> {
+    a.extend(b);
+    a.sort_unstable();
+    a
+}
+
 pub fn merge(pools: Vec<Pool>) -> Result<Pool, String> {
     let mut pools = pools.into_iter();
     let mut merged = pools.next().ok_or("no tune output to merge")?;
@@ -194,9 +218,16 @@ pub fn merge(pools: Vec<Pool>) -> Result<Pool, String> {
                             group.alert, group.env, group.engine
                         ));
                     }
+                    if let Some(twice) = shared_series(&into.series, &group.series) {
+                        return Err(format!(
+                            "alert `{}`, env `{}`, {}, series `{twice}` is in two of the shards: the inputs overlap (merge the outputs of `--shard 1/n` … `n/n` of one command, each once)",
+                            group.alert, group.env, group.engine
+                        ));
+                    }
                     for ((_, acc), (_, t)) in into.settings.iter_mut().zip(&group.settings) {
                         acc.add(t);
                     }
+                    into.series = merged_sorted(std::mem::take(&mut into.series), group.series);
                 }
             }
         }

@@ -167,6 +167,17 @@ fn shard_auto_reads_the_schedulers_index_and_merge_refuses_what_does_not_fit() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("all of one kind"));
+    // A tune shard given twice would count its series twice: refused, the series named.
+    run(p, &["tune", "--shard", "2/3"], "tune-2.json");
+    alertlab()
+        .current_dir(p)
+        .args(["merge", "tune-2.json", "tune-2.json"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("is in two of the shards: the inputs overlap")
+                .and(predicate::str::contains("series `")),
+        );
     // A shard output cut short, or whose results are no backtest results: exit 2 naming it.
     let whole = std::fs::read_to_string(p.join("explicit.json")).unwrap();
     std::fs::write(p.join("cut.json"), &whole[..whole.len() / 2]).unwrap();
