@@ -159,8 +159,6 @@ pub fn engine_name(name: &str) -> &'static str {
     }
 }
 
-/// The pools of several shards added up. Shards must come from the same command (budget,
-/// objective, settings); a group missing from a shard had no series there.
 /// A name both sorted lists hold, if any.
 fn shared_series<'a>(a: &'a [String], b: &[String]) -> Option<&'a str> {
     let (mut i, mut j) = (0, 0);
@@ -181,6 +179,8 @@ fn merged_sorted(mut a: Vec<String>, b: Vec<String>) -> Vec<String> {
     a
 }
 
+/// The pools of several shards added up. Shards must come from the same command (budget,
+/// objective, settings); a group missing from a shard had no series there.
 pub fn merge(pools: Vec<Pool>) -> Result<Pool, String> {
     let mut pools = pools.into_iter();
     let mut merged = pools.next().ok_or("no tune output to merge")?;
