@@ -74,7 +74,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut out = Vec::new();
     let mut windows = String::from("start,end,kind,size,series\n");
     for s in &loaded {
-        let (injected, placed) = inject::inject(s, &anomalies, args.count, args.seed, &[]);
+        let inject::Injection {
+            series: injected,
+            placed,
+            no_spread,
+        } = inject::inject(s, &anomalies, args.count, args.seed, &[]);
         for p in &placed {
             let size = p
                 .label()
@@ -97,7 +101,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         };
         eprintln!("{}: {} {plural} injected", s.name, placed.len());
         let missing = inject::shortfall(&anomalies, args.count, &placed);
-        if inject::robust_sigma(&s.values).is_none() {
+        if no_spread {
             eprintln!(
                 "note: {}: its values do not vary (or there are none), so anomalies sized in its robust σ cannot go into it",
                 s.name

@@ -10,6 +10,7 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
+use crate::band::seasonal::sigma_from;
 use crate::rng::Rng;
 use crate::score::Incident;
 use crate::series::time::{format_prometheus_duration, parse_duration, HOUR_MS};
@@ -134,10 +135,10 @@ impl Injected {
     }
 }
 
-/// Robust σ of the real values: MAD × 1.4826; when more than half the values are the same (an
-/// error count that is mostly 0, a flat line with bursts) the MAD is 0, and the mean absolute
-/// deviation from the median × √(π/2) takes its place, as the seasonal band's spread does. `None`
-/// when the values do not vary at all or there are none: a size in σ means nothing there.
+/// Robust σ of the real values about their median, by the seasonal band's own rule
+/// ([`sigma_from`]: the MAD, or the mean absolute deviation when more than half the values are the
+/// same). `None` when the values do not vary at all or there are none: a size in σ means nothing
+/// there.
 pub fn robust_sigma(values: &[f64]) -> Option<f64> {
     let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
     if v.is_empty() {
@@ -146,14 +147,10 @@ pub fn robust_sigma(values: &[f64]) -> Option<f64> {
     v.sort_by(f64::total_cmp);
     let median = v[v.len() / 2];
     let mut dev: Vec<f64> = v.iter().map(|x| (x - median).abs()).collect();
+    // Summed before the deviations are sorted: the order the injected sizes were measured with.
     let mean_abs = dev.iter().sum::<f64>() / dev.len() as f64;
     dev.sort_by(f64::total_cmp);
-    let mad = dev[dev.len() / 2];
-    let sigma = if mad > 0.0 {
-        1.4826 * mad
-    } else {
-        1.2533 * mean_abs
-    };
+    let sigma = sigma_from(dev[dev.len() / 2], || mean_abs);
     (sigma > 0.0 && sigma.is_finite()).then_some(sigma)
 }
 
@@ -208,8 +205,18 @@ pub fn inject(
     count: usize,
     seed: u64,
     avoid: &[Incident],
-) -> (Series, Vec<Injected>) {
+) -> Injection {
     inject_within(series, anomalies, count, seed, avoid, (i64::MIN, i64::MAX))
+}
+
+/// A series with anomalies injected, and where they went.
+#[derive(Debug)]
+pub struct Injection {
+    pub series: Series,
+    pub placed: Vec<Injected>,
+    /// No anomaly could be sized: the values do not vary, or there are none ([`robust_sigma`] is
+    /// `None`), so none was placed.
+    pub no_spread: bool,
 }
 
 /// [`inject`] into the part of the history inside `within` (`[start, end]`, UTC ms): the span a
@@ -222,23 +229,32 @@ pub fn inject_within(
     seed: u64,
     avoid: &[Incident],
     within: (i64, i64),
-) -> (Series, Vec<Injected>) {
+) -> Injection {
     let mut out = series.clone();
     let mut placed: Vec<Injected> = Vec::new();
+    let Some(sigma) = robust_sigma(&series.values) else {
+        return Injection {
+            series: out,
+            placed,
+            no_spread: true,
+        };
+    };
+    let nothing = |series| Injection {
+        series,
+        placed: Vec::new(),
+        no_spread: false,
+    };
     let (Some(&origin), Some(&series_last)) = (series.timestamps.first(), series.timestamps.last())
     else {
-        return (out, placed);
+        return nothing(out);
     };
     let (first, last) = (origin.max(within.0), series_last.min(within.1));
     if first >= last {
-        return (out, placed);
+        return nothing(out);
     }
     let step = crate::series::median_step_ms(series)
         .unwrap_or(60_000)
         .max(1);
-    let Some(sigma) = robust_sigma(&series.values) else {
-        return (out, placed);
-    };
     let span = last - first;
     let gap = (24 * HOUR_MS).min(span / 4);
     // The seed and the series name make each series' anomalies different but reproducible.
@@ -301,7 +317,11 @@ pub fn inject_within(
         narrower /= 2;
     }
     placed.sort_by_key(|p| p.start);
-    (out, placed)
+    Injection {
+        series: out,
+        placed,
+        no_spread: false,
+    }
 }
 
 /// Of `count` of each of `anomalies` asked for, how many of each found no place (by label, e.g.
@@ -476,9 +496,9 @@ mod tests {
             kind: Kind::Spike,
             size: 4.0,
         }];
-        let (out, placed) = inject(&constant, &spike, 1, 1, &[]);
-        assert!(placed.is_empty());
-        assert_eq!(out.values, constant.values);
+        let flat_out = inject(&constant, &spike, 1, 1, &[]);
+        assert!(flat_out.no_spread && flat_out.placed.is_empty());
+        assert_eq!(flat_out.series.values, constant.values);
         let note = unsized_note(&["c".into(), "b".into(), "c".into()]).unwrap();
         assert!(
             note.contains("2 series") && note.contains("`b`, `c`"),
@@ -495,8 +515,14 @@ mod tests {
             3 * 1440 * 60_000,
             3 * 1440 * 60_000 + 3_600_000,
         )];
-        let (a, placed) = inject(&s, &kinds, 1, 7, &avoid);
-        let (b, again) = inject(&s, &kinds, 1, 7, &avoid);
+        let Injection {
+            series: a, placed, ..
+        } = inject(&s, &kinds, 1, 7, &avoid);
+        let Injection {
+            series: b,
+            placed: again,
+            ..
+        } = inject(&s, &kinds, 1, 7, &avoid);
         assert_eq!(placed, again, "same seed, same anomalies");
         assert_eq!(a.values.len(), b.values.len());
         assert!(!placed.is_empty());
@@ -522,9 +548,9 @@ mod tests {
         let kinds = parse_list("shift:5,drift:4,drop:30m").unwrap();
         let whole = inject(&s, &kinds, 2, 3, &[]);
         let same = inject_within(&s, &kinds, 2, 3, &[], (i64::MIN, i64::MAX));
-        assert_eq!(whole.1, same.1);
+        assert_eq!(whole.placed, same.placed);
         let span = (2 * 1440 * 60_000, 7 * 1440 * 60_000);
-        let (_, placed) = inject_within(&s, &kinds, 2, 3, &[], span);
+        let placed = inject_within(&s, &kinds, 2, 3, &[], span).placed;
         assert!(!placed.is_empty());
         for p in &placed {
             assert!(
@@ -532,7 +558,9 @@ mod tests {
                 "{p:?} outside {span:?}"
             );
         }
-        assert!(inject_within(&s, &kinds, 2, 3, &[], (5, 5)).1.is_empty());
+        assert!(inject_within(&s, &kinds, 2, 3, &[], (5, 5))
+            .placed
+            .is_empty());
     }
 
     /// Two weeks of history (CloudWatch's one-minute retention) hold five kinds twice: what a day
@@ -547,7 +575,7 @@ mod tests {
         let day_ten = 10 * 1440 * 60_000;
         let labelled = [Incident::window(day_ten, day_ten + 3 * HOUR_MS)];
         for seed in 1..=20 {
-            let (_, placed) = inject(&flat(14 * 1440), &kinds, 2, seed, &labelled);
+            let placed = inject(&flat(14 * 1440), &kinds, 2, seed, &labelled).placed;
             assert_eq!(placed.len(), 10, "seed {seed}: {placed:?}");
             assert!(placed[0].start >= 14 * 1440 * 60_000 * 2 / 5);
             assert!(gaps(&placed).iter().all(|g| *g > MIN_GAP_MS), "seed {seed}");
@@ -562,7 +590,7 @@ mod tests {
                     "seed {seed}: {p:?}"
                 );
             }
-            let (_, roomy) = inject(&flat(60 * 1440), &kinds, 2, seed, &[]);
+            let roomy = inject(&flat(60 * 1440), &kinds, 2, seed, &[]).placed;
             assert_eq!(roomy.len(), 10);
             assert!(
                 gaps(&roomy).iter().all(|g| *g > 24 * HOUR_MS),
@@ -580,7 +608,7 @@ mod tests {
         let s = flat(6 * 1440);
         let kinds = parse_list("shift:4,drift:4,variance:3").unwrap();
         for seed in 1..=20 {
-            let (_, placed) = inject(&s, &kinds, 3, seed, &[]);
+            let placed = inject(&s, &kinds, 3, seed, &[]).placed;
             assert!(
                 placed.len() < 9,
                 "seed {seed}: the history holds fewer than 9"
@@ -610,7 +638,7 @@ mod tests {
                 "{note}"
             );
         }
-        let (_, all) = inject(&flat(30 * 1440), &kinds, 1, 1, &[]);
+        let all = inject(&flat(30 * 1440), &kinds, 1, 1, &[]).placed;
         assert_eq!(all.len(), 3);
         assert!(shortfall(&kinds, 1, &all).is_empty());
         assert_eq!(shortfall_note(&BTreeMap::new(), 3), None);

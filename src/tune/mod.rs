@@ -394,7 +394,7 @@ fn units<'a>(
             let within = g.jobs.iter().fold((i64::MIN, i64::MAX), |(a, b), j| {
                 (a.max(j.inputs.span.0), b.min(j.inputs.span.1))
             });
-            let (s, placed) = inject::inject_within(
+            let injection = inject::inject_within(
                 raw,
                 &opts.inject,
                 opts.inject_count,
@@ -404,13 +404,17 @@ fn units<'a>(
             );
             tally.add(&InjectedTally {
                 asked: opts.inject.len() * opts.inject_count,
-                not_placed: inject::shortfall(&opts.inject, opts.inject_count, &placed),
-                unsized_series: match inject::robust_sigma(&raw.values) {
-                    Some(_) => Vec::new(),
-                    None => vec![raw.name.clone()],
+                not_placed: inject::shortfall(&opts.inject, opts.inject_count, &injection.placed),
+                unsized_series: if injection.no_spread {
+                    vec![raw.name.clone()]
+                } else {
+                    Vec::new()
                 },
             });
-            (std::sync::Arc::new(Cow::Owned(s)), placed)
+            (
+                std::sync::Arc::new(Cow::Owned(injection.series)),
+                injection.placed,
+            )
         };
         for job in &g.jobs {
             let mut inputs = job.inputs.clone();

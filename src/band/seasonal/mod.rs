@@ -41,6 +41,7 @@ use window::{bin_runs, bins_per_seasonality, BinMedians, Window, Workspace};
 mod robust;
 mod window;
 use crate::series::time::{DAY_MS, FIRST_MONDAY_MS, HOUR_MS, MINUTE_MS, WEEK_MS};
+pub use robust::sigma_from;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Seasonality {

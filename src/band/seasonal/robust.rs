@@ -229,15 +229,25 @@ pub(super) fn sort_total(values: &mut [f64], keys: &mut Vec<u64>) {
     }
 }
 
-/// 1.4826 × MAD, falling back to the mean absolute deviation (× √(π/2)) when more than half the
-/// residuals are identical (a mostly flat metric), so the band does not collapse to a line.
+/// σ of the residuals by [`sigma_from`], so the band does not collapse to a line on a mostly flat
+/// metric.
 pub(super) fn robust_sigma(mad: f64, residuals: &Residuals, level: f64) -> f64 {
+    sigma_from(mad, || {
+        let n = residuals.len();
+        (0..n).map(|i| (residuals.at(i) - level).abs()).sum::<f64>() / n.max(1) as f64
+    })
+}
+
+/// A robust σ: 1.4826 × the median absolute deviation, or, when that is 0 because more than half
+/// the values are identical (a mostly flat metric, an error count that is mostly 0), √(π/2) ×
+/// the mean absolute deviation about the same centre (`mean_abs`, computed only then). The
+/// seasonal band's spread and the size of injected anomalies both follow this rule.
+pub fn sigma_from(mad: f64, mean_abs: impl FnOnce() -> f64) -> f64 {
     if mad > 0.0 {
-        return 1.4826 * mad;
+        1.4826 * mad
+    } else {
+        1.2533 * mean_abs()
     }
-    let n = residuals.len();
-    let mean_abs = (0..n).map(|i| (residuals.at(i) - level).abs()).sum::<f64>() / n.max(1) as f64;
-    1.2533 * mean_abs
 }
 
 #[cfg(test)]
