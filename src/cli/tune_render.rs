@@ -295,14 +295,8 @@ fn as_table(report: &tune::TuneReport, front: Option<usize>) -> String {
             }
         }
     }
-    if let Some(injected) = &report.injected {
-        let notes = [
-            crate::inject::shortfall_note(&injected.not_placed, injected.asked),
-            crate::inject::unsized_note(&injected.unsized_series),
-        ];
-        for note in notes.into_iter().flatten() {
-            text.push_str(&format!("note: {note}\n"));
-        }
+    for note in report.injected.iter().flat_map(|i| i.notes()) {
+        text.push_str(&format!("note: {note}\n"));
     }
     if report
         .recommendations

@@ -176,14 +176,11 @@ pub fn build(
             page,
             "<p class=\"note\">Tuning judged every setting on {} anomalies injected into the histories as well (kind:size, in robust σ of each series; a dropout's size is its length); the table above and the charts show the histories as they are.{}</p>",
             injected.asked - injected.not_placed.values().sum::<usize>(),
-            [
-                crate::inject::shortfall_note(&injected.not_placed, injected.asked),
-                crate::inject::unsized_note(&injected.unsized_series),
-            ]
-            .into_iter()
-            .flatten()
-            .map(|n| format!(" {}.", html(&n)))
-            .collect::<String>()
+            injected
+                .notes()
+                .iter()
+                .map(|n| format!(" {}.", html(n)))
+                .collect::<String>()
         );
     }
     for set in sets {

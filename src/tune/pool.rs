@@ -57,6 +57,18 @@ pub struct InjectedTally {
 }
 
 impl InjectedTally {
+    /// What the table and the report say of the anomalies asked for: those that found no place,
+    /// and the series that could not be given any.
+    pub fn notes(&self) -> Vec<String> {
+        [
+            crate::inject::shortfall_note(&self.not_placed, self.asked),
+            crate::inject::unsized_note(&self.unsized_series),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
     pub fn add(&mut self, other: &InjectedTally) {
         self.asked += other.asked;
         self.unsized_series
