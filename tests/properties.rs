@@ -204,11 +204,12 @@ proptest! {
     /// "Tuning is a faster way of running many backtests": on random gappy data (sparse too), for random
     /// settings tune tried, the spec with the setting pasted into `overrides.dev` and run through
     /// `backtest` gives exactly tune's figures (the setting resolved from the spec's own keys, each
-    /// engine on its own).
+    /// engine on its own), with or without a maximum delay.
     #[test]
     fn tune_figures_are_backtest_figures(
         seed in 0u64..1_000_000, days in 3i64..6, gap_rate in prop_oneof![Just(0.0), 0.0f64..0.2, 0.5f64..0.95],
         picks in prop::collection::vec(any::<prop::sample::Index>(), 4),
+        max_delay_ms in prop_oneof![Just(None), (1i64..180).prop_map(|m| Some(m * 60_000))],
     ) {
         use alertlab::backtest::{self, BacktestOptions, Engines};
         use alertlab::tune::{self, grid, TuneOptions};
@@ -220,7 +221,7 @@ proptest! {
         let flags = ["k=2,3.5", "evaluation_periods=1,3", "datapoints_to_alarm=1,2,3", "treat_missing_data=missing,breaching", "value=140,170", "for=0m,10m", "period=300,900"]
             .map(String::from);
         let opts = TuneOptions {
-            backtest: BacktestOptions { engines: Engines { cloudwatch: true, prometheus: true }, ..BacktestOptions::default() },
+            backtest: BacktestOptions { engines: Engines { cloudwatch: true, prometheus: true }, max_delay_ms, ..BacktestOptions::default() },
             grid: Some(grid::parse_grid(&flags).unwrap()),
             keep_all: true,
             ..TuneOptions::default()
@@ -235,7 +236,7 @@ proptest! {
             std::fs::write(&pasted, tune_case_spec(&over).to_string()).unwrap();
             let bt = backtest::run(
                 &alertlab::spec::load_path(&pasted).unwrap(),
-                &BacktestOptions { engines: Engines::from_name(tried.engine), alerts: vec![tried.alert.clone()], ..BacktestOptions::default() },
+                &BacktestOptions { engines: Engines::from_name(tried.engine), alerts: vec![tried.alert.clone()], max_delay_ms, ..BacktestOptions::default() },
             ).unwrap();
             prop_assert_eq!(bt.results.len(), 1);
             let r = &bt.results[0];

@@ -76,6 +76,8 @@ pub struct BacktestOptions {
     /// `--grace` and `--lead`: over every alert's `backtest.grace` and `backtest.lead`.
     pub grace_ms: Option<i64>,
     pub lead_ms: Option<i64>,
+    /// `--max-delay`: over every alert's `backtest.max_delay`.
+    pub max_delay_ms: Option<i64>,
     pub engines: Engines,
     pub flap: FlapRule,
     /// The evaluation span (`--start`/`--end`), over the spec's `backtest.start`/`end` and the

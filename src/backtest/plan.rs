@@ -311,6 +311,7 @@ pub fn plan<'a>(
                         lead_ms: opts.lead_ms.unwrap_or(spec_reach.lead_ms),
                         grace_ms: opts.grace_ms.or(spec_reach.grace_ms),
                         view_ms: (0, 0),
+                        max_delay_ms: opts.max_delay_ms.or(spec_reach.max_delay_ms),
                     },
                     replay: replay.clone(),
                     span,

@@ -130,6 +130,8 @@ struct IncidentView {
     point_labels: usize,
     #[serde(default)]
     missed: Vec<MissedView>,
+    #[serde(default)]
+    late: usize,
 }
 
 #[derive(serde::Deserialize)]
@@ -235,7 +237,14 @@ fn render_rows(results: &[RowView], format: OutputFormat) -> String {
                             .iter()
                             .map(|m| (m.start.as_str(), m.end.as_str()))
                             .collect();
-                        crate::score::missed_phrase(&windows)
+                        let late = match (i.late, i.missed.len()) {
+                            (0, _) => String::new(),
+                            (1, 1) => " (paged about later than the maximum delay)".into(),
+                            (n, _) => {
+                                format!(" ({n} of them paged about later than the maximum delay)")
+                            }
+                        };
+                        crate::score::missed_phrase(&windows) + &late
                     }),
                     inc.filter(|i| i.in_warm_up > 0)
                         .map(|i| crate::score::warm_up_phrase(i.in_warm_up, i.incidents)),

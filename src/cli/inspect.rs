@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::output::{csv, emit, num, table, OutputFormat};
+use super::output::{csv, data_cell, emit, num, table, value_cell, OutputFormat};
 use super::UsageError;
 use crate::series::{self, Format, SeriesReport};
 
@@ -76,7 +76,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             serde_json::to_string_pretty(&serde_json::json!({ "series": items }))? + "\n"
         }
         OutputFormat::Table | OutputFormat::Csv => {
+            let csv_format = args.format == OutputFormat::Csv;
             let opt = |v: Option<f64>| v.map(|v| num(v, 3)).unwrap_or_default();
+            // The metric's own values: exact for tools, four significant digits for people.
+            let value = |v: Option<f64>| match v {
+                Some(v) if csv_format => data_cell(v),
+                Some(v) => value_cell(v, 4),
+                None => String::new(),
+            };
             let rows: Vec<Vec<String>> = reports
                 .iter()
                 .map(|(file, r)| {
@@ -93,13 +100,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                         r.gap_periods.to_string(),
                         opt(r.largest_gap_s),
                         r.duplicate_timestamps.to_string(),
-                        opt(r.min),
-                        opt(r.median),
-                        opt(r.max),
+                        value(r.min),
+                        value(r.median),
+                        value(r.max),
                     ]
                 })
                 .collect();
-            if args.format == OutputFormat::Csv {
+            if csv_format {
                 csv(HEADER, &rows)
             } else {
                 table(HEADER, &rows)

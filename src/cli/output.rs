@@ -109,9 +109,49 @@ pub fn num(v: f64, digits: usize) -> String {
     }
 }
 
+/// A metric's value as a table cell for people: `significant` significant digits, so a latency of
+/// 0.00031 s is not shown as `0` and a byte count of 1e308 is not 309 digits; plain decimals from
+/// 10⁻⁴ to 10¹⁵, scientific notation outside (`3.1e-5`, `1e+20` is `1e20`).
+pub fn value_cell(v: f64, significant: usize) -> String {
+    if v.is_nan() {
+        return String::new();
+    }
+    if v == 0.0 || v.is_infinite() {
+        return v.to_string();
+    }
+    let significant = significant.max(1);
+    let magnitude = v.abs().log10().floor() as i32;
+    if (-4..15).contains(&magnitude) {
+        let decimals = (significant as i32 - 1 - magnitude).max(0) as usize;
+        num(v, decimals)
+    } else {
+        let s = format!("{v:.prec$e}", prec = significant - 1);
+        match s.split_once('e') {
+            Some((mantissa, exponent)) if mantissa.contains('.') => {
+                let mantissa = mantissa.trim_end_matches('0').trim_end_matches('.');
+                format!("{mantissa}e{exponent}")
+            }
+            _ => s,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn value_cells_keep_small_and_huge_values_readable() {
+        assert_eq!(value_cell(0.00031, 4), "0.00031");
+        assert_eq!(value_cell(0.000_012_345, 4), "1.235e-5");
+        assert_eq!(value_cell(1e308, 4), "1e308");
+        assert_eq!(value_cell(-2.5e20, 4), "-2.5e20");
+        assert_eq!(value_cell(123_456.789, 4), "123457");
+        assert_eq!(value_cell(12.3456, 4), "12.35");
+        assert_eq!(value_cell(0.0, 4), "0");
+        assert_eq!(value_cell(f64::INFINITY, 4), "inf");
+        assert_eq!(value_cell(f64::NAN, 4), "");
+    }
 
     #[test]
     fn table_pads_cells_wider_than_format_allows() {

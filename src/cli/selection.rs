@@ -42,6 +42,11 @@ pub struct Selection {
     /// window around each point label (NAB centres its windows on the anomaly).
     #[arg(long, value_parser = parse_reach)]
     pub lead: Option<i64>,
+    /// An incident counts as caught only by an episode starting at most this long after it opens
+    /// (`30m`; over the spec's `backtest.max_delay`): a later one is late, neither a catch nor a
+    /// false alert, so `tune` looks for settings that page in time.
+    #[arg(long, value_parser = parse_reach)]
+    pub max_delay: Option<i64>,
     /// The data's time column holds row numbers (1, 2, 3, … as Yahoo's S5 A1 set writes it), this
     /// far apart (`1h`): row n is read as 2000-01-01T00:00:00Z + n × step, and so are incidents
     /// flagged on such rows (`--incidents` the same file). A file with real times is refused.
@@ -179,6 +184,7 @@ impl Selection {
             series: self.series.clone(),
             grace_ms: self.grace,
             lead_ms: self.lead,
+            max_delay_ms: self.max_delay,
             engines: Engines::from_name(&self.engine),
             start_ms: self.start,
             end_ms: self.end,

@@ -418,6 +418,7 @@ fn write_overlays(
         for (key, given) in [
             ("lead", args.select.lead),
             ("grace", args.select.grace),
+            ("max_delay", args.select.max_delay),
             ("row_step", args.select.row_step),
         ] {
             if let Some(ms) = given {

@@ -1,8 +1,9 @@
 //! Incident windows (labelled or injected) and how well a timeline caught them.
 //!
 //! An incident is caught when an episode starts inside its window, up to `lead` before it or up
-//! to `grace` after it ([`Reach`]); delay = episode start − window start. An episode overlapping no
-//! window so extended is a false alert.
+//! to `grace` after it, and no later than `max_delay` after it opens ([`Reach`]); delay = episode
+//! start − window start. An episode overlapping no window so extended (whatever the maximum delay)
+//! is a false alert: a late page about a real incident is late, not false.
 
 use serde::Serialize;
 
@@ -73,6 +74,10 @@ pub struct IncidentScore {
     /// the list's order: what to look at when `recall` is short of 1.
     #[serde(skip_serializing_if = "Windows::is_empty")]
     pub missed: Windows,
+    /// Of the missed incidents, those an episode did page about, but later than the maximum delay
+    /// ([`Reach::max_delay_ms`]).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub late: usize,
     /// Every caught incident's delay, seconds (for pooling over series).
     #[serde(skip)]
     pub delays_s: Vec<f64>,
@@ -175,6 +180,10 @@ pub struct Reach {
     /// How long before and after a point an episode of this alarm that saw the point may start
     /// (see [`Reach::viewing`]); `(0, 0)` until set.
     pub view_ms: (i64, i64),
+    /// `backtest.max_delay` or `--max-delay`: an incident counts as caught only by an episode
+    /// starting at most this long after it opens (what "we must know within 30 minutes" means);
+    /// `None`, any episode within the reach catches it however late.
+    pub max_delay_ms: Option<i64>,
 }
 
 impl Reach {
@@ -192,6 +201,16 @@ impl Reach {
 
     /// The earliest and latest start of an episode that catches `incident`.
     pub fn starts(&self, incident: &Incident) -> (i64, i64) {
+        let (from, to) = self.extent(incident);
+        match self.max_delay_ms {
+            Some(delay) => (from, to.min(incident.start.saturating_add(delay))),
+            None => (from, to),
+        }
+    }
+
+    /// The earliest and latest start of an episode about `incident`, caught in time or not: one
+    /// starting later than the maximum delay is late, not a false alert.
+    fn extent(&self, incident: &Incident) -> (i64, i64) {
         let (lead, grace) = match self.grace_ms {
             Some(grace) => (self.lead_ms, grace),
             None if incident.is_points() => (self.lead_ms.max(self.view_ms.0), self.view_ms.1),
@@ -234,15 +253,20 @@ pub fn match_incidents(
 ) -> IncidentScore {
     let mut delays = Vec::new();
     let mut missed = Vec::new();
+    let mut late = 0;
     for inc in incidents {
         match first_catch(episodes, inc, reach) {
             Some(first) => delays.push(first.start - inc.start),
-            None => missed.push((inc.start, inc.end)),
+            None => {
+                missed.push((inc.start, inc.end));
+                let (deadline, to) = (reach.starts(inc).1, reach.extent(inc).1);
+                late += episodes.iter().any(|e| e.start > deadline && e.start <= to) as usize;
+            }
         }
     }
     let touching = |e: &Episode| {
         incidents.iter().any(|inc| {
-            let (from, to) = reach.starts(inc);
+            let (from, to) = reach.extent(inc);
             e.start <= to && e.end.unwrap_or(horizon) > from
         })
     };
@@ -272,6 +296,7 @@ pub fn match_incidents(
         outside_span: 0,
         point_labels: 0,
         missed: Windows(missed),
+        late,
         delays_s: delays.iter().map(|d| *d as f64 / 1000.0).collect(),
     }
 }
@@ -369,6 +394,7 @@ mod tests {
             grace_ms: Some(30 * m),
             // A grace given wins over the alarm's view.
             view_ms: (50 * m, 50 * m),
+            max_delay_ms: None,
         };
         for (start, caught) in [
             (84, false),
@@ -414,5 +440,59 @@ mod tests {
         // Out of reach in the warm-up only once the grace has passed too.
         assert_eq!(count_in_warm_up(&point, reach, Some(130 * m)), 0);
         assert_eq!(count_in_warm_up(&point, reach, Some(131 * m)), 1);
+    }
+
+    /// A maximum delay ends the reach that long after the window opens (before its end and grace);
+    /// an episode starting later is late: the incident is missed, but the episode is no false
+    /// alert, and an incident whose deadline passes in the warm-up or outside the span cannot be
+    /// caught by any setting.
+    #[test]
+    fn a_maximum_delay_misses_late_episodes_without_calling_them_false() {
+        let m = 60_000;
+        let window = [Incident::window(100 * m, 160 * m)];
+        let episode = |start: i64| Episode {
+            start: start * m,
+            end: Some((start + 5) * m),
+        };
+        let reach = Reach {
+            grace_ms: Some(30 * m),
+            max_delay_ms: Some(20 * m),
+            ..Reach::default()
+        };
+        assert_eq!(reach.starts(&window[0]), (100 * m, 120 * m));
+        for (start, caught) in [(100, true), (120, true), (121, false), (190, false)] {
+            let s = match_incidents(&[episode(start)], &window, reach, 500 * m, WEEK_MS);
+            assert_eq!(s.caught, caught as usize, "episode at {start}");
+            assert_eq!(s.late, !caught as usize, "episode at {start}");
+            assert_eq!(s.false_alerts, 0, "episode at {start}");
+        }
+        let after_grace = match_incidents(&[episode(191)], &window, reach, 500 * m, WEEK_MS);
+        assert_eq!(
+            (
+                after_grace.caught,
+                after_grace.late,
+                after_grace.false_alerts
+            ),
+            (0, 0, 1)
+        );
+        // A maximum delay past the window's reach changes nothing.
+        let long = Reach {
+            max_delay_ms: Some(1000 * m),
+            ..reach
+        };
+        assert_eq!(long.starts(&window[0]), (100 * m, 190 * m));
+        // Points too: the alarm's view is cut at the deadline.
+        let viewed = Reach {
+            max_delay_ms: Some(10 * m),
+            ..Reach::default()
+        }
+        .viewing(5 * m, 20 * m);
+        assert_eq!(
+            viewed.starts(&Incident::points(100 * m, 100 * m)),
+            (95 * m, 110 * m)
+        );
+        assert_eq!(count_in_warm_up(&window, reach, Some(120 * m)), 0);
+        assert_eq!(count_in_warm_up(&window, reach, Some(121 * m)), 1);
+        assert!(!judged_in(&window[0], (121 * m, 500 * m), reach));
     }
 }

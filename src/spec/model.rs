@@ -179,6 +179,7 @@ impl ResolvedAlert {
                 lead_ms: b.lead_ms,
                 grace_ms: b.grace_ms,
                 view_ms: (0, 0),
+                max_delay_ms: b.max_delay_ms,
             })
     }
 }
@@ -203,6 +204,8 @@ pub struct BacktestSource {
     /// `None` unless the spec gives one: point labels then get the alarm's view of them
     /// ([`crate::score::Reach`]).
     pub grace_ms: Option<i64>,
+    /// An incident is caught only by an episode starting at most this long after it opens.
+    pub max_delay_ms: Option<i64>,
     /// The evaluation span, when the spec sets it (default: the data's first to last row).
     pub start_ms: Option<i64>,
     pub end_ms: Option<i64>,

@@ -240,6 +240,8 @@ pub struct BacktestV1 {
     pub lead: Option<Duration>,
     /// An episode starting this long after an incident's window still catches it.
     pub grace: Option<Duration>,
+    /// An incident is caught only by an episode starting at most this long after it opens.
+    pub max_delay: Option<Duration>,
     /// Start of the evaluation span (RFC 3339 or epoch seconds; default: the first row).
     pub start: Option<TimeV1>,
     /// End of the evaluation span (default: the last row).
@@ -322,7 +324,7 @@ struct_merge!(PercentileV1; p, op, training_days, factor);
 struct_merge!(AnomalyV1; model, k, direction, training_days, seasonality, refit, min_history, k0, band_data, window, season, smooth);
 struct_merge!(EvaluationV1; datapoints_to_alarm, evaluation_periods, treat_missing_data, evaluation_range, evaluation_window, for_, keep_firing_for, interval, phase, lookback_delta, prometheus_version);
 struct_merge!(NotifyV1; alarm_actions, ok_actions, insufficient_data_actions, group_wait, group_interval, repeat_interval, send_resolved);
-struct_merge!(BacktestV1; data, format, series, incidents, lead, grace, start, end);
+struct_merge!(BacktestV1; data, format, series, incidents, lead, grace, max_delay, start, end);
 struct_merge!(OverrideV1; enabled, summary, severity, metric, condition, evaluation, notify, backtest);
 
 impl Merge for ConditionV1 {

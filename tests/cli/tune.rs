@@ -2628,3 +2628,83 @@ fn a_short_run_of_flagged_rows_is_judged_as_points() {
     assert_eq!(viewed["median_delay_s"], 7200.0, "{viewed}");
     assert_eq!(backtest_incidents(p, &["--grace", "0s"])["caught"], 0);
 }
+
+/// "We must know within an hour": with a maximum delay (`--max-delay` or `backtest.max_delay`), an
+/// alarm that pages two hours into each incident (3 of 3 hourly datapoints) catches none, and its
+/// late episodes are no false alerts; tune then prefers a setting that pages in time (1 of 3), and
+/// backtest over the overlay it writes gives tune's figures.
+#[test]
+fn a_maximum_delay_makes_late_pages_misses_and_tune_pages_in_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let anomalies = [300..310, 450..456, 600..612];
+    write_hourly_kpi(p, 9, (&anomalies, 120.0), |h| {
+        anomalies.iter().any(|a| a.start == h)
+    });
+    let spec = |extra: &str| {
+        format!("apiVersion: alertlab/v1\nkind: AlertSet\nmetadata: {{name: t}}\nalerts:\n  - name: kpi\n    metric: {{cloudwatch: {{namespace: X, name: Y, stat: Average, period: 3600}}}}\n    condition: {{anomaly: {{model: seasonal, k: 3, direction: above}}}}\n    evaluation: {{datapoints_to_alarm: 3, evaluation_periods: 3}}\n    backtest: {{data: kpi.csv, incidents: kpi.csv{extra}}}\n")
+    };
+    std::fs::write(p.join("s.yaml"), spec("")).unwrap();
+    let backtest = ["backtest", "--spec", "s.yaml", "--format", "json"];
+    let in_time = |args: &[&str]| json(p, args)["results"][0]["incidents"].clone();
+    let unbounded = in_time(&backtest);
+    assert_eq!(
+        (&unbounded["caught"], &unbounded["median_delay_s"]),
+        (&3.into(), &7200.0.into())
+    );
+    let mut bounded = backtest.to_vec();
+    bounded.extend(["--max-delay", "1h"]);
+    let late = in_time(&bounded);
+    assert_eq!(
+        (&late["caught"], &late["late"]),
+        (&0.into(), &3.into()),
+        "{late}"
+    );
+    assert_eq!(
+        late["false_alerts_per_week"], unbounded["false_alerts_per_week"],
+        "{late}"
+    );
+    alertlab()
+        .current_dir(p)
+        .args(["backtest", "--spec", "s.yaml", "--max-delay", "1h"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "(3 of them paged about later than the maximum delay)",
+        ));
+    // The spec's key says the same, and the command line wins over it.
+    std::fs::write(p.join("s.yaml"), spec(", max_delay: 1h")).unwrap();
+    assert_eq!(in_time(&backtest), late);
+    let mut longer = backtest.to_vec();
+    longer.extend(["--max-delay", "2h"]);
+    assert_eq!(in_time(&longer), unbounded);
+    // Tune looks for settings that page in time, and its figures are backtest's.
+    let tune = [
+        "tune",
+        "--spec",
+        "s.yaml",
+        "--grid",
+        "k=3,4",
+        "--grid",
+        "datapoints_to_alarm=1,3",
+        "--grid",
+        "evaluation_periods=3",
+        "--budget",
+        "5",
+        "--format",
+        "json",
+        "--write",
+    ];
+    let r = json(p, &tune)["recommendations"][0].clone();
+    assert_eq!(r["params"]["datapoints_to_alarm"], 1, "{r}");
+    assert_eq!(
+        (&r["incidents"], &r["caught"]),
+        (&3.into(), &3.into()),
+        "{r}"
+    );
+    let bt = in_time(&backtest);
+    assert_eq!(bt["caught"], 3, "{bt}");
+    for key in ["false_alerts_per_week", "median_delay_s", "recall"] {
+        assert_eq!(bt[key], r[key], "{key}: {bt} vs {r}");
+    }
+}

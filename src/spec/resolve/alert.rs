@@ -296,6 +296,11 @@ fn backtest_source(site: &Site, b: v1::BacktestV1) -> Result<BacktestSource, Spe
             .is_some()
             .then(|| site.duration("grace", &b.grace, 0))
             .transpose()?,
+        max_delay_ms: b
+            .max_delay
+            .is_some()
+            .then(|| site.duration("max_delay", &b.max_delay, 0))
+            .transpose()?,
         start_ms,
         end_ms,
     })
