@@ -237,14 +237,7 @@ fn render_rows(results: &[RowView], format: OutputFormat) -> String {
                             .iter()
                             .map(|m| (m.start.as_str(), m.end.as_str()))
                             .collect();
-                        let late = match (i.late, i.missed.len()) {
-                            (0, _) => String::new(),
-                            (1, 1) => " (paged about later than the maximum delay)".into(),
-                            (n, _) => {
-                                format!(" ({n} of them paged about later than the maximum delay)")
-                            }
-                        };
-                        crate::score::missed_phrase(&windows) + &late
+                        crate::score::missed_phrase(&windows, i.late)
                     }),
                     inc.filter(|i| i.in_warm_up > 0)
                         .map(|i| crate::score::warm_up_phrase(i.in_warm_up, i.incidents)),

@@ -145,7 +145,7 @@ pub fn build(
             html(&r.env),
             r.engine,
             html(&r.series),
-            html(&crate::score::missed_phrase(&windows))
+            html(&crate::score::missed_phrase(&windows, inc.late))
         );
     }
     // What the replays warned of, once per (alert, env, engine) with how many series.

@@ -117,8 +117,9 @@ impl Serialize for Windows {
 const MISSED_SHOWN: usize = 3;
 
 /// What the reports say of the incidents a result missed, given as (start, end) texts: the first
-/// few windows (a point as one time), and how many more.
-pub fn missed_phrase<S: AsRef<str>>(missed: &[(S, S)]) -> String {
+/// few windows (a point as one time), how many more, and how many of them were paged about later
+/// than the maximum delay ([`IncidentScore::late`]).
+pub fn missed_phrase<S: AsRef<str>>(missed: &[(S, S)], late: usize) -> String {
     let shown: Vec<String> = missed
         .iter()
         .take(MISSED_SHOWN)
@@ -137,9 +138,14 @@ pub fn missed_phrase<S: AsRef<str>>(missed: &[(S, S)]) -> String {
     } else {
         String::new()
     };
+    let late = match (late, missed.len()) {
+        (0, _) => String::new(),
+        (1, 1) => " (paged about later than the maximum delay)".into(),
+        (n, _) => format!(" ({n} of them paged about later than the maximum delay)"),
+    };
     match missed.len() {
-        1 => format!("missed the incident {}", shown[0]),
-        n => format!("missed {n} incidents: {}{tail}", shown.join("; ")),
+        1 => format!("missed the incident {}{late}", shown[0]),
+        n => format!("missed {n} incidents: {}{tail}{late}", shown.join("; ")),
     }
 }
 
@@ -317,7 +323,7 @@ mod tests {
     fn the_note_names_a_few_missed_incidents_and_counts_the_rest() {
         let point = "2026-01-09T12:00:00Z";
         assert_eq!(
-            missed_phrase(&[(point, point)]),
+            missed_phrase(&[(point, point)], 0),
             "missed the incident 2026-01-09T12:00:00Z"
         );
         let days: Vec<(String, String)> = (1..=5)
@@ -329,9 +335,16 @@ mod tests {
             })
             .collect();
         assert_eq!(
-            missed_phrase(&days),
+            missed_phrase(&days, 0),
             "missed 5 incidents: 2026-01-01T00:00:00Z to 2026-01-01T06:00:00Z; 2026-01-02T00:00:00Z to 2026-01-02T06:00:00Z; 2026-01-03T00:00:00Z to 2026-01-03T06:00:00Z; and 2 more (the JSON lists them)"
         );
+        assert_eq!(
+            missed_phrase(&[(point, point)], 1),
+            "missed the incident 2026-01-09T12:00:00Z (paged about later than the maximum delay)"
+        );
+        assert!(missed_phrase(&days, 2).ends_with(
+            "(the JSON lists them) (2 of them paged about later than the maximum delay)"
+        ));
     }
 
     #[test]
