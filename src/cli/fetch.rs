@@ -65,10 +65,10 @@ pub struct Target {
     /// With `--spec`: only these environments.
     #[arg(long, value_delimiter = ',')]
     pub env: Vec<String>,
-    /// Start (RFC 3339 or epoch seconds).
+    /// Start (RFC 3339, or epoch seconds or milliseconds).
     #[arg(long, value_parser = parse_time, allow_hyphen_values = true)]
     pub start: i64,
-    /// End (RFC 3339 or epoch seconds), inclusive.
+    /// End (RFC 3339, or epoch seconds or milliseconds), inclusive.
     #[arg(long, value_parser = parse_time, allow_hyphen_values = true)]
     pub end: i64,
     /// `F.parquet` or `F.csv` (a folder with `--spec`).

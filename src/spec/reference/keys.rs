@@ -125,6 +125,6 @@ pub const ENTRIES: &[Entry] = &[
     e("alerts[].backtest.lead", "duration", "0", "backtest", "An episode starting this long before an incident still catches it."),
     e("alerts[].backtest.grace", "duration", "none", "backtest", "An episode starting this long after an incident's window still catches it; delay still counts from the window's start. Unset, a window gets none and point labels (single timestamps, runs of flagged rows) the alarm's view of them: a CloudWatch episode from a period before the first point to N − 1 periods after the last, a Prometheus one up to `for` + the evaluation interval (+ a `promql` band's `smooth`) after the last. `0` is strict."),
     e("alerts[].backtest.max_delay", "duration", "none", "backtest", "An incident counts as caught only by an episode starting at most this long after it opens (\"we must know within 30 minutes\"): a later one is late, neither a catch nor a false alert, and `tune` then recommends settings that page in time. Unset, any episode within the window (and grace) catches it however late."),
-    e("alerts[].backtest.start", "time", "the first row", "backtest", "Start of the evaluation span (RFC 3339 or epoch seconds)."),
+    e("alerts[].backtest.start", "time", "the first row", "backtest", "Start of the evaluation span (RFC 3339, or epoch seconds or milliseconds as in data files)."),
     e("alerts[].backtest.end", "time", "the last row", "backtest", "End of the evaluation span; periods after the metric stops are evaluated (`treat_missing_data`)."),
 ];

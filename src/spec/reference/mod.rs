@@ -92,7 +92,7 @@ pub fn markdown() -> String {
          Every key an `alerts/*.yaml` spec may hold. Unknown keys are errors (with the nearest valid key).\n\
          YAML anchors and merge keys share blocks between alerts (`<<: *common`); top-level keys starting\n\
          with `x-` are ignored, a place to define anchors.\n\
-         **Type**: `duration` is `15m`, `1h30m` or a number of seconds; `time` is RFC 3339 or epoch seconds.\n\
+         **Type**: `duration` is `15m`, `1h30m` or a number of seconds; `time` is RFC 3339, or epoch seconds or milliseconds (told apart by magnitude, as in data files).\n\
          **Honoured by**: `CloudWatch` and `Prometheus` — that engine's replay and what is generated for it;\n\
          `both` — both; `backtest` — replay and tuning only (nothing generated reads it); `generate` — generated\n\
          files only; `spec` — the file itself. Placeholders: `<env>` an environment name, `<label>` a label\n\
