@@ -107,6 +107,9 @@ pub struct ResolvedAlert {
     pub prometheus: Option<PrometheusMetric>,
     pub condition: Condition,
     pub cw: CloudWatchConfig,
+    /// `evaluation_range` as the spec gives it; `None` when it follows N (N + 2), as it then does
+    /// for another N tried by `tune`.
+    pub evaluation_range_given: Option<usize>,
     pub prom: PrometheusConfig,
     pub actions: CloudWatchActions,
     pub alertmanager: AlertmanagerConfig,

@@ -1,6 +1,7 @@
 //! The settings `tune` replays for one (alert, env, engine): its grid (the command line's, the
 //! spec's `tune:` block or the default) cut to the keys the engine reads, each valid combination
-//! resolved through the spec's own resolution; M > N and look-backs CloudWatch refuses skipped.
+//! resolved through the spec's own resolution; M > N, an evaluation range shorter than N and
+//! look-backs CloudWatch refuses skipped.
 
 use super::grid::{self, Grid, Params, Value};
 use super::{TuneError, CLOUDWATCH_ONLY, PROMETHEUS_ONLY};
@@ -43,7 +44,7 @@ pub(super) struct Candidates {
     pub alert: ResolvedAlert,
     pub engine: &'static str,
     pub settings: Vec<(Params, ResolvedAlert)>,
-    /// Combinations of the grid not tried: M > N, or a look-back CloudWatch refuses.
+    /// Combinations of the grid not tried: M > N, R < N, or a look-back CloudWatch refuses.
     pub skipped: usize,
 }
 
@@ -108,7 +109,7 @@ impl Candidates {
     }
 }
 
-/// Every valid setting of `grid` for `alert` on `engine`, resolved. M > N is skipped.
+/// Every valid setting of `grid` for `alert` on `engine`, resolved. M > N and R < N are skipped.
 pub(super) fn candidates(
     set: &AlertSet,
     alert: &ResolvedAlert,
@@ -129,7 +130,11 @@ pub(super) fn candidates(
         };
         let n = int("evaluation_periods").unwrap_or(alert.cw.evaluation_periods);
         let m = int("datapoints_to_alarm").unwrap_or(alert.cw.datapoints_to_alarm.min(n));
-        if m > n {
+        // The evaluation range the setting would have: the grid's, the spec's own, or N + 2.
+        let r = int("evaluation_range")
+            .or(alert.evaluation_range_given)
+            .unwrap_or(n + 2);
+        if m > n || r < n {
             skipped += 1;
             continue;
         }

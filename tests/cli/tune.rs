@@ -721,6 +721,58 @@ alerts:
         text.contains("all 2 settings of the grid were skipped"),
         "{text}"
     );
+    // So is an evaluation range shorter than N: the grid's own, or the spec's beside the grid's N
+    // (with none written it follows N, N + 2, and every N is tried).
+    let ranges = json(
+        p,
+        &[
+            "tune",
+            "--spec",
+            "s.yaml",
+            "--grid",
+            "evaluation_periods=3,5",
+            "--grid",
+            "evaluation_range=4,6",
+            "--format",
+            "json",
+            "--all",
+        ],
+    );
+    let tried: Vec<(i64, i64)> = ranges["settings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["params"].get("evaluation_range").is_some())
+        .map(|s| {
+            let n = s["params"]["evaluation_periods"].as_i64().unwrap();
+            (n, s["params"]["evaluation_range"].as_i64().unwrap())
+        })
+        .collect();
+    assert_eq!(tried, [(3, 4), (3, 6), (5, 6)], "{ranges}");
+    let spec = std::fs::read_to_string(p.join("s.yaml")).unwrap();
+    std::fs::write(
+        p.join("s.yaml"),
+        spec.replace(
+            "    backtest:",
+            "    evaluation: {evaluation_range: 4}\n    backtest:",
+        ),
+    )
+    .unwrap();
+    let given = json(
+        p,
+        &[
+            "tune",
+            "--spec",
+            "s.yaml",
+            "--grid",
+            "evaluation_periods=3,5",
+            "--grid",
+            "datapoints_to_alarm=1",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(given["recommendations"][0]["configs_skipped"], 1, "{given}");
 }
 
 /// The default grid tries coarser periods for a band or an averaged threshold, never for a static

@@ -109,6 +109,7 @@ pub(super) fn resolve_alert(
         prometheus,
         condition,
         cw,
+        evaluation_range_given: evaluation.evaluation_range,
         prom,
         actions,
         alertmanager,
