@@ -81,12 +81,18 @@ fn setting_row(
 }
 
 fn row(r: &Recommendation, which: &str, o: &Outcome) -> Vec<String> {
+    // A current setting with no keys tuned is the spec's as written, not a change to anything.
+    let params = if which == "current" && o.params.is_empty() {
+        "(as written)".to_string()
+    } else {
+        grid::describe(&o.params)
+    };
     vec![
         r.alert.clone(),
         r.env.clone(),
         r.engine.to_string(),
         which.to_string(),
-        grid::describe(&o.params),
+        params,
         num(o.figures.alerts_per_week, 2),
         interval(o.figures.alerts_per_week_ci),
         opt(o.figures.false_alerts_per_week, 2),
@@ -146,7 +152,12 @@ fn as_csv(report: &tune::TuneReport) -> String {
             env.to_string(),
             engine.to_string(),
             setting.to_string(),
-            grid::describe(params),
+            // For tools, the keys that differ from the spec; none is an empty cell.
+            if params.is_empty() {
+                String::new()
+            } else {
+                grid::describe(params)
+            },
             number(f.alerts_per_week),
             number(f.alerts_per_week_ci[0]),
             number(f.alerts_per_week_ci[1]),
