@@ -586,7 +586,10 @@ alerts:
                     .collect();
                 checked.extend(params.keys().cloned());
                 let over = override_of(alert, &params).unwrap();
-                let again = crate::spec::resolve_with(set, &alert.name, &alert.env, &over).unwrap();
+                let mut again =
+                    crate::spec::resolve_with(set, &alert.name, &alert.env, &over).unwrap();
+                // Pasted, the range is written where it followed N: the same alarm.
+                again.evaluation_range_given = alert.evaluation_range_given;
                 assert_eq!(format!("{again:?}"), format!("{alert:?}"), "{params:?}");
             }
         }
