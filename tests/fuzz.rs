@@ -238,6 +238,21 @@ proptest! {
         let _ = alertlab::tune::grid::parse_grid_flags(&flags);
         let _ = alertlab::inject::parse_list(&inject);
     }
+
+    /// Annotation templates: any text either expands (for any value, NaN and infinities too) or
+    /// is written escaped; and one made of the actions alertlab knows always parses.
+    #[test]
+    fn annotation_templates_never_panic(
+        text in "([^{}]{0,6}|\\{\\{ ?(\\$value|\\.Value|\\$labels\\.[a-z_]{0,4}|humanize|\\||-){0,3} ?\\}\\}|\\{|\\}){0,6}",
+        value in prop_oneof![any::<f64>(), Just(f64::NAN), Just(f64::INFINITY), Just(-0.0), -1e30f64..1e30],
+    ) {
+        use alertlab::emit::go_template::Template;
+        if let Some(t) = Template::parse(&text) {
+            let labels = std::collections::BTreeMap::from([("job".to_string(), "x".to_string())]);
+            let _ = t.expand(&labels, value);
+        }
+        let _ = alertlab::emit::prometheus::annotation_as_written(&text);
+    }
 }
 
 /// A Parquet file that the loader reads, then mutated: the reader must refuse, not crash.

@@ -442,3 +442,88 @@ fn promql_band_recording_rules_compute_what_the_simulator_computes() {
     );
     assert!(compared > 500, "{compared}");
 }
+
+/// Annotation templates alertlab writes through (`emit::go_template`): for seeded values of every
+/// magnitude and sign (and exact ties of the fourth digit, which Go rounds to even), the text our
+/// expansion gives for `{{ $value }}`, `humanize` and `humanizePercentage` is what Prometheus's
+/// template engine renders.
+#[test]
+fn annotation_values_render_as_prometheus_renders_them() {
+    use alertlab::emit::go_template::Template;
+    let mut rng = Rng::new(20_261_208);
+    let mut values: Vec<f64> = vec![
+        0.0,
+        1.0625,
+        -1.0625,
+        0.125,
+        999.95,
+        9999.5,
+        1e21,
+        1e-5,
+        123456.0,
+        1234567.0,
+        0.5,
+        1e-300,
+        -7.25e12,
+        100.0,
+        1000.0,
+        0.001,
+        0.000123456,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+    ];
+    while values.len() < 400 {
+        let mantissa = 1.0 + 9.0 * rng.uniform();
+        let exponent = rng.int(-14, 26) as i32;
+        let v = mantissa * 10f64.powi(exponent);
+        // Short decimals too (ties and trailing zeros), not only 17-digit ones.
+        let v = if rng.chance(0.4) {
+            (v * 16.0).round() / 16.0
+        } else {
+            v
+        };
+        values.push(if rng.chance(0.3) { -v } else { v });
+    }
+    let template =
+        "{{ $value }}|{{ $value | humanize }}|{{ humanizePercentage .Value }}|{{ $labels.job }}";
+    let expand = Template::parse(template).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("rules.yml"),
+        format!("groups:\n- name: g\n  interval: 1m\n  rules:\n  - alert: A\n    expr: m\n    annotations:\n      v: '{template}'\n"),
+    )
+    .unwrap();
+    let notation = |v: f64| match v {
+        v if v == f64::INFINITY => "Inf".to_string(),
+        v if v == f64::NEG_INFINITY => "-Inf".to_string(),
+        v => format!("{v:e}"),
+    };
+    let mut tests = format!(
+        "rule_files: [rules.yml]\nevaluation_interval: 1m\ntests:\n- interval: 1m\n  input_series:\n  - series: 'm{{job=\"x\"}}'\n    values: '{}'\n  alert_rule_test:\n",
+        values.iter().map(|v| notation(*v)).collect::<Vec<_>>().join(" ")
+    );
+    let labels = std::collections::BTreeMap::from([("job".to_string(), "x".to_string())]);
+    for (k, v) in values.iter().enumerate() {
+        let text = serde_json::to_string(&expand.expand(&labels, *v)).unwrap();
+        writeln!(
+            tests,
+            "  - {{eval_time: {k}m, alertname: A, exp_alerts: [{{exp_labels: {{job: x}}, exp_annotations: {{v: {text}}}}}]}}"
+        )
+        .unwrap();
+    }
+    std::fs::write(dir.path().join("test.yml"), tests).unwrap();
+    let out = Command::new("promtool")
+        .args(["test", "rules", "test.yml"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "promtool renders other text:\n{}{}",
+        String::from_utf8_lossy(&out.stdout)
+            .chars()
+            .take(4000)
+            .collect::<String>(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

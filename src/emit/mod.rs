@@ -2,6 +2,7 @@
 //! is byte-for-byte deterministic (sorted maps, stable order) and starts with a header naming
 //! alertlab and the source spec.
 
+pub mod go_template;
 pub mod hclfmt;
 pub mod prometheus;
 pub mod promtool;

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use super::go_template::Template;
 use super::{number, spec_label, EmitError, GeneratedFile};
 use crate::band::promql::PromqlModel;
 use crate::band::Direction;
@@ -188,7 +189,10 @@ pub fn alert_rules(alert: &ResolvedAlert) -> Result<Vec<Rule>, EmitError> {
         for_: duration(alert.prom.for_ms),
         keep_firing_for: duration(alert.prom.keep_firing_for_ms),
         labels: escape_templates(alert_labels(alert)),
-        annotations: escape_templates(alert_annotations(alert)),
+        annotations: alert_annotations(alert)
+            .into_iter()
+            .map(|(k, v)| (k, annotation_as_written(&v)))
+            .collect(),
     });
     Ok(rules)
 }
@@ -199,6 +203,16 @@ fn escape_templates(map: BTreeMap<String, String>) -> BTreeMap<String, String> {
     map.into_iter()
         .map(|(k, v)| (k, escape_go_template(&v)))
         .collect()
+}
+
+/// An annotation as the rule carries it: a template alertlab can expand in its promtool tests
+/// (`{{ $labels.instance }}`, `{{ $value | humanize }}`: [`Template`]) as written, for
+/// Prometheus to expand; any other text literally, escaped.
+pub fn annotation_as_written(text: &str) -> String {
+    match Template::parse(text) {
+        Some(t) if t.has_actions() => text.to_string(),
+        _ => escape_go_template(text),
+    }
 }
 
 /// `text` as a Go template that renders `text` literally.

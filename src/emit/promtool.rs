@@ -19,9 +19,10 @@ use std::path::PathBuf;
 use promql_parser::label::MatchOp;
 use promql_parser::parser::{self as promql, Expr, LabelModifier};
 
+use super::go_template::Template;
 use super::prometheus::{alert_annotations, alert_expr, alert_labels};
 use super::{number, spec_label, EmitError, GeneratedFile};
-use crate::backtest::prometheus_present;
+use crate::backtest::{prometheus_present, BandIndexing};
 use crate::conventions;
 use crate::engine::prometheus::{evaluate, instant_indices, PrometheusConfig};
 use crate::engine::Detail;
@@ -122,7 +123,8 @@ struct Case {
     output_labels: BTreeMap<String, String>,
     /// promtool series notation, one per step: a number, `NaN`, `_` or `stale`.
     values: Vec<String>,
-    checks: Vec<(i64, bool)>,
+    /// Evaluation time, whether the alert fires, and its value there (`$value` in annotations).
+    checks: Vec<(i64, bool, f64)>,
 }
 
 /// The rule timing promtool uses: evaluations at multiples of the interval from 0.
@@ -135,14 +137,15 @@ fn promtool_config(alert: &ResolvedAlert) -> PrometheusConfig {
 
 /// Firing state at every evaluation in `[0, last]`, by the backtest's own code path, for samples
 /// (starting at 0) that promtool sees as they are (raw feed) or as recorded values (one per
-/// evaluation, `selected` directly: the stale marker ends the series at once).
+/// evaluation, `selected` directly: the stale marker ends the series at once); and the alert's
+/// value at each, what `$value` expands to in its annotations.
 fn simulate(
     alert: &ResolvedAlert,
     samples: &Samples,
     step_ms: i64,
     feed: &Feed,
     last: i64,
-) -> (Vec<i64>, Vec<bool>) {
+) -> (Vec<i64>, Vec<bool>, Vec<f64>) {
     let cfg = promtool_config(alert);
     let evals = cfg.eval_times(0, last);
     let selected = match feed {
@@ -151,10 +154,25 @@ fn simulate(
             .map(|k| samples.is_sample(k).then_some(k))
             .collect(),
     };
-    let (present, _) = prometheus_present(alert, samples, step_ms, &evals, &selected, None);
+    let (present, prepared) = prometheus_present(alert, samples, step_ms, &evals, &selected, None);
     let timeline = evaluate(&present, &evals, &cfg, Detail::Full);
     let firing = timeline.on_at(&evals);
-    (evals, firing)
+    // The value of the sample the alert expression returned (the value it compared: the smoothed
+    // one for a smoothed band). Prometheus expands annotations only at evaluations that return the
+    // sample, so an alert kept firing (`keep_firing_for`) shows the last.
+    let mut last_value = f64::NAN;
+    let values = (0..evals.len())
+        .map(|k| {
+            if present[k] {
+                last_value = match &prepared.indexing {
+                    BandIndexing::Evaluations { compared } => compared[k],
+                    BandIndexing::Samples => selected[k].map_or(f64::NAN, |i| samples.values[i]),
+                };
+            }
+            last_value
+        })
+        .collect();
+    (evals, firing, values)
 }
 
 /// The regular grid of `raw`'s samples in `[from, to]`, shifted to start at 0, when every sample
@@ -258,7 +276,7 @@ fn cases(alert: &ResolvedAlert, raw: &Series) -> Vec<Case> {
             });
             let samples = window.samples();
             let last = window.timestamps.last().copied().unwrap_or(0);
-            let (evals, firing) = simulate(alert, &samples, step, &feed, last);
+            let (evals, firing, alert_values) = simulate(alert, &samples, step, &feed, last);
             // Check every change of state, the evaluation before it, and every tenth evaluation.
             let checks = evals
                 .iter()
@@ -268,7 +286,7 @@ fn cases(alert: &ResolvedAlert, raw: &Series) -> Vec<Case> {
                         || firing.get(k + 1).is_some_and(|f| *f != firing[*k])
                         || (*k > 0 && firing[*k] != firing[k - 1])
                 })
-                .map(|(k, t)| (*t, firing[k]))
+                .map(|(k, t)| (*t, firing[k], alert_values[k]))
                 .collect();
             let mut values: Vec<String> =
                 (0..window.len()).map(|k| notation(&samples, k)).collect();
@@ -353,6 +371,25 @@ fn flow_map(map: &BTreeMap<String, String>) -> String {
     format!("{{{}}}", items.join(", "))
 }
 
+/// The annotations Prometheus shows for the alert's sample with `labels` and `value`: templates
+/// alertlab writes through ([`Template`]) expanded, any other text as it is.
+fn expanded(
+    annotations: &BTreeMap<String, String>,
+    labels: &BTreeMap<String, String>,
+    value: f64,
+) -> BTreeMap<String, String> {
+    annotations
+        .iter()
+        .map(|(key, text)| {
+            let shown = match Template::parse(text) {
+                Some(t) if t.has_actions() => t.expand(labels, value),
+                _ => text.clone(),
+            };
+            (key.clone(), shown)
+        })
+        .collect()
+}
+
 /// promtool test files for `set`, one per env (and evaluation interval), from each alert's backtest
 /// history. `load` reads a data file (cached and shared by the caller).
 pub fn generate(
@@ -371,7 +408,7 @@ pub fn generate(
             alert_expr(alert)?;
             let Some(series) = load(alert) else { continue };
             let Some(raw) = series.first() else { continue };
-            let annotations = flow_map(&alert_annotations(alert));
+            let annotations = alert_annotations(alert);
             let out = by_interval.entry(alert.prom.interval_ms).or_default();
             for case in cases(alert, raw) {
                 let _ = writeln!(
@@ -387,8 +424,10 @@ pub fn generate(
                 let mut labels = case.output_labels.clone();
                 labels.extend(alert_labels(alert));
                 let labels = flow_map(&labels);
-                for (t, firing) in case.checks {
+                for (t, firing, value) in case.checks {
                     let exp = if firing {
+                        let annotations =
+                            flow_map(&expanded(&annotations, &case.output_labels, value));
                         format!("\n          - exp_labels: {labels}\n            exp_annotations: {annotations}")
                     } else {
                         " []".into()

@@ -628,3 +628,77 @@ fn a_spec_without_environments_says_why_it_has_no_terraform() {
             "note: `s.yaml` has no `environments` (each with `account` and `region`): its CloudWatch alarms are replayed and tuned, but no Terraform is generated for them",
         ));
 }
+
+/// Annotation templates Prometheus users write (`{{ $labels.env }}`, `{{ $value | humanize }}`)
+/// reach the rules as written, and the promtool tests expect them expanded with each alert's
+/// labels and value (a threshold's sample, a smoothed band's average over 7 samples, the last
+/// value while `keep_firing_for` holds it), which promtool checks against Prometheus's own
+/// template engine. A template alertlab cannot expand (`printf`) stays literal, escaped.
+#[test]
+fn annotation_templates_reach_the_rules_and_promtool_expands_them_as_the_tests_expect() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    std::fs::copy(root().join("data/lambda_dev.csv"), p.join("d.csv")).unwrap();
+    std::fs::write(
+        p.join("t.yaml"),
+        r#"apiVersion: alertlab/v1
+kind: AlertSet
+metadata: {name: tpl}
+environments:
+  dev: {account: "111111111111", region: eu-west-1}
+alerts:
+  - name: ceiling
+    summary: 'Concurrency {{ $value }} ({{ $value | humanize }}, {{ humanizePercentage .Value }}) in {{ $labels.env }}{{ .Labels.absent }}'
+    description: 'literal {{ printf "%.2f" $value }}'
+    metric:
+      prometheus: {expr: 'm{env="{{env}}", job="api"}'}
+    condition: {threshold: {op: ">", value: 180}}
+    evaluation: {for: 2m, keep_firing_for: 5m}
+    backtest: {data: d.csv}
+  - name: band
+    summary: 'smoothed {{ $value }}'
+    metric:
+      prometheus: {expr: 'sum(rate(x[5m]))'}
+    condition: {anomaly: {model: promql, k: 0.5, window: 1h, smooth: 6m, direction: above}}
+    evaluation: {for: 5m, keep_firing_for: 10m}
+    backtest: {data: d.csv}
+"#,
+    )
+    .unwrap();
+    alertlab()
+        .current_dir(p)
+        .args(["generate", "--spec", "t.yaml", "--out", "gen"])
+        .assert()
+        .success();
+    let prom = p.join("gen/prometheus");
+    let rules = std::fs::read_to_string(prom.join("tpl-dev.rules.yml")).unwrap();
+    assert!(
+        rules.contains("summary: Concurrency {{ $value }} ({{ $value | humanize }}, {{ humanizePercentage .Value }}) in {{ $labels.env }}{{ .Labels.absent }}"),
+        "{rules}"
+    );
+    assert!(
+        rules.contains(r#"literal {{ "{{" }} printf "%.2f" $value {{ "}}" }}"#),
+        "{rules}"
+    );
+    let tests = files_under(&prom.join("tests"), ".test.yml");
+    let text = std::fs::read_to_string(&tests[0]).unwrap();
+    // A threshold's sample value in every form, the labels the sample carries, the literal text.
+    assert!(
+        text.contains(r#""summary": "Concurrency 254 (254, 2.54e+04%) in dev""#),
+        "{text:.3000}"
+    );
+    assert!(text.contains(r#""description": "literal {{ printf \"%.2f\" $value }}""#));
+    // A smoothed band's value: the average of 7 samples, to the last digit.
+    let smoothed = text
+        .lines()
+        .filter_map(|l| l.split("\"smoothed ").nth(1))
+        .filter(|v| v.len() > 12)
+        .count();
+    assert!(smoothed > 0, "{text:.3000}");
+    promtool(
+        &["check", "rules"],
+        &[prom.join("tpl-dev.rules.yml")],
+        &prom,
+    );
+    promtool(&["test", "rules"], &tests, &prom.join("tests"));
+}
