@@ -282,7 +282,8 @@ mod tests {
             assert_eq!(humanize_percentage(v), percent, "{v}");
         }
         // Halfway between two shortest decimals, Go takes the even one (promtool: `…562e+12`).
-        assert_eq!(go_float(9_015_427_170_161.5625), "9.015427170161562e+12");
+        let tie: f64 = "9015427170161.5625".parse().unwrap();
+        assert_eq!(go_float(tie), "9.015427170161562e+12");
         assert_eq!(go_float(-2.5), "-2.5");
         assert_eq!(go_float(0.0), "0");
         assert_eq!(go_float(f64::NAN), "NaN");
