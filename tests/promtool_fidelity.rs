@@ -445,8 +445,8 @@ fn promql_band_recording_rules_compute_what_the_simulator_computes() {
 
 /// Annotation templates alertlab writes through (`emit::go_template`): for seeded values of every
 /// magnitude and sign (and exact ties of the fourth digit, which Go rounds to even), the text our
-/// expansion gives for `{{ $value }}`, `humanize` and `humanizePercentage` is what Prometheus's
-/// template engine renders.
+/// expansion gives for `{{ $value }}`, `humanize`, `humanizePercentage`, `humanizeDuration` and
+/// `printf` of `%.Nf` and `%.Ng` is what Prometheus's template engine renders.
 #[test]
 fn annotation_values_render_as_prometheus_renders_them() {
     use alertlab::emit::go_template::Template;
@@ -471,6 +471,14 @@ fn annotation_values_render_as_prometheus_renders_them() {
         0.000123456,
         f64::INFINITY,
         f64::NEG_INFINITY,
+        2.5,
+        3725.5,
+        59.99,
+        60.0,
+        86_400.0,
+        -90_061.0,
+        0.0015,
+        1e30,
     ];
     while values.len() < 400 {
         let mantissa = 1.0 + 9.0 * rng.uniform();
@@ -484,8 +492,7 @@ fn annotation_values_render_as_prometheus_renders_them() {
         };
         values.push(if rng.chance(0.3) { -v } else { v });
     }
-    let template =
-        "{{ $value }}|{{ $value | humanize }}|{{ humanizePercentage .Value }}|{{ $labels.job }}";
+    let template = "{{ $value }}|{{ $value | humanize }}|{{ humanizePercentage .Value }}|{{ humanizeDuration $value }}|{{ printf \"%.2f\" $value }}|{{ $value | printf \"%.3g\" }}|{{ printf \"%.0f\" $value }}|{{ $labels.job }}";
     let expand = Template::parse(template).unwrap();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(

@@ -1,13 +1,15 @@
 //! The part of Prometheus's alert templates alertlab writes through to its rules and expands in
 //! the promtool tests it generates: `{{ $labels.NAME }}` (or `{{ .Labels.NAME }}`) and
-//! `{{ $value }}` (or `{{ .Value }}`), the value optionally through `humanize` or
-//! `humanizePercentage` (`{{ $value | humanize }}`, `{{ humanize $value }}`).
+//! `{{ $value }}` (or `{{ .Value }}`), the value optionally through `humanize`,
+//! `humanizePercentage` or `humanizeDuration` (`{{ $value | humanize }}`, `{{ humanize $value }}`)
+//! or `printf` with one `%.Nf` or `%.Ng` verb (`{{ printf "%.2f" $value }}`).
 //!
 //! Prometheus expands an alert's annotations as Go templates at every evaluation that returns the
 //! alert's sample, with that sample's labels and value. A generated promtool test must expect the
 //! expanded text, so alertlab writes a template through only when it can expand it exactly as Go
 //! and Prometheus do (Go's `%v` and `%.4g` of a float64, Prometheus's SI prefixes); any other
-//! action (`printf`, `query`, `if`, trim markers) keeps the text literal, escaped, as before.
+//! action (`query`, `if`, other functions and verbs, trim markers) keeps the text literal,
+//! escaped, as before.
 
 use std::collections::BTreeMap;
 
@@ -29,6 +31,11 @@ enum ValueFormat {
     Plain,
     Humanize,
     HumanizePercentage,
+    HumanizeDuration,
+    /// `printf "%.Nf"`.
+    Fixed(usize),
+    /// `printf "%.Ng"`.
+    Significant(usize),
 }
 
 impl Template {
@@ -66,6 +73,9 @@ impl Template {
                 Piece::Value(ValueFormat::Plain) => go_float(value),
                 Piece::Value(ValueFormat::Humanize) => humanize(value),
                 Piece::Value(ValueFormat::HumanizePercentage) => humanize_percentage(value),
+                Piece::Value(ValueFormat::HumanizeDuration) => humanize_duration(value),
+                Piece::Value(ValueFormat::Fixed(n)) => go_f(value, *n),
+                Piece::Value(ValueFormat::Significant(n)) => go_g(value, Some(*n)),
             })
             .collect()
     }
@@ -82,7 +92,19 @@ fn action(inside: &str) -> Option<Piece> {
     let format = |f: &str| match f {
         "humanize" => Some(ValueFormat::Humanize),
         "humanizePercentage" => Some(ValueFormat::HumanizePercentage),
+        "humanizeDuration" => Some(ValueFormat::HumanizeDuration),
         _ => None,
+    };
+    // `"%.2f"`: one verb, nothing around it (Go's `%g` of precision 0 is precision 1).
+    let verb = |quoted: &str| {
+        let spec = quoted.strip_prefix("\"%.")?.strip_suffix('"')?;
+        let (digits, kind) = spec.split_at(spec.len().checked_sub(1)?);
+        let n: usize = digits.parse().ok().filter(|n| *n <= 20)?;
+        match kind {
+            "f" => Some(ValueFormat::Fixed(n)),
+            "g" => Some(ValueFormat::Significant(n.max(1))),
+            _ => None,
+        }
     };
     match words.as_slice() {
         [w] if is_value(w) => Some(Piece::Value(ValueFormat::Plain)),
@@ -97,6 +119,8 @@ fn action(inside: &str) -> Option<Piece> {
         }
         [v, "|", f] if is_value(v) => format(f).map(Piece::Value),
         [f, v] if is_value(v) => format(f).map(Piece::Value),
+        ["printf", spec, v] if is_value(v) => verb(spec).map(Piece::Value),
+        [v, "|", "printf", spec] if is_value(v) => verb(spec).map(Piece::Value),
         _ => None,
     }
 }
@@ -253,6 +277,57 @@ pub fn humanize(v: f64) -> String {
     format!("{}{prefix}", go_g(v, Some(4)))
 }
 
+/// Go's `%.Nf` of a float64 (`NaN`, `+Inf`, `-Inf` as Go writes them).
+fn go_f(v: f64, decimals: usize) -> String {
+    if !v.is_finite() {
+        return go_g(v, None);
+    }
+    format!("{v:.decimals$}")
+}
+
+/// Prometheus's `humanizeDuration`: seconds as `1d 2h 3m 4s` (whole seconds from a minute up),
+/// four significant digits below (`1.5s`, `250ms`).
+pub fn humanize_duration(v: f64) -> String {
+    if !v.is_finite() {
+        return go_g(v, Some(4));
+    }
+    if v == 0.0 {
+        return format!("{}s", go_g(v, Some(4)));
+    }
+    if v.abs() >= 1.0 {
+        let sign = if v < 0.0 { "-" } else { "" };
+        let v = v.abs();
+        // Go's int64 conversion truncates; beyond its range (292 billion years) it gives, on
+        // amd64, the smallest int64, whose negative remainders Go prints as they are.
+        let whole = if v < 9_223_372_036_854_775_808.0 {
+            v.trunc() as i64
+        } else {
+            i64::MIN
+        };
+        let (seconds, minutes) = (whole % 60, (whole / 60) % 60);
+        let (hours, days) = ((whole / 3600) % 24, whole / 86_400);
+        return if days != 0 {
+            format!("{sign}{days}d {hours}h {minutes}m {seconds}s")
+        } else if hours != 0 {
+            format!("{sign}{hours}h {minutes}m {seconds}s")
+        } else if minutes != 0 {
+            format!("{sign}{minutes}m {seconds}s")
+        } else {
+            format!("{sign}{}s", go_g(v, Some(4)))
+        };
+    }
+    let mut v = v;
+    let mut prefix = "";
+    for p in ["m", "u", "n", "p", "f", "a", "z", "y"] {
+        if v.abs() >= 1.0 {
+            break;
+        }
+        prefix = p;
+        v *= 1000.0;
+    }
+    format!("{}{prefix}s", go_g(v, Some(4)))
+}
+
 /// Prometheus's `humanizePercentage`: the value × 100 with four significant digits and `%`.
 pub fn humanize_percentage(v: f64) -> String {
     format!("{}%", go_g(v * 100.0, Some(4)))
@@ -297,9 +372,15 @@ mod tests {
         let labels = BTreeMap::from([("job".to_string(), "api".to_string())]);
         assert_eq!(t.expand(&labels, 0.5), "api at 500m (50%) ");
         assert!(!Template::parse("plain } text").unwrap().has_actions());
+        let formats = Template::parse(
+            "{{ printf \"%.2f\" $value }} {{ $value | printf \"%.3g\" }} {{ humanizeDuration $value }}",
+        )
+        .unwrap();
+        assert_eq!(formats.expand(&labels, 3725.5), "3725.50 3.73e+03 1h 2m 5s");
         for other in [
-            "{{ printf \"%.2f\" $value }}",
-            "{{ $value | humanizeDuration }}",
+            "{{ printf \"%d\" $value }}",
+            "{{ printf \"%.2f %s\" $value }}",
+            "{{ $value | humanize1024 }}",
             "{{- $value }}",
             "{{ $labels.__name__ }}",
             "{{ range query \"up\" }}{{ end }}",

@@ -215,7 +215,7 @@ fn convert(
             if text.contains("{{") && !expandable {
                 notes.push((
                     what(),
-                    format!("annotation `{key}` uses Go templates beyond `$labels.NAME`, `$value` and `humanize`/`humanizePercentage` of it; alertlab writes this text literally (escaped)"),
+                    format!("annotation `{key}` uses Go templates beyond `$labels.NAME`, `$value` and `humanize*`/`printf \"%.Nf\"` of it; alertlab writes this text literally (escaped)"),
                 ));
             }
             a.insert((*key).into(), text.clone().into());
@@ -309,7 +309,7 @@ groups:
     labels: {severity: page, env: prod, team: api}
     annotations:
       summary: "Errors on {{ $labels.job }}"
-      description: "{{ $value | printf \"%.1f\" }} errors a second"
+      description: "{{ $value | humanize1024 }} errors a second"
       dashboard: https://grafana/x
 "#;
         let (a, notes) = first(text, Some("prod"));

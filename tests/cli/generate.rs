@@ -633,7 +633,7 @@ fn a_spec_without_environments_says_why_it_has_no_terraform() {
 /// reach the rules as written, and the promtool tests expect them expanded with each alert's
 /// labels and value (a threshold's sample, a smoothed band's average over 7 samples, the last
 /// value while `keep_firing_for` holds it), which promtool checks against Prometheus's own
-/// template engine. A template alertlab cannot expand (`printf`) stays literal, escaped.
+/// template engine. A template alertlab cannot expand (`humanize1024`) stays literal, escaped.
 #[test]
 fn annotation_templates_reach_the_rules_and_promtool_expands_them_as_the_tests_expect() {
     let dir = tempfile::tempdir().unwrap();
@@ -649,7 +649,7 @@ environments:
 alerts:
   - name: ceiling
     summary: 'Concurrency {{ $value }} ({{ $value | humanize }}, {{ humanizePercentage .Value }}) in {{ $labels.env }}{{ .Labels.absent }}'
-    description: 'literal {{ printf "%.2f" $value }}'
+    description: 'literal {{ $value | humanize1024 }}, {{ printf "%.1f" $value }}'
     metric:
       prometheus: {expr: 'm{env="{{env}}", job="api"}'}
     condition: {threshold: {op: ">", value: 180}}
@@ -677,7 +677,7 @@ alerts:
         "{rules}"
     );
     assert!(
-        rules.contains(r#"literal {{ "{{" }} printf "%.2f" $value {{ "}}" }}"#),
+        rules.contains(r#"literal {{ "{{" }} $value | humanize1024 {{ "}}" }}, {{ "{{" }} printf "%.1f" $value {{ "}}" }}"#),
         "{rules}"
     );
     let tests = files_under(&prom.join("tests"), ".test.yml");
@@ -687,7 +687,9 @@ alerts:
         text.contains(r#""summary": "Concurrency 254 (254, 2.54e+04%) in dev""#),
         "{text:.3000}"
     );
-    assert!(text.contains(r#""description": "literal {{ printf \"%.2f\" $value }}""#));
+    assert!(text.contains(
+        r#""description": "literal {{ $value | humanize1024 }}, {{ printf \"%.1f\" $value }}""#
+    ));
     // A smoothed band's value: the average of 7 samples, to the last digit.
     let smoothed = text
         .lines()

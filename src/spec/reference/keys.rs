@@ -52,7 +52,7 @@ pub const ENTRIES: &[Entry] = &[
     e("notifications.slack.channel_id", "text", "required", "CloudWatch", "Slack channel id (`C…`)."),
     e("alerts", "list", "required", "spec", "The alerts."),
     e("alerts[].name", "text", "required", "both", "Alarm and alert name (unique in the set); the CloudWatch alarm is `<name>-<env>`, at most 255 bytes."),
-    e("alerts[].summary", "text", "the name, spaced", "both", "One line for humans (alarm description, `summary` annotation). In the Prometheus rule, `{{ $labels.NAME }}` and `{{ $value }}` (also `| humanize`, `| humanizePercentage`) are templates Prometheus expands, and the generated promtool tests expect them expanded; any other `{{ … }}` is written literally (escaped). CloudWatch shows the text as written."),
+    e("alerts[].summary", "text", "the name, spaced", "both", "One line for humans (alarm description, `summary` annotation). In the Prometheus rule, `{{ $labels.NAME }}` and `{{ $value }}` (also through `humanize`, `humanizePercentage`, `humanizeDuration` or `printf \"%.2f\"`/`\"%.3g\"`) are templates Prometheus expands, and the generated promtool tests expect them expanded; any other `{{ … }}` is written literally (escaped). CloudWatch shows the text as written."),
     e("alerts[].description", "text", "none", "both", "Longer text (`description` annotation, alarm description: summary, description and runbook URL a line each, at most 1024 bytes for CloudWatch)."),
     e("alerts[].severity", "text", "`warning`", "both", "The `severity` label."),
     e("alerts[].runbook_url", "text", "none", "both", "`runbook_url` annotation."),
