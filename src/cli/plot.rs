@@ -70,7 +70,8 @@ pub struct Args {
     /// CloudWatch statistic for FILE.
     #[arg(long, default_value = "Average")]
     pub stat: String,
-    /// Draw from this time (RFC 3339, or epoch seconds or milliseconds); the band still learns from all history.
+    /// Draw from this time (RFC 3339, or epoch seconds or milliseconds); the band still learns
+    /// from all history.
     #[arg(long, value_parser = parse_time, allow_hyphen_values = true)]
     pub from: Option<i64>,
     /// Draw up to this time.

@@ -58,8 +58,8 @@ pub struct Selection {
     /// Ignore the tuned overlay (`<spec>.tuned.yaml`) and use the spec as written.
     #[arg(long)]
     pub no_tuned: bool,
-    /// Start of the evaluation span (RFC 3339, or epoch seconds or milliseconds; default: the data's first row, or
-    /// the spec's `backtest.start`).
+    /// Start of the evaluation span (RFC 3339, or epoch seconds or milliseconds; default: the
+    /// data's first row, or the spec's `backtest.start`).
     #[arg(long, value_parser = parse_time, allow_hyphen_values = true)]
     pub start: Option<i64>,
     /// End of the evaluation span (default: the data's last row, or the spec's `backtest.end`).

@@ -225,16 +225,14 @@ fn shortest_tie_to_even(v: f64, n: usize) -> Option<(String, i32)> {
         let (digits, _) = digits_of(&format!("{lower}e0"));
         return Some((digits, exponent));
     }
-    // The upper neighbour, carried (`…9` + 1).
-    let mut up: Vec<u8> = lower.bytes().collect();
+    // The upper neighbour, carried (`…9` + 1 is `…0`, a carry out of the first digit `1`).
+    let (mut up, mut exponent) = (lower.as_bytes().to_vec(), exponent);
     let mut i = n;
     loop {
         if i == 0 {
             up.insert(0, b'1');
-            return Some((
-                digits_of(&format!("{}e0", String::from_utf8(up).ok()?)).0,
-                exponent + 1,
-            ));
+            exponent += 1;
+            break;
         }
         i -= 1;
         if up[i] == b'9' {
@@ -244,10 +242,8 @@ fn shortest_tie_to_even(v: f64, n: usize) -> Option<(String, i32)> {
             break;
         }
     }
-    Some((
-        digits_of(&format!("{}e0", String::from_utf8(up).ok()?)).0,
-        exponent,
-    ))
+    let up = String::from_utf8(up).ok()?;
+    Some((digits_of(&format!("{up}e0")).0, exponent))
 }
 
 /// Prometheus's `humanize`: SI prefixes (`1.235M`, `500m`), four significant digits.

@@ -242,7 +242,8 @@ pub struct BacktestV1 {
     pub grace: Option<Duration>,
     /// An incident is caught only by an episode starting at most this long after it opens.
     pub max_delay: Option<Duration>,
-    /// Start of the evaluation span (RFC 3339, or epoch seconds or milliseconds; default: the first row).
+    /// Start of the evaluation span (RFC 3339, or epoch seconds or milliseconds; default: the
+    /// first row).
     pub start: Option<TimeV1>,
     /// End of the evaluation span (default: the last row).
     pub end: Option<TimeV1>,
@@ -261,7 +262,8 @@ pub struct OverrideV1 {
     pub backtest: Option<BacktestV1>,
 }
 
-/// A point in time as written: RFC 3339 text or an epoch number, seconds or milliseconds (kept as written).
+/// A point in time as written: RFC 3339 text or an epoch number, seconds or milliseconds (kept
+/// as written).
 pub type TimeV1 = ScalarV1;
 
 /// A duration as written: `15m`, `1h30m`, or a number of seconds.
