@@ -255,6 +255,42 @@ alerts:
     );
 }
 
+/// `{{env}}`, `{{alert}}`, `{{account}}` and `{{region}}` fill in text people read as they do
+/// paths and expressions; any other `{{…}}` there (a Prometheus template) is left for the rule,
+/// and an unclosed `{{` is text.
+#[test]
+fn placeholders_fill_in_summaries_and_prometheus_templates_stay() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.yaml");
+    std::fs::write(
+        &path,
+        r#"apiVersion: alertlab/v1
+kind: AlertSet
+metadata: {name: t}
+environments: {prod: {account: "222222222222", region: eu-west-1}}
+alerts:
+  - name: a
+    summary: '{{alert}} high in {{ env }} ({{region}}): {{ $value | humanize }} on {{ $labels.instance }}'
+    description: 'account {{account}}, literal {{ unclosed'
+    runbook_url: 'https://runbooks/{{env}}/{{alert}}'
+    metric: {prometheus: {expr: up}}
+    condition: {threshold: {op: "<", value: 1}}
+"#,
+    )
+    .unwrap();
+    let set = load_file(&path).unwrap();
+    let a = &set.alerts[0].per_env["prod"];
+    assert_eq!(
+        a.summary,
+        "a high in prod (eu-west-1): {{ $value | humanize }} on {{ $labels.instance }}"
+    );
+    assert_eq!(
+        a.description.as_deref(),
+        Some("account 222222222222, literal {{ unclosed")
+    );
+    assert_eq!(a.runbook_url.as_deref(), Some("https://runbooks/prod/a"));
+}
+
 /// A key is found after the previous one on the same line (flow mappings) before the lines below,
 /// so an error inside `tune: {k: [..]}` or `prod: {evaluation: {..}}` points at that line, not at
 /// the next alert's key of the same name.

@@ -93,17 +93,35 @@ pub(super) fn resolve_alert(
     let backtest = backtest.map(|b| backtest_source(site, b)).transpose()?;
     let labels = labels(site, a, &severity)?;
     let name = site.alert;
-    let summary = summary.unwrap_or_else(|| name.replace(['-', '_'], " "));
+    let summary = match summary {
+        Some(text) => site.text_template("summary", &text)?,
+        None => name.replace(['-', '_'], " "),
+    };
+    let description = a
+        .description
+        .as_deref()
+        .map(|t| site.text_template("description", t))
+        .transpose()?;
+    let runbook_url = a
+        .runbook_url
+        .as_deref()
+        .map(|t| site.text_template("runbook_url", t))
+        .transpose()?;
     if cloudwatch.is_some() {
-        alarm_text_limits(site, &summary, a)?;
+        alarm_text_limits(
+            site,
+            &summary,
+            description.as_deref(),
+            runbook_url.as_deref(),
+        )?;
     }
     Ok(ResolvedAlert {
         name: name.to_string(),
         env: site.env_name.to_string(),
         summary,
-        description: a.description.clone(),
+        description,
         severity: severity.unwrap_or_else(|| "warning".into()),
-        runbook_url: a.runbook_url.clone(),
+        runbook_url,
         labels,
         cloudwatch,
         prometheus,
@@ -119,7 +137,12 @@ pub(super) fn resolve_alert(
 
 /// The alarm's name and description within what the AWS provider accepts: past them `terraform
 /// plan` fails on the generated module, long after the spec was written.
-fn alarm_text_limits(site: &Site, summary: &str, a: &v1::AlertV1) -> Result<(), SpecError> {
+fn alarm_text_limits(
+    site: &Site,
+    summary: &str,
+    description: Option<&str>,
+    runbook_url: Option<&str>,
+) -> Result<(), SpecError> {
     let name = conventions::alarm_name(site.alert, site.env_name);
     if name.len() > conventions::ALARM_NAME_MAX {
         return Err(site.err_at_name(
@@ -131,14 +154,14 @@ fn alarm_text_limits(site: &Site, summary: &str, a: &v1::AlertV1) -> Result<(), 
             Some("shorten the alert's name (the alarm is named `<alert>-<env>`)".into()),
         ));
     }
-    let description =
-        conventions::alarm_description(summary, a.description.as_deref(), a.runbook_url.as_deref());
+    // The error points at the longer text's key.
+    let key = if description.is_some() {
+        "description"
+    } else {
+        "summary"
+    };
+    let description = conventions::alarm_description(summary, description, runbook_url);
     if description.len() > conventions::ALARM_DESCRIPTION_MAX {
-        let key = if a.description.is_some() {
-            "description"
-        } else {
-            "summary"
-        };
         return Err(site.err(
             key,
             format!(

@@ -321,12 +321,28 @@ impl Site<'_> {
 
     /// Substitute `{{env}}`, `{{account}}`, `{{region}}` and `{{alert}}`; any other `{{…}}` is an error.
     fn template(&self, key: &str, text: &str) -> Result<String, SpecError> {
+        self.substitute(key, text, false)
+    }
+
+    /// [`Site::template`] for text people read (`summary`, `description`, `runbook_url`): the same
+    /// placeholders, and any other `{{…}}` left as written — a Prometheus template such as
+    /// `{{ $labels.instance }}` (which no placeholder name looks like) is the rule's to expand.
+    fn text_template(&self, key: &str, text: &str) -> Result<String, SpecError> {
+        self.substitute(key, text, true)
+    }
+
+    fn substitute(&self, key: &str, text: &str, keep_others: bool) -> Result<String, SpecError> {
         let (ctx, alert, env, e) = (self.ctx, self.alert, self.env_name, self.env);
         let mut out = String::new();
         let mut rest = text;
         while let Some(start) = rest.find("{{") {
             out.push_str(&rest[..start]);
             let Some(end) = rest[start..].find("}}") else {
+                if keep_others {
+                    // Text, not a placeholder: written as it is (and escaped for Prometheus).
+                    out.push_str(&rest[start..]);
+                    return Ok(out);
+                }
                 return Err(ctx.err(
                     Some(alert),
                     None,
@@ -341,6 +357,7 @@ impl Site<'_> {
                 "alert" => alert.to_string(),
                 "account" => e.map(|e| e.account.clone()).unwrap_or_default(),
                 "region" => e.map(|e| e.region.clone()).unwrap_or_default(),
+                _ if keep_others => rest[start..start + end + 2].to_string(),
                 _ => {
                     return Err(ctx.err(
                         Some(alert),
