@@ -154,7 +154,7 @@ fn alarm_text_limits(
             Some("shorten the alert's name (the alarm is named `<alert>-<env>`)".into()),
         ));
     }
-    // The error points at the longer text's key.
+    // The error points at `description` when there is one (the longer text), else `summary`.
     let key = if description.is_some() {
         "description"
     } else {
