@@ -262,15 +262,23 @@ pub fn humanize(v: f64) -> String {
             v /= 1000.0;
         }
     } else {
-        for p in ["m", "u", "n", "p", "f", "a", "z", "y"] {
-            if v.abs() >= 1.0 {
-                break;
-            }
-            prefix = p;
-            v *= 1000.0;
-        }
+        (v, prefix) = submultiple(v);
     }
     format!("{}{prefix}", go_g(v, Some(4)))
+}
+
+/// `v` (below 1 in size) times 1000 per SI prefix (`m`, `u`, …, `y`) until it is at least 1, and
+/// the prefix: how `humanize` and `humanizeDuration` write small values.
+fn submultiple(mut v: f64) -> (f64, &'static str) {
+    let mut prefix = "";
+    for p in ["m", "u", "n", "p", "f", "a", "z", "y"] {
+        if v.abs() >= 1.0 {
+            break;
+        }
+        prefix = p;
+        v *= 1000.0;
+    }
+    (v, prefix)
 }
 
 /// Go's `%.Nf` of a float64 (`NaN`, `+Inf`, `-Inf` as Go writes them).
@@ -312,15 +320,7 @@ pub fn humanize_duration(v: f64) -> String {
             format!("{sign}{}s", go_g(v, Some(4)))
         };
     }
-    let mut v = v;
-    let mut prefix = "";
-    for p in ["m", "u", "n", "p", "f", "a", "z", "y"] {
-        if v.abs() >= 1.0 {
-            break;
-        }
-        prefix = p;
-        v *= 1000.0;
-    }
+    let (v, prefix) = submultiple(v);
     format!("{}{prefix}s", go_g(v, Some(4)))
 }
 

@@ -1116,6 +1116,22 @@ fn row_numbers_read_with_a_row_step_are_the_times_of_their_rows() {
     assert!(windows.contains(",2000-01-"), "{windows}");
 }
 
+/// `kpi.csv` in `p`: nine weeks of hourly data with three anomalies whose first hours are flagged
+/// (point labels); the anomalies' hours.
+fn point_labelled_kpi(p: &Path) -> [std::ops::Range<i64>; 3] {
+    let anomalies = [300..310, 450..456, 600..612];
+    write_hourly_kpi(p, 9, (&anomalies, 120.0), |h| {
+        anomalies.iter().any(|a| a.start == h)
+    });
+    anomalies
+}
+
+/// A spec alarming on [`point_labelled_kpi`] after 3 of 3 hourly datapoints, with `extra` keys
+/// after `backtest`'s data and incidents (`, grace: 6h`).
+fn point_label_spec(extra: &str) -> String {
+    format!("apiVersion: alertlab/v1\nkind: AlertSet\nmetadata: {{name: t}}\nalerts:\n  - name: kpi\n    metric: {{cloudwatch: {{namespace: X, name: Y, stat: Average, period: 3600}}}}\n    condition: {{anomaly: {{model: seasonal, k: 3, direction: above}}}}\n    evaluation: {{datapoints_to_alarm: 3, evaluation_periods: 3}}\n    backtest: {{data: kpi.csv, incidents: kpi.csv{extra}}}\n")
+}
+
 /// Point labels (single flagged rows, as many datasets ship them) are zero-length windows: an
 /// alarm that waits for 3 of 3 hourly datapoints never starts an episode at that very hour. Unless
 /// a grace is given, a point is caught by an episode whose evaluation saw it (here up to two hours
@@ -1125,13 +1141,8 @@ fn row_numbers_read_with_a_row_step_are_the_times_of_their_rows() {
 fn point_labels_are_caught_within_the_alarms_view_or_the_grace_given() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();
-    let anomalies = [300..310, 450..456, 600..612];
-    write_hourly_kpi(p, 9, (&anomalies, 120.0), |h| {
-        anomalies.iter().any(|a| a.start == h)
-    });
-    let spec = |grace: &str| {
-        format!("apiVersion: alertlab/v1\nkind: AlertSet\nmetadata: {{name: t}}\nalerts:\n  - name: kpi\n    metric: {{cloudwatch: {{namespace: X, name: Y, stat: Average, period: 3600}}}}\n    condition: {{anomaly: {{model: seasonal, k: 3, direction: above}}}}\n    evaluation: {{datapoints_to_alarm: 3, evaluation_periods: 3}}\n    backtest: {{data: kpi.csv, incidents: kpi.csv{grace}}}\n")
-    };
+    let anomalies = point_labelled_kpi(p);
+    let spec = point_label_spec;
     let tune = [
         "tune", "--spec", "s.yaml", "--grid", "k=3,4", "--format", "json",
     ];
@@ -2689,13 +2700,8 @@ fn a_short_run_of_flagged_rows_is_judged_as_points() {
 fn a_maximum_delay_makes_late_pages_misses_and_tune_pages_in_time() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();
-    let anomalies = [300..310, 450..456, 600..612];
-    write_hourly_kpi(p, 9, (&anomalies, 120.0), |h| {
-        anomalies.iter().any(|a| a.start == h)
-    });
-    let spec = |extra: &str| {
-        format!("apiVersion: alertlab/v1\nkind: AlertSet\nmetadata: {{name: t}}\nalerts:\n  - name: kpi\n    metric: {{cloudwatch: {{namespace: X, name: Y, stat: Average, period: 3600}}}}\n    condition: {{anomaly: {{model: seasonal, k: 3, direction: above}}}}\n    evaluation: {{datapoints_to_alarm: 3, evaluation_periods: 3}}\n    backtest: {{data: kpi.csv, incidents: kpi.csv{extra}}}\n")
-    };
+    point_labelled_kpi(p);
+    let spec = point_label_spec;
     std::fs::write(p.join("s.yaml"), spec("")).unwrap();
     let backtest = ["backtest", "--spec", "s.yaml", "--format", "json"];
     let in_time = |args: &[&str]| json(p, args)["results"][0]["incidents"].clone();
