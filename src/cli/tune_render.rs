@@ -111,6 +111,7 @@ fn recommended(r: &Recommendation) -> Outcome {
         caught: 0,
         incidents_in_warm_up: r.incidents_in_warm_up,
         incidents_point_labels: r.incidents_point_labels,
+        incidents_late: r.incidents_late,
         recall_by_kind: r.recall_by_kind.clone(),
         warnings: r.warnings.clone(),
     }
@@ -250,6 +251,8 @@ fn as_table(report: &tune::TuneReport, front: Option<usize>) -> String {
                     crate::score::warm_up_phrase(r.incidents_in_warm_up, r.current.incidents);
                 format!("{phrase}; give history from before them")
             }),
+            (r.incidents_late > 0)
+                .then(|| crate::score::late_phrase(r.incidents_late, r.current.incidents)),
         ];
         for note in notes.into_iter().flatten() {
             text.push_str(&format!(

@@ -303,6 +303,10 @@ fn tuning_section(
             crate::score::point_labels_phrase(rec.incidents_point_labels, rec.current.incidents);
         let _ = writeln!(page, "<p class=\"note\">{}.</p>", html(&phrase));
     }
+    if rec.incidents_late > 0 {
+        let phrase = crate::score::late_phrase(rec.incidents_late, rec.current.incidents);
+        let _ = writeln!(page, "<p class=\"note\">{}.</p>", html(&phrase));
+    }
     injected_recall(page, rec);
     if let Some(chart) = tradeoff::Tradeoff::of(tuned, rec) {
         let svg = tradeoff::render_tradeoff_svg(&chart, tradeoff::SIZE)?;

@@ -161,6 +161,14 @@ pub fn warm_up_phrase(in_warm_up: usize, incidents: usize) -> String {
     )
 }
 
+/// What the tune table and the report say of `late` of `incidents` that the recommended setting
+/// paged about only after the maximum delay.
+pub fn late_phrase(late: usize, incidents: usize) -> String {
+    format!(
+        "{late} of {incidents} incidents were paged about later than the maximum delay (`--max-delay`, `backtest.max_delay`): counted as missed, not as false alerts"
+    )
+}
+
 /// What the reports say of `points` of `incidents` that are point labels (single timestamps, or
 /// runs of flagged rows) judged by each alarm's view of them (the backtest and tune tables word it
 /// alike).

@@ -6,8 +6,8 @@ pub mod rate;
 
 pub(crate) use incidents::is_zero;
 pub use incidents::{
-    count_in_warm_up, first_catch, judged_in, match_incidents, missed_phrase, point_labels_phrase,
-    warm_up_phrase, Incident, IncidentScore, Reach,
+    count_in_warm_up, first_catch, judged_in, late_phrase, match_incidents, missed_phrase,
+    point_labels_phrase, warm_up_phrase, Incident, IncidentScore, Reach,
 };
 pub use labels::{incidents_for, load_incidents};
 

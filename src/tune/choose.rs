@@ -55,6 +55,7 @@ pub fn choose(pool: &Pool) -> TuneReport {
             configs_skipped: group.skipped,
             incidents_in_warm_up: chosen.incidents_in_warm_up,
             incidents_point_labels: chosen.incidents_point_labels,
+            incidents_late: chosen.incidents_late,
             recall_by_kind: chosen.recall_by_kind.clone(),
             warnings: chosen.warnings.clone(),
             within_budget,

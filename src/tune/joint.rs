@@ -142,6 +142,7 @@ mod tests {
             caught: (recall * 2.0) as usize,
             incidents_in_warm_up: 0,
             incidents_point_labels: 0,
+            incidents_late: 0,
             recall_by_kind: Default::default(),
             warnings: Vec::new(),
         }

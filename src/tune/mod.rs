@@ -301,6 +301,7 @@ pub fn run(sets: &[AlertSet], opts: &TuneOptions) -> Result<TuneReport, TuneErro
                                     t.caught += i.caught;
                                     t.in_warm_up += i.in_warm_up;
                                     t.point_labels += i.point_labels;
+                                    t.late += i.late;
                                     t.delays_s.extend_from_slice(&i.delays_s);
                                 }
                             }

@@ -271,6 +271,9 @@ pub struct Tally {
     /// Point labels judged by the alarm's view (`IncidentScore::point_labels`).
     #[serde(default)]
     pub point_labels: usize,
+    /// Missed incidents paged about later than the maximum delay (`IncidentScore::late`).
+    #[serde(default)]
+    pub late: usize,
     pub delays_s: Vec<f64>,
     pub labelled: bool,
     /// Injected anomaly label → (caught, injected).
@@ -293,6 +296,7 @@ impl Tally {
         self.caught += other.caught;
         self.in_warm_up += other.in_warm_up;
         self.point_labels += other.point_labels;
+        self.late += other.late;
         self.delays_s.extend_from_slice(&other.delays_s);
         self.labelled |= other.labelled;
         for (k, (c, n)) in &other.by_kind {
@@ -333,6 +337,7 @@ impl Tally {
             caught: self.caught,
             incidents_in_warm_up: self.in_warm_up,
             incidents_point_labels: self.point_labels,
+            incidents_late: self.late,
             recall_by_kind: self
                 .by_kind
                 .iter()

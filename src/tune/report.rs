@@ -40,6 +40,9 @@ pub struct Outcome {
     /// Incidents that are point labels judged by the alarm's view of them (no grace given).
     #[serde(skip_serializing_if = "crate::score::is_zero")]
     pub incidents_point_labels: usize,
+    /// Missed incidents this setting paged about later than the maximum delay.
+    #[serde(skip_serializing_if = "crate::score::is_zero")]
+    pub incidents_late: usize,
     /// Recall per injected anomaly (`shift:3` → 0.5).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub recall_by_kind: BTreeMap<String, f64>,
@@ -74,6 +77,10 @@ pub struct Recommendation {
     /// setting's view of them, as no grace was given.
     #[serde(skip_serializing_if = "crate::score::is_zero")]
     pub incidents_point_labels: usize,
+    /// Of the incidents the recommended setting missed, those it paged about later than the
+    /// maximum delay (`--max-delay`, `backtest.max_delay`).
+    #[serde(skip_serializing_if = "crate::score::is_zero")]
+    pub incidents_late: usize,
     /// Recall per injected anomaly (`shift:3` → 0.5), when anomalies were injected.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub recall_by_kind: BTreeMap<String, f64>,

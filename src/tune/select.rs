@@ -249,6 +249,7 @@ mod tests {
             caught: 0,
             incidents_in_warm_up: 0,
             incidents_point_labels: 0,
+            incidents_late: 0,
             recall_by_kind: Default::default(),
             warnings: Vec::new(),
         }

@@ -2753,8 +2753,36 @@ fn a_maximum_delay_makes_late_pages_misses_and_tune_pages_in_time() {
         "json",
         "--write",
     ];
+    // With only 3 of 3 to choose from, every incident is paged about late, and tune says so.
+    let late_only = [
+        "tune",
+        "--spec",
+        "s.yaml",
+        "--grid",
+        "k=3",
+        "--grid",
+        "datapoints_to_alarm=3",
+        "--grid",
+        "evaluation_periods=3",
+    ];
+    let late =
+        json(p, &[&late_only[..], &["--format", "json"]].concat())["recommendations"][0].clone();
+    assert_eq!(
+        (&late["caught"], &late["incidents_late"]),
+        (&0.into(), &3.into()),
+        "{late}"
+    );
+    alertlab()
+        .current_dir(p)
+        .args(late_only)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "3 of 3 incidents were paged about later than the maximum delay",
+        ));
     let r = json(p, &tune)["recommendations"][0].clone();
     assert_eq!(r["params"]["datapoints_to_alarm"], 1, "{r}");
+    assert!(r.get("incidents_late").is_none(), "{r}");
     assert_eq!(
         (&r["incidents"], &r["caught"]),
         (&3.into(), &3.into()),
