@@ -251,7 +251,7 @@ proptest! {
             let labels = std::collections::BTreeMap::from([("job".to_string(), "x".to_string())]);
             let _ = t.expand(&labels, value);
         }
-        let _ = alertlab::emit::prometheus::annotation_as_written(&text);
+        let _ = alertlab::emit::prometheus::escape_go_template(&text);
     }
 }
 

@@ -63,6 +63,11 @@ impl Template {
         self.0.iter().any(|p| !matches!(p, Piece::Text(_)))
     }
 
+    /// Whether the text shows the alert's value (in any format).
+    pub fn uses_value(&self) -> bool {
+        self.0.iter().any(|p| matches!(p, Piece::Value(_)))
+    }
+
     /// What Prometheus renders for a sample with `labels` and `value`.
     pub fn expand(&self, labels: &BTreeMap<String, String>, value: f64) -> String {
         self.0

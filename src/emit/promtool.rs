@@ -19,8 +19,7 @@ use std::path::PathBuf;
 use promql_parser::label::MatchOp;
 use promql_parser::parser::{self as promql, Expr, LabelModifier};
 
-use super::go_template::Template;
-use super::prometheus::{alert_annotations, alert_expr, alert_labels};
+use super::prometheus::{alert_annotations, alert_expr, alert_labels, written_through};
 use super::{number, spec_label, EmitError, GeneratedFile};
 use crate::backtest::{prometheus_present, BandIndexing};
 use crate::conventions;
@@ -371,9 +370,10 @@ fn flow_map(map: &BTreeMap<String, String>) -> String {
     format!("{{{}}}", items.join(", "))
 }
 
-/// The annotations Prometheus shows for the alert's sample with `labels` and `value`: templates
-/// alertlab writes through ([`Template`]) expanded, any other text as it is.
+/// The annotations Prometheus shows for `alert`'s sample with `labels` and `value`: templates
+/// the rule carries ([`written_through`]) expanded, any other text as it is.
 fn expanded(
+    alert: &ResolvedAlert,
     annotations: &BTreeMap<String, String>,
     labels: &BTreeMap<String, String>,
     value: f64,
@@ -381,9 +381,9 @@ fn expanded(
     annotations
         .iter()
         .map(|(key, text)| {
-            let shown = match Template::parse(text) {
-                Some(t) if t.has_actions() => t.expand(labels, value),
-                _ => text.clone(),
+            let shown = match written_through(alert, text) {
+                Some(t) => t.expand(labels, value),
+                None => text.clone(),
             };
             (key.clone(), shown)
         })
@@ -427,7 +427,7 @@ pub fn generate(
                 for (t, firing, value) in case.checks {
                     let exp = if firing {
                         let annotations =
-                            flow_map(&expanded(&annotations, &case.output_labels, value));
+                            flow_map(&expanded(alert, &annotations, &case.output_labels, value));
                         format!("\n          - exp_labels: {labels}\n            exp_annotations: {annotations}")
                     } else {
                         " []".into()
