@@ -92,7 +92,9 @@ fn action(inside: &str) -> Option<Piece> {
     if inside.starts_with('-') || inside.ends_with('-') {
         return None;
     }
-    let words: Vec<&str> = inside.split_whitespace().collect();
+    // A pipe needs no spaces around it (`{{$value|humanize}}`).
+    let spaced = inside.replace('|', " | ");
+    let words: Vec<&str> = spaced.split_whitespace().collect();
     let is_value = |w: &str| w == "$value" || w == ".Value";
     let format = |f: &str| match f {
         "humanize" => Some(ValueFormat::Humanize),
@@ -368,7 +370,7 @@ mod tests {
 
     #[test]
     fn only_actions_alertlab_can_expand_are_a_template() {
-        let t = Template::parse("{{ $labels.job }} at {{$value | humanize}} ({{ humanizePercentage .Value }}) {{ .Labels.x }}").unwrap();
+        let t = Template::parse("{{ $labels.job }} at {{$value|humanize}} ({{ humanizePercentage .Value }}) {{ .Labels.x }}").unwrap();
         assert!(t.has_actions());
         let labels = BTreeMap::from([("job".to_string(), "api".to_string())]);
         assert_eq!(t.expand(&labels, 0.5), "api at 500m (50%) ");
