@@ -19,6 +19,7 @@ use std::path::PathBuf;
 use promql_parser::label::MatchOp;
 use promql_parser::parser::{self as promql, Expr, LabelModifier};
 
+use super::go_template::Template;
 use super::prometheus::{alert_annotations, alert_expr, alert_labels, written_through};
 use super::{number, spec_label, EmitError, GeneratedFile};
 use crate::backtest::{prometheus_present, BandIndexing};
@@ -370,18 +371,31 @@ fn flow_map(map: &BTreeMap<String, String>) -> String {
     format!("{{{}}}", items.join(", "))
 }
 
-/// The annotations Prometheus shows for `alert`'s sample with `labels` and `value`: templates
-/// the rule carries ([`written_through`]) expanded, any other text as it is.
+/// An alert's annotations as the tests expand them: each key with the template the rule carries
+/// ([`written_through`]), or `None` for text shown as it is. Parsed once per alert, expanded at
+/// every firing check ([`expanded`]).
+type Annotations = Vec<(String, String, Option<Template>)>;
+
+fn annotation_templates(alert: &ResolvedAlert) -> Annotations {
+    alert_annotations(alert)
+        .into_iter()
+        .map(|(key, text)| {
+            let template = written_through(alert, &text);
+            (key, text, template)
+        })
+        .collect()
+}
+
+/// The annotations Prometheus shows for the alert's sample with `labels` and `value`.
 fn expanded(
-    alert: &ResolvedAlert,
-    annotations: &BTreeMap<String, String>,
+    annotations: &Annotations,
     labels: &BTreeMap<String, String>,
     value: f64,
 ) -> BTreeMap<String, String> {
     annotations
         .iter()
-        .map(|(key, text)| {
-            let shown = match written_through(alert, text) {
+        .map(|(key, text, template)| {
+            let shown = match template {
                 Some(t) => t.expand(labels, value),
                 None => text.clone(),
             };
@@ -408,7 +422,7 @@ pub fn generate(
             alert_expr(alert)?;
             let Some(series) = load(alert) else { continue };
             let Some(raw) = series.first() else { continue };
-            let annotations = alert_annotations(alert);
+            let annotations = annotation_templates(alert);
             let out = by_interval.entry(alert.prom.interval_ms).or_default();
             for case in cases(alert, raw) {
                 let _ = writeln!(
@@ -427,7 +441,7 @@ pub fn generate(
                 for (t, firing, value) in case.checks {
                     let exp = if firing {
                         let annotations =
-                            flow_map(&expanded(alert, &annotations, &case.output_labels, value));
+                            flow_map(&expanded(&annotations, &case.output_labels, value));
                         format!("\n          - exp_labels: {labels}\n            exp_annotations: {annotations}")
                     } else {
                         " []".into()
